@@ -1,0 +1,1 @@
+"""One module per channel: verify and parse webhooks, send replies through the platform's API."""

@@ -1,0 +1,1 @@
+"""The Parallels account-support bot: configuration, engine, store, workers and command line."""

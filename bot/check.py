@@ -1,0 +1,75 @@
+"""`python -m bot check`: is the catalogue usable and does every answer render within limits?"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import jinja2
+
+from intents.catalogue import CONVERSATION, PROBLEMS, SYMPTOMS, Catalogue
+from intents.matcher import Matcher
+from responses.limits import MESSENGER, TWITTER
+from responses.renderer import Renderer
+
+# Every template the policy uses besides answer_<problem> and clarify_<symptom>.
+FIXED_TEMPLATES = (
+    "feedback_question", "clarify_ambiguous", "fallback", "offer_human", "rephrase",
+    "escalation", "greeting", "thanks", "resolved", "disclosure", "attachment", "handback",
+)  # fmt: skip
+# The contexts each template is rendered with: every branch it has.
+SAMPLE_CONTEXTS: dict[str, list[dict[str, object]]] = {
+    "answer_email_deleted": [{"days": None}, {"days": 1}, {"days": 30}],
+    "greeting": [{"hello": 0}, {"hello": 1}],
+    "escalation": [{"hours": None}, {"hours": "du lundi au vendredi, de 9 h à 18 h"}],
+}
+
+
+def check(catalogue: Catalogue, renderer: Renderer) -> tuple[list[str], str]:
+    """The problems found (empty when all is well) and a one-line summary."""
+    problems: list[str] = []
+    needed = [f"answer_{p}" for p in PROBLEMS] + [f"clarify_{s}" for s in SYMPTOMS]
+    needed += FIXED_TEMPLATES
+    available = set(renderer.template_names())
+    for name in needed:
+        if name not in available:
+            problems.append(f"template {name}.txt.j2 is missing")
+            continue
+        for context in SAMPLE_CONTEXTS.get(name, [{}]):
+            try:
+                text = renderer.text(name, context)
+            except jinja2.TemplateError as exc:
+                problems.append(f"template {name}.txt.j2 does not render with {context}: {exc}")
+                continue
+            if not text:
+                problems.append(f"template {name}.txt.j2 renders empty with {context}")
+            limit = min(MESSENGER.text, TWITTER.text)
+            if name.removeprefix("answer_") in _with_links(catalogue):
+                limit = MESSENGER.button_text
+            if len(text) > limit:
+                problems.append(
+                    f"template {name}.txt.j2 is {len(text)} characters, over the {limit} "
+                    "a single message may carry"
+                )
+
+    matcher = Matcher(catalogue)
+    owners: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    for intent in catalogue.intents:
+        for phrasing in intent.phrasings:
+            owners[tuple(sorted(set(matcher.normalizer.normalize(phrasing).tokens)))].add(intent.id)
+    for tokens, ids in owners.items():
+        if tokens and len(ids) > 1:
+            problems.append(
+                f"phrasings of {', '.join(sorted(ids))} normalise to the same words: {' '.join(tokens)}"
+            )
+
+    counts = {i.id: len(i.phrasings) for i in catalogue.intents}
+    summary = (
+        f"ok: {len(catalogue.intents)} intents ({len(PROBLEMS)} problems, {len(SYMPTOMS)} symptoms, "
+        f"{len(CONVERSATION)} conversation), {sum(counts.values())} phrasings, "
+        f"{len(needed)} templates rendered within Messenger and X limits"
+    )
+    return problems, summary
+
+
+def _with_links(catalogue: Catalogue) -> set[str]:
+    return {i.id for i in catalogue.intents if i.links}

@@ -1,0 +1,162 @@
+"""Command line: `python -m bot serve | chat | classify | check`.
+
+User mistakes end in one clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+from bot.engine import Engine
+from bot.local import LocalConversations
+from bot.models import Reply
+from intents.catalogue import CatalogueError, load_catalogue
+from intents.matcher import Matcher
+from responses.renderer import Renderer
+
+
+class UsageError(Exception):
+    """A mistake of the person at the keyboard: shown as one line, exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (UsageError, CatalogueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = first["loc"][0] if first["loc"] else "settings"
+        print(f"error: invalid setting {name}: {first['msg']}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="French support bot for Parallels account problems."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP service (webhooks, /chat, desk)")
+    serve.add_argument("--host", help="listen address (default: BOT_HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="listen port (default: BOT_PORT or 8080)")
+    serve.set_defaults(run=_serve)
+
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal (no network)")
+    chat.set_defaults(run=_chat)
+
+    classify = commands.add_parser(
+        "classify", help="print one JSON line per message: text, intent, score, candidates"
+    )
+    classify.add_argument("messages", nargs="*", help="messages (default: one per line on stdin)")
+    classify.set_defaults(run=_classify)
+
+    check = commands.add_parser("check", help="validate the catalogue and the answer templates")
+    check.add_argument("--catalogue", type=Path, help="a catalogue file to check instead")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    settings = Settings()
+    host = args.host or settings.bot_host
+    port = settings.bot_port if args.port is None else args.port
+    print(f"Parallels support bot on http://{host}:{port}/chat", file=sys.stderr, flush=True)
+    web.run_app(create_app(settings), host=host, port=port, print=None)
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    matcher = Matcher(load_catalogue())
+    lines: Iterable[str] = args.messages or sys.stdin
+    for line in lines:
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        match = matcher.match(text)
+        record: dict[str, object] = {
+            "text": text,
+            "intent": match.intent,
+            "score": match.score,
+            "decision": match.decision,
+            "candidates": [{"intent": c.intent, "score": c.score} for c in match.candidates[:3]],
+        }
+        if match.days is not None:
+            record["days"] = match.days
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    return 0
+
+
+def _chat(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
+    conversations = LocalConversations(Engine.default())
+    interactive = stdin.isatty()
+    print(
+        "Assistant Parallels (essai local). Écrivez votre message ; un numéro choisit une réponse "
+        "proposée. /reset recommence, /quit quitte.",
+        file=out,
+    )
+    conversation = "terminal"
+    while True:
+        if interactive:
+            print("vous> ", end="", file=out, flush=True)
+        line = stdin.readline()
+        if not line:
+            return 0
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/quit", "/exit"):
+            return 0
+        if text == "/reset":
+            conversations.reset(conversation)
+            print("(nouvelle conversation)", file=out)
+            continue
+        if not interactive:
+            print(f"vous> {text}", file=out)
+        outcome = conversations.send(conversation, text)
+        for reply in outcome.replies:
+            _print_reply(reply, out)
+        if outcome.decision.action == "silent":
+            print("(un conseiller a la main : l'assistant se tait ; /reset pour recommencer)", file=out)
+        out.flush()
+
+
+def _print_reply(reply: Reply, out: TextIO) -> None:
+    for line in reply.text.splitlines():
+        print(f"bot> {line}", file=out)
+    for number, choice in enumerate(reply.quick_replies, start=1):
+        print(f"     {number}. {choice.title}", file=out)
+    for button in reply.buttons:
+        print(f"     [{button.title}] {button.url}", file=out)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bot.check import check
+
+    catalogue = load_catalogue(args.catalogue)
+    problems, summary = check(catalogue, Renderer())
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(summary)
+    return 0

@@ -1,0 +1,50 @@
+"""The engine: match, decide, render. Pure: it takes a state and returns the next one.
+
+Where the state lives is the caller's business (the store, or memory for `chat`), so
+the same engine serves the terminal, the `/chat` page and the channel workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.models import Decision, IncomingMessage, Reply
+from bot.policy import ConversationState, Policy
+from intents.catalogue import Catalogue, load_catalogue
+from intents.matcher import Match, Matcher
+from responses.limits import LOCAL, ChannelLimits
+from responses.renderer import Renderer
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one customer message led to."""
+
+    match: Match
+    decision: Decision
+    state: ConversationState
+    replies: list[Reply]
+
+
+class Engine:
+    """Understands one customer message in its conversation and writes the bot's replies."""
+
+    def __init__(self, catalogue: Catalogue, matcher: Matcher, renderer: Renderer) -> None:
+        self.catalogue = catalogue
+        self.matcher = matcher
+        self.renderer = renderer
+        self._policy = Policy(catalogue)
+
+    @classmethod
+    def default(cls) -> Engine:
+        """The engine over the packaged catalogue and templates."""
+        catalogue = load_catalogue()
+        return cls(catalogue, Matcher(catalogue), Renderer())
+
+    def respond(
+        self, state: ConversationState, message: IncomingMessage, limits: ChannelLimits = LOCAL
+    ) -> Outcome:
+        match = self.matcher.match(message.text)
+        turn = self._policy.decide(state, message, match)
+        replies = self.renderer.render(turn.decision.says, limits)
+        return Outcome(match, turn.decision, turn.state, replies)

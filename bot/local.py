@@ -1,0 +1,44 @@
+"""The local channel: conversations held in memory for `/chat` and the `chat` command.
+
+They let a newcomer or an operator try the real engine without any platform account.
+Memory is bounded: the least recently active conversations are forgotten first.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+
+from bot.engine import Engine, Outcome
+from bot.models import IncomingMessage
+from bot.policy import ConversationState
+
+MAX_CONVERSATIONS = 10_000
+
+
+class LocalConversations:
+    """Keeps each local conversation's state and runs the engine on its messages."""
+
+    def __init__(self, engine: Engine, capacity: int = MAX_CONVERSATIONS) -> None:
+        self._engine = engine
+        self._capacity = capacity
+        self._states: OrderedDict[str, ConversationState] = OrderedDict()
+        self._ids = itertools.count(1)
+
+    def send(self, conversation: str, text: str = "", payload: str | None = None) -> Outcome:
+        state = self._states.pop(conversation, None) or ConversationState()
+        message = IncomingMessage(
+            channel="local",
+            platform_id=f"local-{next(self._ids)}",
+            sender_id=conversation,
+            text=text,
+            payload=payload,
+        )
+        outcome = self._engine.respond(state, message)
+        self._states[conversation] = outcome.state
+        while len(self._states) > self._capacity:
+            self._states.popitem(last=False)
+        return outcome
+
+    def reset(self, conversation: str) -> None:
+        self._states.pop(conversation, None)

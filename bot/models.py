@@ -1,0 +1,86 @@
+"""Values that cross module boundaries: incoming messages, replies, decisions."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["messenger", "twitter", "local"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QuickReply(_Frozen):
+    """A choice offered under a message; `payload` comes back when the customer taps it."""
+
+    title: str
+    payload: str
+
+
+class LinkButton(_Frozen):
+    """A button that opens a web address the article gives."""
+
+    title: str
+    url: str
+
+
+class Reply(_Frozen):
+    """One channel-neutral message from the bot or an agent to a customer."""
+
+    text: str
+    quick_replies: tuple[QuickReply, ...] = ()
+    buttons: tuple[LinkButton, ...] = ()
+
+
+class IncomingMessage(_Frozen):
+    """One customer event, already verified and parsed by its channel adapter.
+
+    `payload` is set for a quick-reply tap or a postback and wins over `text`.
+    `attachments` counts images or files the customer sent without words we can read.
+    """
+
+    channel: Channel
+    platform_id: str = Field(description="Messenger mid, Twitter event id, or a local id")
+    sender_id: str
+    sender_name: str | None = None
+    text: str = ""
+    payload: str | None = None
+    attachments: int = 0
+    timestamp_ms: int = 0
+
+
+class Say(_Frozen):
+    """One message the policy wants to send: a template of `responses/` and its choices."""
+
+    template: str
+    context: dict[str, int | str | None] = Field(default_factory=dict)
+    quick_replies: tuple[QuickReply, ...] = ()
+    buttons: tuple[LinkButton, ...] = ()
+
+
+Action = Literal[
+    "answer",
+    "clarify",
+    "fallback",
+    "offer_human",
+    "rephrase",
+    "escalate",
+    "greet",
+    "thanks",
+    "resolved",
+    "attachment",
+    "silent",
+]
+
+
+class Decision(_Frozen):
+    """What the dialogue policy decided for one customer message."""
+
+    action: Action
+    intent: str
+    score: float = 0.0
+    says: tuple[Say, ...] = ()
+    escalation_reason: str | None = None

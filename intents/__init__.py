@@ -1,0 +1,1 @@
+"""The catalogue of the article's problems and the French matcher."""

@@ -1,0 +1,234 @@
+"""The French matcher: a customer's message -> ranked intents with scores.
+
+Both the catalogue's phrasings and the message are normalised (intents/normalize.py).
+Each phrasing is then compared with the message in two ways:
+
+* keyword evidence: the share of the phrasing's words the message contains and the
+  share of the message's words the phrasing explains, each word weighted by how
+  specific it is to one intent (a word every intent uses weighs little). A weighted
+  F-measure of the two, computed for every phrasing at once with one matrix product.
+* rapidfuzz's token_set_ratio on the best phrasings of each intent, which forgives word
+  order and the rest of a long message around the problem.
+
+An intent's score is its best phrasing's blend of the two, 0-100. The result keeps the
+ranked candidates and the margin between the first two, so the dialogue policy can
+clarify instead of guessing; `decision` says what the thresholds calibrated on
+tests/data/devset.tsv make of it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from intents.catalogue import NONE, SYMPTOMS, Catalogue
+from intents.normalize import NON_WORD_RE, Lexicon, Normalized, Normalizer, fold
+
+MatchDecision = Literal["answer", "clarify", "none"]
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """The matcher's knobs, calibrated on tests/data/devset.tsv (see bench/classify.py)."""
+
+    none_below: float = 55.0  # under this, nothing matches
+    clarify_below: float = 68.0  # under this, ask rather than answer
+    margin: float = 8.0  # a runner-up this close makes it a question
+    symptom_yield: float = 8.0  # a problem this close to its generic symptom wins...
+    distinctive: float = 1.5  # ...when the message has this much of its own words
+    fuzzy_weight: float = 0.35  # share of rapidfuzz's token_set_ratio in the blend
+    fuzzy_top: int = 4  # phrasings per intent rescored by rapidfuzz
+    unknown_weight: float = 1.2  # weight of a word no phrasing uses
+    explained: float = 0.8  # credit for words the intent uses in other phrasings
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    intent: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """What the matcher understood of one message."""
+
+    text: str
+    normalized: Normalized
+    candidates: tuple[Candidate, ...]
+    decision: MatchDecision
+    days: int | None = None
+    entities: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def intent(self) -> str:
+        """The best intent, or `none` when nothing is close enough."""
+        return self.candidates[0].intent if self.decision != "none" else NONE
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+    @property
+    def margin(self) -> float:
+        if len(self.candidates) < 2:
+            return self.score
+        return self.candidates[0].score - self.candidates[1].score
+
+
+class Matcher:
+    """Ranks the catalogue's intents for a message. Pure and deterministic; build once."""
+
+    def __init__(
+        self, catalogue: Catalogue, lexicon: Lexicon | None = None, tuning: Tuning | None = None
+    ) -> None:
+        self.tuning = tuning = tuning or Tuning()
+        lexicon = lexicon or Lexicon.load()
+        plain = Normalizer(lexicon)
+        vocabulary = {w for i in catalogue.intents for p in i.phrasings for w in plain.surface_words(p)}
+        self.normalizer = Normalizer(lexicon, vocabulary)
+        self._intents = [i.id for i in catalogue.intents]
+
+        # Deduplicated normalised phrasings, each with the intent it belongs to.
+        seen: dict[tuple[str, ...], int] = {}
+        rows: list[tuple[tuple[str, ...], int]] = []
+        for index, intent in enumerate(catalogue.intents):
+            for phrasing in intent.phrasings:
+                tokens = tuple(dict.fromkeys(self.normalizer.normalize(phrasing).tokens))
+                if tokens and tokens not in seen:
+                    seen[tokens] = index
+                    rows.append((tokens, index))
+        self._choices = [" ".join(sorted(tokens)) for tokens, _ in rows]
+        self._owner = np.array([owner for _, owner in rows], dtype=np.intp)
+
+        # Word weights: the fewer intents use a word, the more it tells.
+        users: dict[str, set[int]] = defaultdict(set)
+        for tokens, owner in rows:
+            for token in tokens:
+                users[token].add(owner)
+        self._column = {token: n for n, token in enumerate(sorted(users))}
+        n_intents = len(self._intents)
+        self._weight = {t: math.log(1 + n_intents / len(users[t])) for t in self._column}
+        self._unknown = tuning.unknown_weight
+        matrix = np.zeros((len(rows), len(self._column)), dtype=np.float32)
+        for r, (tokens, _) in enumerate(rows):
+            for token in tokens:
+                matrix[r, self._column[token]] = self._weight[token]
+        self._matrix_t = np.ascontiguousarray(matrix.T)
+        self._row_weight = matrix.sum(axis=1)
+        # Which words each intent uses anywhere: how much of a long message it explains.
+        vocab = np.zeros((len(self._column), n_intents), dtype=np.float32)
+        for token, owners in users.items():
+            for owner in owners:
+                vocab[self._column[token], owner] = self._weight[token]
+        self._vocab = vocab
+        self._symptom_candidates = {
+            i.id: frozenset(i.candidates) for i in catalogue.intents if i.id in SYMPTOMS
+        }
+
+    def match(self, text: str) -> Match:
+        normalized = self.normalizer.normalize(text)
+        tokens = list(dict.fromkeys(normalized.tokens))
+        known = [self._column[t] for t in tokens if t in self._column]
+        facts = {"email_domain": d for d in normalized.email_domains[:1]}
+        if not known:
+            return Match(text, normalized, (), "none", normalized.days, facts)
+
+        query_weight = sum(self._weight.get(t, self._unknown) for t in tokens)
+        shared = self._matrix_t[known].sum(axis=0)
+        recall = shared / self._row_weight
+        explained = self._vocab[known].sum(axis=0) / query_weight
+        precision = np.maximum(shared / query_weight, explained[self._owner] * self.tuning.explained)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            overlap = np.nan_to_num(2 * recall * precision / (recall + precision)) * 100
+
+        # The best phrasings of each intent, then rapidfuzz on those only.
+        order = np.argsort(-overlap, kind="stable")
+        best: dict[int, float] = {}
+        per_intent: dict[int, int] = defaultdict(int)
+        picked: list[int] = []
+        for row in order:
+            if overlap[row] <= 0:
+                break
+            owner = int(self._owner[row])
+            if per_intent[owner] < self.tuning.fuzzy_top:
+                per_intent[owner] += 1
+                picked.append(int(row))
+        query = " ".join(sorted(tokens))
+        fuzzy = process.cdist(
+            [query], [self._choices[r] for r in picked], scorer=fuzz.token_set_ratio, workers=1
+        )[0]
+        for row, ratio in zip(picked, fuzzy, strict=True):
+            owner = int(self._owner[row])
+            fw = self.tuning.fuzzy_weight
+            blended = (1 - fw) * float(overlap[row]) + fw * float(ratio)
+            if blended > best.get(owner, -1.0):
+                best[owner] = blended
+
+        candidates, second = self._rank(best, known)
+        decision = self._decide(candidates, second)
+        return Match(text, normalized, candidates, decision, normalized.days, facts)
+
+    def _rank(self, best: dict[int, float], known: list[int]) -> tuple[tuple[Candidate, ...], float]:
+        """Candidates best first, and the runner-up score that the margin is measured against."""
+        ranked = [Candidate(self._intents[i], round(s, 1)) for i, s in best.items()]
+        ranked.sort(key=lambda c: -c.score)
+        # Specific beats generic: "je n'arrive pas à me connecter, j'ai oublié mon mot de
+        # passe" names its problem with a word ("oublié") the symptom never uses; the
+        # symptom's question would only delay the answer.
+        top = ranked[0]
+        for n, other in enumerate(ranked[1:], start=1):
+            if top.score - other.score > self.tuning.symptom_yield:
+                break
+            if self._names_its_problem(known, other.intent, top.intent):
+                ranked.insert(0, ranked.pop(n))
+                break
+        top = ranked[0]
+        rivals = [c for c in ranked[1:] if not self._names_its_problem(known, top.intent, c.intent)]
+        return tuple(ranked), rivals[0].score if rivals else 0.0
+
+    def _names_its_problem(self, known: list[int], problem: str, symptom: str) -> bool:
+        """Whether the message has words of `problem` that the generic `symptom` never uses."""
+        if problem not in self._symptom_candidates.get(symptom, ()):
+            return False
+        p, s = self._intents.index(problem), self._intents.index(symptom)
+        own = self._vocab[known, p] * (self._vocab[known, s] == 0)
+        return float(own.sum()) >= self.tuning.distinctive
+
+    def _decide(self, candidates: tuple[Candidate, ...], second: float) -> MatchDecision:
+        tuning = self.tuning
+        top = candidates[0]
+        if top.intent == NONE or top.score < tuning.none_below:
+            return "none"
+        if top.intent in SYMPTOMS or top.score < tuning.clarify_below or top.score - second < tuning.margin:
+            return "clarify"
+        return "answer"
+
+
+Feedback = Literal["yes", "no"]
+
+_NO_RE: Final = re.compile(
+    r"^(?:non|nan|nop|nope|no|negatif|pas vraiment|pas du tout|pas encore|toujours rien)\b"
+    r"|\b(?:toujours pas|(?:marche|fonctionne|resolu|regle|resout)\w* (?:toujours |vraiment |encore )?pas"
+    r"|(?:ne|n) (?:\w+ )?(?:marche|fonctionne|resout|regle|aide)\w* (?:toujours |vraiment |encore )?pas"
+    r"|pas (?:resolu|regle|marche|fonctionne)|rien (?:recu|resolu|change)|aucun (?:mail|e mail|email))\b"
+)
+_YES_RE: Final = re.compile(
+    r"^(?:oui|ouais|ouai|ui|yes|yep|ok|oki|okay|d accord|dac|parfait|super|top|genial|nickel"
+    r"|merci|c est bon|cest bon|ca marche|ca a marche|ca fonctionne|ca a fonctionne|resolu|regle"
+    r"|impeccable|excellent|tout est bon)\b"
+)
+
+
+def read_feedback(text: str) -> Feedback | None:
+    """Whether a reply to "Est-ce que cela a résolu votre problème ?" says yes or no."""
+    folded = " ".join(NON_WORD_RE.sub(" ", fold(text).replace("'", " ")).split())
+    if _NO_RE.search(folded):
+        return "no"
+    if _YES_RE.search(folded):
+        return "yes"
+    return None

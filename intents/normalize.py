@@ -1,0 +1,170 @@
+"""French normalisation: turn a customer's message into the tokens the matcher compares.
+
+Customers write with typos, without accents, in SMS style, with anglicisms and pasted
+error texts. Normalising both the catalogue's phrasings and the messages the same way
+lets a plain fuzzy comparison find the problem: case and accents are folded, elisions
+split, abbreviations and synonyms mapped to one form (mdp, password, mot de passe ->
+motdepasse; mail, e-mail, courriel -> mail), repeated letters squeezed, emojis dropped,
+and URLs, e-mail addresses and licence keys masked. The number of days of the
+"adresse supprimée" error is kept as an entity.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Final
+
+from rapidfuzz import fuzz, process
+
+URL_TOKEN: Final = "urlx"
+EMAIL_TOKEN: Final = "emailx"
+KEY_TOKEN: Final = "licencex"
+
+_EMAIL_RE: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_URL_RE: Final = re.compile(
+    r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|fr|net|org|be|ca|ch|io|eu)\b(?:/\S*)?"
+)
+# Parallels licence keys: groups of letters and digits joined by dashes.
+_KEY_RE: Final = re.compile(r"\b[A-Za-z0-9]{4,8}(?:-[A-Za-z0-9]{4,8}){3,}\b")
+_APOSTROPHES: Final = str.maketrans({"’": "'", "‘": "'", "´": "'", "`": "'", "ʼ": "'", "′": "'"})
+_ELISION_RE: Final = re.compile(r"\b(j|l|d|n|s|m|t|c|qu|jusqu|lorsqu|puisqu)'")
+_REPEAT_RE: Final = re.compile(r"([a-z])\1{2,}")
+NON_WORD_RE: Final = re.compile(r"[^a-z0-9]+")
+_DAYS_RE: Final = re.compile(
+    r"\b(\d{1,4}|sept|dix|quatorze|quinze|vingt|trente|quarante|cinquante|soixante|septante"
+    r"|quatre vingt dix|quatre vingts?|huitante|octante|nonante|cent)\s*"
+    r"(?:jours?|jrs?|j|days?)\b"
+)
+_DAY_WORDS: Final = {
+    "sept": 7, "dix": 10, "quatorze": 14, "quinze": 15, "vingt": 20, "trente": 30,
+    "quarante": 40, "cinquante": 50, "soixante": 60, "septante": 70, "quatre vingt": 80,
+    "quatre vingts": 80, "huitante": 80, "octante": 80, "quatre vingt dix": 90, "nonante": 90,
+    "cent": 100,
+}  # fmt: skip
+_MIN_FUZZY_LEN: Final = 4
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and unify apostrophes; keeps every other character."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def stem(token: str) -> str:
+    """A light French suffix stripper: oublie, oubliée, oublier -> oubli."""
+    if len(token) <= 4 or token.isdigit():
+        return token
+    for suffix in _SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            return token[: -len(suffix)]
+    return token
+
+
+_SUFFIXES: Final = (
+    "issements", "issement", "ements", "ement", "ations", "ation", "euses", "euse",
+    "ables", "able", "ees", "ee", "es", "er", "ez", "ait", "ais", "ant", "e", "s", "x",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A message ready for matching, with the facts found on the way."""
+
+    tokens: tuple[str, ...]
+    days: int | None = None
+    email_domains: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """The vocabulary of intents/lexicon.toml."""
+
+    phrases: Mapping[str, str]
+    words: Mapping[str, str]
+    stopwords: frozenset[str]
+
+    @classmethod
+    def load(cls) -> Lexicon:
+        data = tomllib.loads(resources.files("intents").joinpath("lexicon.toml").read_text("utf-8"))
+        return cls(
+            phrases=dict(data["phrases"]),
+            words=dict(data["words"]),
+            stopwords=frozenset(data["stopwords"]["words"]),
+        )
+
+
+class Normalizer:
+    """Normalises French text; corrects typos against a vocabulary once one is given.
+
+    The vocabulary is the set of surface words of the catalogue: an unknown word of four
+    letters or more is replaced by its closest vocabulary word when they are close enough
+    (rapidfuzz ratio), so "reinitialsation" and "navigatuer" still count.
+    """
+
+    def __init__(self, lexicon: Lexicon, vocabulary: Iterable[str] = (), typo_cutoff: float = 82.0):
+        self._lexicon = lexicon
+        phrases = sorted(lexicon.phrases, key=len, reverse=True)
+        self._phrase_re = re.compile(r"\b(?:" + "|".join(map(re.escape, phrases)) + r")\b")
+        self._vocabulary = sorted(set(vocabulary) | set(lexicon.words))
+        self._known = frozenset(self._vocabulary) | lexicon.stopwords
+        self._typo_cutoff = typo_cutoff
+        self._canonical = lru_cache(maxsize=65536)(self._canonical_uncached)
+
+    def surface_words(self, text: str) -> list[str]:
+        """Folded words after masking and phrase rewriting, before synonyms and stemming."""
+        return self._split(self._prepare(text)[0])
+
+    def normalize(self, text: str) -> Normalized:
+        prepared, days, domains = self._prepare(text)
+        tokens: list[str] = []
+        for word in self._split(prepared):
+            tokens.extend(self._canonical(word))
+        return Normalized(tuple(tokens), days, domains)
+
+    def _prepare(self, text: str) -> tuple[str, int | None, tuple[str, ...]]:
+        domains = tuple(m.group(0).rsplit("@", 1)[1].lower() for m in _EMAIL_RE.finditer(text))
+        text = _EMAIL_RE.sub(f" {EMAIL_TOKEN} ", text)
+        text = _KEY_RE.sub(f" {KEY_TOKEN} ", text)
+        text = _URL_RE.sub(f" {URL_TOKEN} ", text)
+        folded = fold(text)
+        folded = _ELISION_RE.sub(r"\1 ", folded)
+        folded = _REPEAT_RE.sub(r"\1", folded)
+        folded = NON_WORD_RE.sub(" ", folded)
+        days = _days(folded)
+        folded = self._phrase_re.sub(lambda m: self._lexicon.phrases[m.group(0)], folded)
+        return folded, days, domains
+
+    @staticmethod
+    def _split(prepared: str) -> list[str]:
+        return [w for w in prepared.split() if not w.isdigit()]
+
+    def _canonical_uncached(self, word: str) -> tuple[str, ...]:
+        # SMS glues "je" to its verb: jrecois, jpeux, jarrive -> recois, peux, arrive.
+        if len(word) > 4 and word[0] == "j" and word[1:] in self._lexicon.words:
+            word = word[1:]
+        if word not in self._known and len(word) >= _MIN_FUZZY_LEN and self._vocabulary:
+            best = process.extractOne(
+                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self._typo_cutoff
+            )
+            if best is not None:
+                word = best[0]
+        mapped = self._lexicon.words.get(word, word).split()
+        return tuple(stem(w) for w in mapped if w not in self._lexicon.stopwords)
+
+
+def _days(folded: str) -> int | None:
+    match = _DAYS_RE.search(folded)
+    if match is None:
+        return None
+    value = match.group(1)
+    return int(value) if value.isdigit() else _DAY_WORDS[value]

@@ -1,0 +1,97 @@
+"""The matcher tells near-miss problems apart and is honest about doubt."""
+
+from __future__ import annotations
+
+import pytest
+
+from intents.matcher import Matcher, read_feedback
+
+NEAR_MISSES = [
+    ("j'ai oublié mon mot de passe", "forgot_password"),
+    ("je ne reçois pas l'e-mail de réinitialisation de mon mot de passe", "reset_email_missing"),
+    ("je ne me souviens plus de l'adresse mail de mon compte", "forgot_email"),
+    ("je n'ai plus accès à l'adresse mail de mon compte", "lost_email_access"),
+    ("je me connecte depuis un nouveau navigateur et le mail pour l'autoriser n'arrive pas", "device_email_missing"),
+    ("Cette adresse mail est déjà utilisée", "email_in_use"),
+    ("Cette adresse e-mail a été supprimée et ne peut pas être réutilisée pendant au moins 30 jours", "email_deleted"),
+    ("Il n'est pas recommandé d'utiliser ce mot de passe, car il est largement utilisé", "weak_password"),
+    ("je dois créer un compte professionnel pour mon entreprise", "business_account"),
+]
+
+
+@pytest.mark.parametrize(("text", "intent"), NEAR_MISSES)
+def test_near_miss_problems_are_told_apart(matcher: Matcher, text: str, intent: str) -> None:
+    match = matcher.match(text)
+    assert match.intent == intent
+    assert match.decision == "answer"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("je n'arrive pas à me connecter", "invalid_credentials"),
+        ("Adresse mail ou mot de passe non valide", "invalid_credentials"),
+        ("je n'arrive pas à créer de compte", "cannot_create_account"),
+        ("je ne reçois pas le mail", "no_email_received"),
+    ],
+)
+def test_generic_symptoms_ask_which_problem(matcher: Matcher, text: str, intent: str) -> None:
+    match = matcher.match(text)
+    assert (match.intent, match.decision) == (intent, "clarify")
+
+
+def test_a_named_cause_beats_the_generic_symptom(matcher: Matcher) -> None:
+    match = matcher.match("je n'arrive pas à me connecter, j'ai oublié mon mot de passe")
+    assert match.intent == "forgot_password"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "j'ai oublié le mot de passe de ma machine virtuelle Windows",
+        "comment obtenir un remboursement ?",
+        "ma clé de licence ne fonctionne plus",
+        "asdfghjkl",
+        "What is the price of Parallels Desktop?",
+        "",
+    ],
+)
+def test_out_of_scope_messages_get_no_article_answer(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    assert match.decision == "none"
+    assert match.intent == "none"
+
+
+def test_deleted_address_error_carries_the_number_of_days(matcher: Matcher) -> None:
+    match = matcher.match("ça me dit adresse supprimée, réutilisable dans 14 jours")
+    assert match.intent == "email_deleted"
+    assert match.days == 14
+
+
+def test_candidates_are_ranked_with_a_margin(matcher: Matcher) -> None:
+    match = matcher.match("mot de passe oublié et le mail de réinitialisation n'arrive pas")
+    scores = [c.score for c in match.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert match.margin == pytest.approx(scores[0] - scores[1])
+
+
+def test_matching_is_deterministic(matcher: Matcher) -> None:
+    text = "g pa recu le mail pr autoriser mon nouveau mac"
+    assert matcher.match(text) == matcher.match(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "feedback"),
+    [
+        ("Non", "no"),
+        ("non toujours pas", "no"),
+        ("ça ne marche toujours pas", "no"),
+        ("marche pas", "no"),
+        ("oui merci", "yes"),
+        ("c'est bon ça marche", "yes"),
+        ("Ok 👍", "yes"),
+        ("et pour un compte pro ?", None),
+    ],
+)
+def test_yes_and_no_after_an_answer_are_understood(text: str, feedback: str | None) -> None:
+    assert read_feedback(text) == feedback

@@ -1,0 +1,69 @@
+"""French normalisation: the forms customers write reach the matcher as one form."""
+
+from __future__ import annotations
+
+import pytest
+
+from intents.matcher import Matcher
+
+
+def tokens(matcher: Matcher, text: str) -> tuple[str, ...]:
+    return matcher.normalizer.normalize(text).tokens
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("J'AI OUBLIÉ MON MOT DE PASSE", "j'ai oublie mon mot de passe"),
+        ("j’ai oublié mon mot-de-passe", "j'ai oublié mon mot de passe"),
+        ("jai oublie mon mdp", "j'ai oublié mon mot de passe"),
+        ("g oublié mon password", "j'ai oublié mon mot de passe"),
+        ("j'ai oubliéééé mon mdppp !!! 😭😭", "j'ai oublié mon mot de passe"),
+        ("je reçois pas le courriel", "je ne reçois pas le mail"),
+        ("je recois pa l'e-mail", "je ne reçois pas le mail"),
+        ("jrecois pas l'email", "je ne reçois pas le mail"),
+        ("adresse électronique", "adresse mail"),
+    ],
+)
+def test_spellings_of_one_message_normalise_alike(matcher: Matcher, written: str, canonical: str) -> None:
+    assert tokens(matcher, written) == tokens(matcher, canonical)
+
+
+def test_negation_is_kept_so_no_access_differs_from_access(matcher: Matcher) -> None:
+    assert tokens(matcher, "je n'ai plus accès à mon adresse") != tokens(
+        matcher, "j'ai accès à mon adresse"
+    )
+
+
+def test_typos_are_corrected_towards_the_catalogue(matcher: Matcher) -> None:
+    assert tokens(matcher, "reinitialsation navigatuer") == tokens(
+        matcher, "réinitialisation navigateur"
+    )
+
+
+def test_addresses_links_and_licence_keys_are_masked(matcher: Matcher) -> None:
+    normalized = matcher.normalizer.normalize(
+        "mon mail jean.dupont@exemple.fr, ma clé ABCD12-EFGH34-IJKL56-MNOP78 et https://exemple.fr/x"
+    )
+    words = " ".join(normalized.tokens)
+    assert "dupont" not in words and "abcd12" not in words and "exemple" not in words
+    assert normalized.email_domains == ("exemple.fr",)
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("ne peut pas être réutilisée pendant au moins 30 jours", 30),
+        ("il faut attendre 14j", 14),
+        ("pendant septante jours", 70),
+        ("pendant au moins trente jours", 30),
+        ("cette adresse a été supprimée", None),
+    ],
+)
+def test_number_of_days_is_found(matcher: Matcher, text: str, days: int | None) -> None:
+    assert matcher.normalizer.normalize(text).days == days
+
+
+def test_emoji_only_and_empty_messages_have_no_tokens(matcher: Matcher) -> None:
+    assert tokens(matcher, "🙂🙂 !!!") == ()
+    assert tokens(matcher, "") == ()
