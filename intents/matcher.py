@@ -44,7 +44,7 @@ class Tuning:
     fuzzy_weight: float = 0.35  # share of rapidfuzz's token_set_ratio in the blend
     fuzzy_top: int = 4  # phrasings per intent rescored by rapidfuzz
     unknown_weight: float = 1.2  # weight of a word no phrasing uses
-    explained: float = 0.8  # credit for words the intent uses in other phrasings
+    explained: float = 0.95  # credit for words the intent uses in other phrasings
 
 
 @dataclass(frozen=True, slots=True)

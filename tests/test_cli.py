@@ -1,0 +1,99 @@
+"""The command line as a newcomer uses it: real processes, real output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_classify_prints_one_json_object_per_argument() -> None:
+    result = run("classify", "mdp oublié", "Cette adresse mail est déjà utilisée")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["intent"] for line in lines] == ["forgot_password", "email_in_use"]
+    assert lines[0]["text"] == "mdp oublié"
+    assert all({"text", "intent", "score", "candidates"} <= line.keys() for line in lines)
+
+
+def test_classify_reads_stdin_and_reports_days() -> None:
+    result = run(
+        "classify",
+        stdin="adresse supprimée, réutilisable dans 30 jours\n\nquel temps fait-il ?\n",
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["intent"] == "email_deleted" and lines[0]["days"] == 30
+    assert lines[1]["intent"] == "none"
+
+
+def test_check_passes_on_the_shipped_catalogue() -> None:
+    result = run("check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok:")
+
+
+def test_check_names_file_entry_and_reason_of_a_broken_catalogue(tmp_path: Path) -> None:
+    broken = (ROOT / "intents" / "catalogue.toml").read_text("utf-8")
+    broken = broken.replace('label = "Adresse oubliée"', 'label = "Une adresse que j\'ai oubliée hier"')
+    path = tmp_path / "catalogue.toml"
+    path.write_text(broken, "utf-8")
+    result = run("check", "--catalogue", str(path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert str(path) in result.stderr
+    assert "intent forgot_email (label)" in result.stderr
+    assert "at most 20 characters" in result.stderr
+
+
+def test_check_reports_invalid_toml_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "catalogue.toml"
+    path.write_text("[[intents]\nid = ", "utf-8")
+    result = run("check", "--catalogue", str(path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "not valid TOML" in result.stderr
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = run("frobnicate")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+def test_chat_holds_a_conversation_in_the_terminal() -> None:
+    result = run("chat", stdin="je n'arrive pas à me connecter\n1\nnon\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "1. Mot de passe oublié" in out
+    assert "« Mot de passe oublié »" in out
+    assert "Est-ce que cela a résolu votre problème ?" in out
+    assert "conseiller" in out.split("vous> non")[1]
+
+
+def test_serve_rejects_a_bad_setting_in_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+        env={"BOT_DATABASE_URL": "mysql://nope", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: invalid setting BOT_DATABASE_URL")

@@ -1,0 +1,177 @@
+"""Multi-turn conversations through the real engine, as a customer lives them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.engine import Engine, Outcome
+from bot.models import IncomingMessage
+from bot.policy import NO, ConversationState
+
+QUESTION = "Est-ce que cela a résolu votre problème ?"
+
+
+@dataclass
+class Customer:
+    engine: Engine
+    state: ConversationState = field(default_factory=ConversationState)
+    count: int = 0
+
+    def says(self, text: str = "", payload: str | None = None, attachments: int = 0) -> Outcome:
+        self.count += 1
+        message = IncomingMessage(
+            channel="local",
+            platform_id=f"m{self.count}",
+            sender_id="customer",
+            text=text,
+            payload=payload,
+            attachments=attachments,
+        )
+        outcome = self.engine.respond(self.state, message)
+        self.state = outcome.state
+        return outcome
+
+    def taps(self, title: str, outcome: Outcome) -> Outcome:
+        choices = [qr for reply in outcome.replies for qr in reply.quick_replies]
+        chosen = next(qr for qr in choices if qr.title == title)
+        return self.says(chosen.title, payload=chosen.payload)
+
+
+def texts(outcome: Outcome) -> str:
+    return "\n".join(reply.text for reply in outcome.replies)
+
+
+def titles(outcome: Outcome) -> list[str]:
+    return [qr.title for reply in outcome.replies for qr in reply.quick_replies]
+
+
+def test_first_message_discloses_the_assistant_then_answers(engine: Engine) -> None:
+    customer = Customer(engine)
+    first = customer.says("j'ai oublié mon mot de passe")
+    assert first.replies[0].text.startswith("Bonjour, je suis l'assistant automatisé de Parallels")
+    assert "« Mot de passe oublié »" in texts(first)
+    assert first.replies[-1].text == QUESTION
+    assert titles(first) == ["Oui", "Non"]
+    second = customer.says("et sinon ?")
+    assert "assistant automatisé" not in texts(second)
+
+
+def test_yes_after_an_answer_closes_politely(engine: Engine) -> None:
+    customer = Customer(engine)
+    answer = customer.says("mdp oublié")
+    closing = customer.taps("Oui", answer)
+    assert closing.decision.action == "resolved"
+    assert "ravi" in texts(closing)
+    assert not closing.state.escalated
+
+
+def test_no_after_a_support_answer_escalates(engine: Engine) -> None:
+    customer = Customer(engine)
+    answer = customer.says("je recois pas le mail de reinitialisation du mdp, g regardé les spams")
+    assert answer.decision.intent == "reset_email_missing"
+    assert "noreply@parallels.com" in texts(answer)
+    escalation = customer.says("ça ne marche toujours pas")
+    assert escalation.decision.action == "escalate"
+    assert escalation.decision.escalation_reason == "not_solved"
+    assert "conseiller" in texts(escalation)
+    assert escalation.state.escalated
+
+
+def test_no_after_any_answer_that_did_not_help_escalates(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("Cette adresse mail est déjà utilisée")
+    escalation = customer.says("", payload=NO)
+    assert escalation.decision.action == "escalate"
+
+
+def test_bot_stays_silent_while_a_person_has_the_conversation(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("je veux parler à un conseiller")
+    assert customer.state.escalated
+    later = customer.says("vous êtes là ?")
+    assert later.decision.action == "silent"
+    assert later.replies == []
+
+
+def test_asking_for_a_person_escalates_at_once(engine: Engine) -> None:
+    outcome = Customer(engine).says("je veux parler à un humain svp")
+    assert outcome.decision.action == "escalate"
+    assert outcome.decision.escalation_reason == "asked_for_human"
+
+
+def test_generic_symptom_asks_which_problem_and_a_tap_answers_it(engine: Engine) -> None:
+    customer = Customer(engine)
+    question = customer.says("je n'arrive pas à me connecter")
+    assert question.decision.action == "clarify"
+    assert titles(question) == ["Mot de passe oublié", "Adresse oubliée", "Plus accès au mail", "Un conseiller"]
+    answer = customer.taps("Adresse oubliée", question)
+    assert answer.decision.intent == "forgot_email"
+    assert "noreply@parallels.com" in texts(answer)
+
+
+def test_a_choice_can_be_typed_by_its_number(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("je ne reçois pas le mail")
+    answer = customer.says("2")
+    assert answer.decision.intent == "device_email_missing"
+    assert "no-reply@parallels.com" in texts(answer)
+
+
+def test_two_misses_offer_a_person_and_a_third_escalates(engine: Engine) -> None:
+    customer = Customer(engine)
+    first = customer.says("blablabla")
+    assert first.decision.action == "fallback"
+    second = customer.says("qsdfghjklm")
+    assert second.decision.action == "offer_human"
+    assert titles(second) == ["Un conseiller", "Reformuler"]
+    third = customer.says("wxcvbn")
+    assert third.decision.action == "escalate"
+    assert third.decision.escalation_reason == "not_understood"
+
+
+def test_a_miss_between_answers_does_not_count_against_the_customer(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("blablabla")
+    customer.says("j'ai oublié mon mot de passe")
+    again = customer.says("azertyuiop")
+    assert again.decision.action == "fallback"
+
+
+def test_deleted_address_answer_uses_the_days_the_customer_pasted(engine: Engine) -> None:
+    outcome = Customer(engine).says(
+        "Cette adresse e-mail a été supprimée et ne peut pas être réutilisée pendant au moins 45 jours"
+    )
+    assert "au moins 45 jours" in texts(outcome)
+
+
+def test_deleted_address_answer_without_days_points_to_the_error_message(engine: Engine) -> None:
+    outcome = Customer(engine).says("mon adresse a été supprimée et je peux pas la réutiliser")
+    assert outcome.decision.intent == "email_deleted"
+    assert "nombre de jours indiqué dans le message d'erreur" in texts(outcome)
+
+
+def test_a_screenshot_alone_asks_for_words_and_a_second_goes_to_a_person(engine: Engine) -> None:
+    customer = Customer(engine)
+    first = customer.says(attachments=1)
+    assert "décrire votre problème" in texts(first)
+    second = customer.says(attachments=1)
+    assert second.decision.action == "escalate"
+    assert second.decision.escalation_reason == "unreadable_attachment"
+
+
+def test_out_of_scope_question_gets_no_article_answer(engine: Engine) -> None:
+    outcome = Customer(engine).says("j'ai oublié le mot de passe windows de ma VM")
+    assert outcome.decision.action == "fallback"
+    assert QUESTION not in texts(outcome)
+
+
+def test_greeting_alone_invites_to_describe_the_problem(engine: Engine) -> None:
+    outcome = Customer(engine).says("bonjour")
+    assert outcome.decision.action == "greet"
+    assert texts(outcome).count("Bonjour") == 1
+
+
+def test_lost_email_answer_has_the_article_link(engine: Engine) -> None:
+    outcome = Customer(engine).says("je n'ai plus accès à l'adresse mail de mon compte")
+    buttons = [b for reply in outcome.replies for b in reply.buttons]
+    assert [(b.title, b.url) for b in buttons] == [("my.parallels.com", "http://my.parallels.com")]
