@@ -104,6 +104,8 @@ class Matcher:
                     rows.append((tokens, index))
         self._choices = [" ".join(sorted(tokens)) for tokens, _ in rows]
         self._owner = np.array([owner for _, owner in rows], dtype=np.intp)
+        starts = np.searchsorted(self._owner, np.arange(len(self._intents)))
+        self._group_start = starts.astype(np.intp)
 
         # Word weights: the fewer intents use a word, the more it tells.
         users: dict[str, set[int]] = defaultdict(set)
@@ -146,28 +148,21 @@ class Matcher:
         with np.errstate(invalid="ignore", divide="ignore"):
             overlap = np.nan_to_num(2 * recall * precision / (recall + precision)) * 100
 
-        # The best phrasings of each intent, then rapidfuzz on those only.
-        order = np.argsort(-overlap, kind="stable")
-        best: dict[int, float] = {}
-        per_intent: dict[int, int] = defaultdict(int)
-        picked: list[int] = []
-        for row in order:
-            if overlap[row] <= 0:
-                break
-            owner = int(self._owner[row])
-            if per_intent[owner] < self.tuning.fuzzy_top:
-                per_intent[owner] += 1
-                picked.append(int(row))
+        # The best phrasings of each intent, then rapidfuzz on those only. Rows are grouped
+        # by intent, so one lexsort gives each phrasing its rank inside its intent.
+        order = np.lexsort((-overlap, self._owner))
+        rank = np.arange(len(order)) - self._group_start[self._owner[order]]
+        picked = order[(rank < self.tuning.fuzzy_top) & (overlap[order] > 0)]
         query = " ".join(sorted(tokens))
         fuzzy = process.cdist(
             [query], [self._choices[r] for r in picked], scorer=fuzz.token_set_ratio, workers=1
         )[0]
-        for row, ratio in zip(picked, fuzzy, strict=True):
-            owner = int(self._owner[row])
-            fw = self.tuning.fuzzy_weight
-            blended = (1 - fw) * float(overlap[row]) + fw * float(ratio)
-            if blended > best.get(owner, -1.0):
-                best[owner] = blended
+        fw = self.tuning.fuzzy_weight
+        blended = (1 - fw) * overlap[picked] + fw * fuzzy
+        best: dict[int, float] = {}
+        for owner, value in zip(self._owner[picked].tolist(), blended.tolist(), strict=True):
+            if value > best.get(owner, -1.0):
+                best[owner] = value
 
         candidates, second = self._rank(best, known)
         decision = self._decide(candidates, second)
@@ -188,8 +183,9 @@ class Matcher:
                 ranked.insert(0, ranked.pop(n))
                 break
         top = ranked[0]
-        rivals = [c for c in ranked[1:] if not self._names_its_problem(known, top.intent, c.intent)]
-        return tuple(ranked), rivals[0].score if rivals else 0.0
+        rivals = (c for c in ranked[1:] if not self._names_its_problem(known, top.intent, c.intent))
+        runner_up = next(rivals, None)
+        return tuple(ranked), runner_up.score if runner_up else 0.0
 
     def _names_its_problem(self, known: list[int], problem: str, symptom: str) -> bool:
         """Whether the message has words of `problem` that the generic `symptom` never uses."""

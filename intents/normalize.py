@@ -32,7 +32,7 @@ _URL_RE: Final = re.compile(
 )
 # Parallels licence keys: groups of letters and digits joined by dashes.
 _KEY_RE: Final = re.compile(r"\b[A-Za-z0-9]{4,8}(?:-[A-Za-z0-9]{4,8}){3,}\b")
-_APOSTROPHES: Final = str.maketrans({"’": "'", "‘": "'", "´": "'", "`": "'", "ʼ": "'", "′": "'"})
+_APOSTROPHE_MAP: Final = {"’": "'", "‘": "'", "´": "'", "`": "'", "ʼ": "'", "′": "'"}
 _ELISION_RE: Final = re.compile(r"\b(j|l|d|n|s|m|t|c|qu|jusqu|lorsqu|puisqu)'")
 _REPEAT_RE: Final = re.compile(r"([a-z])\1{2,}")
 NON_WORD_RE: Final = re.compile(r"[^a-z0-9]+")
@@ -50,10 +50,29 @@ _DAY_WORDS: Final = {
 _MIN_FUZZY_LEN: Final = 4
 
 
+def _fold_table() -> dict[int, str]:
+    table: dict[int, str] = {ord(k): v for k, v in _APOSTROPHE_MAP.items()}
+    table |= {ord("œ"): "oe", ord("Œ"): "oe", ord("æ"): "ae", ord("Æ"): "ae", ord("ß"): "ss"}
+    for code in range(0xC0, 0x250):
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", chr(code)) if not unicodedata.combining(c)
+        )
+        if base != chr(code) and base.isascii():
+            table.setdefault(code, base)
+    return table
+
+
+_FOLD: Final = _fold_table()
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents and unify apostrophes; keeps every other character."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    folded = text.translate(_FOLD).casefold()
+    if folded.isascii():
+        return folded
+    # Rare letters beyond Latin Extended: decompose them the slow way.
+    decomposed = unicodedata.normalize("NFKD", folded)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def stem(token: str) -> str:
@@ -132,10 +151,15 @@ class Normalizer:
         return Normalized(tuple(tokens), days, domains)
 
     def _prepare(self, text: str) -> tuple[str, int | None, tuple[str, ...]]:
-        domains = tuple(m.group(0).rsplit("@", 1)[1].lower() for m in _EMAIL_RE.finditer(text))
-        text = _EMAIL_RE.sub(f" {EMAIL_TOKEN} ", text)
-        text = _KEY_RE.sub(f" {KEY_TOKEN} ", text)
-        text = _URL_RE.sub(f" {URL_TOKEN} ", text)
+        domains: tuple[str, ...] = ()
+        # The guards skip scans that cannot match: most messages have no "@", "-" or ".".
+        if "@" in text:
+            domains = tuple(m.group(0).rsplit("@", 1)[1].lower() for m in _EMAIL_RE.finditer(text))
+            text = _EMAIL_RE.sub(f" {EMAIL_TOKEN} ", text)
+        if "-" in text:
+            text = _KEY_RE.sub(f" {KEY_TOKEN} ", text)
+        if "." in text:
+            text = _URL_RE.sub(f" {URL_TOKEN} ", text)
         folded = fold(text)
         folded = _ELISION_RE.sub(r"\1 ", folded)
         folded = _REPEAT_RE.sub(r"\1", folded)
