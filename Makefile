@@ -25,6 +25,8 @@ check: $(STAMP)
 	$(BIN)/python -m bot check
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

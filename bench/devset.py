@@ -31,7 +31,8 @@ class Scores:
     def line(self, name: str) -> str:
         return (
             f"{name}: {self.total} messages; in scope to the right intent {self.in_scope:.1%}; "
-            f"out of scope recognised {self.out_of_scope:.1%}; wrong answers {self.wrong_answers:.1%}"
+            f"out of scope recognised {self.out_of_scope:.1%}; "
+            f"wrong answers {self.wrong_answers:.1%}"
         )
 
 

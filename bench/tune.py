@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.devset import load, score  # noqa: E402
-from intents.catalogue import load_catalogue  # noqa: E402
-from intents.matcher import Matcher, Tuning  # noqa: E402
+from bench.devset import load, score
+from intents.catalogue import load_catalogue
+from intents.matcher import Matcher, Tuning
 
 GRID = {
     "fuzzy_weight": [0.2, 0.35, 0.5],

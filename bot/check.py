@@ -58,14 +58,14 @@ def check(catalogue: Catalogue, renderer: Renderer) -> tuple[list[str], str]:
             owners[tuple(sorted(set(matcher.normalizer.normalize(phrasing).tokens)))].add(intent.id)
     for tokens, ids in owners.items():
         if tokens and len(ids) > 1:
-            problems.append(
-                f"phrasings of {', '.join(sorted(ids))} normalise to the same words: {' '.join(tokens)}"
-            )
+            names = ", ".join(sorted(ids))
+            problems.append(f"phrasings of {names} normalise to the same words: {' '.join(tokens)}")
 
     counts = {i.id: len(i.phrasings) for i in catalogue.intents}
     summary = (
-        f"ok: {len(catalogue.intents)} intents ({len(PROBLEMS)} problems, {len(SYMPTOMS)} symptoms, "
-        f"{len(CONVERSATION)} conversation), {sum(counts.values())} phrasings, "
+        f"ok: {len(catalogue.intents)} intents ({len(PROBLEMS)} problems, "
+        f"{len(SYMPTOMS)} symptoms, {len(CONVERSATION)} conversation), "
+        f"{sum(counts.values())} phrasings, "
         f"{len(needed)} templates rendered within Messenger and X limits"
     )
     return problems, summary

@@ -136,7 +136,10 @@ def _chat(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO | N
         for reply in outcome.replies:
             _print_reply(reply, out)
         if outcome.decision.action == "silent":
-            print("(un conseiller a la main : l'assistant se tait ; /reset pour recommencer)", file=out)
+            print(
+                "(un conseiller a la main : l'assistant se tait ; /reset pour recommencer)",
+                file=out,
+            )
         out.flush()
 
 

@@ -158,7 +158,8 @@ class Policy:
             )
             turn = self._say(state, "offer_human", NONE, match.score, says)
             return Turn(
-                turn.decision, turn.state.model_copy(update={"misses": misses, "offered_human": True})
+                turn.decision,
+                turn.state.model_copy(update={"misses": misses, "offered_human": True}),
             )
         turn = self._say(state, "fallback", NONE, match.score, Say(template="fallback"))
         return Turn(turn.decision, turn.state.model_copy(update={"misses": misses}))
@@ -175,7 +176,10 @@ class Policy:
         buttons = tuple(LinkButton(title=link.title, url=link.url) for link in entry.links)
         question = Say(
             template="feedback_question",
-            quick_replies=(QuickReply(title="Oui", payload=YES), QuickReply(title="Non", payload=NO)),
+            quick_replies=(
+                QuickReply(title="Oui", payload=YES),
+                QuickReply(title="Non", payload=NO),
+            ),
         )
         answer = Say(template=f"answer_{intent}", context=context, buttons=buttons)
         turn = self._say(state, "answer", intent, score, answer, question)
@@ -199,12 +203,23 @@ class Policy:
         return self._clarify(state, "clarify_ambiguous", match.intent, match.score, options)
 
     def _clarify(
-        self, state: ConversationState, template: str, intent: str, score: float, options: tuple[str, ...]
+        self,
+        state: ConversationState,
+        template: str,
+        intent: str,
+        score: float,
+        options: tuple[str, ...],
     ) -> Turn:
-        choices = tuple(
-            QuickReply(title=self._catalogue[o].label, payload=f"{INTENT_PREFIX}{o}") for o in options
-        ) + (QuickReply(title=self._catalogue[HUMAN].label, payload=HUMAN),)
-        turn = self._say(state, "clarify", intent, score, Say(template=template, quick_replies=choices))
+        choices = (
+            *(
+                QuickReply(title=self._catalogue[o].label, payload=f"{INTENT_PREFIX}{o}")
+                for o in options
+            ),
+            QuickReply(title=self._catalogue[HUMAN].label, payload=HUMAN),
+        )
+        turn = self._say(
+            state, "clarify", intent, score, Say(template=template, quick_replies=choices)
+        )
         return Turn(turn.decision, turn.state.model_copy(update={"last_intent": intent}))
 
     def _greet(self, state: ConversationState, match: Match) -> Turn:
@@ -213,7 +228,9 @@ class Policy:
         return self._say(state, "greet", "greeting", match.score, say)
 
     def _resolved(self, state: ConversationState, match: Match) -> Turn:
-        return self._say(state, "resolved", state.last_intent or NONE, match.score, Say(template="resolved"))
+        return self._say(
+            state, "resolved", state.last_intent or NONE, match.score, Say(template="resolved")
+        )
 
     def _escalate(self, state: ConversationState, reason: str, intent: str, score: float) -> Turn:
         say = Say(template="escalation", context={"hours": None})
@@ -234,7 +251,13 @@ class Policy:
             says = (Say(template="disclosure"), *says)
         choices = says[-1].quick_replies
         decision = Decision.model_validate(
-            {"action": action, "intent": intent, "score": score, "says": says, "escalation_reason": reason}
+            {
+                "action": action,
+                "intent": intent,
+                "score": score,
+                "says": says,
+                "escalation_reason": reason,
+            }
         )
         keep_misses = action in ("fallback", "offer_human", "rephrase")
         new_state = state.model_copy(

@@ -161,7 +161,9 @@ def _describe(exc: ValidationError, data: object) -> str:
         if len(loc) >= 2 and loc[0] == "intents" and isinstance(loc[1], int):
             entries = data.get("intents", []) if isinstance(data, dict) else []
             entry = entries[loc[1]] if loc[1] < len(entries) else {}
-            ident = entry.get("id", f"#{loc[1] + 1}") if isinstance(entry, dict) else f"#{loc[1] + 1}"
+            ident = (
+                entry.get("id", f"#{loc[1] + 1}") if isinstance(entry, dict) else f"#{loc[1] + 1}"
+            )
             rest = ".".join(str(p) for p in loc[2:])
             where = f"intent {ident}" + (f" ({rest})" if rest else "")
         lines.append(f"{where}: {error['msg']}")

@@ -32,6 +32,7 @@ from intents.normalize import NON_WORD_RE, Lexicon, Normalized, Normalizer, fold
 
 MatchDecision = Literal["answer", "clarify", "none"]
 
+
 @dataclass(frozen=True, slots=True)
 class Tuning:
     """The matcher's knobs, calibrated on tests/data/devset.tsv (see bench/classify.py)."""
@@ -89,7 +90,9 @@ class Matcher:
         self.tuning = tuning = tuning or Tuning()
         lexicon = lexicon or Lexicon.load()
         plain = Normalizer(lexicon)
-        vocabulary = {w for i in catalogue.intents for p in i.phrasings for w in plain.surface_words(p)}
+        vocabulary = {
+            w for i in catalogue.intents for p in i.phrasings for w in plain.surface_words(p)
+        }
         self.normalizer = Normalizer(lexicon, vocabulary)
         self._intents = [i.id for i in catalogue.intents]
 
@@ -136,7 +139,7 @@ class Matcher:
         normalized = self.normalizer.normalize(text)
         tokens = list(dict.fromkeys(normalized.tokens))
         known = [self._column[t] for t in tokens if t in self._column]
-        facts = {"email_domain": d for d in normalized.email_domains[:1]}
+        facts = {"email_domain": normalized.email_domains[0]} if normalized.email_domains else {}
         if not known:
             return Match(text, normalized, (), "none", normalized.days, facts)
 
@@ -144,7 +147,9 @@ class Matcher:
         shared = self._matrix_t[known].sum(axis=0)
         recall = shared / self._row_weight
         explained = self._vocab[known].sum(axis=0) / query_weight
-        precision = np.maximum(shared / query_weight, explained[self._owner] * self.tuning.explained)
+        precision = np.maximum(
+            shared / query_weight, explained[self._owner] * self.tuning.explained
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             overlap = np.nan_to_num(2 * recall * precision / (recall + precision)) * 100
 
@@ -168,7 +173,9 @@ class Matcher:
         decision = self._decide(candidates, second)
         return Match(text, normalized, candidates, decision, normalized.days, facts)
 
-    def _rank(self, best: dict[int, float], known: list[int]) -> tuple[tuple[Candidate, ...], float]:
+    def _rank(
+        self, best: dict[int, float], known: list[int]
+    ) -> tuple[tuple[Candidate, ...], float]:
         """Candidates best first, and the runner-up score that the margin is measured against."""
         ranked = [Candidate(self._intents[i], round(s, 1)) for i, s in best.items()]
         ranked.sort(key=lambda c: -c.score)
@@ -200,18 +207,24 @@ class Matcher:
         top = candidates[0]
         if top.intent == NONE or top.score < tuning.none_below:
             return "none"
-        if top.intent in SYMPTOMS or top.score < tuning.clarify_below or top.score - second < tuning.margin:
+        if (
+            top.intent in SYMPTOMS
+            or top.score < tuning.clarify_below
+            or top.score - second < tuning.margin
+        ):
             return "clarify"
         return "answer"
 
 
 Feedback = Literal["yes", "no"]
 
+_STILL: Final = r"(?:toujours |vraiment |encore )?"
 _NO_RE: Final = re.compile(
     r"^(?:non|nan|nop|nope|no|negatif|pas vraiment|pas du tout|pas encore|toujours rien)\b"
-    r"|\b(?:toujours pas|(?:marche|fonctionne|resolu|regle|resout)\w* (?:toujours |vraiment |encore )?pas"
-    r"|(?:ne|n) (?:\w+ )?(?:marche|fonctionne|resout|regle|aide)\w* (?:toujours |vraiment |encore )?pas"
-    r"|pas (?:resolu|regle|marche|fonctionne)|rien (?:recu|resolu|change)|aucun (?:mail|e mail|email))\b"
+    rf"|\b(?:toujours pas|(?:marche|fonctionne|resolu|regle|resout)\w* {_STILL}pas"
+    rf"|(?:ne|n) (?:\w+ )?(?:marche|fonctionne|resout|regle|aide)\w* {_STILL}pas"
+    r"|pas (?:resolu|regle|marche|fonctionne)|rien (?:recu|resolu|change)"
+    r"|aucun (?:mail|e mail|email))\b"
 )
 _YES_RE: Final = re.compile(
     r"^(?:oui|ouais|ouai|ui|yes|yep|ok|oki|okay|d accord|dac|parfait|super|top|genial|nickel"

@@ -22,9 +22,9 @@ from typing import Final
 
 from rapidfuzz import fuzz, process
 
-URL_TOKEN: Final = "urlx"
-EMAIL_TOKEN: Final = "emailx"
-KEY_TOKEN: Final = "licencex"
+URL_MASK: Final = "urlx"
+EMAIL_MASK: Final = "emailx"
+KEY_MASK: Final = "licencex"
 
 _EMAIL_RE: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _URL_RE: Final = re.compile(
@@ -155,11 +155,11 @@ class Normalizer:
         # The guards skip scans that cannot match: most messages have no "@", "-" or ".".
         if "@" in text:
             domains = tuple(m.group(0).rsplit("@", 1)[1].lower() for m in _EMAIL_RE.finditer(text))
-            text = _EMAIL_RE.sub(f" {EMAIL_TOKEN} ", text)
+            text = _EMAIL_RE.sub(f" {EMAIL_MASK} ", text)
         if "-" in text:
-            text = _KEY_RE.sub(f" {KEY_TOKEN} ", text)
+            text = _KEY_RE.sub(f" {KEY_MASK} ", text)
         if "." in text:
-            text = _URL_RE.sub(f" {URL_TOKEN} ", text)
+            text = _URL_RE.sub(f" {URL_MASK} ", text)
         folded = fold(text)
         folded = _ELISION_RE.sub(r"\1 ", folded)
         folded = _REPEAT_RE.sub(r"\1", folded)

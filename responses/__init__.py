@@ -1,1 +1,1 @@
-"""French answers: Jinja2 templates and the renderer that turns them into channel-neutral replies."""
+"""French answers: Jinja2 templates and the renderer that makes channel-neutral replies."""

@@ -56,8 +56,12 @@ async def test_chat_conversation_round_trip(client: Client) -> None:
     "body",
     [b"{not json", b'{"text": "hello"}', b'{"conversation": "a b", "text": "x"}', b"[]"],
 )
-async def test_chat_rejects_malformed_requests_with_a_clear_400(client: Client, body: bytes) -> None:
-    response = await client.post("/chat/messages", data=body, headers={"Content-Type": "application/json"})
+async def test_chat_rejects_malformed_requests_with_a_clear_400(
+    client: Client, body: bytes
+) -> None:
+    response = await client.post(
+        "/chat/messages", data=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status == 400
     assert "error" in await response.json()
 

@@ -50,7 +50,9 @@ def test_check_passes_on_the_shipped_catalogue() -> None:
 
 def test_check_names_file_entry_and_reason_of_a_broken_catalogue(tmp_path: Path) -> None:
     broken = (ROOT / "intents" / "catalogue.toml").read_text("utf-8")
-    broken = broken.replace('label = "Adresse oubliée"', 'label = "Une adresse que j\'ai oubliée hier"')
+    broken = broken.replace(
+        'label = "Adresse oubliée"', 'label = "Une adresse que j\'ai oubliée hier"'
+    )
     path = tmp_path / "catalogue.toml"
     path.write_text(broken, "utf-8")
     result = run("check", "--catalogue", str(path))

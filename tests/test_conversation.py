@@ -103,7 +103,12 @@ def test_generic_symptom_asks_which_problem_and_a_tap_answers_it(engine: Engine)
     customer = Customer(engine)
     question = customer.says("je n'arrive pas à me connecter")
     assert question.decision.action == "clarify"
-    assert titles(question) == ["Mot de passe oublié", "Adresse oubliée", "Plus accès au mail", "Un conseiller"]
+    assert titles(question) == [
+        "Mot de passe oublié",
+        "Adresse oubliée",
+        "Plus accès au mail",
+        "Un conseiller",
+    ]
     answer = customer.taps("Adresse oubliée", question)
     assert answer.decision.intent == "forgot_email"
     assert "noreply@parallels.com" in texts(answer)

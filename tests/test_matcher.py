@@ -11,10 +11,19 @@ NEAR_MISSES = [
     ("je ne reçois pas l'e-mail de réinitialisation de mon mot de passe", "reset_email_missing"),
     ("je ne me souviens plus de l'adresse mail de mon compte", "forgot_email"),
     ("je n'ai plus accès à l'adresse mail de mon compte", "lost_email_access"),
-    ("je me connecte depuis un nouveau navigateur et le mail pour l'autoriser n'arrive pas", "device_email_missing"),
+    (
+        "je me connecte depuis un nouveau navigateur et le mail pour l'autoriser n'arrive pas",
+        "device_email_missing",
+    ),
     ("Cette adresse mail est déjà utilisée", "email_in_use"),
-    ("Cette adresse e-mail a été supprimée et ne peut pas être réutilisée pendant au moins 30 jours", "email_deleted"),
-    ("Il n'est pas recommandé d'utiliser ce mot de passe, car il est largement utilisé", "weak_password"),
+    (
+        "Cette adresse e-mail a été supprimée et ne peut pas être réutilisée pendant au moins 30 jours",
+        "email_deleted",
+    ),
+    (
+        "Il n'est pas recommandé d'utiliser ce mot de passe, car il est largement utilisé",
+        "weak_password",
+    ),
     ("je dois créer un compte professionnel pour mon entreprise", "business_account"),
 ]
 

@@ -25,7 +25,9 @@ def tokens(matcher: Matcher, text: str) -> tuple[str, ...]:
         ("adresse électronique", "adresse mail"),
     ],
 )
-def test_spellings_of_one_message_normalise_alike(matcher: Matcher, written: str, canonical: str) -> None:
+def test_spellings_of_one_message_normalise_alike(
+    matcher: Matcher, written: str, canonical: str
+) -> None:
     assert tokens(matcher, written) == tokens(matcher, canonical)
 
 

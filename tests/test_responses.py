@@ -13,7 +13,7 @@ from intents.catalogue import PROBLEMS, Catalogue
 from responses.limits import MESSENGER, ChannelLimits, shorten, split_text
 from responses.renderer import Renderer
 
-ARTICLE = (Path(__file__).resolve().parents[2] / "shared" / "article-fr.txt")
+ARTICLE = Path(__file__).resolve().parents[2] / "shared" / "article-fr.txt"
 
 
 def all_texts(renderer: Renderer) -> dict[str, str]:
@@ -24,7 +24,9 @@ def all_texts(renderer: Renderer) -> dict[str, str]:
     }
 
 
-def test_check_finds_every_template_renders_within_limits(catalogue: Catalogue, renderer: Renderer) -> None:
+def test_check_finds_every_template_renders_within_limits(
+    catalogue: Catalogue, renderer: Renderer
+) -> None:
     problems, summary = check(catalogue, renderer)
     assert problems == []
     assert summary.startswith("ok:")
@@ -37,7 +39,10 @@ def test_check_finds_every_template_renders_within_limits(catalogue: Catalogue, 
         ("email_in_use", ["« Mot de passe oublié »", "page de connexion"]),
         ("forgot_email", ["noreply@parallels.com"]),
         ("reset_email_missing", ["spams", "noreply@parallels.com", "service Clients"]),
-        ("device_email_missing", ["spams", "no-reply@parallels.com", "déjà autorisé", "service Clients"]),
+        (
+            "device_email_missing",
+            ["spams", "no-reply@parallels.com", "déjà autorisé", "service Clients"],
+        ),
         ("lost_email_access", ["my.parallels.com", "licences"]),
         ("business_account", ["article 123518 de la base de connaissances"]),
         ("weak_password", ["plus complexe"]),
@@ -58,7 +63,11 @@ def test_answers_name_no_address_or_link_the_article_does_not_give(renderer: Ren
     if article:
         assert all(address in article for address in given)
     for name, text in all_texts(renderer).items():
-        found = set(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b[\w-]+(?:\.[\w-]+)+\.com\b|https?://\S+", text))
+        found = set(
+            re.findall(
+                r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b[\w-]+(?:\.[\w-]+)+\.com\b|https?://\S+", text
+            )
+        )
         assert found <= given, name
 
 
@@ -92,7 +101,9 @@ def test_quick_replies_and_buttons_are_held_to_the_channel(renderer: Renderer) -
     tight = ChannelLimits(text=80, quick_replies=2, quick_reply_title=10, buttons=1, button_text=80)
     say = Say(
         template="answer_reset_email_missing",
-        quick_replies=tuple(QuickReply(title=f"Choix numéro {n}", payload=str(n)) for n in range(5)),
+        quick_replies=tuple(
+            QuickReply(title=f"Choix numéro {n}", payload=str(n)) for n in range(5)
+        ),
     )
     replies = renderer.render([say], tight)
     assert len(replies) > 1
