@@ -1,20 +1,40 @@
-"""The aiohttp application factory."""
+"""The aiohttp application factory: routes, and the resources started with the app.
+
+Resources come up in dependency order (store, HTTP session, channel adapters, workers)
+and go down in reverse, each in its own cleanup context.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
 from importlib import resources
-from typing import Any
 
+import aiohttp
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from adapters.base import ChannelAdapter
+from adapters.messenger import MessengerAdapter
+from bot import webhooks
 from bot.config import Settings
 from bot.engine import Engine
+from bot.http import (
+    ADAPTERS,
+    ENGINE,
+    LOCAL,
+    PIPELINE,
+    SESSION,
+    SETTINGS,
+    STORE,
+    error,
+    first_error,
+)
 from bot.local import LocalConversations
+from bot.store import StoreError, open_store
+from bot.workers import Pipeline, WorkerOptions
 
-SETTINGS = web.AppKey("settings", Settings)
-ENGINE = web.AppKey("engine", Engine)
-LOCAL = web.AppKey("local", LocalConversations)
+log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # platforms' webhooks stay far below; larger bodies get 413
 
@@ -34,11 +54,78 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[SETTINGS] = settings
     app[ENGINE] = engine
     app[LOCAL] = LocalConversations(engine)
+    app.cleanup_ctx.extend([_store, _session, _adapters, _workers])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/chat", chat_page)
     app.router.add_post("/chat/messages", chat_message)
+    app.router.add_get("/webhooks/{channel}", webhooks.handshake)
+    app.router.add_post("/webhooks/{channel}", webhooks.receive)
     return app
+
+
+# -- resources, in dependency order ----------------------------------------------------
+
+
+async def _store(app: web.Application) -> AsyncIterator[None]:
+    store = open_store(app[SETTINGS].bot_database_url)
+    await store.open()
+    app[STORE] = store
+    yield
+    await store.close()
+
+
+async def _session(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    timeout = aiohttp.ClientTimeout(total=settings.bot_send_timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        app[SESSION] = session
+        yield
+
+
+async def _adapters(app: web.Application) -> AsyncIterator[None]:
+    app[ADAPTERS] = adapters(app[SETTINGS], app[SESSION])
+    yield
+
+
+def adapters(settings: Settings, session: aiohttp.ClientSession) -> dict[str, ChannelAdapter]:
+    """The channels whose secrets are configured."""
+    found: dict[str, ChannelAdapter] = {}
+    if settings.messenger_app_secret is not None:
+        found["messenger"] = MessengerAdapter(
+            app_secret=settings.messenger_app_secret.get_secret_value(),
+            verify_token=_secret(settings.messenger_verify_token),
+            page_token=_secret(settings.messenger_page_access_token),
+            api_url=settings.messenger_api_url,
+            app_id=settings.messenger_app_id,
+            session=session,
+            timeout=settings.bot_send_timeout,
+        )
+    return found
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    options = WorkerOptions(
+        lease=settings.bot_lease_seconds,
+        send_attempts=settings.bot_send_attempts,
+        backoff=settings.bot_send_backoff,
+        backoff_max=settings.bot_send_backoff_max,
+        drain=settings.bot_drain_seconds,
+    )
+    channels = app[ADAPTERS]
+    pipeline = Pipeline(app[STORE], app[ENGINE], channels, options)
+    app[PIPELINE] = pipeline
+    pipeline.start()
+    yield
+    await pipeline.stop()
+
+
+# -- handlers ------------------------------------------------------------------------------
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -46,7 +133,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ready"})
+    """Ready when the store answers and the workers run."""
+    try:
+        await request.app[STORE].ping()
+    except StoreError as exc:
+        return web.json_response({"status": "unavailable", "store": str(exc)}, status=503)
+    if not request.app[PIPELINE].running:
+        return web.json_response({"status": "unavailable", "workers": "stopped"}, status=503)
+    channels = request.app[ADAPTERS]
+    return web.json_response({"status": "ready", "channels": sorted(channels)})
 
 
 async def chat_page(request: web.Request) -> web.Response:
@@ -58,7 +153,7 @@ async def chat_message(request: web.Request) -> web.Response:
     try:
         body = ChatRequest.model_validate_json(await request.read())
     except ValidationError as exc:
-        return error(400, _first_error(exc))
+        return error(400, first_error(exc))
     outcome = request.app[LOCAL].send(body.conversation, body.text, body.payload)
     return web.json_response(
         {
@@ -68,13 +163,3 @@ async def chat_message(request: web.Request) -> web.Response:
             "escalated": outcome.state.escalated,
         }
     )
-
-
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
-def _first_error(exc: ValidationError) -> str:
-    first: Any = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"{where}: {first['msg']}" if where else str(first["msg"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.local import LocalConversations
 from bot.models import Reply
+from bot.store import StoreError
 from intents.catalogue import CatalogueError, load_catalogue
 from intents.matcher import Matcher
 from responses.renderer import Renderer
@@ -78,8 +80,24 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings()
     host = args.host or settings.bot_host
     port = settings.bot_port if args.port is None else args.port
-    print(f"Parallels support bot on http://{host}:{port}/chat", file=sys.stderr, flush=True)
-    web.run_app(create_app(settings), host=host, port=port, print=None)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    switches = (("messenger", settings.messenger_enabled), ("twitter", settings.twitter_enabled))
+    channels = [name for name, on in switches if on]
+    print(
+        f"Parallels support bot on http://{host}:{port}/chat "
+        f"(channels: {', '.join(channels) or 'none, local chat only'})",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        web.run_app(create_app(settings), host=host, port=port, print=None)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 

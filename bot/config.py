@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     messenger_api_url: str = Field(
         default="https://graph.facebook.com/v21.0", alias="MESSENGER_API_URL"
     )
+    # Our Facebook app's id: an echo from any other app is a person in the Page Inbox.
+    # Optional: our own sends also carry a metadata tag that their echoes return.
+    messenger_app_id: str | None = Field(default=None, alias="MESSENGER_APP_ID")
 
     twitter_consumer_key: SecretStr | None = Field(default=None, alias="TWITTER_CONSUMER_KEY")
     twitter_consumer_secret: SecretStr | None = Field(default=None, alias="TWITTER_CONSUMER_SECRET")
@@ -35,6 +38,17 @@ class Settings(BaseSettings):
         default=None, alias="TWITTER_ACCESS_TOKEN_SECRET"
     )
     twitter_api_url: str = Field(default="https://api.twitter.com", alias="TWITTER_API_URL")
+
+    # Delivery: attempts before a reply is marked failed, and the first retry's delay
+    # (doubled at each attempt, with jitter, at most BOT_SEND_BACKOFF_MAX seconds).
+    bot_send_attempts: int = Field(default=8, ge=1, le=100, alias="BOT_SEND_ATTEMPTS")
+    bot_send_backoff: float = Field(default=2.0, gt=0, le=3600, alias="BOT_SEND_BACKOFF")
+    bot_send_backoff_max: float = Field(default=600.0, gt=0, alias="BOT_SEND_BACKOFF_MAX")
+    bot_send_timeout: float = Field(default=10.0, gt=0, le=120, alias="BOT_SEND_TIMEOUT")
+    # Seconds a worker holds an event or a reply before another may take it up.
+    bot_lease_seconds: float = Field(default=60.0, gt=0, alias="BOT_LEASE_SECONDS")
+    # Seconds SIGTERM waits for in-flight work before exiting.
+    bot_drain_seconds: float = Field(default=10.0, ge=0, alias="BOT_DRAIN_SECONDS")
 
     @field_validator("bot_database_url")
     @classmethod

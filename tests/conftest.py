@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+
+from bot.app import create_app
+from bot.config import Settings
 from bot.engine import Engine
 from intents.catalogue import Catalogue, load_catalogue
 from intents.matcher import Matcher
 from responses.renderer import Renderer
+from tests.fakes import messenger as fb
+from tests.fakes.graph import TOKEN as GRAPH_TOKEN
+from tests.fakes.graph import FakeGraph
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +39,50 @@ def renderer() -> Renderer:
 @pytest.fixture(scope="session")
 def engine(catalogue: Catalogue, matcher: Matcher, renderer: Renderer) -> Engine:
     return Engine(catalogue, matcher, renderer)
+
+
+# -- the service against fake platforms ----------------------------------------------------
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings of a fresh bot: its own SQLite file, no channel, fast retries."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        BOT_DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3",
+        BOT_SEND_BACKOFF=0.05,
+        BOT_SEND_BACKOFF_MAX=0.2,
+        BOT_DRAIN_SECONDS=2,
+    )
+
+
+@pytest.fixture
+async def graph(aiohttp_server: Callable[[web.Application], Awaitable[TestServer]]) -> FakeGraph:
+    fake = FakeGraph()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+def messenger_settings(settings: Settings, graph: FakeGraph) -> Settings:
+    return settings.model_copy(
+        update={
+            "messenger_app_secret": SecretStr(fb.APP_SECRET),
+            "messenger_verify_token": SecretStr(fb.VERIFY_TOKEN),
+            "messenger_page_access_token": SecretStr(GRAPH_TOKEN),
+            "messenger_api_url": graph.url,
+        }
+    )
+
+
+@pytest.fixture
+async def bot(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+    messenger_settings: Settings,
+    engine: Engine,
+) -> Client:
+    """The real app with Messenger on, talking to the fake Graph API."""
+    return await aiohttp_client(create_app(messenger_settings, engine))

@@ -1,0 +1,101 @@
+"""The boundary every channel adapter keeps: raw bytes in, `IncomingMessage`s out; `Reply`s sent.
+
+Only these values cross it. Adapters get the shared `ClientSession` and their settings in
+`__init__`; they never see the store or the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Literal, Protocol
+
+from aiohttp import web
+
+from bot.models import Channel, IncomingMessage, Reply
+from responses.limits import ChannelLimits
+
+# What an inbound event asks of the service:
+# - "message": a customer wrote; the engine answers;
+# - "takeover": a person answered natively (Page Inbox, the X app); the bot pauses;
+# - "note": kept in the transcript only (a message delivered while another app had the thread).
+EventKind = Literal["message", "takeover", "note"]
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One event of a webhook, parsed; `message.sender_id` is always the customer."""
+
+    kind: EventKind
+    message: IncomingMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One reply to deliver, with what the channel needs to pick the right kind of send."""
+
+    recipient: str
+    reply: Reply
+    human: bool = False  # an agent's message, not the bot's
+    last_customer_ms: int | None = None  # the customer's last message, for messaging windows
+    first_of_turn: bool = False  # the first reply to a customer message
+
+
+class PayloadError(ValueError):
+    """A webhook body that is not what the platform sends: answered with 400."""
+
+
+class SendError(Exception):
+    """A send that did not go through; `code` is the platform's error code when it gave one."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RetryableSendError(SendError):
+    """Timeouts, 5xx and rate limits: the outbox tries again later (after `retry_after`)."""
+
+    def __init__(
+        self, message: str, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """The platform refused for good (blocked, unknown recipient, window closed)."""
+
+
+class ChannelAdapter(Protocol):
+    """One channel: verify and parse its webhooks, send replies through its API."""
+
+    channel: ClassVar[Channel]
+    signature_header: ClassVar[str]  # absent: 401; present but wrong: 403
+    limits: ClassVar[ChannelLimits]
+
+    def handshake(self, query: Mapping[str, str]) -> web.Response:
+        """Answer the platform's subscription check (hub.challenge, CRC)."""
+        ...
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """True when `body`, exactly as received, carries the platform's valid signature."""
+        ...
+
+    def parse(self, body: bytes) -> list[Inbound]:
+        """The events of a verified body; [] for receipts, own echoes and unknown kinds.
+
+        Raises PayloadError when the body is not JSON of the platform's shape.
+        """
+        ...
+
+    async def prepare(self, outgoing: Outgoing) -> None:
+        """Show the customer the bot is at work ("seen", "typing"); best effort, never raises."""
+        ...
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        """Deliver one reply; return the platform's message id.
+
+        Raises RetryableSendError or PermanentSendError.
+        """
+        ...

@@ -1,0 +1,384 @@
+"""Facebook Messenger: webhook verification and parsing, and the Send API.
+
+Values come from the Messenger Platform documentation (Graph API v21):
+- webhooks, subscription check and X-Hub-Signature-256:
+  https://developers.facebook.com/docs/messenger-platform/webhooks
+- event shapes (messages, echoes, postbacks, standby):
+  https://developers.facebook.com/docs/messenger-platform/reference/webhook-events
+- Send API, quick replies, button template, sender actions:
+  https://developers.facebook.com/docs/messenger-platform/reference/send-api
+  https://developers.facebook.com/docs/messenger-platform/send-messages/quick-replies
+  https://developers.facebook.com/docs/messenger-platform/send-messages/template/button
+  https://developers.facebook.com/docs/messenger-platform/send-messages/sender-actions
+- error codes: https://developers.facebook.com/docs/messenger-platform/error-codes
+- 24-hour window and the HUMAN_AGENT tag (7 days, people only):
+  https://developers.facebook.com/docs/messenger-platform/send-messages#messaging_types
+  https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
+
+import aiohttp
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from adapters.base import (
+    Inbound,
+    Outgoing,
+    PayloadError,
+    PermanentSendError,
+    RetryableSendError,
+)
+from bot.models import Channel, IncomingMessage, Reply
+from responses.limits import MESSENGER, ChannelLimits, shorten
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER: Final = "X-Hub-Signature-256"
+# Set on every message we send; Facebook returns it in the echo, so an echo that carries
+# it is ours even when MESSENGER_APP_ID is not configured.
+METADATA: Final = "parallels-support-bot"
+HOUR_MS: Final = 3_600_000
+STANDARD_WINDOW_MS: Final = 24 * HOUR_MS
+HUMAN_AGENT_WINDOW_MS: Final = 7 * 24 * HOUR_MS
+# Graph error codes worth another try: 1 and 2 (unknown / temporary), 4, 17, 32 and 613
+# (rate limits), 1200 (temporary send failure). Every other code is the platform's final
+# word: unknown recipient (100), token (190), permission or window (10, 200), person not
+# available (551).
+TRANSIENT_CODES: Final = frozenset({1, 2, 4, 17, 32, 613, 1200})
+RATE_LIMIT_CODES: Final = frozenset({4, 17, 32, 613})
+RATE_LIMIT_PAUSE: Final = 60.0
+
+
+# -- webhook payloads -------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Party(_Model):
+    id: str
+
+
+class _QuickReply(_Model):
+    payload: str
+
+
+class _Attachment(_Model):
+    type: str = "file"
+
+
+class _Message(_Model):
+    mid: str
+    text: str | None = None
+    quick_reply: _QuickReply | None = None
+    attachments: list[_Attachment] | None = None
+    is_echo: bool = False
+    app_id: int | str | None = None
+    metadata: str | None = None
+
+
+class _Postback(_Model):
+    mid: str | None = None
+    title: str | None = None
+    payload: str | None = None
+
+
+class _Event(_Model):
+    sender: _Party
+    recipient: _Party
+    timestamp: int = 0
+    message: _Message | None = None
+    postback: _Postback | None = None
+
+
+class _Entry(_Model):
+    id: str = ""
+    time: int = 0
+    messaging: list[dict[str, Any]] = []
+    standby: list[dict[str, Any]] = []
+
+
+class _Webhook(_Model):
+    object: str
+    entry: list[_Entry]
+
+
+class MessengerAdapter:
+    """The Messenger channel; see the module docstring for the documentation it follows."""
+
+    channel: ClassVar[Channel] = "messenger"
+    signature_header: ClassVar[str] = SIGNATURE_HEADER
+    limits: ClassVar[ChannelLimits] = MESSENGER
+
+    def __init__(
+        self,
+        *,
+        app_secret: str,
+        verify_token: str | None,
+        page_token: str | None,
+        api_url: str,
+        app_id: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._secret = app_secret.encode()
+        self._verify_token = verify_token
+        self._page_token = page_token
+        self._api_url = api_url.rstrip("/")
+        self._app_id = app_id
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    # -- webhook --------------------------------------------------------------------------
+
+    def handshake(self, query: Mapping[str, str]) -> web.Response:
+        """The subscription check: echo `hub.challenge` when the verify token matches."""
+        token = query.get("hub.verify_token", "")
+        expected = self._verify_token or ""
+        if (
+            query.get("hub.mode") == "subscribe"
+            and expected
+            and hmac.compare_digest(token.encode(), expected.encode())
+            and "hub.challenge" in query
+        ):
+            return web.Response(text=query["hub.challenge"])
+        return web.json_response({"error": "verification failed"}, status=403)
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """HMAC-SHA256 of the raw body with the app secret, as `sha256=<hex>`.
+
+        Facebook signs the bytes it sends (JSON with non-ASCII escaped as \\uXXXX), so the
+        body is hashed exactly as received, never re-serialised.
+        """
+        given = headers.get(SIGNATURE_HEADER, "")
+        if not given.startswith("sha256="):
+            return False
+        expected = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
+        given_hex = given.removeprefix("sha256=").lower().encode()
+        return hmac.compare_digest(given_hex, expected.encode())
+
+    def parse(self, body: bytes) -> list[Inbound]:
+        try:
+            webhook = _Webhook.model_validate_json(body)
+        except ValidationError as exc:
+            raise PayloadError(_reason(exc)) from None
+        if webhook.object != "page":
+            return []
+        events: list[Inbound] = []
+        for entry in webhook.entry:
+            for item in entry.messaging:
+                event = self._event(item)
+                if event is not None:
+                    events.append(event)
+            for item in entry.standby:
+                event = self._event(item)
+                if event is not None and event.kind == "message":
+                    # Another app has the thread: keep the message, do not answer it.
+                    events.append(Inbound("note", event.message))
+        return events
+
+    def _event(self, item: dict[str, Any]) -> Inbound | None:
+        try:
+            event = _Event.model_validate(item)
+        except ValidationError:
+            # Delivery, read, reaction, handover… and kinds we do not know: acknowledged, unused.
+            return None
+        if event.message is not None:
+            return self._message(event, event.message)
+        if event.postback is not None:
+            postback = event.postback
+            return Inbound(
+                "message",
+                IncomingMessage(
+                    channel="messenger",
+                    platform_id=postback.mid or f"postback:{event.sender.id}:{event.timestamp}",
+                    sender_id=event.sender.id,
+                    text=postback.title or "",
+                    payload=postback.payload,
+                    timestamp_ms=event.timestamp,
+                ),
+            )
+        return None
+
+    def _message(self, event: _Event, message: _Message) -> Inbound | None:
+        if message.is_echo:
+            if self._ours(message):
+                return None
+            # A person answered from the Page Inbox (or another tool): the bot steps aside.
+            return Inbound(
+                "takeover",
+                IncomingMessage(
+                    channel="messenger",
+                    platform_id=message.mid,
+                    sender_id=event.recipient.id,
+                    text=message.text or "",
+                    attachments=len(message.attachments or ()),
+                    timestamp_ms=event.timestamp,
+                ),
+            )
+        return Inbound(
+            "message",
+            IncomingMessage(
+                channel="messenger",
+                platform_id=message.mid,
+                sender_id=event.sender.id,
+                text=message.text or "",
+                payload=message.quick_reply.payload if message.quick_reply else None,
+                attachments=len(message.attachments or ()),
+                timestamp_ms=event.timestamp,
+            ),
+        )
+
+    def _ours(self, message: _Message) -> bool:
+        if message.metadata == METADATA:
+            return True
+        return self._app_id is not None and str(message.app_id) == self._app_id
+
+    # -- Send API -------------------------------------------------------------------------
+
+    async def prepare(self, outgoing: Outgoing) -> None:
+        """Before the bot's first reply to a message: "seen", then "typing"."""
+        if outgoing.first_of_turn and not outgoing.human:
+            for action in ("mark_seen", "typing_on"):
+                await self._sender_action(outgoing.recipient, action)
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        """Send one reply (RESPONSE, or HUMAN_AGENT for a person after 24 hours)."""
+        messaging = _messaging_type(outgoing, int(time.time() * 1000))
+        body: dict[str, Any] = {
+            "recipient": {"id": outgoing.recipient},
+            **messaging,
+            "message": message_body(outgoing.reply),
+        }
+        answer = await self._post("/me/messages", body)
+        message_id = answer.get("message_id")
+        return str(message_id) if message_id is not None else None
+
+    async def _sender_action(self, recipient: str, action: str) -> None:
+        # Each sender action goes alone, without a message (Send API reference); one that
+        # fails only costs the "typing" bubble, never the answer.
+        try:
+            body = {"recipient": {"id": recipient}, "sender_action": action}
+            await self._post("/me/messages", body)
+        except (RetryableSendError, PermanentSendError) as exc:
+            log.info("messenger sender action %s not shown: %s", action, exc)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if self._session is None or not self._page_token:
+            raise PermanentSendError("MESSENGER_PAGE_ACCESS_TOKEN is not set", code="no_token")
+        try:
+            async with self._session.post(
+                f"{self._api_url}{path}",
+                params={"access_token": self._page_token},
+                json=body,
+                timeout=self._timeout,
+            ) as response:
+                status = response.status
+                retry_after = response.headers.get("Retry-After")
+                try:
+                    answer = await response.json(content_type=None)
+                except ValueError:
+                    answer = None
+        except TimeoutError as exc:
+            raise RetryableSendError("Send API timed out", code="timeout") from exc
+        except aiohttp.ClientError as exc:
+            raise RetryableSendError(f"Send API unreachable: {exc}", code="network") from exc
+        if 200 <= status < 300 and isinstance(answer, dict):
+            return answer
+        raise _send_error(status, answer, retry_after)
+
+    def profile_url(self) -> str:
+        return f"{self._api_url}/me/messenger_profile"
+
+
+def message_body(reply: Reply) -> dict[str, Any]:
+    """The Send API `message` of a reply: text, or a button template when it has links."""
+    message: dict[str, Any]
+    if reply.buttons:
+        message = {
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "button",
+                    "text": shorten(reply.text, MESSENGER.button_text),
+                    "buttons": [
+                        {
+                            "type": "web_url",
+                            "url": button.url,
+                            "title": shorten(button.title, MESSENGER.quick_reply_title),
+                        }
+                        for button in reply.buttons[: MESSENGER.buttons]
+                    ],
+                },
+            }
+        }
+    else:
+        message = {"text": shorten(reply.text, MESSENGER.text)}
+    if reply.quick_replies:
+        message["quick_replies"] = [
+            {
+                "content_type": "text",
+                "title": shorten(choice.title, MESSENGER.quick_reply_title),
+                "payload": choice.payload,
+            }
+            for choice in reply.quick_replies[: MESSENGER.quick_replies]
+        ]
+    message["metadata"] = METADATA
+    return message
+
+
+def _messaging_type(outgoing: Outgoing, now_ms: int) -> dict[str, str]:
+    """RESPONSE inside 24 h of the customer's last message; HUMAN_AGENT for a person up to
+    7 days; otherwise the platform would refuse, so we refuse first, saying why."""
+    since = None if outgoing.last_customer_ms is None else now_ms - outgoing.last_customer_ms
+    if since is None or since <= STANDARD_WINDOW_MS:
+        return {"messaging_type": "RESPONSE"}
+    if outgoing.human and since <= HUMAN_AGENT_WINDOW_MS:
+        return {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+    window = "7 days" if outgoing.human else "24 hours"
+    raise PermanentSendError(
+        f"the customer's last message is more than {window} old: Messenger does not allow "
+        "this message",
+        code="window_closed",
+    )
+
+
+def _send_error(
+    status: int, answer: object, retry_after: str | None
+) -> RetryableSendError | PermanentSendError:
+    error = answer.get("error") if isinstance(answer, dict) else None
+    error = error if isinstance(error, dict) else {}
+    code = error.get("code")
+    subcode = error.get("error_subcode")
+    label = f"{code}/{subcode}" if subcode else str(code if code is not None else status)
+    text = f"HTTP {status}, code {label}: {error.get('message', 'no error message')}"
+    pause = _seconds(retry_after)
+    if status == 429 or code in RATE_LIMIT_CODES:
+        return RetryableSendError(text, code=label, retry_after=pause or RATE_LIMIT_PAUSE)
+    if status >= 500 or code in TRANSIENT_CODES or error.get("is_transient") is True:
+        return RetryableSendError(text, code=label, retry_after=pause)
+    return PermanentSendError(text, code=label)
+
+
+def _seconds(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"not a Messenger webhook: {where + ': ' if where else ''}{first['msg']}"

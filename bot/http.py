@@ -1,0 +1,36 @@
+"""What the HTTP handlers share: the application's typed keys and JSON error answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from pydantic import ValidationError
+
+from adapters.base import ChannelAdapter
+from bot.config import Settings
+from bot.engine import Engine
+from bot.local import LocalConversations
+from bot.store import Store
+from bot.workers import Pipeline
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", Engine)
+LOCAL = web.AppKey("local", LocalConversations)
+STORE = web.AppKey("store", Store)
+SESSION = web.AppKey("session", aiohttp.ClientSession)
+ADAPTERS = web.AppKey("adapters", dict[str, ChannelAdapter])
+PIPELINE = web.AppKey("pipeline", Pipeline)
+
+
+def error(status: int, message: str) -> web.Response:
+    """`{"error": message}` with `status`: the one shape of every error we answer."""
+    return web.json_response({"error": message}, status=status)
+
+
+def first_error(exc: ValidationError) -> str:
+    """The first problem pydantic found, as `field: message`."""
+    first: Any = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])

@@ -1,0 +1,195 @@
+"""The durable store: conversations, transcript, inbox, outbox and escalations.
+
+`Store` is the interface the service uses; `open_store` picks the implementation from
+`BOT_DATABASE_URL`. Work is claimed with leases, so an event or a reply held by a process
+that died is taken up again, and a lease that was lost is never finished twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from adapters.base import EventKind, Inbound, Outgoing
+from bot.models import Channel, IncomingMessage, Reply
+from bot.policy import ConversationState
+
+Author = Literal["customer", "bot", "agent", "page_inbox", "system"]
+PAGE_INBOX = "Page Inbox"  # the agent name of a person who answered natively
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: int
+    channel: Channel
+    customer_id: str
+    customer_name: str | None
+    state: ConversationState
+    last_customer_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEvent:
+    """An inbox event leased to one worker, with its conversation as it stands."""
+
+    id: int
+    kind: EventKind
+    message: IncomingMessage
+    conversation: Conversation
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewEscalation:
+    reason: str
+    intent: str | None
+    score: float | None
+    agent: str | None = None  # set when a person already holds it (a native inbox)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """Everything one processed event changes, committed in one transaction."""
+
+    event: ClaimedEvent
+    state: ConversationState
+    replies: Sequence[Reply] = ()
+    intent: str | None = None
+    score: float | None = None
+    escalation: NewEscalation | None = None
+    takeover: bool = False  # drop the bot's unsent replies: a person has the conversation
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An outbox row leased to the sender."""
+
+    id: int
+    conversation_id: int
+    channel: Channel
+    author: str
+    outgoing: Outgoing
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptEntry:
+    id: int
+    direction: Literal["in", "out"]
+    author: str
+    agent: str | None
+    text: str
+    payload: str | None
+    attachments: int
+    intent: str | None
+    score: float | None
+    created_at: float
+    delivery: str | None = None  # outbox status of an outgoing message
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationRow:
+    id: int
+    conversation_id: int
+    status: str
+    reason: str
+    intent: str | None
+    score: float | None
+    agent: str | None
+    created_at: float
+    claimed_at: float | None
+    resolved_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    conversation_id: int
+    author: str
+    reply: Reply
+    status: str
+    attempts: int
+    error: str | None
+    platform_message_id: str | None
+
+
+@dataclass(slots=True)
+class Counts:
+    """Backlog figures for readiness and metrics."""
+
+    inbox_pending: int = 0
+    outbox_pending: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+class StoreError(Exception):
+    """The database is unreachable, locked for too long, or refuses a statement."""
+
+
+class Store(Protocol):
+    """The service's durable state. Every method is one transaction."""
+
+    async def open(self) -> None:
+        """Connect and apply pending migrations."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise StoreError when the database cannot answer."""
+        ...
+
+    async def add_inbox(self, events: Sequence[Inbound]) -> int:
+        """Store acknowledged events durably, ignoring redeliveries; returns how many were new."""
+        ...
+
+    async def claim_events(self, owner: str, limit: int, lease: float) -> list[ClaimedEvent]:
+        """Lease the oldest pending event of up to `limit` conversations that have no event
+        leased: a conversation's events are handed out one at a time, in order."""
+        ...
+
+    async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
+        """Commit processed events with their effects; a turn whose lease `owner` no longer
+        holds is skipped. Returns how many were committed."""
+        ...
+
+    async def fail_event(self, owner: str, event_id: int, error: str, give_up: bool) -> None:
+        """Release an event whose processing raised; `give_up` marks it failed for good."""
+        ...
+
+    async def claim_deliveries(
+        self, owner: str, limit: int, lease: float, now: float
+    ) -> list[Delivery]:
+        """Lease the first unsent reply of up to `limit` conversations, when it is due."""
+        ...
+
+    async def still_ours(self, owner: str, delivery_id: int) -> bool:
+        """True while the lease holds and the reply was not dropped (a person took over)."""
+        ...
+
+    async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None: ...
+
+    async def retry_later(self, owner: str, delivery_id: int, at: float, error: str) -> None: ...
+
+    async def undeliverable(self, owner: str, delivery_id: int, error: str) -> None: ...
+
+    async def conversation(self, channel: Channel, customer_id: str) -> Conversation | None: ...
+
+    async def transcript(self, conversation_id: int) -> list[TranscriptEntry]: ...
+
+    async def escalations(self, conversation_id: int) -> list[EscalationRow]: ...
+
+    async def outbox(self, conversation_id: int) -> list[OutboxRow]: ...
+
+    async def counts(self) -> Counts: ...
+
+
+def open_store(url: str, *, busy_timeout: float = 5.0) -> Store:
+    """The store for `BOT_DATABASE_URL` (not yet opened)."""
+    if url.startswith("sqlite:///"):
+        from bot.store.sqlite import SQLiteStore
+
+        return SQLiteStore(url.removeprefix("sqlite:///"), busy_timeout=busy_timeout)
+    raise StoreError(f"no store for {url.split(':', 1)[0]}:// yet; use sqlite:///PATH")

@@ -1,0 +1,568 @@
+"""The SQLite store: one file in WAL mode, one connection owned by one thread.
+
+SQLite takes one writer at a time, so every statement runs on a single worker thread
+(the event loop never blocks on the disk) and the one-process rule is enforced with a lock
+file: a second `serve` on the same database stops with a clear error. That is also why
+leases left by a previous process are released at start: nobody else can hold them.
+Work is claimed with a compare-and-set `UPDATE … RETURNING`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from adapters.base import Inbound, Outgoing
+from bot.models import Channel, IncomingMessage, Reply
+from bot.policy import ConversationState
+from bot.store import (
+    PAGE_INBOX,
+    ClaimedEvent,
+    Conversation,
+    Counts,
+    Delivery,
+    EscalationRow,
+    OutboxRow,
+    StoreError,
+    TranscriptEntry,
+    TurnRecord,
+)
+
+T = TypeVar("T")
+
+# -- queries ------------------------------------------------------------------------------
+
+ADD_EVENT = """
+INSERT INTO inbox (channel, platform_id, customer_id, kind, message, received_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (channel, platform_id) DO NOTHING
+"""
+
+CLAIM_EVENTS = """
+WITH heads AS (
+    SELECT MIN(id) AS id FROM inbox WHERE status = 'pending' GROUP BY channel, customer_id
+)
+UPDATE inbox SET lease_owner = :owner, lease_until = :until, attempts = attempts + 1
+WHERE id IN (
+    SELECT inbox.id FROM heads JOIN inbox USING (id)
+    WHERE inbox.lease_until IS NULL OR inbox.lease_until < :now
+    ORDER BY inbox.id LIMIT :limit
+)
+RETURNING id, channel, customer_id, kind, message, attempts
+"""
+
+UPSERT_CONVERSATION = """
+INSERT INTO conversations (channel, customer_id, customer_name, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (channel, customer_id) DO UPDATE
+    SET customer_name = COALESCE(excluded.customer_name, customer_name)
+RETURNING id, channel, customer_id, customer_name, state, last_customer_ms
+"""
+
+FINISH_EVENT = """
+UPDATE inbox SET status = 'done', done_at = ?, lease_owner = NULL, lease_until = NULL
+WHERE id = ? AND lease_owner = ? AND status = 'pending'
+"""
+
+SAVE_STATE = """
+UPDATE conversations
+SET state = ?, updated_at = ?, last_customer_ms = COALESCE(?, last_customer_ms)
+WHERE id = ?
+"""
+
+ADD_MESSAGE = """
+INSERT INTO messages (conversation_id, direction, author, agent, text, payload, attachments,
+                      platform_id, intent, score, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+ADD_DELIVERY = """
+INSERT INTO outbox (conversation_id, message_id, author, reply, first_of_turn,
+                    next_attempt_at, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+
+DROP_BOT_REPLIES = """
+UPDATE outbox SET status = 'dropped', error = 'a person took over', lease_owner = NULL
+WHERE conversation_id = ? AND author = 'bot' AND status IN ('pending', 'sending')
+"""
+
+ACTIVE_ESCALATION = """
+SELECT id, status, agent FROM escalations
+WHERE conversation_id = ? AND status IN ('open', 'claimed')
+"""
+
+OPEN_ESCALATION = """
+INSERT INTO escalations (conversation_id, status, reason, intent, score, agent, created_at,
+                         claimed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+CLAIM_ESCALATION = """
+UPDATE escalations SET status = 'claimed', agent = ?, claimed_at = ?
+WHERE id = ? AND status = 'open'
+"""
+
+RELEASE_EVENT = """
+UPDATE inbox SET lease_owner = NULL, lease_until = NULL, error = ?,
+                 status = CASE WHEN ? THEN 'failed' ELSE status END
+WHERE id = ? AND lease_owner = ?
+"""
+
+CLAIM_DELIVERIES = """
+WITH heads AS (
+    SELECT MIN(id) AS id FROM outbox WHERE status IN ('pending', 'sending')
+    GROUP BY conversation_id
+)
+UPDATE outbox SET status = 'sending', lease_owner = :owner, lease_until = :until,
+                  attempts = attempts + 1
+WHERE id IN (
+    SELECT outbox.id FROM heads JOIN outbox USING (id)
+    WHERE (outbox.status = 'pending' AND outbox.next_attempt_at <= :now)
+       OR (outbox.status = 'sending' AND outbox.lease_until < :now)
+    ORDER BY outbox.next_attempt_at, outbox.id LIMIT :limit
+)
+RETURNING id, conversation_id, author, reply, first_of_turn, attempts
+"""
+
+RECIPIENTS = """
+SELECT id, channel, customer_id, last_customer_ms FROM conversations WHERE id IN ({marks})
+"""
+
+STILL_OURS = "SELECT 1 FROM outbox WHERE id = ? AND lease_owner = ? AND status = 'sending'"
+
+DELIVERED = """
+UPDATE outbox SET status = 'sent', sent_at = ?, platform_message_id = ?, error = NULL,
+                  lease_owner = NULL, lease_until = NULL
+WHERE id = ? AND lease_owner = ?
+"""
+
+RETRY_LATER = """
+UPDATE outbox SET status = 'pending', next_attempt_at = ?, error = ?,
+                  lease_owner = NULL, lease_until = NULL
+WHERE id = ? AND lease_owner = ? AND status = 'sending'
+"""
+
+UNDELIVERABLE = """
+UPDATE outbox SET status = 'failed', error = ?, lease_owner = NULL, lease_until = NULL
+WHERE id = ? AND lease_owner = ?
+"""
+
+CONVERSATION = """
+SELECT id, channel, customer_id, customer_name, state, last_customer_ms
+FROM conversations WHERE channel = ? AND customer_id = ?
+"""
+
+TRANSCRIPT = """
+SELECT m.id, m.direction, m.author, m.agent, m.text, m.payload, m.attachments, m.intent,
+       m.score, m.created_at, o.status, o.error
+FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
+WHERE m.conversation_id = ? ORDER BY m.id
+"""
+
+ESCALATIONS = """
+SELECT id, conversation_id, status, reason, intent, score, agent, created_at, claimed_at,
+       resolved_at
+FROM escalations WHERE conversation_id = ? ORDER BY id
+"""
+
+OUTBOX = """
+SELECT id, conversation_id, author, reply, status, attempts, error, platform_message_id
+FROM outbox WHERE conversation_id = ? ORDER BY id
+"""
+
+COUNTS = """
+SELECT 'inbox:' || status, COUNT(*) FROM inbox GROUP BY status
+UNION ALL
+SELECT 'outbox:' || status, COUNT(*) FROM outbox GROUP BY status
+"""
+
+# Only this process can hold leases (the lock file sees to it): release the last one's.
+RELEASE_STALE_LEASES = (
+    "UPDATE inbox SET lease_owner = NULL, lease_until = NULL WHERE status = 'pending'",
+    "UPDATE outbox SET status = 'pending', lease_owner = NULL, lease_until = NULL "
+    "WHERE status = 'sending'",
+)
+
+
+class SQLiteStore:
+    """`Store` on one SQLite file (see the module docstring for the one-process rule)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self._busy_timeout = busy_timeout
+        self._executor: ThreadPoolExecutor | None = None
+        self._db: sqlite3.Connection | None = None
+        self._lock: int | None = None
+
+    # -- life cycle -------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        try:
+            await self._run(self._connect)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._executor is not None:
+            if self._db is not None:
+                await self._run(self._db.close)
+                self._db = None
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def _take_lock(self) -> None:
+        fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(
+                f"{self.path} is in use by another bot process; SQLite serves one process "
+                "(use PostgreSQL for several instances)"
+            ) from None
+        self._lock = fd
+
+    def _connect(self) -> None:
+        db = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
+        db.execute("PRAGMA journal_mode = WAL")
+        # FULL: an acknowledged webhook survives a power cut, not only a crash.
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        self._db = db
+        self._migrate(db)
+        with self._transaction(db):
+            for statement in RELEASE_STALE_LEASES:
+                db.execute(statement)
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        with self._transaction(db):
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+            )
+            done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+            folder = resources.files("bot.store.migrations.sqlite")
+            for item in sorted(folder.iterdir(), key=lambda f: f.name):
+                if not item.name.endswith(".sql"):
+                    continue
+                version = int(item.name.split("_", 1)[0])
+                if version in done:
+                    continue
+                for statement in _statements(item.read_text("utf-8")):
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    (version, item.name, time.time()),
+                )
+
+    async def schema_version(self) -> int:
+        def run(db: sqlite3.Connection) -> int:
+            return int(db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0])
+
+        return await self._call(run)
+
+    async def ping(self) -> None:
+        await self._call(lambda db: db.execute("SELECT 1").fetchone())
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    class _Tx:
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self.db = db
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.db.execute("BEGIN IMMEDIATE")
+            return self.db
+
+        def __exit__(self, kind: object, exc: object, tb: object) -> None:
+            self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+    def _transaction(self, db: sqlite3.Connection) -> SQLiteStore._Tx:
+        return SQLiteStore._Tx(db)
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        if self._executor is None:
+            raise StoreError("the store is not open")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite: {exc}") from exc
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
+        def run() -> T:
+            db = self._db
+            if db is None:
+                raise StoreError("the store is not open")
+            if not write:
+                return fn(db)
+            with self._transaction(db):
+                return fn(db)
+
+        return await self._run(run)
+
+    # -- inbox --------------------------------------------------------------------------
+
+    async def add_inbox(self, events: Sequence[Inbound]) -> int:
+        if not events:
+            return 0
+        now = time.time()
+        rows = [
+            (
+                e.message.channel,
+                e.message.platform_id,
+                e.message.sender_id,
+                e.kind,
+                e.message.model_dump_json(),
+                now,
+            )
+            for e in events
+        ]
+
+        def run(db: sqlite3.Connection) -> int:
+            before = db.total_changes
+            db.executemany(ADD_EVENT, rows)
+            return db.total_changes - before
+
+        return await self._call(run, write=True)
+
+    async def claim_events(self, owner: str, limit: int, lease: float) -> list[ClaimedEvent]:
+        def run(db: sqlite3.Connection) -> list[ClaimedEvent]:
+            now = time.time()
+            rows = db.execute(
+                CLAIM_EVENTS, {"owner": owner, "until": now + lease, "now": now, "limit": limit}
+            ).fetchall()
+            claimed = []
+            for event_id, channel, customer_id, kind, body, attempts in sorted(rows):
+                message = IncomingMessage.model_validate_json(body)
+                conversation = _conversation(
+                    db.execute(
+                        UPSERT_CONVERSATION,
+                        (channel, customer_id, message.sender_name, now, now),
+                    ).fetchone()
+                )
+                claimed.append(ClaimedEvent(event_id, kind, message, conversation, attempts))
+            return claimed
+
+        return await self._call(run, write=True)
+
+    async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
+        def run(db: sqlite3.Connection) -> int:
+            now = time.time()
+            done = 0
+            for turn in turns:
+                if db.execute(FINISH_EVENT, (now, turn.event.id, owner)).rowcount != 1:
+                    continue  # the lease was lost: whoever holds it now finishes the event
+                _record_turn(db, turn, now)
+                done += 1
+            return done
+
+        return await self._call(run, write=True)
+
+    async def fail_event(self, owner: str, event_id: int, error: str, give_up: bool) -> None:
+        await self._call(
+            lambda db: db.execute(RELEASE_EVENT, (error[:500], give_up, event_id, owner)),
+            write=True,
+        )
+
+    # -- outbox -------------------------------------------------------------------------
+
+    async def claim_deliveries(
+        self, owner: str, limit: int, lease: float, now: float
+    ) -> list[Delivery]:
+        def run(db: sqlite3.Connection) -> list[Delivery]:
+            rows = db.execute(
+                CLAIM_DELIVERIES,
+                {"owner": owner, "until": now + lease, "now": now, "limit": limit},
+            ).fetchall()
+            if not rows:
+                return []
+            ids = sorted({row[1] for row in rows})
+            marks = ",".join("?" * len(ids))
+            people = {
+                r[0]: r[1:] for r in db.execute(RECIPIENTS.format(marks=marks), ids).fetchall()
+            }
+            deliveries = []
+            for delivery_id, conversation_id, author, reply, first, attempts in sorted(rows):
+                channel, customer_id, last_ms = people[conversation_id]
+                outgoing = Outgoing(
+                    recipient=customer_id,
+                    reply=Reply.model_validate_json(reply),
+                    human=author != "bot",
+                    last_customer_ms=last_ms,
+                    first_of_turn=bool(first),
+                )
+                deliveries.append(
+                    Delivery(delivery_id, conversation_id, channel, author, outgoing, attempts)
+                )
+            return deliveries
+
+        return await self._call(run, write=True)
+
+    async def still_ours(self, owner: str, delivery_id: int) -> bool:
+        def run(db: sqlite3.Connection) -> bool:
+            return db.execute(STILL_OURS, (delivery_id, owner)).fetchone() is not None
+
+        return await self._call(run)
+
+    async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None:
+        await self._call(
+            lambda db: db.execute(DELIVERED, (time.time(), platform_id, delivery_id, owner)),
+            write=True,
+        )
+
+    async def retry_later(self, owner: str, delivery_id: int, at: float, error: str) -> None:
+        await self._call(
+            lambda db: db.execute(RETRY_LATER, (at, error[:500], delivery_id, owner)), write=True
+        )
+
+    async def undeliverable(self, owner: str, delivery_id: int, error: str) -> None:
+        await self._call(
+            lambda db: db.execute(UNDELIVERABLE, (error[:500], delivery_id, owner)), write=True
+        )
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def conversation(self, channel: Channel, customer_id: str) -> Conversation | None:
+        def run(db: sqlite3.Connection) -> Conversation | None:
+            row = db.execute(CONVERSATION, (channel, customer_id)).fetchone()
+            return None if row is None else _conversation(row)
+
+        return await self._call(run)
+
+    async def transcript(self, conversation_id: int) -> list[TranscriptEntry]:
+        def run(db: sqlite3.Connection) -> list[TranscriptEntry]:
+            return [TranscriptEntry(*row) for row in db.execute(TRANSCRIPT, (conversation_id,))]
+
+        return await self._call(run)
+
+    async def escalations(self, conversation_id: int) -> list[EscalationRow]:
+        def run(db: sqlite3.Connection) -> list[EscalationRow]:
+            return [EscalationRow(*row) for row in db.execute(ESCALATIONS, (conversation_id,))]
+
+        return await self._call(run)
+
+    async def outbox(self, conversation_id: int) -> list[OutboxRow]:
+        def run(db: sqlite3.Connection) -> list[OutboxRow]:
+            rows = db.execute(OUTBOX, (conversation_id,)).fetchall()
+            return [
+                OutboxRow(r[0], r[1], r[2], Reply.model_validate_json(r[3]), *r[4:]) for r in rows
+            ]
+
+        return await self._call(run)
+
+    async def counts(self) -> Counts:
+        def run(db: sqlite3.Connection) -> Counts:
+            by_status = {key: int(n) for key, n in db.execute(COUNTS)}
+            return Counts(
+                inbox_pending=by_status.get("inbox:pending", 0),
+                outbox_pending=by_status.get("outbox:pending", 0)
+                + by_status.get("outbox:sending", 0),
+                by_status=by_status,
+            )
+
+        return await self._call(run)
+
+
+def _record_turn(db: sqlite3.Connection, turn: TurnRecord, now: float) -> None:
+    event = turn.event
+    message = event.message
+    conversation_id = event.conversation.id
+    customer_ms = (message.timestamp_ms or None) if event.kind == "message" else None
+    db.execute(SAVE_STATE, (turn.state.model_dump_json(), now, customer_ms, conversation_id))
+    author = "page_inbox" if event.kind == "takeover" else "customer"
+    db.execute(
+        ADD_MESSAGE,
+        (
+            conversation_id,
+            "out" if event.kind == "takeover" else "in",
+            author,
+            PAGE_INBOX if event.kind == "takeover" else None,
+            message.text,
+            message.payload,
+            message.attachments,
+            message.platform_id,
+            turn.intent,
+            turn.score,
+            now,
+        ),
+    )
+    if turn.takeover:
+        db.execute(DROP_BOT_REPLIES, (conversation_id,))
+    if turn.escalation is not None:
+        _escalate(db, conversation_id, turn, now)
+    for position, reply in enumerate(turn.replies):
+        cursor = db.execute(
+            ADD_MESSAGE,
+            (conversation_id, "out", "bot", None, reply.text, None, 0, None, None, None, now),
+        )
+        db.execute(
+            ADD_DELIVERY,
+            (
+                conversation_id,
+                cursor.lastrowid,
+                "bot",
+                reply.model_dump_json(),
+                int(position == 0),
+                now,
+                now,
+            ),
+        )
+
+
+def _escalate(db: sqlite3.Connection, conversation_id: int, turn: TurnRecord, now: float) -> None:
+    new = turn.escalation
+    assert new is not None
+    active = db.execute(ACTIVE_ESCALATION, (conversation_id,)).fetchone()
+    if active is None:
+        status = "claimed" if new.agent else "open"
+        db.execute(
+            OPEN_ESCALATION,
+            (
+                conversation_id,
+                status,
+                new.reason,
+                new.intent,
+                new.score,
+                new.agent,
+                now,
+                now if new.agent else None,
+            ),
+        )
+    elif new.agent and active[1] == "open":
+        db.execute(CLAIM_ESCALATION, (new.agent, now, active[0]))
+
+
+def _conversation(row: Sequence[Any]) -> Conversation:
+    conversation_id, channel, customer_id, name, state, last_ms = row
+    return Conversation(
+        conversation_id,
+        cast(Channel, channel),
+        customer_id,
+        name,
+        ConversationState.model_validate_json(state),
+        last_ms,
+    )
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (no `;` inside our migrations' strings)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+

@@ -1,0 +1,243 @@
+"""The two background workers: inbox → engine → outbox, and outbox → platform.
+
+The inbox worker leases the head event of each conversation (so one conversation's
+messages are handled strictly in order, different conversations side by side), runs the
+pure engine, and commits the new state, the transcript and the replies in one
+transaction. The sender leases the first unsent reply of each conversation, checks that
+a bot reply is still wanted (no person took over), sends it, and records the outcome:
+sent, retried later with exponential backoff and jitter (timeouts, 5xx, rate limits,
+honouring Retry-After), or failed for good with the platform's error code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from adapters.base import ChannelAdapter, PermanentSendError, RetryableSendError
+from bot.engine import Engine
+from bot.models import Channel
+from bot.store import (
+    PAGE_INBOX,
+    ClaimedEvent,
+    Delivery,
+    NewEscalation,
+    Store,
+    StoreError,
+    TurnRecord,
+)
+from responses.limits import LOCAL, ChannelLimits
+
+log = logging.getLogger(__name__)
+
+# The name under which a person answering natively appears in the desk.
+NATIVE_INBOX: Mapping[Channel, str] = {"messenger": PAGE_INBOX, "twitter": "X", "local": "local"}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    lease: float = 60.0
+    batch: int = 64
+    concurrency: int = 16  # replies in flight at once
+    poll: float = 0.5  # seconds between looks at the store when nothing woke us
+    send_attempts: int = 8
+    backoff: float = 2.0
+    backoff_max: float = 600.0
+    event_attempts: int = 5  # an event whose processing keeps raising is set aside
+    drain: float = 10.0
+
+
+class Pipeline:
+    """Runs the inbox worker and the sender until `stop`; `wake_*` cut the polling short."""
+
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        adapters: Mapping[str, ChannelAdapter],
+        options: WorkerOptions | None = None,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.adapters = adapters
+        self.options = options or WorkerOptions()
+        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self._inbox_wake = asyncio.Event()
+        self._outbox_wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._loop(self.process_inbox, self._inbox_wake), name="inbox"),
+            asyncio.create_task(self._loop(self.deliver_outbox, self._outbox_wake), name="sender"),
+        ]
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks) and not any(task.done() for task in self._tasks)
+
+    async def stop(self) -> None:
+        """Finish what is in hand (within the drain time), then stop; the rest stays stored."""
+        self._stopping.set()
+        self.wake()
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(self._tasks, timeout=self.options.drain)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def wake(self) -> None:
+        self._inbox_wake.set()
+        self._outbox_wake.set()
+
+    def wake_inbox(self) -> None:
+        self._inbox_wake.set()
+
+    def wake_outbox(self) -> None:
+        self._outbox_wake.set()
+
+    async def _loop(self, step: Callable[[], Awaitable[bool]], wake: asyncio.Event) -> None:
+        deadline: float | None = None
+        while True:
+            if self._stopping.is_set():
+                deadline = deadline or time.monotonic() + self.options.drain
+            try:
+                busy = await step()
+            except StoreError as exc:
+                log.warning("store unavailable, retrying: %s", exc)
+                busy = False
+                await asyncio.sleep(self.options.poll)
+            except Exception:
+                log.exception("worker step failed")
+                busy = False
+                await asyncio.sleep(self.options.poll)
+            if self._stopping.is_set() and (not busy or time.monotonic() > (deadline or 0)):
+                return
+            if busy:
+                continue
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self.options.poll)
+
+    # -- inbox ----------------------------------------------------------------------------
+
+    async def process_inbox(self) -> bool:
+        """Handle one batch of events; True when there was work."""
+        events = await self.store.claim_events(self.owner, self.options.batch, self.options.lease)
+        if not events:
+            return False
+        turns: list[TurnRecord] = []
+        for event in events:
+            try:
+                turns.append(self.turn(event))
+            except Exception as exc:
+                give_up = event.attempts >= self.options.event_attempts
+                log.exception("event %s not processed (attempt %s)", event.id, event.attempts)
+                await self.store.fail_event(self.owner, event.id, repr(exc), give_up)
+        await self.store.finish_turns(self.owner, turns)
+        if any(turn.replies for turn in turns):
+            self.wake_outbox()
+        return True
+
+    def turn(self, event: ClaimedEvent) -> TurnRecord:
+        """What one event does to its conversation: pure, no I/O."""
+        state = event.conversation.state
+        if event.kind == "note":
+            return TurnRecord(event, state)
+        if event.kind == "takeover":
+            agent = NATIVE_INBOX[event.message.channel]
+            return TurnRecord(
+                event,
+                state.model_copy(update={"escalated": True}),
+                escalation=NewEscalation("answered_natively", state.last_intent, None, agent),
+                takeover=True,
+            )
+        adapter = self.adapters.get(event.message.channel)
+        limits: ChannelLimits = adapter.limits if adapter is not None else LOCAL
+        outcome = self.engine.respond(state, event.message, limits)
+        decision = outcome.decision
+        escalation = None
+        if decision.action == "escalate":
+            escalation = NewEscalation(
+                decision.escalation_reason or "asked_for_human", decision.intent, decision.score
+            )
+        return TurnRecord(
+            event,
+            outcome.state,
+            replies=outcome.replies,
+            intent=outcome.match.intent,
+            score=outcome.match.score,
+            escalation=escalation,
+        )
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    async def deliver_outbox(self) -> bool:
+        """Send one batch of due replies; True when there was work."""
+        deliveries = await self.store.claim_deliveries(
+            self.owner, self.options.concurrency, self.options.lease, time.time()
+        )
+        if not deliveries:
+            return False
+        await asyncio.gather(*(self.deliver(d) for d in deliveries))
+        return True
+
+    async def deliver(self, delivery: Delivery) -> None:
+        adapter = self.adapters.get(delivery.channel)
+        if adapter is None:
+            await self.store.undeliverable(
+                self.owner, delivery.id, f"the {delivery.channel} channel is not configured"
+            )
+            return
+        await adapter.prepare(delivery.outgoing)
+        if delivery.author == "bot" and not await self.store.still_ours(self.owner, delivery.id):
+            return  # a person took the conversation over: the bot's reply is not sent
+        try:
+            platform_id = await adapter.send(delivery.outgoing)
+        except PermanentSendError as exc:
+            log.warning(
+                "reply %s to %s not delivered (%s): %s",
+                delivery.id,
+                delivery.channel,
+                exc.code,
+                exc,
+            )
+            await self.store.undeliverable(self.owner, delivery.id, f"{exc.code}: {exc}")
+        except RetryableSendError as exc:
+            await self._retry(delivery, f"{exc.code}: {exc}", exc.retry_after)
+        except Exception as exc:
+            log.exception("reply %s: unexpected send failure", delivery.id)
+            await self._retry(delivery, repr(exc), None)
+        else:
+            await self.store.delivered(self.owner, delivery.id, platform_id)
+
+    async def _retry(self, delivery: Delivery, error: str, retry_after: float | None) -> None:
+        if delivery.attempts >= self.options.send_attempts:
+            log.warning(
+                "reply %s failed after %s attempts: %s", delivery.id, delivery.attempts, error
+            )
+            await self.store.undeliverable(
+                self.owner, delivery.id, f"gave up after {delivery.attempts} attempts: {error}"
+            )
+            return
+        delay = self.backoff(delivery.attempts)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        log.info("reply %s: retry in %.1f s (%s)", delivery.id, delay, error)
+        await self.store.retry_later(self.owner, delivery.id, time.time() + delay, error)
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff with full jitter over its upper half."""
+        ceiling = min(self.options.backoff_max, self.options.backoff * 2.0 ** max(0, attempts - 1))
+        return ceiling / 2 + random.random() * ceiling / 2  # noqa: S311 - jitter, not secrets

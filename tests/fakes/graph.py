@@ -1,0 +1,211 @@
+"""A fake Graph API: the Send API and the Messenger Profile API, as strict as the real one.
+
+It checks the page token, the recipient, `messaging_type` and its tag, the documented
+limits (text 2000, 13 quick replies of 20 characters, button template of 640 characters
+and 3 buttons), and that a sender action travels alone. Failures can be scripted, and
+requests can be held, to test retries and crashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+TOKEN = "page-token-for-tests"
+PAGE_ID = "PAGE1"
+
+
+@dataclass
+class Scripted:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def graph_error(code: int, message: str, subcode: int | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    error["fbtrace_id"] = "Afake"
+    return {"error": error}
+
+
+class FakeGraph:
+    """State of the fake platform; `app()` serves it."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []  # accepted messages, in order
+        self.actions: list[dict[str, Any]] = []  # accepted sender actions
+        self.rejected: list[tuple[int, dict[str, Any]]] = []  # (status, body) of refusals
+        self.profile: dict[str, Any] = {}
+        self.profile_posts: list[dict[str, Any]] = []
+        self.failures: deque[Scripted] = deque()  # answers to the next message sends
+        self.blocked: set[str] = set()  # recipients who blocked the page
+        self.hold: asyncio.Event | None = None  # while set to an unset event, requests wait
+        self.requests = 0
+        self.url = ""  # set once it listens
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/me/messages", self._messages)
+        app.router.add_post("/me/messenger_profile", self._profile_post)
+        app.router.add_get("/me/messenger_profile", self._profile_get)
+        return app
+
+    def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self.failures.append(Scripted(status, body, headers or {}))
+
+    def texts(self, recipient: str | None = None) -> list[str]:
+        """The text of each accepted message (a button template's text too)."""
+        return [
+            _text(m["message"])
+            for m in self.messages
+            if recipient is None or m["recipient"]["id"] == recipient
+        ]
+
+    def to(self, recipient: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["recipient"]["id"] == recipient]
+
+    async def wait_for(self, count: int, within: float = 10.0, recipient: str | None = None) -> None:
+        """Wait until at least `count` messages were accepted (for `recipient`)."""
+        await self.wait_until(lambda: len(self.texts(recipient)) >= count, within)
+
+    async def wait_until(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait until `predicate` holds after some request reached the fake."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), within)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- Send API -----------------------------------------------------------------------
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        await self._notify()
+        if self.hold is not None:
+            await self.hold.wait()
+        if request.query.get("access_token") != TOKEN:
+            return await self._refuse(401, graph_error(190, "Invalid OAuth access token."), {})
+        try:
+            body = await request.json()
+        except ValueError:
+            return await self._refuse(400, graph_error(100, "Invalid JSON"), {})
+        recipient = (body.get("recipient") or {}).get("id")
+        if not isinstance(recipient, str) or not recipient:
+            return await self._refuse(400, graph_error(100, "The parameter recipient is required"), body)
+        if "sender_action" in body:
+            if set(body) != {"recipient", "sender_action"} or body["sender_action"] not in (
+                "mark_seen",
+                "typing_on",
+                "typing_off",
+            ):
+                return await self._refuse(
+                    400, graph_error(100, "sender_action must be sent alone"), body
+                )
+            self.actions.append(body)
+            await self._notify()
+            return web.json_response({"recipient_id": recipient})
+        problem = _check_message(body)
+        if problem:
+            return await self._refuse(400, graph_error(100, problem), body)
+        if self.failures:
+            scripted = self.failures.popleft()
+            return await self._refuse(scripted.status, scripted.body, body, scripted.headers)
+        if recipient in self.blocked:
+            return await self._refuse(
+                400, graph_error(551, "This person isn't available right now.", 1545041), body
+            )
+        self.messages.append(body)
+        await self._notify()
+        return web.json_response({"recipient_id": recipient, "message_id": f"m_{next(self._ids)}"})
+
+    async def _refuse(
+        self,
+        status: int,
+        answer: dict[str, Any],
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
+        self.rejected.append((status, body))
+        await self._notify()
+        return web.json_response(answer, status=status, headers=headers)
+
+    # -- Messenger Profile API -------------------------------------------------------------
+
+    async def _profile_post(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") != TOKEN:
+            return web.json_response(graph_error(190, "Invalid OAuth access token."), status=401)
+        body = await request.json()
+        self.profile_posts.append(body)
+        self.profile.update(body)
+        return web.json_response({"result": "success"})
+
+    async def _profile_get(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") != TOKEN:
+            return web.json_response(graph_error(190, "Invalid OAuth access token."), status=401)
+        return web.json_response({"data": [self.profile] if self.profile else []})
+
+
+def _text(message: dict[str, Any]) -> str:
+    if "text" in message:
+        return str(message["text"])
+    return str(message["attachment"]["payload"]["text"])
+
+
+def _check_message(body: dict[str, Any]) -> str | None:
+    """What the real Send API would refuse in a message request, or None."""
+    kind = body.get("messaging_type")
+    if kind not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
+        return f"invalid messaging_type {kind!r}"
+    if kind == "MESSAGE_TAG" and body.get("tag") != "HUMAN_AGENT":
+        return "MESSAGE_TAG needs a tag"
+    if kind != "MESSAGE_TAG" and "tag" in body:
+        return "tag is only for MESSAGE_TAG"
+    message = body.get("message")
+    if not isinstance(message, dict):
+        return "message is required"
+    if ("text" in message) == ("attachment" in message):
+        return "a message has either text or an attachment"
+    if "text" in message:
+        text = message["text"]
+        if not isinstance(text, str) or not text.strip():
+            return "message text is empty"
+        if len(text) > 2000:
+            return "message text must be shorter than 2000 characters"
+    else:
+        payload = message["attachment"].get("payload", {})
+        if message["attachment"].get("type") != "template" or payload.get("template_type") != "button":
+            return "only button templates are expected from this bot"
+        if not 0 < len(payload.get("text", "")) <= 640:
+            return "button template text must be 1 to 640 characters"
+        buttons = payload.get("buttons", [])
+        if not 1 <= len(buttons) <= 3:
+            return "a button template has 1 to 3 buttons"
+        for button in buttons:
+            if button.get("type") != "web_url" or not str(button.get("url", "")).startswith(("http://", "https://")):
+                return "web_url buttons need an http(s) url"
+            if not 0 < len(button.get("title", "")) <= 20:
+                return "button titles are 1 to 20 characters"
+    quick = message.get("quick_replies", [])
+    if len(quick) > 13:
+        return "at most 13 quick replies"
+    for choice in quick:
+        if choice.get("content_type") != "text":
+            return "quick replies here are text"
+        if not 0 < len(choice.get("title", "")) <= 20:
+            return "quick reply titles are 1 to 20 characters"
+        if not 0 < len(choice.get("payload", "")) <= 1000:
+            return "quick reply payloads are 1 to 1000 characters"
+    if len(message.get("metadata", "")) > 1000:
+        return "metadata is at most 1000 characters"
+    return None
