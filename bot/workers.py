@@ -72,6 +72,7 @@ class Pipeline:
         self._outbox_wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._drain_until = 0.0
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -87,6 +88,7 @@ class Pipeline:
 
     async def stop(self) -> None:
         """Finish what is in hand (within the drain time), then stop; the rest stays stored."""
+        self._drain_until = time.monotonic() + self.options.drain
         self._stopping.set()
         self.wake()
         if not self._tasks:
@@ -108,10 +110,7 @@ class Pipeline:
         self._outbox_wake.set()
 
     async def _loop(self, step: Callable[[], Awaitable[bool]], wake: asyncio.Event) -> None:
-        deadline: float | None = None
         while True:
-            if self._stopping.is_set():
-                deadline = deadline or time.monotonic() + self.options.drain
             try:
                 busy = await step()
             except StoreError as exc:
@@ -122,7 +121,7 @@ class Pipeline:
                 log.exception("worker step failed")
                 busy = False
                 await asyncio.sleep(self.options.poll)
-            if self._stopping.is_set() and (not busy or time.monotonic() > (deadline or 0)):
+            if self._stopping.is_set() and (not busy or time.monotonic() > self._drain_until):
                 return
             if busy:
                 continue

@@ -48,6 +48,7 @@ class FakeGraph:
         self.failures: deque[Scripted] = deque()  # answers to the next message sends
         self.blocked: set[str] = set()  # recipients who blocked the page
         self.hold: asyncio.Event | None = None  # while set to an unset event, requests wait
+        self.delay = 0.0  # seconds each Send API request takes
         self.requests = 0
         self.url = ""  # set once it listens
         self._ids = itertools.count(1)
@@ -94,6 +95,8 @@ class FakeGraph:
         await self._notify()
         if self.hold is not None:
             await self.hold.wait()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if request.query.get("access_token") != TOKEN:
             return await self._refuse(401, graph_error(190, "Invalid OAuth access token."), {})
         try:
@@ -209,3 +212,40 @@ def _check_message(body: dict[str, Any]) -> str | None:
     if len(message.get("metadata", "")) > 1000:
         return "metadata is at most 1000 characters"
     return None
+
+
+def main() -> None:
+    """Serve the fake on 127.0.0.1 and print what the bot sends: `python -m tests.fakes.graph`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8081)
+    args = parser.parse_args()
+    fake = FakeGraph()
+
+    async def show(request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        if request.path == "/me/messages":
+            body = await request.json()
+            to = body.get("recipient", {}).get("id")
+            if "sender_action" in body:
+                print(f"[{to}] ({body['sender_action']})", flush=True)
+            elif response.status >= 400:
+                print(f"[{to}] refused with HTTP {response.status}", flush=True)
+            else:
+                message = body["message"]
+                print(f"[{to}] {_text(message)}", flush=True)
+                for choice in message.get("quick_replies", []):
+                    print(f"      < {choice['title']} > payload={choice['payload']}", flush=True)
+                for button in message.get("attachment", {}).get("payload", {}).get("buttons", []):
+                    print(f"      [ {button['title']} ] {button['url']}", flush=True)
+        return response
+
+    app = fake.app()
+    app.middlewares.append(web.middleware(show))
+    print(f"fake Graph API on http://127.0.0.1:{args.port} (page token: {TOKEN})", flush=True)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""`python -m bot serve` as a real process: killed with -9 mid-burst, stopped with SIGTERM.
+
+The fake Graph API counts what reaches the platform: every customer message must be
+answered exactly once, whatever happened to the process in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import unused_port
+
+from bot.engine import Engine
+from bot.local import LocalConversations
+from tests.fakes import messenger as fb
+from tests.fakes.graph import TOKEN, FakeGraph
+
+Serve = Callable[[], Awaitable[asyncio.subprocess.Process]]
+
+
+@pytest.fixture
+async def serve(graph: FakeGraph, tmp_path: Path) -> AsyncIterator[tuple[Serve, str]]:
+    """Start `serve` processes on one SQLite file and one port; all are killed at the end."""
+    port = unused_port()
+    env = {
+        **os.environ,
+        "BOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+        "MESSENGER_APP_SECRET": fb.APP_SECRET,
+        "MESSENGER_VERIFY_TOKEN": fb.VERIFY_TOKEN,
+        "MESSENGER_PAGE_ACCESS_TOKEN": TOKEN,
+        "MESSENGER_API_URL": graph.url,
+        "BOT_SEND_BACKOFF": "0.05",
+        "BOT_DRAIN_SECONDS": "5",
+    }
+    processes: list[asyncio.subprocess.Process] = []
+
+    async def start() -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+            env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        processes.append(process)
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
+                        if response.status == 200:
+                            return process
+                except aiohttp.ClientConnectionError:
+                    pass
+                if process.returncode is not None:
+                    break
+                await asyncio.sleep(0.05)
+        raise AssertionError("serve did not become ready")
+
+    yield start, f"http://127.0.0.1:{port}"
+    for process in processes:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+
+
+async def deliver(base: str, *events: dict[str, object]) -> None:
+    body = fb.encode(fb.webhook(*events))
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{base}/webhooks/messenger", data=body, headers=fb.sign(body)) as response,
+    ):
+        assert response.status == 200
+
+
+CONVERSATIONS = {
+    f"u-crash-{i}": ["bonjour", "mdp oublié", "je reçois pas le mail de réinitialisation"][: 1 + i % 3]
+    for i in range(12)
+}
+
+
+async def test_kill_9_after_acknowledgement_then_restart_answers_each_message_once(
+    serve: tuple[Serve, str], graph: FakeGraph, engine: Engine
+) -> None:
+    start, base = serve
+    process = await start()
+    graph.hold = asyncio.Event()  # the platform hangs: nothing can be sent before the crash
+    for number in range(3):
+        for psid, words in CONVERSATIONS.items():
+            if number < len(words):
+                await deliver(base, fb.text(psid, words[number], mid=f"m_{psid}_{number}"))
+    await graph.wait_until(lambda: graph.requests > 0)
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
+    graph.hold.set()
+    assert graph.messages == []
+
+    await start()
+    local = LocalConversations(engine)
+    expected = {
+        psid: [reply.text for text in words for reply in local.send(psid, text).replies]
+        for psid, words in CONVERSATIONS.items()
+    }
+    for psid, texts in expected.items():
+        await graph.wait_for(len(texts), recipient=psid, within=20)
+    await asyncio.sleep(0.5)  # anything sent twice would have arrived by now
+    assert {psid: graph.texts(psid) for psid in CONVERSATIONS} == expected
+
+
+async def test_sigterm_drains_in_flight_replies_and_exits_cleanly(
+    serve: tuple[Serve, str], graph: FakeGraph
+) -> None:
+    start, base = serve
+    process = await start()
+    graph.delay = 0.2  # each send takes a while: the replies are still going out at SIGTERM
+    await deliver(base, fb.text("u-term", "mdp oublié"))
+    await graph.wait_until(lambda: graph.requests > 0)
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), 15) == 0
+    assert process.stderr is not None
+    err = await process.stderr.read()
+    assert len(graph.texts("u-term")) == 3, err.decode()
+    assert b"Traceback" not in err
+
+
+async def test_second_serve_on_the_same_sqlite_file_stops_with_a_clear_error(
+    serve: tuple[Serve, str], tmp_path: Path
+) -> None:
+    start, _ = serve
+    await start()
+    env = {**os.environ, "BOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3"}
+    second = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(unused_port()),
+        env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(second.communicate(), 30)
+    assert second.returncode == 2
+    assert b"in use by another bot process" in err

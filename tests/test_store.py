@@ -1,0 +1,156 @@
+"""The store's contract, on a real SQLite file: what the pipeline relies on."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.base import Inbound
+from bot.models import IncomingMessage, Reply
+from bot.store import NewEscalation, Store, StoreError, TurnRecord, open_store
+from bot.store.sqlite import SQLiteStore
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = open_store(f"sqlite:///{tmp_path}/store.sqlite3")
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+def event(customer: str, mid: str, text: str = "mdp oublié") -> Inbound:
+    return Inbound(
+        "message",
+        IncomingMessage(
+            channel="messenger", platform_id=mid, sender_id=customer, text=text, timestamp_ms=1
+        ),
+    )
+
+
+async def test_redelivered_event_is_stored_once(store: Store) -> None:
+    assert await store.add_inbox([event("a", "m1"), event("a", "m2")]) == 2
+    assert await store.add_inbox([event("a", "m1")]) == 0
+    assert (await store.counts()).inbox_pending == 2
+
+
+async def test_one_conversation_is_handed_out_one_event_at_a_time_in_order(store: Store) -> None:
+    await store.add_inbox([event("a", "a1"), event("b", "b1"), event("a", "a2")])
+    first = await store.claim_events("w1", 10, lease=60)
+    assert [e.message.platform_id for e in first] == ["a1", "b1"]
+    # While a1 is held, a2 waits, even for another worker.
+    assert await store.claim_events("w2", 10, lease=60) == []
+    turns = [TurnRecord(e, e.conversation.state) for e in first]
+    assert await store.finish_turns("w1", turns) == 2
+    second = await store.claim_events("w2", 10, lease=60)
+    assert [e.message.platform_id for e in second] == ["a2"]
+
+
+async def test_expired_lease_is_taken_over_and_the_old_holder_cannot_finish(store: Store) -> None:
+    await store.add_inbox([event("a", "a1")])
+    [held] = await store.claim_events("slow", 10, lease=0.01)
+    await asyncio.sleep(0.02)
+    [taken] = await store.claim_events("fast", 10, lease=60)
+    assert taken.id == held.id and taken.attempts == 2
+    assert await store.finish_turns("slow", [TurnRecord(held, held.conversation.state)]) == 0
+    assert await store.finish_turns("fast", [TurnRecord(taken, taken.conversation.state)]) == 1
+
+
+async def test_turn_commits_transcript_replies_and_escalation_together(store: Store) -> None:
+    await store.add_inbox([event("a", "a1", "je veux un humain")])
+    [claimed] = await store.claim_events("w", 10, lease=60)
+    state = claimed.conversation.state.model_copy(update={"escalated": True})
+    turn = TurnRecord(
+        claimed,
+        state,
+        replies=[Reply(text="Je transmets votre demande.")],
+        intent="human",
+        score=97.0,
+        escalation=NewEscalation("asked_for_human", "human", 97.0),
+    )
+    assert await store.finish_turns("w", [turn]) == 1
+    conversation = await store.conversation("messenger", "a")
+    assert conversation is not None and conversation.state.escalated
+    transcript = await store.transcript(conversation.id)
+    assert [(t.author, t.text) for t in transcript] == [
+        ("customer", "je veux un humain"),
+        ("bot", "Je transmets votre demande."),
+    ]
+    [escalation] = await store.escalations(conversation.id)
+    assert (escalation.status, escalation.reason, escalation.intent) == ("open", "asked_for_human", "human")
+    [delivery] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
+    assert delivery.outgoing.recipient == "a" and delivery.outgoing.first_of_turn
+
+
+async def test_replies_of_a_conversation_go_out_one_after_the_other(store: Store) -> None:
+    await store.add_inbox([event("a", "a1")])
+    [claimed] = await store.claim_events("w", 10, lease=60)
+    replies = [Reply(text="un"), Reply(text="deux")]
+    await store.finish_turns("w", [TurnRecord(claimed, claimed.conversation.state, replies)])
+    [first] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
+    assert first.outgoing.reply.text == "un"
+    assert await store.claim_deliveries("s", 10, lease=60, now=time.time()) == []
+    await store.retry_later("s", first.id, time.time() + 3600, "HTTP 500")
+    # Still first in line: "deux" never overtakes "un".
+    assert await store.claim_deliveries("s", 10, lease=60, now=time.time()) == []
+    [again] = await store.claim_deliveries("s", 10, lease=60, now=time.time() + 3601)
+    assert again.id == first.id and again.attempts == 2
+    await store.delivered("s", again.id, "m_1")
+    [second] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
+    assert second.outgoing.reply.text == "deux"
+
+
+async def test_takeover_drops_the_bots_unsent_replies(store: Store) -> None:
+    await store.add_inbox([event("a", "a1")])
+    [claimed] = await store.claim_events("w", 10, lease=60)
+    replies = [Reply(text="un"), Reply(text="deux")]
+    await store.finish_turns("w", [TurnRecord(claimed, claimed.conversation.state, replies)])
+    [sending] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
+    takeover = Inbound(
+        "takeover",
+        IncomingMessage(channel="messenger", platform_id="echo1", sender_id="a", text="Je prends."),
+    )
+    await store.add_inbox([takeover])
+    [claimed] = await store.claim_events("w", 10, lease=60)
+    turn = TurnRecord(
+        claimed,
+        claimed.conversation.state.model_copy(update={"escalated": True}),
+        escalation=NewEscalation("answered_natively", None, None, agent="Page Inbox"),
+        takeover=True,
+    )
+    await store.finish_turns("w", [turn])
+    assert not await store.still_ours("s", sending.id)
+    conversation = await store.conversation("messenger", "a")
+    assert conversation is not None
+    assert [r.status for r in await store.outbox(conversation.id)] == ["dropped", "dropped"]
+    [escalation] = await store.escalations(conversation.id)
+    assert (escalation.status, escalation.agent) == ("claimed", "Page Inbox")
+
+
+async def test_reopening_keeps_data_and_applies_migrations_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/again.sqlite3"
+    for _ in range(2):
+        store = open_store(url)
+        await store.open()
+        await store.add_inbox([event("a", "a1")])
+        assert isinstance(store, SQLiteStore)
+        assert await store.schema_version() == 1
+        await store.close()
+    rows = sqlite3.connect(tmp_path / "again.sqlite3").execute("SELECT COUNT(*) FROM inbox")
+    assert rows.fetchone() == (1,)
+
+
+async def test_second_process_on_the_same_file_is_refused(store: Store, tmp_path: Path) -> None:
+    other = open_store(f"sqlite:///{tmp_path}/store.sqlite3")
+    with pytest.raises(StoreError, match="in use by another bot process"):
+        await other.open()
+
+
+async def test_unknown_database_scheme_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match="sqlite:///PATH"):
+        open_store("mysql://localhost/bot")
