@@ -1,4 +1,4 @@
-"""Command line: `python -m bot serve | chat | classify | check`.
+"""Command line: `python -m bot serve | chat | classify | check | messenger setup`.
 
 User mistakes end in one clear line on stderr and a non-zero exit, never a traceback.
 """
@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
@@ -69,6 +69,18 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate the catalogue and the answer templates")
     check.add_argument("--catalogue", type=Path, help="a catalogue file to check instead")
     check.set_defaults(run=_check)
+
+    messenger = commands.add_parser("messenger", help="configure the Facebook page on Messenger")
+    actions = messenger.add_subparsers(dest="action", required=True, metavar="ACTION")
+    setup = actions.add_parser(
+        "setup",
+        help="set the page's Messenger profile: Get Started button, greeting, persistent menu "
+        "and ice breakers (needs MESSENGER_PAGE_ACCESS_TOKEN)",
+    )
+    setup.add_argument(
+        "--dry-run", action="store_true", help="print the JSON body instead of sending it"
+    )
+    setup.set_defaults(run=_messenger_setup)
     return parser
 
 
@@ -181,3 +193,49 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     print(summary)
     return 0
+
+
+def _messenger_setup(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from adapters.messenger_profile import ProfileError, profile_body, summary
+
+    settings = Settings()
+    try:
+        body = profile_body(load_catalogue())
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+        return 0
+    token = settings.messenger_page_access_token
+    if token is None or not token.get_secret_value():
+        raise UsageError(
+            "MESSENGER_PAGE_ACCESS_TOKEN is not set: set it (environment or .env) to the "
+            "Facebook page's access token"
+        )
+    if not settings.messenger_api_url:
+        raise UsageError("MESSENGER_API_URL is empty: set it to the Graph API base URL")
+    try:
+        asyncio.run(_post_profile(settings, token.get_secret_value(), body))
+    except ProfileError as exc:
+        print(f"error: Messenger profile not set: {exc}", file=sys.stderr)
+        return 1
+    print(summary(body))
+    return 0
+
+
+async def _post_profile(settings: Settings, token: str, body: dict[str, Any]) -> None:
+    import aiohttp
+
+    from adapters.messenger_profile import set_profile
+
+    async with aiohttp.ClientSession() as session:
+        await set_profile(
+            session,
+            api_url=settings.messenger_api_url,
+            page_token=token,
+            body=body,
+            request_timeout=settings.bot_send_timeout,
+        )

@@ -148,7 +148,13 @@ class FakeGraph:
     async def _profile_post(self, request: web.Request) -> web.Response:
         if request.query.get("access_token") != TOKEN:
             return web.json_response(graph_error(190, "Invalid OAuth access token."), status=401)
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response(graph_error(100, "Invalid JSON"), status=400)
+        problem = _check_profile(body, self.profile)
+        if problem:
+            return web.json_response(graph_error(100, problem), status=400)
         self.profile_posts.append(body)
         self.profile.update(body)
         return web.json_response({"result": "success"})
@@ -163,6 +169,42 @@ def _text(message: dict[str, Any]) -> str:
     if "text" in message:
         return str(message["text"])
     return str(message["attachment"]["payload"]["text"])
+
+
+def _check_profile(body: Any, current: dict[str, Any]) -> str | None:
+    """What the real Messenger Profile API would refuse, or None: the documented limits
+    (greeting 160 characters, menu of 20 items with titles of 30 characters and payloads of
+    1000, 4 ice breakers), the "default" locale, and a Get Started button under a menu."""
+    if not isinstance(body, dict) or not body:
+        return "the body must be a non-empty JSON object"
+    if "get_started" in body and not 0 < len(str(body["get_started"].get("payload", ""))) <= 1000:
+        return "get_started payload must be 1 to 1000 characters"
+    for name in ("greeting", "persistent_menu", "ice_breakers"):
+        if name in body and "default" not in [item.get("locale") for item in body[name]]:
+            return f"{name} requires an entry with the locale default"
+    for greeting in body.get("greeting", []):
+        if not 0 < len(greeting.get("text", "")) <= 160:
+            return "greeting text must be 1 to 160 characters"
+    if "persistent_menu" in body and "get_started" not in body and "get_started" not in current:
+        return "a persistent menu requires a Get Started button"
+    for menu in body.get("persistent_menu", []):
+        items = menu.get("call_to_actions", [])
+        if len(items) > 20:
+            return "a persistent menu has at most 20 items"
+        for item in items:
+            if item.get("type") not in ("postback", "web_url"):
+                return "menu items are postback or web_url"
+            if not 0 < len(item.get("title", "")) <= 30:
+                return "menu item titles are 1 to 30 characters"
+            if item["type"] == "postback" and not 0 < len(item.get("payload", "")) <= 1000:
+                return "postback payloads are 1 to 1000 characters"
+    for breakers in body.get("ice_breakers", []):
+        questions = breakers.get("call_to_actions", [])
+        if not 0 < len(questions) <= 4:
+            return "ice breakers have 1 to 4 questions"
+        if not all(q.get("question") and q.get("payload") for q in questions):
+            return "each ice breaker needs a question and a payload"
+    return None
 
 
 def _check_message(body: dict[str, Any]) -> str | None:
