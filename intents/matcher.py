@@ -46,6 +46,7 @@ class Tuning:
     fuzzy_top: int = 3  # phrasings per intent rescored by rapidfuzz
     unknown_weight: float = 1.2  # weight of a word no phrasing uses
     explained: float = 0.95  # credit for words the intent uses in other phrasings
+    explained_none: float = 0.95  # the same for `none`, whose vocabulary is the widest
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,10 @@ class Matcher:
             for owner in owners:
                 vocab[self._column[token], owner] = self._weight[token]
         self._vocab = vocab
+        explain = np.full(n_intents, tuning.explained, dtype=np.float32)
+        if NONE in self._intents:
+            explain[self._intents.index(NONE)] = tuning.explained_none
+        self._explain = explain[self._owner]
         self._symptom_candidates = {
             i.id: frozenset(i.candidates) for i in catalogue.intents if i.id in SYMPTOMS
         }
@@ -148,7 +153,7 @@ class Matcher:
         recall = shared / self._row_weight
         explained = self._vocab[known].sum(axis=0) / query_weight
         precision = np.maximum(
-            shared / query_weight, explained[self._owner] * self.tuning.explained
+            shared / query_weight, explained[self._owner] * self._explain
         )
         with np.errstate(invalid="ignore", divide="ignore"):
             overlap = np.nan_to_num(2 * recall * precision / (recall + precision)) * 100

@@ -111,15 +111,24 @@ class Lexicon:
     phrases: Mapping[str, str]
     words: Mapping[str, str]
     stopwords: frozenset[str]
+    mailboxes: frozenset[str] = frozenset()  # mail providers, already mapped in `words`
 
     @classmethod
     def load(cls) -> Lexicon:
         data = tomllib.loads(resources.files("intents").joinpath("lexicon.toml").read_text("utf-8"))
-        return cls(
-            phrases=dict(data["phrases"]),
-            words=dict(data["words"]),
-            stopwords=frozenset(data["stopwords"]["words"]),
-        )
+        phrases, words = dict(data["phrases"]), dict(data["words"])
+        for name in data["services"]["names"]:
+            words.setdefault(name, data["services"]["concept"])
+        mailboxes = data["mailboxes"]
+        concept, names = mailboxes["concept"], mailboxes["names"]
+        for name in names:
+            words.setdefault(name, concept)
+            # "ma boîte gmail" is a mailbox, not "ma boîte" (my company) and a mailbox;
+            # "mon compte gmail" is Google's account as much as the mailbox.
+            phrases.setdefault(f"boite {name}", concept)
+            phrases.setdefault(f"compte {name}", f"{concept} {mailboxes['account']}")
+            phrases.setdefault(f"mon compte {name}", f"{concept} {mailboxes['account']}")
+        return cls(phrases, words, frozenset(data["stopwords"]["words"]), frozenset(names))
 
 
 class Normalizer:
@@ -159,7 +168,7 @@ class Normalizer:
         if "-" in text:
             text = _KEY_RE.sub(f" {KEY_MASK} ", text)
         if "." in text:
-            text = _URL_RE.sub(f" {URL_MASK} ", text)
+            text = _URL_RE.sub(self._mask_url, text)
         folded = fold(text)
         folded = _ELISION_RE.sub(r"\1 ", folded)
         folded = _REPEAT_RE.sub(r"\1", folded)
@@ -167,6 +176,11 @@ class Normalizer:
         days = _days(folded)
         folded = self._phrase_re.sub(lambda m: self._lexicon.phrases[m.group(0)], folded)
         return folded, days, domains
+
+    def _mask_url(self, match: re.Match[str]) -> str:
+        # A bare mail domain (hotmail.fr, laposte.net) names the customer's mailbox.
+        head = match.group(0).split(".", 1)[0].lower()
+        return f" {head} " if head in self._lexicon.mailboxes else f" {URL_MASK} "
 
     @staticmethod
     def _split(prepared: str) -> list[str]:
