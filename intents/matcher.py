@@ -27,7 +27,7 @@ from typing import Final, Literal
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from intents.catalogue import NONE, SYMPTOMS, Catalogue
+from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
 from intents.normalize import NON_WORD_RE, Lexicon, Normalized, Normalizer, fold
 
 MatchDecision = Literal["answer", "clarify", "none"]
@@ -47,6 +47,8 @@ class Tuning:
     unknown_weight: float = 1.2  # weight of a word no phrasing uses
     explained: float = 0.95  # credit for words the intent uses in other phrasings
     explained_none: float = 0.95  # the same for `none`, whose vocabulary is the widest
+    none_yield: float = 12.0  # `none` this close to a problem gives way to it...
+    none_distinctive: float = 3.0  # ...when the message has this much of the problem's own words
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,18 @@ class Matcher:
             if self._names_its_problem(known, other.intent, top.intent):
                 ranked.insert(0, ranked.pop(n))
                 break
+        # Out of scope, unless the message also says what only one problem says: "j'ai
+        # supprimé mon compte ... attendre 30 jours" is not a request to delete an account.
+        top = ranked[0]
+        if top.intent == NONE:
+            for n, other in enumerate(ranked[1:], start=1):
+                if top.score - other.score > self.tuning.none_yield:
+                    break
+                if other.intent in PROBLEMS and self._own_words(known, other.intent, NONE) >= (
+                    self.tuning.none_distinctive
+                ):
+                    ranked.insert(0, ranked.pop(n))
+                    break
         top = ranked[0]
         rivals = (c for c in ranked[1:] if not self._names_its_problem(known, top.intent, c.intent))
         runner_up = next(rivals, None)
@@ -203,9 +217,13 @@ class Matcher:
         """Whether the message has words of `problem` that the generic `symptom` never uses."""
         if problem not in self._symptom_candidates.get(symptom, ()):
             return False
-        p, s = self._intents.index(problem), self._intents.index(symptom)
+        return self._own_words(known, problem, symptom) >= self.tuning.distinctive
+
+    def _own_words(self, known: list[int], intent: str, other: str) -> float:
+        """The weight of the message's words that `intent` uses and `other` never does."""
+        p, s = self._intents.index(intent), self._intents.index(other)
         own = self._vocab[known, p] * (self._vocab[known, s] == 0)
-        return float(own.sum()) >= self.tuning.distinctive
+        return float(own.sum())
 
     def _decide(self, candidates: tuple[Candidate, ...], second: float) -> MatchDecision:
         tuning = self.tuning
