@@ -43,7 +43,7 @@ class Tuning:
     symptom_yield: float = 8.0  # a problem this close to its generic symptom wins...
     distinctive: float = 1.5  # ...when the message has this much of its own words
     fuzzy_weight: float = 0.35  # share of rapidfuzz's token_set_ratio in the blend
-    fuzzy_top: int = 3  # phrasings per intent rescored by rapidfuzz
+    fuzzy_top: int = 2  # phrasings per intent rescored by rapidfuzz
     unknown_weight: float = 1.2  # weight of a word no phrasing uses
     explained: float = 0.95  # credit for words the intent uses in other phrasings
     explained_none: float = 0.95  # the same for `none`, whose vocabulary is the widest
