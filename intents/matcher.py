@@ -27,7 +27,7 @@ from typing import Final, Literal
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from intents.catalogue import NONE, SYMPTOMS, Catalogue
+from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
 from intents.normalize import NON_WORD_RE, Lexicon, Normalized, Normalizer, fold
 
 MatchDecision = Literal["answer", "clarify", "none"]
@@ -43,9 +43,12 @@ class Tuning:
     symptom_yield: float = 8.0  # a problem this close to its generic symptom wins...
     distinctive: float = 1.5  # ...when the message has this much of its own words
     fuzzy_weight: float = 0.35  # share of rapidfuzz's token_set_ratio in the blend
-    fuzzy_top: int = 3  # phrasings per intent rescored by rapidfuzz
+    fuzzy_top: int = 2  # phrasings per intent rescored by rapidfuzz
     unknown_weight: float = 1.2  # weight of a word no phrasing uses
     explained: float = 0.95  # credit for words the intent uses in other phrasings
+    explained_none: float = 0.95  # the same for `none`, whose vocabulary is the widest
+    none_yield: float = 12.0  # `none` this close to a problem gives way to it...
+    none_distinctive: float = 3.0  # ...when the message has this much of the problem's own words
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +110,16 @@ class Matcher:
                     rows.append((tokens, index))
         self._choices = [" ".join(sorted(tokens)) for tokens, _ in rows]
         self._owner = np.array([owner for _, owner in rows], dtype=np.intp)
+        self._index = {intent: n for n, intent in enumerate(self._intents)}
+        # Each intent's phrasings as one row of a padded table (the pads point past the last
+        # phrasing), so the best few of every intent come from a few row-wise argmax.
+        sizes = np.bincount(self._owner, minlength=len(self._intents))
         starts = np.searchsorted(self._owner, np.arange(len(self._intents)))
-        self._group_start = starts.astype(np.intp)
+        table = np.full((len(self._intents), max(int(sizes.max()), 1)), len(rows), dtype=np.intp)
+        for owner, (start, size) in enumerate(zip(starts.tolist(), sizes.tolist(), strict=True)):
+            table[owner, :size] = np.arange(start, start + size)
+        self._table = table
+        self._table_rows = np.arange(len(self._intents))
 
         # Word weights: the fewer intents use a word, the more it tells.
         users: dict[str, set[int]] = defaultdict(set)
@@ -131,6 +142,10 @@ class Matcher:
             for owner in owners:
                 vocab[self._column[token], owner] = self._weight[token]
         self._vocab = vocab
+        explain = np.full(n_intents, tuning.explained, dtype=np.float32)
+        if NONE in self._intents:
+            explain[self._intents.index(NONE)] = tuning.explained_none
+        self._explain = explain[self._owner]
         self._symptom_candidates = {
             i.id: frozenset(i.candidates) for i in catalogue.intents if i.id in SYMPTOMS
         }
@@ -146,35 +161,40 @@ class Matcher:
         query_weight = sum(self._weight.get(t, self._unknown) for t in tokens)
         shared = self._matrix_t[known].sum(axis=0)
         recall = shared / self._row_weight
-        explained = self._vocab[known].sum(axis=0) / query_weight
-        precision = np.maximum(
-            shared / query_weight, explained[self._owner] * self.tuning.explained
-        )
-        with np.errstate(invalid="ignore", divide="ignore"):
-            overlap = np.nan_to_num(2 * recall * precision / (recall + precision)) * 100
+        used = self._vocab[known]  # the message's known words x the intents that use them
+        explained = used.sum(axis=0) / query_weight
+        precision = np.maximum(shared / query_weight, explained[self._owner] * self._explain)
+        both = recall + precision
+        overlap = np.divide(2 * recall * precision, both, out=np.zeros_like(both), where=both > 0)
+        overlap *= 100
 
-        # The best phrasings of each intent, then rapidfuzz on those only. Rows are grouped
-        # by intent, so one lexsort gives each phrasing its rank inside its intent.
-        order = np.lexsort((-overlap, self._owner))
-        rank = np.arange(len(order)) - self._group_start[self._owner[order]]
-        picked = order[(rank < self.tuning.fuzzy_top) & (overlap[order] > 0)]
+        # The best phrasings of each intent (ties to the first), then rapidfuzz on those only.
+        padded = np.append(overlap, np.float32(-1.0))[self._table]
+        rows = self._table_rows
+        columns, values = [], []
+        for _ in range(self.tuning.fuzzy_top):
+            column = padded.argmax(axis=1)
+            columns.append(column)
+            values.append(padded[rows, column])
+            padded[rows, column] = -2.0
+        keep = np.stack(values, axis=1) > 0  # intents x fuzzy_top
+        picked = self._table[rows[:, None], np.stack(columns, axis=1)][keep]
         query = " ".join(sorted(tokens))
         fuzzy = process.cdist(
             [query], [self._choices[r] for r in picked], scorer=fuzz.token_set_ratio, workers=1
         )[0]
         fw = self.tuning.fuzzy_weight
-        blended = (1 - fw) * overlap[picked] + fw * fuzzy
-        best: dict[int, float] = {}
-        for owner, value in zip(self._owner[picked].tolist(), blended.tolist(), strict=True):
-            if value > best.get(owner, -1.0):
-                best[owner] = value
+        blended = np.full(keep.shape, -1.0, dtype=np.float32)
+        blended[keep] = (1 - fw) * overlap[picked] + fw * fuzzy
+        best_values = blended.max(axis=1).tolist()
+        best = {i: v for i, v in enumerate(best_values) if keep[i, 0]}
 
-        candidates, second = self._rank(best, known)
+        candidates, second = self._rank(best, used)
         decision = self._decide(candidates, second)
         return Match(text, normalized, candidates, decision, normalized.days, facts)
 
     def _rank(
-        self, best: dict[int, float], known: list[int]
+        self, best: dict[int, float], used: np.ndarray
     ) -> tuple[tuple[Candidate, ...], float]:
         """Candidates best first, and the runner-up score that the margin is measured against."""
         ranked = [Candidate(self._intents[i], round(s, 1)) for i, s in best.items()]
@@ -186,21 +206,36 @@ class Matcher:
         for n, other in enumerate(ranked[1:], start=1):
             if top.score - other.score > self.tuning.symptom_yield:
                 break
-            if self._names_its_problem(known, other.intent, top.intent):
+            if self._names_its_problem(used, other.intent, top.intent):
                 ranked.insert(0, ranked.pop(n))
                 break
+        # Out of scope, unless the message also says what only one problem says: "j'ai
+        # supprimé mon compte ... attendre 30 jours" is not a request to delete an account.
         top = ranked[0]
-        rivals = (c for c in ranked[1:] if not self._names_its_problem(known, top.intent, c.intent))
+        if top.intent == NONE:
+            for n, other in enumerate(ranked[1:], start=1):
+                if top.score - other.score > self.tuning.none_yield:
+                    break
+                if other.intent in PROBLEMS and self._own_words(used, other.intent, NONE) >= (
+                    self.tuning.none_distinctive
+                ):
+                    ranked.insert(0, ranked.pop(n))
+                    break
+        top = ranked[0]
+        rivals = (c for c in ranked[1:] if not self._names_its_problem(used, top.intent, c.intent))
         runner_up = next(rivals, None)
         return tuple(ranked), runner_up.score if runner_up else 0.0
 
-    def _names_its_problem(self, known: list[int], problem: str, symptom: str) -> bool:
+    def _names_its_problem(self, used: np.ndarray, problem: str, symptom: str) -> bool:
         """Whether the message has words of `problem` that the generic `symptom` never uses."""
         if problem not in self._symptom_candidates.get(symptom, ()):
             return False
-        p, s = self._intents.index(problem), self._intents.index(symptom)
-        own = self._vocab[known, p] * (self._vocab[known, s] == 0)
-        return float(own.sum()) >= self.tuning.distinctive
+        return self._own_words(used, problem, symptom) >= self.tuning.distinctive
+
+    def _own_words(self, used: np.ndarray, intent: str, other: str) -> float:
+        """The weight of the message's words that `intent` uses and `other` never does."""
+        own = used[:, self._index[intent]] * (used[:, self._index[other]] == 0)
+        return float(own.sum())
 
     def _decide(self, candidates: tuple[Candidate, ...], second: float) -> MatchDecision:
         tuning = self.tuning

@@ -33,7 +33,6 @@ _URL_RE: Final = re.compile(
 # Parallels licence keys: groups of letters and digits joined by dashes.
 _KEY_RE: Final = re.compile(r"\b[A-Za-z0-9]{4,8}(?:-[A-Za-z0-9]{4,8}){3,}\b")
 _APOSTROPHE_MAP: Final = {"’": "'", "‘": "'", "´": "'", "`": "'", "ʼ": "'", "′": "'"}
-_ELISION_RE: Final = re.compile(r"\b(j|l|d|n|s|m|t|c|qu|jusqu|lorsqu|puisqu)'")
 _REPEAT_RE: Final = re.compile(r"([a-z])\1{2,}")
 NON_WORD_RE: Final = re.compile(r"[^a-z0-9]+")
 _DAYS_RE: Final = re.compile(
@@ -47,6 +46,7 @@ _DAY_WORDS: Final = {
     "quatre vingts": 80, "huitante": 80, "octante": 80, "quatre vingt dix": 90, "nonante": 90,
     "cent": 100,
 }  # fmt: skip
+_DAY_UNITS: Final = ("j", "jr", "jrs", "jour", "jours", "day", "days")
 _MIN_FUZZY_LEN: Final = 4
 
 
@@ -70,8 +70,21 @@ def fold(text: str) -> str:
     folded = text.translate(_FOLD).casefold()
     if folded.isascii():
         return folded
-    # Rare letters beyond Latin Extended: decompose them the slow way.
-    decomposed = unicodedata.normalize("NFKD", folded)
+    # Emojis, quotes and rare letters beyond Latin Extended: decompose them the slow way,
+    # run by run (NFKD leaves ASCII as it is, so the rest of the text need not be scanned).
+    return _NON_ASCII_RE.sub(_decompose, folded)
+
+
+_NON_ASCII_RE: Final = re.compile(r"[^\x00-\x7f]+")
+
+
+def _decompose(match: re.Match[str]) -> str:
+    return _decompose_run(match.group(0))
+
+
+@lru_cache(maxsize=4096)
+def _decompose_run(run: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", run)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
@@ -111,15 +124,24 @@ class Lexicon:
     phrases: Mapping[str, str]
     words: Mapping[str, str]
     stopwords: frozenset[str]
+    mailboxes: frozenset[str] = frozenset()  # mail providers, already mapped in `words`
 
     @classmethod
     def load(cls) -> Lexicon:
         data = tomllib.loads(resources.files("intents").joinpath("lexicon.toml").read_text("utf-8"))
-        return cls(
-            phrases=dict(data["phrases"]),
-            words=dict(data["words"]),
-            stopwords=frozenset(data["stopwords"]["words"]),
-        )
+        phrases, words = dict(data["phrases"]), dict(data["words"])
+        for name in data["services"]["names"]:
+            words.setdefault(name, data["services"]["concept"])
+        mailboxes = data["mailboxes"]
+        concept, names = mailboxes["concept"], mailboxes["names"]
+        for name in names:
+            words.setdefault(name, concept)
+            # "ma boîte gmail" is a mailbox, not "ma boîte" (my company) and a mailbox;
+            # "mon compte gmail" is Google's account as much as the mailbox.
+            phrases.setdefault(f"boite {name}", concept)
+            phrases.setdefault(f"compte {name}", f"{concept} {mailboxes['account']}")
+            phrases.setdefault(f"mon compte {name}", f"{concept} {mailboxes['account']}")
+        return cls(phrases, words, frozenset(data["stopwords"]["words"]), frozenset(names))
 
 
 class Normalizer:
@@ -132,25 +154,32 @@ class Normalizer:
 
     def __init__(self, lexicon: Lexicon, vocabulary: Iterable[str] = (), typo_cutoff: float = 82.0):
         self._lexicon = lexicon
-        phrases = sorted(lexicon.phrases, key=len, reverse=True)
-        self._phrase_re = re.compile(r"\b(?:" + "|".join(map(re.escape, phrases)) + r")\b")
+        # Phrases are rewritten word by word: for each first word, its phrases longest first
+        # (as a regex alternation would try them), each as (words, replacement words).
+        self._phrases: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        for phrase in sorted(lexicon.phrases, key=len, reverse=True):
+            words = tuple(phrase.split())
+            entry = (words, tuple(lexicon.phrases[phrase].split()))
+            self._phrases.setdefault(words[0], []).append(entry)
         self._vocabulary = sorted(set(vocabulary) | set(lexicon.words))
         self._known = frozenset(self._vocabulary) | lexicon.stopwords
         self._typo_cutoff = typo_cutoff
         self._canonical = lru_cache(maxsize=65536)(self._canonical_uncached)
+        self._squeezed = lru_cache(maxsize=65536)(_squeeze)
 
     def surface_words(self, text: str) -> list[str]:
         """Folded words after masking and phrase rewriting, before synonyms and stemming."""
-        return self._split(self._prepare(text)[0])
+        return self._prepare(text)[0]
 
     def normalize(self, text: str) -> Normalized:
-        prepared, days, domains = self._prepare(text)
+        words, days, domains = self._prepare(text)
+        canonical = self._canonical
         tokens: list[str] = []
-        for word in self._split(prepared):
-            tokens.extend(self._canonical(word))
+        for word in words:
+            tokens.extend(canonical(word))
         return Normalized(tuple(tokens), days, domains)
 
-    def _prepare(self, text: str) -> tuple[str, int | None, tuple[str, ...]]:
+    def _prepare(self, text: str) -> tuple[list[str], int | None, tuple[str, ...]]:
         domains: tuple[str, ...] = ()
         # The guards skip scans that cannot match: most messages have no "@", "-" or ".".
         if "@" in text:
@@ -159,18 +188,37 @@ class Normalizer:
         if "-" in text:
             text = _KEY_RE.sub(f" {KEY_MASK} ", text)
         if "." in text:
-            text = _URL_RE.sub(f" {URL_MASK} ", text)
-        folded = fold(text)
-        folded = _ELISION_RE.sub(r"\1 ", folded)
-        folded = _REPEAT_RE.sub(r"\1", folded)
-        folded = NON_WORD_RE.sub(" ", folded)
-        days = _days(folded)
-        folded = self._phrase_re.sub(lambda m: self._lexicon.phrases[m.group(0)], folded)
-        return folded, days, domains
+            text = _URL_RE.sub(self._mask_url, text)
+        # Apostrophes become spaces with every other non-word character, which splits the
+        # elisions (j'ai -> j ai); repeated letters are squeezed word by word (cached).
+        squeezed = self._squeezed
+        words = [squeezed(w) for w in NON_WORD_RE.sub(" ", fold(text)).split()]
+        days = _days(words)
+        return self._rewrite_phrases(words), days, domains
 
-    @staticmethod
-    def _split(prepared: str) -> list[str]:
-        return [w for w in prepared.split() if not w.isdigit()]
+    def _rewrite_phrases(self, words: list[str]) -> list[str]:
+        """Multi-word forms to their one token (lexicon `phrases`), then digits dropped."""
+        out: list[str] = []
+        phrases = self._phrases
+        i, n = 0, len(words)
+        while i < n:
+            word = words[i]
+            for key, replacement in phrases.get(word, ()):
+                k = len(key)
+                if k == 1 or tuple(words[i : i + k]) == key:
+                    out.extend(replacement)
+                    i += k
+                    break
+            else:
+                if not word.isdigit():
+                    out.append(word)
+                i += 1
+        return out
+
+    def _mask_url(self, match: re.Match[str]) -> str:
+        # A bare mail domain (hotmail.fr, laposte.net) names the customer's mailbox.
+        head = match.group(0).split(".", 1)[0].lower()
+        return f" {head} " if head in self._lexicon.mailboxes else f" {URL_MASK} "
 
     def _canonical_uncached(self, word: str) -> tuple[str, ...]:
         # SMS glues "je" to its verb: jrecois, jpeux, jarrive -> recois, peux, arrive.
@@ -186,8 +234,17 @@ class Normalizer:
         return tuple(stem(w) for w in mapped if w not in self._lexicon.stopwords)
 
 
-def _days(folded: str) -> int | None:
-    match = _DAYS_RE.search(folded)
+def _squeeze(word: str) -> str:
+    """oubliéééé -> oublie: a letter written three times or more counts once."""
+    return _REPEAT_RE.sub(r"\1", word)
+
+
+def _days(words: list[str]) -> int | None:
+    """The number of days the "adresse supprimée" error gives, if the message has one."""
+    # Most messages have no word ending in a day unit: skip the scan then.
+    if not any(w.endswith(_DAY_UNITS) for w in words):
+        return None
+    match = _DAYS_RE.search(" ".join(words))
     if match is None:
         return None
     value = match.group(1)

@@ -54,10 +54,22 @@ def test_a_named_cause_beats_the_generic_symptom(matcher: Matcher) -> None:
     assert match.intent == "forgot_password"
 
 
+def test_a_problem_named_beside_an_out_of_scope_request_wins(matcher: Matcher) -> None:
+    text = "j'ai supprimé mon compte la semaine dernière, faut attendre 30 jours pour le recréer"
+    assert matcher.match(text).intent == "email_deleted"
+    assert matcher.match("je veux supprimer mon compte").intent == "none"
+
+
+def test_a_lost_mail_provider_is_a_lost_mailbox(matcher: Matcher) -> None:
+    match = matcher.match("je n'ai plus accès à mon gmail")
+    assert (match.intent, match.decision) == ("lost_email_access", "answer")
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "j'ai oublié le mot de passe de ma machine virtuelle Windows",
+        "mdp facebook oublié",
         "comment obtenir un remboursement ?",
         "ma clé de licence ne fonctionne plus",
         "asdfghjkl",

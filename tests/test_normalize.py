@@ -69,3 +69,17 @@ def test_number_of_days_is_found(matcher: Matcher, text: str, days: int | None) 
 def test_emoji_only_and_empty_messages_have_no_tokens(matcher: Matcher) -> None:
     assert tokens(matcher, "🙂🙂 !!!") == ()
     assert tokens(matcher, "") == ()
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["je n'ai plus accès à mon gmail", "je n'ai plus accès à ma boîte hotmail", "plus accès à laposte.net"],
+)
+def test_a_mail_provider_reads_as_a_mailbox(matcher: Matcher, written: str) -> None:
+    assert "boitemail" in tokens(matcher, written)
+    assert tokens(matcher, written)[-1] == tokens(matcher, "je n'ai plus accès à ma boîte mail")[-1]
+
+
+def test_it_works_is_not_it_does_not_work(matcher: Matcher) -> None:
+    assert tokens(matcher, "ça marche") != tokens(matcher, "ça marche pas")
+    assert tokens(matcher, "ça ne fonctionne plus") == tokens(matcher, "ça marche pas")
