@@ -41,6 +41,18 @@ class Outgoing:
     first_of_turn: bool = False  # the first reply to a customer message
 
 
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Whether an agent may still write to a customer, and for how long.
+
+    kind: "response" (a normal reply), "human_agent" (a person only, tagged), "closed",
+    or "none" (the channel sets no limit).
+    """
+
+    kind: Literal["response", "human_agent", "closed", "none"]
+    remaining_seconds: int | None = None
+
+
 class PayloadError(ValueError):
     """A webhook body that is not what the platform sends: answered with 400."""
 
@@ -87,6 +99,10 @@ class ChannelAdapter(Protocol):
 
         Raises PayloadError when the body is not JSON of the platform's shape.
         """
+        ...
+
+    def agent_window(self, last_customer_ms: int | None, now_ms: int) -> Window:
+        """How long a person may still answer this customer on this channel."""
         ...
 
     async def prepare(self, outgoing: Outgoing) -> None:

@@ -35,6 +35,7 @@ from adapters.base import (
     PayloadError,
     PermanentSendError,
     RetryableSendError,
+    Window,
 )
 from bot.models import Channel, IncomingMessage, Reply
 from responses.limits import MESSENGER, ChannelLimits, shorten
@@ -244,6 +245,17 @@ class MessengerAdapter:
         return self._app_id is not None and str(message.app_id) == self._app_id
 
     # -- Send API -------------------------------------------------------------------------
+
+    def agent_window(self, last_customer_ms: int | None, now_ms: int) -> Window:
+        """24 hours of normal replies, then 7 days for people with the HUMAN_AGENT tag."""
+        if last_customer_ms is None:
+            return Window("closed")
+        since = now_ms - last_customer_ms
+        if since <= STANDARD_WINDOW_MS:
+            return Window("response", (STANDARD_WINDOW_MS - since) // 1000)
+        if since <= HUMAN_AGENT_WINDOW_MS:
+            return Window("human_agent", (HUMAN_AGENT_WINDOW_MS - since) // 1000)
+        return Window("closed", 0)
 
     async def prepare(self, outgoing: Outgoing) -> None:
         """Before the bot's first reply to a message: "seen", then "typing"."""

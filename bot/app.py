@@ -18,6 +18,8 @@ from adapters.base import ChannelAdapter
 from adapters.messenger import MessengerAdapter
 from bot import webhooks
 from bot.config import Settings
+from bot.desk import api
+from bot.desk.events import EventHub
 from bot.engine import Engine
 from bot.http import (
     ADAPTERS,
@@ -49,11 +51,12 @@ class ChatRequest(BaseModel):
 
 def create_app(settings: Settings, engine: Engine | None = None) -> web.Application:
     """Build the application; nothing starts before it runs."""
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[api.api_errors])
     engine = engine or Engine.default()
     app[SETTINGS] = settings
     app[ENGINE] = engine
     app[LOCAL] = LocalConversations(engine)
+    app[api.EVENTS] = EventHub()
     app.cleanup_ctx.extend([_store, _session, _adapters, _workers])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -61,6 +64,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app.router.add_post("/chat/messages", chat_message)
     app.router.add_get("/webhooks/{channel}", webhooks.handshake)
     app.router.add_post("/webhooks/{channel}", webhooks.receive)
+    api.add_routes(app)
     return app
 
 
@@ -118,10 +122,12 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         drain=settings.bot_drain_seconds,
     )
     channels = app[ADAPTERS]
-    pipeline = Pipeline(app[STORE], app[ENGINE], channels, options)
+    hub = app[api.EVENTS]
+    pipeline = Pipeline(app[STORE], app[ENGINE], channels, options, on_event=hub.publish)
     app[PIPELINE] = pipeline
     pipeline.start()
     yield
+    hub.close()
     await pipeline.stop()
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot serve | chat | classify | check | messenger setup`.
+"""Command line: `python -m bot serve | chat | classify | check | agent … | messenger setup`.
 
 User mistakes end in one clear line on stderr and a non-zero exit, never a traceback.
 """
@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,7 +21,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.local import LocalConversations
 from bot.models import Reply
-from bot.store import StoreError
+from bot.store import Conflict, NotFound, Store, StoreError, open_store
 from intents.catalogue import CatalogueError, load_catalogue
 from intents.matcher import Matcher
 from responses.renderer import Renderer
@@ -34,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (UsageError, CatalogueError) as exc:
+    except (UsageError, CatalogueError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:
@@ -69,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate the catalogue and the answer templates")
     check.add_argument("--catalogue", type=Path, help="a catalogue file to check instead")
     check.set_defaults(run=_check)
+
+    agent = commands.add_parser("agent", help="manage the agents of the desk")
+    agent_actions = agent.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = agent_actions.add_parser("add", help="create an agent and print its token once")
+    add.add_argument("name", help="the agent's name, as customers' transcripts will show it")
+    add.set_defaults(run=_agent_add)
+    agent_actions.add_parser("list", help="list the agents").set_defaults(run=_agent_list)
+    remove = agent_actions.add_parser("remove", help="remove an agent; its token stops working")
+    remove.add_argument("name")
+    remove.set_defaults(run=_agent_remove)
 
     messenger = commands.add_parser("messenger", help="configure the Facebook page on Messenger")
     actions = messenger.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -193,6 +205,64 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     print(summary)
     return 0
+
+
+def _with_store(work: Callable[[Store], Awaitable[int]]) -> int:
+    """Run `work` on the configured store, opened beside a running server if there is one."""
+    import asyncio
+
+    async def run() -> int:
+        store = open_store(Settings().bot_database_url, exclusive=False)
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except (NotFound, Conflict) as exc:
+        raise UsageError(str(exc)) from None
+
+
+AGENT_NAME = re.compile(r"^[\w .'-]{1,60}$")
+
+
+def _agent_add(args: argparse.Namespace) -> int:
+    from bot.desk.auth import hash_token, new_token
+
+    name = " ".join(args.name.split())
+    if not AGENT_NAME.match(name):
+        raise UsageError("an agent name is 1 to 60 letters, digits, spaces, . ' or -")
+    token = new_token()
+
+    async def work(store: Store) -> int:
+        await store.add_agent(name, hash_token(token))
+        return 0
+
+    status = _with_store(work)
+    print(f"Agent {name} added. Their token, shown only this once:", file=sys.stderr)
+    print(token)
+    return status
+
+
+def _agent_list(args: argparse.Namespace) -> int:
+    async def work(store: Store) -> int:
+        for agent in await store.agents():
+            added = datetime.fromtimestamp(agent.created_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            print(f"{agent.name}\tadded {added}")
+        return 0
+
+    return _with_store(work)
+
+
+def _agent_remove(args: argparse.Namespace) -> int:
+    async def work(store: Store) -> int:
+        await store.remove_agent(args.name)
+        print(f"Agent {args.name} removed; their token no longer works.")
+        return 0
+
+    return _with_store(work)
 
 
 def _messenger_setup(args: argparse.Namespace) -> int:

@@ -51,6 +51,22 @@ class ConversationState(BaseModel):
     facts: dict[str, str] = {}
 
 
+    def handed_back(self) -> ConversationState:
+        """The state after an agent resolves: the bot has the conversation again, and its
+        hand-back message is the assistant's disclosure."""
+        return self.model_copy(
+            update={
+                "escalated": False,
+                "disclosed": True,
+                "awaiting_feedback": False,
+                "misses": 0,
+                "offered_human": False,
+                "choices": (),
+                "last_action": "handback",
+            }
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """A decision and the state the conversation is left in."""

@@ -19,12 +19,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from adapters.base import ChannelAdapter, PermanentSendError, RetryableSendError
 from bot.engine import Engine
-from bot.models import Channel
 from bot.store import (
-    PAGE_INBOX,
+    NATIVE_AGENTS,
     ClaimedEvent,
     Delivery,
     NewEscalation,
@@ -36,8 +36,6 @@ from responses.limits import LOCAL, ChannelLimits
 
 log = logging.getLogger(__name__)
 
-# The name under which a person answering natively appears in the desk.
-NATIVE_INBOX: Mapping[Channel, str] = {"messenger": PAGE_INBOX, "twitter": "X", "local": "local"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +60,10 @@ class Pipeline:
         engine: Engine,
         adapters: Mapping[str, ChannelAdapter],
         options: WorkerOptions | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_event = on_event
         self.engine = engine
         self.adapters = adapters
         self.options = options or WorkerOptions()
@@ -147,7 +147,23 @@ class Pipeline:
         await self.store.finish_turns(self.owner, turns)
         if any(turn.replies for turn in turns):
             self.wake_outbox()
+        if self.on_event is not None:
+            await self._announce(turns)
         return True
+
+    async def _announce(self, turns: list[TurnRecord]) -> None:
+        """Tell the desk about new escalations and customer messages to people."""
+        assert self.on_event is not None
+        for turn in turns:
+            if not turn.state.escalated:
+                continue
+            view = await self.store.active_escalation(turn.event.conversation.id)
+            if view is None:
+                continue
+            name = "message" if turn.event.conversation.state.escalated else "escalation"
+            self.on_event(
+                name, {"escalation_id": view.id, "status": view.status, "agent": view.agent}
+            )
 
     def turn(self, event: ClaimedEvent) -> TurnRecord:
         """What one event does to its conversation: pure, no I/O."""
@@ -155,7 +171,7 @@ class Pipeline:
         if event.kind == "note":
             return TurnRecord(event, state)
         if event.kind == "takeover":
-            agent = NATIVE_INBOX[event.message.channel]
+            agent = NATIVE_AGENTS.get(event.message.channel, event.message.channel)
             return TurnRecord(
                 event,
                 state.model_copy(update={"escalated": True}),

@@ -15,6 +15,11 @@ from bot.models import IncomingMessage, Reply
 from bot.store import NewEscalation, Store, StoreError, TurnRecord, open_store
 from bot.store.sqlite import SQLiteStore
 
+LATEST = max(
+    int(f.name.split("_")[0])
+    for f in (Path(__file__).parent.parent / "bot/store/migrations/sqlite").glob("*.sql")
+)
+
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
@@ -139,7 +144,7 @@ async def test_reopening_keeps_data_and_applies_migrations_once(tmp_path: Path) 
         await store.open()
         await store.add_inbox([event("a", "a1")])
         assert isinstance(store, SQLiteStore)
-        assert await store.schema_version() == 1
+        assert await store.schema_version() == LATEST
         await store.close()
     rows = sqlite3.connect(tmp_path / "again.sqlite3").execute("SELECT COUNT(*) FROM inbox")
     assert rows.fetchone() == (1,)

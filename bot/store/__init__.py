@@ -16,7 +16,9 @@ from bot.models import Channel, IncomingMessage, Reply
 from bot.policy import ConversationState
 
 Author = Literal["customer", "bot", "agent", "page_inbox", "system"]
-PAGE_INBOX = "Page Inbox"  # the agent name of a person who answered natively
+PAGE_INBOX = "Page Inbox"
+# The agent name under which a person answering natively (not from our desk) appears.
+NATIVE_AGENTS: dict[str, str] = {"messenger": PAGE_INBOX, "twitter": "X"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +126,38 @@ class Counts:
     by_status: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class EscalationView:
+    """An escalation with its conversation, as the desk shows it."""
+
+    id: int
+    status: str
+    reason: str
+    intent: str | None
+    score: float | None
+    agent: str | None
+    created_at: float
+    claimed_at: float | None
+    resolved_at: float | None
+    conversation: Conversation
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    name: str
+    created_at: float
+
+
 class StoreError(Exception):
     """The database is unreachable, locked for too long, or refuses a statement."""
+
+
+class NotFound(StoreError):
+    """No such escalation or agent."""
+
+
+class Conflict(StoreError):
+    """The change clashes with the current state (another agent holds it, already resolved)."""
 
 
 class Store(Protocol):
@@ -185,11 +217,55 @@ class Store(Protocol):
 
     async def counts(self) -> Counts: ...
 
+    # -- agents and escalations (the desk) ------------------------------------------------
 
-def open_store(url: str, *, busy_timeout: float = 5.0) -> Store:
-    """The store for `BOT_DATABASE_URL` (not yet opened)."""
+    async def add_agent(self, name: str, token_hash: str) -> None:
+        """Raises Conflict when the name is taken."""
+        ...
+
+    async def remove_agent(self, name: str) -> None:
+        """Raises NotFound for an unknown name; the agent's token stops working at once."""
+        ...
+
+    async def agents(self) -> list[Agent]: ...
+
+    async def agent_for(self, token_hash: str) -> str | None:
+        """The name of the agent holding this token, if any."""
+        ...
+
+    async def list_escalations(self, status: str | None) -> list[EscalationView]: ...
+
+    async def active_escalation(self, conversation_id: int) -> EscalationView | None: ...
+
+    async def escalation(self, escalation_id: int) -> EscalationView:
+        """Raises NotFound."""
+        ...
+
+    async def claim(self, escalation_id: int, agent: str) -> EscalationView:
+        """Atomically give an open escalation to `agent`; Conflict when another holds it."""
+        ...
+
+    async def agent_reply(self, escalation_id: int, agent: str, reply: Reply) -> EscalationView:
+        """Queue an agent's message (claiming an open escalation); Conflict when another
+        agent holds it or it is resolved."""
+        ...
+
+    async def resolve(self, escalation_id: int, agent: str, handback: Reply) -> EscalationView:
+        """Close the escalation, give the conversation back to the bot and queue `handback`.
+        Conflict when another agent holds it or it is already resolved."""
+        ...
+
+
+def open_store(url: str, *, busy_timeout: float = 5.0, exclusive: bool = True) -> Store:
+    """The store for `BOT_DATABASE_URL` (not yet opened).
+
+    `exclusive` is for `serve`, which runs the workers; the administration commands
+    (`agent add`…) open it beside a running server.
+    """
     if url.startswith("sqlite:///"):
         from bot.store.sqlite import SQLiteStore
 
-        return SQLiteStore(url.removeprefix("sqlite:///"), busy_timeout=busy_timeout)
+        return SQLiteStore(
+            url.removeprefix("sqlite:///"), busy_timeout=busy_timeout, exclusive=exclusive
+        )
     raise StoreError(f"no store for {url.split(':', 1)[0]}:// yet; use sqlite:///PATH")

@@ -24,12 +24,17 @@ from adapters.base import Inbound, Outgoing
 from bot.models import Channel, IncomingMessage, Reply
 from bot.policy import ConversationState
 from bot.store import (
+    NATIVE_AGENTS,
     PAGE_INBOX,
+    Agent,
     ClaimedEvent,
+    Conflict,
     Conversation,
     Counts,
     Delivery,
     EscalationRow,
+    EscalationView,
+    NotFound,
     OutboxRow,
     StoreError,
     TranscriptEntry,
@@ -185,6 +190,25 @@ UNION ALL
 SELECT 'outbox:' || status, COUNT(*) FROM outbox GROUP BY status
 """
 
+ESCALATION_VIEW = """
+SELECT e.id, e.status, e.reason, e.intent, e.score, e.agent, e.created_at, e.claimed_at,
+       e.resolved_at, c.id, c.channel, c.customer_id, c.customer_name, c.state, c.last_customer_ms
+FROM escalations e JOIN conversations c ON c.id = e.conversation_id
+"""
+
+TAKE_ESCALATION = """
+UPDATE escalations SET status = 'claimed', agent = :agent,
+       claimed_at = CASE WHEN agent = :agent THEN claimed_at ELSE :now END
+WHERE id = :id AND (status = 'open'
+       OR (status = 'claimed' AND (agent = :agent OR agent IN ({native}))))
+"""
+
+RESOLVE_ESCALATION = """
+UPDATE escalations SET status = 'resolved', resolved_at = :now, agent = COALESCE(agent, :agent)
+WHERE id = :id AND (status = 'open'
+       OR (status = 'claimed' AND (agent = :agent OR agent IN ({native}))))
+"""
+
 # Only this process can hold leases (the lock file sees to it): release the last one's.
 RELEASE_STALE_LEASES = (
     "UPDATE inbox SET lease_owner = NULL, lease_until = NULL WHERE status = 'pending'",
@@ -196,8 +220,11 @@ RELEASE_STALE_LEASES = (
 class SQLiteStore:
     """`Store` on one SQLite file (see the module docstring for the one-process rule)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0, exclusive: bool = True
+    ) -> None:
         self.path = Path(path)
+        self._exclusive = exclusive
         self._busy_timeout = busy_timeout
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
@@ -207,7 +234,8 @@ class SQLiteStore:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._take_lock()
+        if self._exclusive:
+            self._take_lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         try:
             await self._run(self._connect)
@@ -246,9 +274,10 @@ class SQLiteStore:
         db.execute("PRAGMA foreign_keys = ON")
         self._db = db
         self._migrate(db)
-        with self._transaction(db):
-            for statement in RELEASE_STALE_LEASES:
-                db.execute(statement)
+        if self._exclusive:
+            with self._transaction(db):
+                for statement in RELEASE_STALE_LEASES:
+                    db.execute(statement)
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         with self._transaction(db):
@@ -480,6 +509,159 @@ class SQLiteStore:
         return await self._call(run)
 
 
+    # -- agents and escalations -----------------------------------------------------------
+
+    async def add_agent(self, name: str, token_hash: str) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            try:
+                db.execute(
+                    "INSERT INTO agents (name, token_hash, created_at) VALUES (?, ?, ?)",
+                    (name, token_hash, time.time()),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"an agent named {name!r} already exists") from None
+
+        await self._call(run, write=True)
+
+    async def remove_agent(self, name: str) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            if db.execute("DELETE FROM agents WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound(f"no agent named {name!r}")
+
+        await self._call(run, write=True)
+
+    async def agents(self) -> list[Agent]:
+        def run(db: sqlite3.Connection) -> list[Agent]:
+            rows = db.execute("SELECT name, created_at FROM agents ORDER BY name")
+            return [Agent(*row) for row in rows]
+
+        return await self._call(run)
+
+    async def agent_for(self, token_hash: str) -> str | None:
+        def run(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT name FROM agents WHERE token_hash = ?", (token_hash,))
+            found = row.fetchone()
+            return None if found is None else str(found[0])
+
+        return await self._call(run)
+
+    async def list_escalations(self, status: str | None) -> list[EscalationView]:
+        def run(db: sqlite3.Connection) -> list[EscalationView]:
+            if status is None:
+                rows = db.execute(ESCALATION_VIEW + " ORDER BY e.created_at, e.id")
+            else:
+                rows = db.execute(
+                    ESCALATION_VIEW + " WHERE e.status = ? ORDER BY e.created_at, e.id", (status,)
+                )
+            return [_escalation_view(row) for row in rows]
+
+        return await self._call(run)
+
+    async def active_escalation(self, conversation_id: int) -> EscalationView | None:
+        def run(db: sqlite3.Connection) -> EscalationView | None:
+            row = db.execute(
+                ESCALATION_VIEW
+                + " WHERE e.conversation_id = ? AND e.status IN ('open', 'claimed')",
+                (conversation_id,),
+            ).fetchone()
+            return None if row is None else _escalation_view(row)
+
+        return await self._call(run)
+
+    async def escalation(self, escalation_id: int) -> EscalationView:
+        return await self._call(lambda db: _find_escalation(db, escalation_id))
+
+    async def claim(self, escalation_id: int, agent: str) -> EscalationView:
+        def run(db: sqlite3.Connection) -> EscalationView:
+            _take(db, escalation_id, agent, TAKE_ESCALATION)
+            return _find_escalation(db, escalation_id)
+
+        return await self._call(run, write=True)
+
+    async def agent_reply(self, escalation_id: int, agent: str, reply: Reply) -> EscalationView:
+        def run(db: sqlite3.Connection) -> EscalationView:
+            _take(db, escalation_id, agent, TAKE_ESCALATION)
+            view = _find_escalation(db, escalation_id)
+            _queue(db, view.conversation.id, "agent", agent, reply, first=False, now=time.time())
+            return view
+
+        return await self._call(run, write=True)
+
+    async def resolve(self, escalation_id: int, agent: str, handback: Reply) -> EscalationView:
+        def run(db: sqlite3.Connection) -> EscalationView:
+            now = time.time()
+            _take(db, escalation_id, agent, RESOLVE_ESCALATION)
+            view = _find_escalation(db, escalation_id)
+            state = view.conversation.state.handed_back()
+            db.execute(SAVE_STATE, (state.model_dump_json(), now, None, view.conversation.id))
+            _queue(db, view.conversation.id, "bot", None, handback, first=False, now=now)
+            return view
+
+        return await self._call(run, write=True)
+
+
+def _take(db: sqlite3.Connection, escalation_id: int, agent: str, statement: str) -> None:
+    """Run a claim or resolve; explain a refusal with NotFound or Conflict."""
+    names = {f"native{i}": name for i, name in enumerate(NATIVE_AGENTS.values())}
+    sql = statement.replace("{native}", ", ".join(f":{key}" for key in names))
+    params = {"id": escalation_id, "agent": agent, "now": time.time(), **names}
+    if db.execute(sql, params).rowcount == 1:
+        return
+    current = db.execute(
+        "SELECT status, agent FROM escalations WHERE id = ?", (escalation_id,)
+    ).fetchone()
+    if current is None:
+        raise NotFound(f"no escalation {escalation_id}")
+    status, holder = current
+    if status == "resolved":
+        raise Conflict(f"escalation {escalation_id} is already resolved")
+    raise Conflict(f"escalation {escalation_id} is held by {holder}")
+
+
+def _find_escalation(db: sqlite3.Connection, escalation_id: int) -> EscalationView:
+    row = db.execute(ESCALATION_VIEW + " WHERE e.id = ?", (escalation_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no escalation {escalation_id}")
+    return _escalation_view(row)
+
+
+def _escalation_view(row: Sequence[Any]) -> EscalationView:
+    escalation_id, status, reason, intent, score, agent, created, claimed, resolved = row[:9]
+    return EscalationView(
+        escalation_id,
+        status,
+        reason,
+        intent,
+        score,
+        agent,
+        created,
+        claimed,
+        resolved,
+        _conversation(row[9:]),
+    )
+
+
+def _queue(
+    db: sqlite3.Connection,
+    conversation_id: int,
+    author: str,
+    agent: str | None,
+    reply: Reply,
+    *,
+    first: bool,
+    now: float,
+) -> None:
+    """Add an outgoing message to the transcript and the outbox."""
+    cursor = db.execute(
+        ADD_MESSAGE,
+        (conversation_id, "out", author, agent, reply.text, None, 0, None, None, None, now),
+    )
+    db.execute(
+        ADD_DELIVERY,
+        (conversation_id, cursor.lastrowid, author, reply.model_dump_json(), int(first), now, now),
+    )
+
+
 def _record_turn(db: sqlite3.Connection, turn: TurnRecord, now: float) -> None:
     event = turn.event
     message = event.message
@@ -508,22 +690,7 @@ def _record_turn(db: sqlite3.Connection, turn: TurnRecord, now: float) -> None:
     if turn.escalation is not None:
         _escalate(db, conversation_id, turn, now)
     for position, reply in enumerate(turn.replies):
-        cursor = db.execute(
-            ADD_MESSAGE,
-            (conversation_id, "out", "bot", None, reply.text, None, 0, None, None, None, now),
-        )
-        db.execute(
-            ADD_DELIVERY,
-            (
-                conversation_id,
-                cursor.lastrowid,
-                "bot",
-                reply.model_dump_json(),
-                int(position == 0),
-                now,
-                now,
-            ),
-        )
+        _queue(db, conversation_id, "bot", None, reply, first=position == 0, now=now)
 
 
 def _escalate(db: sqlite3.Connection, conversation_id: int, turn: TurnRecord, now: float) -> None:

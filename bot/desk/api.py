@@ -1,0 +1,228 @@
+"""The agent API of DESIGN.md: JSON under /api, `Authorization: Bearer` (or the desk cookie).
+
+Errors are `{"error": …}`: 400 invalid input, 401 no valid token, 404 unknown id,
+409 conflict (another agent holds it, already resolved, the channel's window closed).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from aiohttp import web
+from aiohttp_sse import sse_response
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from adapters.base import Window
+from bot.desk.auth import authenticate
+from bot.desk.events import CLOSED, EventHub
+from bot.http import ADAPTERS, ENGINE, PIPELINE, STORE, error, first_error
+from bot.models import Reply
+from bot.store import Conflict, EscalationView, NotFound, TranscriptEntry
+
+EVENTS = web.AppKey("events", EventHub)
+AGENT = web.RequestKey("agent", str)
+STATUSES: Final = ("open", "claimed", "resolved")
+KEEPALIVE: Final = 15.0
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class AgentMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/escalations", list_escalations)
+    app.router.add_get("/api/escalations/{id}", escalation)
+    app.router.add_post("/api/escalations/{id}/claim", claim)
+    app.router.add_post("/api/escalations/{id}/messages", message)
+    app.router.add_post("/api/escalations/{id}/resolve", resolve)
+    app.router.add_get("/api/events", events)
+
+
+@web.middleware
+async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Authentication first, then NotFound / Conflict turned into 404 / 409."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    agent = await authenticate(request)
+    if agent is None:
+        return error(401, "a valid agent token is required (Authorization: Bearer …)")
+    request[AGENT] = agent
+    try:
+        return await handler(request)
+    except NotFound as exc:
+        return error(404, str(exc))
+    except Conflict as exc:
+        return error(409, str(exc))
+
+
+def _id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit():
+        raise NotFound(f"no escalation {raw}")
+    return int(raw)
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+async def list_escalations(request: web.Request) -> web.Response:
+    status = request.query.get("status")
+    if status is not None and status not in STATUSES:
+        return error(400, f"status must be one of {', '.join(STATUSES)}")
+    views = await request.app[STORE].list_escalations(status)
+    return web.json_response({"escalations": [summary(request, v) for v in views]})
+
+
+async def escalation(request: web.Request) -> web.Response:
+    view = await request.app[STORE].escalation(_id(request))
+    transcript = await request.app[STORE].transcript(view.conversation.id)
+    return web.json_response(detail(request, view, transcript))
+
+
+def summary(request: web.Request, view: EscalationView) -> dict[str, Any]:
+    now = time.time()
+    conversation = view.conversation
+    window = _window(request, view)
+    return {
+        "id": view.id,
+        "channel": conversation.channel,
+        "customer": {"id": conversation.customer_id, "name": conversation.customer_name},
+        "status": view.status,
+        "reason": view.reason,
+        "intent": view.intent,
+        "score": view.score,
+        "agent": view.agent,
+        "created_at": view.created_at,
+        "claimed_at": view.claimed_at,
+        "resolved_at": view.resolved_at,
+        "waiting_seconds": int(now - view.created_at) if view.status == "open" else None,
+        "window": {"kind": window.kind, "remaining_seconds": window.remaining_seconds},
+    }
+
+
+def detail(
+    request: web.Request, view: EscalationView, transcript: list[TranscriptEntry]
+) -> dict[str, Any]:
+    state = view.conversation.state
+    body = summary(request, view)
+    waiting = _waiting(transcript) if view.status != "resolved" else None
+    body["waiting_seconds"] = waiting
+    body["brief"] = {
+        "intent": view.intent,
+        "score": view.score,
+        "answered": list(state.answered),
+        "facts": dict(state.facts),
+        "waiting_seconds": waiting,
+    }
+    body["transcript"] = [
+        {
+            "id": entry.id,
+            "direction": entry.direction,
+            "author": entry.author,
+            "agent": entry.agent,
+            "text": entry.text,
+            "payload": entry.payload,
+            "attachments": entry.attachments,
+            "intent": entry.intent,
+            "created_at": entry.created_at,
+            "delivery": entry.delivery,
+            "error": entry.error,
+        }
+        for entry in transcript
+    ]
+    return body
+
+
+def _waiting(transcript: list[TranscriptEntry]) -> int | None:
+    """Seconds since the customer's first message that no person has answered yet."""
+    first_unanswered = None
+    for entry in transcript:
+        if entry.author in ("agent", "page_inbox"):
+            first_unanswered = None
+        elif entry.author == "customer" and first_unanswered is None:
+            first_unanswered = entry.created_at
+    return None if first_unanswered is None else int(time.time() - first_unanswered)
+
+
+def _window(request: web.Request, view: EscalationView) -> Window:
+    adapters = request.app[ADAPTERS]
+    adapter = adapters.get(view.conversation.channel)
+    if adapter is None:
+        return Window("none")
+    return adapter.agent_window(view.conversation.last_customer_ms, int(time.time() * 1000))
+
+
+# -- changing -----------------------------------------------------------------------------
+
+
+async def claim(request: web.Request) -> web.Response:
+    view = await request.app[STORE].claim(_id(request), request[AGENT])
+    _publish(request, "claimed", view)
+    return web.json_response(summary(request, view))
+
+
+async def message(request: web.Request) -> web.Response:
+    try:
+        body = AgentMessage.model_validate_json(await request.read())
+    except ValidationError as exc:
+        return error(400, first_error(exc))
+    text = body.text.strip()
+    if not text:
+        return error(400, "text: the message is empty")
+    store = request.app[STORE]
+    view = await store.escalation(_id(request))
+    adapter = request.app[ADAPTERS].get(view.conversation.channel)
+    if adapter is not None and len(text) > adapter.limits.text:
+        return error(
+            400,
+            f"text: {len(text)} characters; {view.conversation.channel} takes at most "
+            f"{adapter.limits.text}",
+        )
+    if _window(request, view).kind == "closed":
+        raise Conflict(
+            f"the customer's last message is too old for {view.conversation.channel}: "
+            "the platform would refuse this message"
+        )
+    view = await store.agent_reply(view.id, request[AGENT], Reply(text=text))
+    request.app[PIPELINE].wake_outbox()
+    _publish(request, "reply", view)
+    return web.json_response(summary(request, view), status=201)
+
+
+async def resolve(request: web.Request) -> web.Response:
+    handback = Reply(text=request.app[ENGINE].renderer.text("handback"))
+    view = await request.app[STORE].resolve(_id(request), request[AGENT], handback)
+    request.app[PIPELINE].wake_outbox()
+    view = await request.app[STORE].escalation(view.id)
+    _publish(request, "resolved", view)
+    return web.json_response(summary(request, view))
+
+
+def _publish(request: web.Request, name: str, view: EscalationView) -> None:
+    request.app[EVENTS].publish(
+        name, {"escalation_id": view.id, "status": view.status, "agent": view.agent}
+    )
+
+
+# -- live events ----------------------------------------------------------------------------
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: escalation, message, claimed, reply, resolved."""
+    hub = request.app[EVENTS]
+    with hub.subscribe() as queue:
+        async with sse_response(request, ping_interval=KEEPALIVE) as stream:
+            await stream.send(json.dumps({"agent": request[AGENT]}), event="hello")
+            while stream.is_connected():
+                name, data = await queue.get()
+                if (name, data) == CLOSED:
+                    break
+                await stream.send(json.dumps(data), event=name)
+        return stream
