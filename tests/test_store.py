@@ -44,6 +44,14 @@ async def test_redelivered_event_is_stored_once(store: Store) -> None:
     assert (await store.counts()).inbox_pending == 2
 
 
+async def test_poller_cursor_is_saved_with_the_events_it_read(store: Store) -> None:
+    assert await store.cursor("twitter:dm") is None
+    assert await store.add_inbox([event("a", "m1")], cursor=("twitter:dm", "1001")) == 1
+    assert await store.add_inbox([], cursor=("twitter:dm", "1002")) == 0
+    assert await store.cursor("twitter:dm") == "1002"
+    assert (await store.counts()).inbox_pending == 1
+
+
 async def test_one_conversation_is_handed_out_one_event_at_a_time_in_order(store: Store) -> None:
     await store.add_inbox([event("a", "a1"), event("b", "b1"), event("a", "a2")])
     first = await store.claim_events("w1", 10, lease=60)

@@ -173,8 +173,17 @@ class Store(Protocol):
         """Raise StoreError when the database cannot answer."""
         ...
 
-    async def add_inbox(self, events: Sequence[Inbound]) -> int:
-        """Store acknowledged events durably, ignoring redeliveries; returns how many were new."""
+    async def add_inbox(
+        self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
+    ) -> int:
+        """Store acknowledged events durably, ignoring redeliveries; returns how many were new.
+
+        `cursor` (name, value) is saved in the same transaction: a poller's position.
+        """
+        ...
+
+    async def cursor(self, name: str) -> str | None:
+        """The position saved under `name` by `add_inbox`, if any."""
         ...
 
     async def claim_events(self, owner: str, limit: int, lease: float) -> list[ClaimedEvent]:

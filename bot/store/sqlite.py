@@ -51,6 +51,11 @@ VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (channel, platform_id) DO NOTHING
 """
 
+SAVE_CURSOR = """
+INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+"""
+
 CLAIM_EVENTS = """
 WITH heads AS (
     SELECT MIN(id) AS id FROM inbox WHERE status = 'pending' GROUP BY channel, customer_id
@@ -348,8 +353,10 @@ class SQLiteStore:
 
     # -- inbox --------------------------------------------------------------------------
 
-    async def add_inbox(self, events: Sequence[Inbound]) -> int:
-        if not events:
+    async def add_inbox(
+        self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
+    ) -> int:
+        if not events and cursor is None:
             return 0
         now = time.time()
         rows = [
@@ -367,9 +374,19 @@ class SQLiteStore:
         def run(db: sqlite3.Connection) -> int:
             before = db.total_changes
             db.executemany(ADD_EVENT, rows)
-            return db.total_changes - before
+            added = db.total_changes - before
+            if cursor is not None:
+                db.execute(SAVE_CURSOR, (*cursor, now))
+            return added
 
         return await self._call(run, write=True)
+
+    async def cursor(self, name: str) -> str | None:
+        def run(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._call(run)
 
     async def claim_events(self, owner: str, limit: int, lease: float) -> list[ClaimedEvent]:
         def run(db: sqlite3.Connection) -> list[ClaimedEvent]:
