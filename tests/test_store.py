@@ -74,6 +74,29 @@ async def test_expired_lease_is_taken_over_and_the_old_holder_cannot_finish(stor
     assert await store.finish_turns("fast", [TurnRecord(taken, taken.conversation.state)]) == 1
 
 
+async def test_turn_from_an_outdated_state_is_not_committed_but_processed_again(
+    store: Store,
+) -> None:
+    await store.add_inbox([event("a", "a1", "je veux un humain")])
+    [claimed] = await store.claim_events("w", 10, lease=60)
+    escalate = TurnRecord(
+        claimed,
+        claimed.conversation.state.model_copy(update={"escalated": True}),
+        escalation=NewEscalation("asked_for_human", "human", 97.0),
+    )
+    await store.finish_turns("w", [escalate])
+    [view] = await store.list_escalations("open")
+    await store.add_inbox([event("a", "a2", "allô ?")])
+    [second] = await store.claim_events("w", 10, lease=60)
+    assert second.conversation.state.escalated
+    # An agent resolves while the worker is busy with a2, computed as "escalated: silent".
+    await store.resolve(view.id, "Ana", Reply(text="L'assistant reprend."))
+    silent = TurnRecord(second, second.conversation.state)
+    assert await store.finish_turns("w", [silent]) == 0
+    [again] = await store.claim_events("w", 10, lease=60)
+    assert again.id == second.id and not again.conversation.state.escalated
+
+
 async def test_turn_commits_transcript_replies_and_escalation_together(store: Store) -> None:
     await store.add_inbox([event("a", "a1", "je veux un humain")])
     [claimed] = await store.claim_events("w", 10, lease=60)

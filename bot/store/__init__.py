@@ -29,6 +29,7 @@ class Conversation:
     customer_name: str | None
     state: ConversationState
     last_customer_ms: int | None
+    version: int = 0  # bumped at every state change
 
 
 @dataclass(frozen=True, slots=True)

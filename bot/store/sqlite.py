@@ -74,7 +74,7 @@ INSERT INTO conversations (channel, customer_id, customer_name, created_at, upda
 VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (channel, customer_id) DO UPDATE
     SET customer_name = COALESCE(excluded.customer_name, customer_name)
-RETURNING id, channel, customer_id, customer_name, state, last_customer_ms
+RETURNING id, channel, customer_id, customer_name, state, last_customer_ms, version
 """
 
 FINISH_EVENT = """
@@ -84,7 +84,15 @@ WHERE id = ? AND lease_owner = ? AND status = 'pending'
 
 SAVE_STATE = """
 UPDATE conversations
-SET state = ?, updated_at = ?, last_customer_ms = COALESCE(?, last_customer_ms)
+SET state = ?, updated_at = ?, last_customer_ms = COALESCE(?, last_customer_ms),
+    version = version + 1
+WHERE id = ?
+"""
+
+SAVE_TURN_STATE = SAVE_STATE.strip() + " AND version = ?"
+
+REOPEN_EVENT = """
+UPDATE inbox SET status = 'pending', done_at = NULL, lease_owner = NULL, lease_until = NULL
 WHERE id = ?
 """
 
@@ -167,7 +175,7 @@ WHERE id = ? AND lease_owner = ?
 """
 
 CONVERSATION = """
-SELECT id, channel, customer_id, customer_name, state, last_customer_ms
+SELECT id, channel, customer_id, customer_name, state, last_customer_ms, version
 FROM conversations WHERE channel = ? AND customer_id = ?
 """
 
@@ -197,7 +205,8 @@ SELECT 'outbox:' || status, COUNT(*) FROM outbox GROUP BY status
 
 ESCALATION_VIEW = """
 SELECT e.id, e.status, e.reason, e.intent, e.score, e.agent, e.created_at, e.claimed_at,
-       e.resolved_at, c.id, c.channel, c.customer_id, c.customer_name, c.state, c.last_customer_ms
+       e.resolved_at, c.id, c.channel, c.customer_id, c.customer_name, c.state, c.last_customer_ms,
+       c.version
 FROM escalations e JOIN conversations c ON c.id = e.conversation_id
 """
 
@@ -415,7 +424,11 @@ class SQLiteStore:
             for turn in turns:
                 if db.execute(FINISH_EVENT, (now, turn.event.id, owner)).rowcount != 1:
                     continue  # the lease was lost: whoever holds it now finishes the event
-                _record_turn(db, turn, now)
+                if not _record_turn(db, turn, now):
+                    # The conversation changed meanwhile (an agent resolved it): this turn
+                    # was computed from an old state, so the event is processed again.
+                    db.execute(REOPEN_EVENT, (turn.event.id,))
+                    continue
                 done += 1
             return done
 
@@ -679,12 +692,24 @@ def _queue(
     )
 
 
-def _record_turn(db: sqlite3.Connection, turn: TurnRecord, now: float) -> None:
+def _record_turn(db: sqlite3.Connection, turn: TurnRecord, now: float) -> bool:
+    """Write a turn's effects; False (nothing written) when its state is out of date."""
     event = turn.event
     message = event.message
     conversation_id = event.conversation.id
     customer_ms = (message.timestamp_ms or None) if event.kind == "message" else None
-    db.execute(SAVE_STATE, (turn.state.model_dump_json(), now, customer_ms, conversation_id))
+    saved = db.execute(
+        SAVE_TURN_STATE,
+        (
+            turn.state.model_dump_json(),
+            now,
+            customer_ms,
+            conversation_id,
+            event.conversation.version,
+        ),
+    )
+    if saved.rowcount != 1:
+        return False
     author = "page_inbox" if event.kind == "takeover" else "customer"
     db.execute(
         ADD_MESSAGE,
@@ -708,6 +733,7 @@ def _record_turn(db: sqlite3.Connection, turn: TurnRecord, now: float) -> None:
         _escalate(db, conversation_id, turn, now)
     for position, reply in enumerate(turn.replies):
         _queue(db, conversation_id, "bot", None, reply, first=position == 0, now=now)
+    return True
 
 
 def _escalate(db: sqlite3.Connection, conversation_id: int, turn: TurnRecord, now: float) -> None:
@@ -734,7 +760,7 @@ def _escalate(db: sqlite3.Connection, conversation_id: int, turn: TurnRecord, no
 
 
 def _conversation(row: Sequence[Any]) -> Conversation:
-    conversation_id, channel, customer_id, name, state, last_ms = row
+    conversation_id, channel, customer_id, name, state, last_ms, version = row
     return Conversation(
         conversation_id,
         cast(Channel, channel),
@@ -742,6 +768,7 @@ def _conversation(row: Sequence[Any]) -> Conversation:
         name,
         ConversationState.model_validate_json(state),
         last_ms,
+        version,
     )
 
 
