@@ -6,6 +6,7 @@ and go down in reverse, each in its own cleanup context.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -16,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from adapters.base import ChannelAdapter
 from adapters.messenger import MessengerAdapter
+from adapters.twitter import PollError, TwitterAdapter
 from bot import webhooks
 from bot.config import Settings
-from bot.desk import api
+from bot.desk import api, pages
 from bot.desk.events import EventHub
 from bot.engine import Engine
 from bot.http import (
@@ -58,6 +60,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[LOCAL] = LocalConversations(engine)
     app[api.EVENTS] = EventHub()
     app.cleanup_ctx.extend([_store, _session, _adapters, _workers])
+    app.cleanup_ctx.append(_twitter_poller)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/chat", chat_page)
@@ -65,6 +68,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app.router.add_get("/webhooks/{channel}", webhooks.handshake)
     app.router.add_post("/webhooks/{channel}", webhooks.receive)
     api.add_routes(app)
+    pages.add_routes(app)
     return app
 
 
@@ -105,6 +109,19 @@ def adapters(settings: Settings, session: aiohttp.ClientSession) -> dict[str, Ch
             session=session,
             timeout=settings.bot_send_timeout,
         )
+    if settings.twitter_enabled and settings.twitter_consumer_secret is not None:
+        found["twitter"] = TwitterAdapter(
+            consumer_key=_secret(settings.twitter_consumer_key) or "",
+            consumer_secret=settings.twitter_consumer_secret.get_secret_value(),
+            access_token=_secret(settings.twitter_access_token),
+            access_token_secret=_secret(settings.twitter_access_token_secret),
+            api_url=settings.twitter_api_url,
+            user_id=settings.twitter_user_id,
+            app_id=settings.twitter_app_id,
+            dm_api=settings.twitter_dm_api,
+            session=session,
+            timeout=settings.bot_send_timeout,
+        )
     return found
 
 
@@ -123,12 +140,55 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     )
     channels = app[ADAPTERS]
     hub = app[api.EVENTS]
-    pipeline = Pipeline(app[STORE], app[ENGINE], channels, options, on_event=hub.publish)
+    store = app[STORE]
+    await store.listen(hub.publish)
+    pipeline = Pipeline(store, app[ENGINE], channels, options, on_event=store.notify)
     app[PIPELINE] = pipeline
     pipeline.start()
     yield
     hub.close()
     await pipeline.stop()
+
+
+TWITTER_CURSOR = "twitter:dm_events"
+
+
+async def _twitter_poller(app: web.Application) -> AsyncIterator[None]:
+    """With TWITTER_MODE=poll, read new X DMs on an interval into the inbox.
+
+    The cursor (the last event id read) is saved with the events, in one transaction, so a
+    restart neither reads a DM twice nor skips one.
+    """
+    settings = app[SETTINGS]
+    adapter = app[ADAPTERS].get("twitter")
+    if settings.twitter_mode != "poll" or not isinstance(adapter, TwitterAdapter):
+        yield
+        return
+    store, pipeline = app[STORE], app[PIPELINE]
+
+    async def run() -> None:
+        while True:
+            pause = settings.twitter_poll_seconds
+            try:
+                cursor = await store.cursor(TWITTER_CURSOR)
+                events, new_cursor = await adapter.poll(cursor)
+                if events or new_cursor != cursor:
+                    await store.add_inbox(events, cursor=(TWITTER_CURSOR, new_cursor))
+                if events:
+                    pipeline.wake_inbox()
+            except PollError as exc:
+                log.warning("X DMs not read: %s", exc)
+                pause = max(pause, exc.retry_after or 0.0)
+            except StoreError as exc:
+                log.warning("X DMs not stored, read again next time: %s", exc)
+            except Exception:
+                log.exception("X DM polling failed")
+            await asyncio.sleep(pause)
+
+    task = asyncio.create_task(run(), name="twitter-poll")
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 # -- handlers ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any
 
 from adapters.base import ChannelAdapter, PermanentSendError, RetryableSendError
 from bot.engine import Engine
+from bot.models import Reply
 from bot.store import (
     NATIVE_AGENTS,
     ClaimedEvent,
@@ -60,7 +61,7 @@ class Pipeline:
         engine: Engine,
         adapters: Mapping[str, ChannelAdapter],
         options: WorkerOptions | None = None,
-        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        on_event: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.on_event = on_event
@@ -161,7 +162,7 @@ class Pipeline:
             if view is None:
                 continue
             name = "message" if turn.event.conversation.state.escalated else "escalation"
-            self.on_event(
+            await self.on_event(
                 name, {"escalation_id": view.id, "status": view.status, "agent": view.agent}
             )
 
@@ -170,6 +171,14 @@ class Pipeline:
         state = event.conversation.state
         if event.kind == "note":
             return TurnRecord(event, state)
+        if event.kind == "mention":
+            # A public post: never discuss an account in public; one short reply inviting
+            # to a private conversation, kept in the transcript. The engine does not run.
+            post = event.message.post
+            if post is None:
+                return TurnRecord(event, state)
+            text = self.engine.renderer.text("mention", {"dm_url": post.dm_url})
+            return TurnRecord(event, state, replies=[Reply(text=text, reply_to_post=post.id)])
         if event.kind == "takeover":
             agent = NATIVE_AGENTS.get(event.message.channel, event.message.channel)
             return TurnRecord(

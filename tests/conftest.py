@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -86,3 +89,38 @@ async def bot(
 ) -> Client:
     """The real app with Messenger on, talking to the fake Graph API."""
     return await aiohttp_client(create_app(messenger_settings, engine))
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+
+POSTGRES_URL = os.environ.get("BOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.asynccontextmanager
+async def postgres_schema() -> AsyncIterator[str]:
+    """The URL of a fresh schema in the machine's PostgreSQL, dropped afterwards.
+
+    Skips the test, with the reason, when no server answers, unless BOT_REQUIRE_POSTGRES=1
+    (CI sets it, after making sure the server is up).
+    """
+    import asyncpg
+
+    try:
+        admin = await asyncpg.connect(POSTGRES_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("BOT_REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} ({exc}); BOT_REQUIRE_POSTGRES=1 makes this fail")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES_URL}?search_path={schema}"
+    finally:
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    async with postgres_schema() as url:
+        yield url

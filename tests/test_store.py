@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from adapters.base import Inbound
 from bot.models import IncomingMessage, Reply
 from bot.store import NewEscalation, Store, StoreError, TurnRecord, open_store
 from bot.store.sqlite import SQLiteStore
+from tests.conftest import postgres_schema
 
 LATEST = max(
     int(f.name.split("_")[0])
@@ -21,12 +23,18 @@ LATEST = max(
 )
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = open_store(f"sqlite:///{tmp_path}/store.sqlite3")
-    await opened.open()
-    yield opened
-    await opened.close()
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """The same contract on both databases."""
+    async with contextlib.AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path}/store.sqlite3"
+        else:
+            url = await stack.enter_async_context(postgres_schema())
+        opened = open_store(url)
+        await opened.open()
+        stack.push_async_callback(opened.close)
+        yield opened
 
 
 def event(customer: str, mid: str, text: str = "mdp oublié") -> Inbound:
@@ -181,12 +189,15 @@ async def test_reopening_keeps_data_and_applies_migrations_once(tmp_path: Path) 
     assert rows.fetchone() == (1,)
 
 
-async def test_second_process_on_the_same_file_is_refused(store: Store, tmp_path: Path) -> None:
+async def test_second_process_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    first = open_store(f"sqlite:///{tmp_path}/store.sqlite3")
+    await first.open()
     other = open_store(f"sqlite:///{tmp_path}/store.sqlite3")
     with pytest.raises(StoreError, match="in use by another bot process"):
         await other.open()
+    await first.close()
 
 
 async def test_unknown_database_scheme_is_a_clear_error() -> None:
-    with pytest.raises(StoreError, match="sqlite:///PATH"):
+    with pytest.raises(StoreError, match="sqlite:///PATH or postgresql"):
         open_store("mysql://localhost/bot")

@@ -164,7 +164,7 @@ def _window(request: web.Request, view: EscalationView) -> Window:
 
 async def claim(request: web.Request) -> web.Response:
     view = await request.app[STORE].claim(_id(request), request[AGENT])
-    _publish(request, "claimed", view)
+    await _publish(request, "claimed", view)
     return web.json_response(summary(request, view))
 
 
@@ -192,7 +192,7 @@ async def message(request: web.Request) -> web.Response:
         )
     view = await store.agent_reply(view.id, request[AGENT], Reply(text=text))
     request.app[PIPELINE].wake_outbox()
-    _publish(request, "reply", view)
+    await _publish(request, "reply", view)
     return web.json_response(summary(request, view), status=201)
 
 
@@ -201,12 +201,12 @@ async def resolve(request: web.Request) -> web.Response:
     view = await request.app[STORE].resolve(_id(request), request[AGENT], handback)
     request.app[PIPELINE].wake_outbox()
     view = await request.app[STORE].escalation(view.id)
-    _publish(request, "resolved", view)
+    await _publish(request, "resolved", view)
     return web.json_response(summary(request, view))
 
 
-def _publish(request: web.Request, name: str, view: EscalationView) -> None:
-    request.app[EVENTS].publish(
+async def _publish(request: web.Request, name: str, view: EscalationView) -> None:
+    await request.app[STORE].notify(
         name, {"escalation_id": view.id, "status": view.status, "agent": view.agent}
     )
 

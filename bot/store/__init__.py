@@ -7,9 +7,9 @@ that died is taken up again, and a lease that was lost is never finished twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from adapters.base import EventKind, Inbound, Outgoing
 from bot.models import Channel, IncomingMessage, Reply
@@ -174,6 +174,14 @@ class Store(Protocol):
         """Raise StoreError when the database cannot answer."""
         ...
 
+    async def notify(self, name: str, data: dict[str, Any]) -> None:
+        """Tell every listener, in every instance on this database, about a desk event."""
+        ...
+
+    async def listen(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
+        """Call `listener(name, data)` for each event notified from now on."""
+        ...
+
     async def add_inbox(
         self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
     ) -> int:
@@ -278,4 +286,10 @@ def open_store(url: str, *, busy_timeout: float = 5.0, exclusive: bool = True) -
         return SQLiteStore(
             url.removeprefix("sqlite:///"), busy_timeout=busy_timeout, exclusive=exclusive
         )
-    raise StoreError(f"no store for {url.split(':', 1)[0]}:// yet; use sqlite:///PATH")
+    if url.startswith(("postgresql://", "postgres://")):
+        from bot.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise StoreError(
+        f"no store for {url.split(':', 1)[0]}://; use sqlite:///PATH or postgresql://…"
+    )

@@ -243,6 +243,7 @@ class SQLiteStore:
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
         self._lock: int | None = None
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -322,6 +323,14 @@ class SQLiteStore:
 
     async def ping(self) -> None:
         await self._call(lambda db: db.execute("SELECT 1").fetchone())
+
+    async def notify(self, name: str, data: dict[str, Any]) -> None:
+        # One process: the listeners are all here.
+        for listener in self._listeners:
+            listener(name, data)
+
+    async def listen(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
+        self._listeners.append(listener)
 
     # -- plumbing -----------------------------------------------------------------------
 

@@ -1,0 +1,736 @@
+"""The PostgreSQL store, for several bot instances on one database (asyncpg).
+
+Same contract as the SQLite store. Exclusive work is claimed with `FOR UPDATE SKIP
+LOCKED` and leases: an inbox event is processed by one instance, a conversation's events
+one at a time and in order (only the head of each conversation is ever handed out), an
+outbox row sent by one instance. Migrations run under an advisory lock, so instances
+starting together apply them once. Desk events travel with LISTEN/NOTIFY, so an agent
+connected to any instance sees what happened on all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from importlib import resources
+from typing import Any, TypeAlias, cast
+
+import asyncpg
+
+from adapters.base import Inbound, Outgoing
+from bot.models import Channel, IncomingMessage, Reply
+from bot.policy import ConversationState
+from bot.store import (
+    NATIVE_AGENTS,
+    PAGE_INBOX,
+    Agent,
+    ClaimedEvent,
+    Conflict,
+    Conversation,
+    Counts,
+    Delivery,
+    EscalationRow,
+    EscalationView,
+    NotFound,
+    OutboxRow,
+    StoreError,
+    TranscriptEntry,
+    TurnRecord,
+)
+
+log = logging.getLogger(__name__)
+
+MIGRATION_LOCK = 7_412_001  # advisory lock key: one instance migrates at a time
+EVENTS_CHANNEL = "bot_desk_events"
+NATIVE = list(NATIVE_AGENTS.values())
+
+# -- queries ------------------------------------------------------------------------------
+
+ADD_EVENTS = """
+INSERT INTO inbox (channel, platform_id, customer_id, kind, message, received_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::float8[])
+ON CONFLICT (channel, platform_id) DO NOTHING
+RETURNING id
+"""
+
+SAVE_CURSOR = """
+INSERT INTO cursors (name, value, updated_at) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+"""
+
+CLAIM_EVENTS = """
+WITH heads AS (
+    SELECT DISTINCT ON (channel, customer_id) id
+    FROM inbox WHERE status = 'pending'
+    ORDER BY channel, customer_id, id
+), free AS (
+    SELECT inbox.id FROM inbox JOIN heads USING (id)
+    WHERE inbox.status = 'pending' AND (inbox.lease_until IS NULL OR inbox.lease_until < $3)
+    ORDER BY inbox.id LIMIT $4
+    FOR UPDATE OF inbox SKIP LOCKED
+)
+UPDATE inbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
+FROM free WHERE inbox.id = free.id
+RETURNING inbox.id, inbox.channel, inbox.customer_id, inbox.kind, inbox.message, inbox.attempts
+"""
+
+UPSERT_CONVERSATION = """
+INSERT INTO conversations (channel, customer_id, customer_name, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $4)
+ON CONFLICT (channel, customer_id) DO UPDATE
+    SET customer_name = COALESCE(excluded.customer_name, conversations.customer_name)
+RETURNING id, channel, customer_id, customer_name, state, last_customer_ms, version
+"""
+
+FINISH_EVENT = """
+UPDATE inbox SET status = 'done', done_at = $1, lease_owner = NULL, lease_until = NULL
+WHERE id = $2 AND lease_owner = $3 AND status = 'pending'
+"""
+
+REOPEN_EVENT = """
+UPDATE inbox SET status = 'pending', done_at = NULL, lease_owner = NULL, lease_until = NULL
+WHERE id = $1
+"""
+
+SAVE_STATE = """
+UPDATE conversations
+SET state = $1, updated_at = $2, last_customer_ms = COALESCE($3, last_customer_ms),
+    version = version + 1
+WHERE id = $4
+"""
+
+SAVE_TURN_STATE = SAVE_STATE.strip() + " AND version = $5"
+
+ADD_MESSAGE = """
+INSERT INTO messages (conversation_id, direction, author, agent, text, payload, attachments,
+                      platform_id, intent, score, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id
+"""
+
+ADD_DELIVERY = """
+INSERT INTO outbox (conversation_id, message_id, author, reply, first_of_turn,
+                    next_attempt_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $6)
+"""
+
+DROP_BOT_REPLIES = """
+UPDATE outbox SET status = 'dropped', error = 'a person took over', lease_owner = NULL
+WHERE conversation_id = $1 AND author = 'bot' AND status IN ('pending', 'sending')
+"""
+
+ACTIVE_ESCALATION = """
+SELECT id, status, agent FROM escalations
+WHERE conversation_id = $1 AND status IN ('open', 'claimed')
+FOR UPDATE
+"""
+
+OPEN_ESCALATION = """
+INSERT INTO escalations (conversation_id, status, reason, intent, score, agent, created_at,
+                         claimed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (conversation_id) WHERE status IN ('open', 'claimed') DO NOTHING
+"""
+
+CLAIM_OPEN_ESCALATION = """
+UPDATE escalations SET status = 'claimed', agent = $1, claimed_at = $2
+WHERE id = $3 AND status = 'open'
+"""
+
+RELEASE_EVENT = """
+UPDATE inbox SET lease_owner = NULL, lease_until = NULL, error = $1,
+                 status = CASE WHEN $2 THEN 'failed' ELSE status END
+WHERE id = $3 AND lease_owner = $4
+"""
+
+CLAIM_DELIVERIES = """
+WITH heads AS (
+    SELECT DISTINCT ON (conversation_id) id
+    FROM outbox WHERE status IN ('pending', 'sending')
+    ORDER BY conversation_id, id
+), due AS (
+    SELECT outbox.id FROM outbox JOIN heads USING (id)
+    WHERE (outbox.status = 'pending' AND outbox.next_attempt_at <= $3)
+       OR (outbox.status = 'sending' AND outbox.lease_until < $3)
+    ORDER BY outbox.next_attempt_at, outbox.id LIMIT $4
+    FOR UPDATE OF outbox SKIP LOCKED
+)
+UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2,
+                  attempts = attempts + 1
+FROM due WHERE outbox.id = due.id
+RETURNING outbox.id, outbox.conversation_id, outbox.author, outbox.reply,
+          outbox.first_of_turn, outbox.attempts
+"""
+
+RECIPIENTS = """
+SELECT id, channel, customer_id, last_customer_ms FROM conversations WHERE id = ANY($1::bigint[])
+"""
+
+STILL_OURS = "SELECT 1 FROM outbox WHERE id = $1 AND lease_owner = $2 AND status = 'sending'"
+
+DELIVERED = """
+UPDATE outbox SET status = 'sent', sent_at = $1, platform_message_id = $2, error = NULL,
+                  lease_owner = NULL, lease_until = NULL
+WHERE id = $3 AND lease_owner = $4
+"""
+
+RETRY_LATER = """
+UPDATE outbox SET status = 'pending', next_attempt_at = $1, error = $2,
+                  lease_owner = NULL, lease_until = NULL
+WHERE id = $3 AND lease_owner = $4 AND status = 'sending'
+"""
+
+UNDELIVERABLE = """
+UPDATE outbox SET status = 'failed', error = $1, lease_owner = NULL, lease_until = NULL
+WHERE id = $2 AND lease_owner = $3
+"""
+
+CONVERSATION = """
+SELECT id, channel, customer_id, customer_name, state, last_customer_ms, version
+FROM conversations WHERE channel = $1 AND customer_id = $2
+"""
+
+TRANSCRIPT = """
+SELECT m.id, m.direction, m.author, m.agent, m.text, m.payload, m.attachments, m.intent,
+       m.score, m.created_at, o.status, o.error
+FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
+WHERE m.conversation_id = $1 ORDER BY m.id
+"""
+
+ESCALATIONS = """
+SELECT id, conversation_id, status, reason, intent, score, agent, created_at, claimed_at,
+       resolved_at
+FROM escalations WHERE conversation_id = $1 ORDER BY id
+"""
+
+OUTBOX = """
+SELECT id, conversation_id, author, reply, status, attempts, error, platform_message_id
+FROM outbox WHERE conversation_id = $1 ORDER BY id
+"""
+
+COUNTS = """
+SELECT 'inbox:' || status, COUNT(*) FROM inbox GROUP BY status
+UNION ALL
+SELECT 'outbox:' || status, COUNT(*) FROM outbox GROUP BY status
+"""
+
+ESCALATION_VIEW = """
+SELECT e.id, e.status, e.reason, e.intent, e.score, e.agent, e.created_at, e.claimed_at,
+       e.resolved_at, c.id, c.channel, c.customer_id, c.customer_name, c.state,
+       c.last_customer_ms, c.version
+FROM escalations e JOIN conversations c ON c.id = e.conversation_id
+"""
+
+# $1 escalation id, $2 agent, $3 now, $4 names of native inboxes
+TAKE_ESCALATION = """
+UPDATE escalations SET status = 'claimed', agent = $2,
+       claimed_at = CASE WHEN agent = $2 THEN claimed_at ELSE $3 END
+WHERE id = $1 AND (status = 'open'
+       OR (status = 'claimed' AND (agent = $2 OR agent = ANY($4::text[]))))
+"""
+
+RESOLVE_ESCALATION = """
+UPDATE escalations SET status = 'resolved', resolved_at = $3, agent = COALESCE(agent, $2)
+WHERE id = $1 AND (status = 'open'
+       OR (status = 'claimed' AND (agent = $2 OR agent = ANY($4::text[]))))
+"""
+
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+class PostgresStore:
+    """`Store` on PostgreSQL; see the module docstring."""
+
+    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10) -> None:
+        self.url = url
+        self._min = min_size
+        self._max = max_size
+        self._pool: asyncpg.Pool[asyncpg.Record] | None = None
+        self._listen: Connection | None = None
+        self._listeners: list[Listener] = []
+
+    # -- life cycle -------------------------------------------------------------------
+
+    async def open(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.url, min_size=self._min, max_size=self._max, command_timeout=30
+            )
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise StoreError(f"PostgreSQL unreachable: {exc}") from exc
+        async with self._tx() as db:
+            await db.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            await _migrate(db)
+
+    async def close(self) -> None:
+        if self._listen is not None:
+            await self._listen.close()
+            self._listen = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def schema_version(self) -> int:
+        async with self._conn() as db:
+            return int(await db.fetchval("SELECT MAX(version) FROM schema_migrations"))
+
+    async def ping(self) -> None:
+        async with self._conn() as db:
+            await db.fetchval("SELECT 1")
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _pool_or_fail(self) -> asyncpg.Pool[asyncpg.Record]:
+        if self._pool is None:
+            raise StoreError("the store is not open")
+        return self._pool
+
+    def _conn(self) -> _Use:
+        return _Use(self._pool_or_fail(), transaction=False)
+
+    def _tx(self) -> _Use:
+        return _Use(self._pool_or_fail(), transaction=True)
+
+    # -- desk events ----------------------------------------------------------------------
+
+    async def notify(self, name: str, data: dict[str, Any]) -> None:
+        payload = json.dumps({"name": name, "data": data})
+        async with self._conn() as db:
+            await db.execute("SELECT pg_notify($1, $2)", EVENTS_CHANNEL, payload)
+
+    async def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+        if self._listen is not None:
+            return
+        try:
+            self._listen = await asyncpg.connect(self.url)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise StoreError(f"PostgreSQL unreachable: {exc}") from exc
+
+        def relay(_conn: object, _pid: int, _channel: str, payload: object) -> None:
+            event = json.loads(str(payload))
+            for each in self._listeners:
+                each(event["name"], event["data"])
+
+        await self._listen.add_listener(EVENTS_CHANNEL, relay)
+
+    # -- inbox --------------------------------------------------------------------------
+
+    async def add_inbox(
+        self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
+    ) -> int:
+        if not events and cursor is None:
+            return 0
+        now = time.time()
+        columns: list[list[Any]] = [[], [], [], [], [], []]
+        for e in events:
+            row = (
+                e.message.channel,
+                e.message.platform_id,
+                e.message.sender_id,
+                e.kind,
+                e.message.model_dump_json(),
+                now,
+            )
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        async with self._tx() as db:
+            added = len(await db.fetch(ADD_EVENTS, *columns)) if events else 0
+            if cursor is not None:
+                await db.execute(SAVE_CURSOR, *cursor, now)
+            return added
+
+    async def cursor(self, name: str) -> str | None:
+        async with self._conn() as db:
+            value = await db.fetchval("SELECT value FROM cursors WHERE name = $1", name)
+            return None if value is None else str(value)
+
+    async def claim_events(self, owner: str, limit: int, lease: float) -> list[ClaimedEvent]:
+        now = time.time()
+        async with self._tx() as db:
+            rows = await db.fetch(CLAIM_EVENTS, owner, now + lease, now, limit)
+            claimed = []
+            for row in sorted(rows, key=lambda r: r["id"]):
+                message = IncomingMessage.model_validate_json(row["message"])
+                conversation = _conversation(
+                    await db.fetchrow(
+                        UPSERT_CONVERSATION,
+                        row["channel"],
+                        row["customer_id"],
+                        message.sender_name,
+                        now,
+                    )
+                )
+                claimed.append(
+                    ClaimedEvent(row["id"], row["kind"], message, conversation, row["attempts"])
+                )
+            return claimed
+
+    async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
+        now = time.time()
+        done = 0
+        async with self._tx() as db:
+            for turn in turns:
+                if await db.execute(FINISH_EVENT, now, turn.event.id, owner) != "UPDATE 1":
+                    continue  # the lease was lost: whoever holds it now finishes the event
+                if not await _record_turn(db, turn, now):
+                    await db.execute(REOPEN_EVENT, turn.event.id)
+                    continue
+                done += 1
+        return done
+
+    async def fail_event(self, owner: str, event_id: int, error: str, give_up: bool) -> None:
+        async with self._tx() as db:
+            await db.execute(RELEASE_EVENT, error[:500], give_up, event_id, owner)
+
+    # -- outbox -------------------------------------------------------------------------
+
+    async def claim_deliveries(
+        self, owner: str, limit: int, lease: float, now: float
+    ) -> list[Delivery]:
+        async with self._tx() as db:
+            rows = await db.fetch(CLAIM_DELIVERIES, owner, now + lease, now, limit)
+            if not rows:
+                return []
+            ids = sorted({row["conversation_id"] for row in rows})
+            people = {r["id"]: r for r in await db.fetch(RECIPIENTS, ids)}
+        deliveries = []
+        for row in sorted(rows, key=lambda r: r["id"]):
+            person = people[row["conversation_id"]]
+            outgoing = Outgoing(
+                recipient=person["customer_id"],
+                reply=Reply.model_validate_json(row["reply"]),
+                human=row["author"] != "bot",
+                last_customer_ms=person["last_customer_ms"],
+                first_of_turn=row["first_of_turn"],
+            )
+            deliveries.append(
+                Delivery(
+                    row["id"],
+                    row["conversation_id"],
+                    cast(Channel, person["channel"]),
+                    row["author"],
+                    outgoing,
+                    row["attempts"],
+                )
+            )
+        return deliveries
+
+    async def still_ours(self, owner: str, delivery_id: int) -> bool:
+        async with self._conn() as db:
+            return await db.fetchval(STILL_OURS, delivery_id, owner) is not None
+
+    async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None:
+        async with self._conn() as db:
+            await db.execute(DELIVERED, time.time(), platform_id, delivery_id, owner)
+
+    async def retry_later(self, owner: str, delivery_id: int, at: float, error: str) -> None:
+        async with self._conn() as db:
+            await db.execute(RETRY_LATER, at, error[:500], delivery_id, owner)
+
+    async def undeliverable(self, owner: str, delivery_id: int, error: str) -> None:
+        async with self._conn() as db:
+            await db.execute(UNDELIVERABLE, error[:500], delivery_id, owner)
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def conversation(self, channel: Channel, customer_id: str) -> Conversation | None:
+        async with self._conn() as db:
+            row = await db.fetchrow(CONVERSATION, channel, customer_id)
+            return None if row is None else _conversation(row)
+
+    async def transcript(self, conversation_id: int) -> list[TranscriptEntry]:
+        async with self._conn() as db:
+            return [TranscriptEntry(*row) for row in await db.fetch(TRANSCRIPT, conversation_id)]
+
+    async def escalations(self, conversation_id: int) -> list[EscalationRow]:
+        async with self._conn() as db:
+            return [EscalationRow(*row) for row in await db.fetch(ESCALATIONS, conversation_id)]
+
+    async def outbox(self, conversation_id: int) -> list[OutboxRow]:
+        async with self._conn() as db:
+            rows = await db.fetch(OUTBOX, conversation_id)
+        return [OutboxRow(r[0], r[1], r[2], Reply.model_validate_json(r[3]), *r[4:]) for r in rows]
+
+    async def counts(self) -> Counts:
+        async with self._conn() as db:
+            by_status = {key: int(n) for key, n in await db.fetch(COUNTS)}
+        return Counts(
+            inbox_pending=by_status.get("inbox:pending", 0),
+            outbox_pending=by_status.get("outbox:pending", 0) + by_status.get("outbox:sending", 0),
+            by_status=by_status,
+        )
+
+    # -- agents and escalations -----------------------------------------------------------
+
+    async def add_agent(self, name: str, token_hash: str) -> None:
+        async with self._conn() as db:
+            try:
+                await db.execute(
+                    "INSERT INTO agents (name, token_hash, created_at) VALUES ($1, $2, $3)",
+                    name,
+                    token_hash,
+                    time.time(),
+                )
+            except asyncpg.UniqueViolationError:
+                raise Conflict(f"an agent named {name!r} already exists") from None
+
+    async def remove_agent(self, name: str) -> None:
+        async with self._conn() as db:
+            if await db.execute("DELETE FROM agents WHERE name = $1", name) == "DELETE 0":
+                raise NotFound(f"no agent named {name!r}")
+
+    async def agents(self) -> list[Agent]:
+        async with self._conn() as db:
+            rows = await db.fetch("SELECT name, created_at FROM agents ORDER BY name")
+        return [Agent(*row) for row in rows]
+
+    async def agent_for(self, token_hash: str) -> str | None:
+        async with self._conn() as db:
+            name = await db.fetchval("SELECT name FROM agents WHERE token_hash = $1", token_hash)
+        return None if name is None else str(name)
+
+    async def list_escalations(self, status: str | None) -> list[EscalationView]:
+        async with self._conn() as db:
+            if status is None:
+                rows = await db.fetch(ESCALATION_VIEW + " ORDER BY e.created_at, e.id")
+            else:
+                rows = await db.fetch(
+                    ESCALATION_VIEW + " WHERE e.status = $1 ORDER BY e.created_at, e.id", status
+                )
+        return [_escalation_view(row) for row in rows]
+
+    async def active_escalation(self, conversation_id: int) -> EscalationView | None:
+        async with self._conn() as db:
+            row = await db.fetchrow(
+                ESCALATION_VIEW
+                + " WHERE e.conversation_id = $1 AND e.status IN ('open', 'claimed')",
+                conversation_id,
+            )
+        return None if row is None else _escalation_view(row)
+
+    async def escalation(self, escalation_id: int) -> EscalationView:
+        async with self._conn() as db:
+            return await _find_escalation(db, escalation_id)
+
+    async def claim(self, escalation_id: int, agent: str) -> EscalationView:
+        async with self._tx() as db:
+            await _take(db, escalation_id, agent, TAKE_ESCALATION)
+            return await _find_escalation(db, escalation_id)
+
+    async def agent_reply(self, escalation_id: int, agent: str, reply: Reply) -> EscalationView:
+        async with self._tx() as db:
+            await _take(db, escalation_id, agent, TAKE_ESCALATION)
+            view = await _find_escalation(db, escalation_id)
+            await _queue(db, view.conversation.id, "agent", agent, reply, first=False)
+            return view
+
+    async def resolve(self, escalation_id: int, agent: str, handback: Reply) -> EscalationView:
+        async with self._tx() as db:
+            await _take(db, escalation_id, agent, RESOLVE_ESCALATION)
+            view = await _find_escalation(db, escalation_id)
+            state = view.conversation.state.handed_back()
+            await db.execute(
+                SAVE_STATE, state.model_dump_json(), time.time(), None, view.conversation.id
+            )
+            await _queue(db, view.conversation.id, "bot", None, handback, first=False)
+            return view
+
+
+class _Use:
+    """`async with`: a pooled connection, in a transaction when asked; errors as StoreError."""
+
+    def __init__(self, pool: asyncpg.Pool[asyncpg.Record], *, transaction: bool) -> None:
+        self._pool = pool
+        self._transaction = transaction
+        self._conn: Any = None
+        self._tx: Any = None
+
+    async def __aenter__(self) -> Connection:
+        try:
+            self._conn = await self._pool.acquire()
+            if self._transaction:
+                self._tx = self._conn.transaction()
+                await self._tx.start()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await self._release()
+            raise StoreError(f"PostgreSQL: {exc}") from exc
+        return cast(Connection, self._conn)
+
+    async def __aexit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            if self._tx is not None:
+                if exc is None:
+                    await self._tx.commit()
+                else:
+                    await self._tx.rollback()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise StoreError(f"PostgreSQL: {error}") from error
+        finally:
+            await self._release()
+        if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError):
+            raise StoreError(f"PostgreSQL: {exc}") from exc
+
+    async def _release(self) -> None:
+        if self._conn is not None:
+            await self._pool.release(self._conn)
+            self._conn = None
+
+
+async def _migrate(db: Connection) -> None:
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
+    )
+    done = {row[0] for row in await db.fetch("SELECT version FROM schema_migrations")}
+    folder = resources.files("bot.store.migrations.postgres")
+    for item in sorted(folder.iterdir(), key=lambda f: f.name):
+        if not item.name.endswith(".sql"):
+            continue
+        version = int(item.name.split("_", 1)[0])
+        if version in done:
+            continue
+        await db.execute(item.read_text("utf-8"))
+        await db.execute(
+            "INSERT INTO schema_migrations VALUES ($1, $2, $3)", version, item.name, time.time()
+        )
+        log.info("PostgreSQL migration %s applied", item.name)
+
+
+async def _record_turn(db: Connection, turn: TurnRecord, now: float) -> bool:
+    event = turn.event
+    message = event.message
+    conversation_id = event.conversation.id
+    customer_ms = (message.timestamp_ms or None) if event.kind == "message" else None
+    saved = await db.execute(
+        SAVE_TURN_STATE,
+        turn.state.model_dump_json(),
+        now,
+        customer_ms,
+        conversation_id,
+        event.conversation.version,
+    )
+    if saved != "UPDATE 1":
+        return False
+    takeover = event.kind == "takeover"
+    await db.execute(
+        ADD_MESSAGE,
+        conversation_id,
+        "out" if takeover else "in",
+        "page_inbox" if takeover else "customer",
+        PAGE_INBOX if takeover else None,
+        message.text,
+        message.payload,
+        message.attachments,
+        message.platform_id,
+        turn.intent,
+        turn.score,
+        now,
+    )
+    if turn.takeover:
+        await db.execute(DROP_BOT_REPLIES, conversation_id)
+    if turn.escalation is not None:
+        new = turn.escalation
+        active = await db.fetchrow(ACTIVE_ESCALATION, conversation_id)
+        if active is None:
+            await db.execute(
+                OPEN_ESCALATION,
+                conversation_id,
+                "claimed" if new.agent else "open",
+                new.reason,
+                new.intent,
+                new.score,
+                new.agent,
+                now,
+                now if new.agent else None,
+            )
+        elif new.agent and active["status"] == "open":
+            await db.execute(CLAIM_OPEN_ESCALATION, new.agent, now, active["id"])
+    for position, reply in enumerate(turn.replies):
+        await _queue(db, conversation_id, "bot", None, reply, first=position == 0)
+    return True
+
+
+async def _queue(
+    db: Connection,
+    conversation_id: int,
+    author: str,
+    agent: str | None,
+    reply: Reply,
+    *,
+    first: bool,
+) -> None:
+    now = time.time()
+    message_id = await db.fetchval(
+        ADD_MESSAGE,
+        conversation_id,
+        "out",
+        author,
+        agent,
+        reply.text,
+        None,
+        0,
+        None,
+        None,
+        None,
+        now,
+    )
+    await db.execute(
+        ADD_DELIVERY, conversation_id, message_id, author, reply.model_dump_json(), first, now
+    )
+
+
+async def _take(db: Connection, escalation_id: int, agent: str, statement: str) -> None:
+    if await db.execute(statement, escalation_id, agent, time.time(), NATIVE) == "UPDATE 1":
+        return
+    current = await db.fetchrow(
+        "SELECT status, agent FROM escalations WHERE id = $1", escalation_id
+    )
+    if current is None:
+        raise NotFound(f"no escalation {escalation_id}")
+    if current["status"] == "resolved":
+        raise Conflict(f"escalation {escalation_id} is already resolved")
+    raise Conflict(f"escalation {escalation_id} is held by {current['agent']}")
+
+
+async def _find_escalation(db: Connection, escalation_id: int) -> EscalationView:
+    row = await db.fetchrow(ESCALATION_VIEW + " WHERE e.id = $1", escalation_id)
+    if row is None:
+        raise NotFound(f"no escalation {escalation_id}")
+    return _escalation_view(row)
+
+
+def _escalation_view(record: asyncpg.Record) -> EscalationView:
+    row = tuple(record)
+    escalation_id, status, reason, intent, score, agent, created, claimed, resolved = row[:9]
+    return EscalationView(
+        escalation_id,
+        status,
+        reason,
+        intent,
+        score,
+        agent,
+        created,
+        claimed,
+        resolved,
+        _conversation(row[9:]),
+    )
+
+
+def _conversation(row: asyncpg.Record | Sequence[Any] | None) -> Conversation:
+    assert row is not None
+    conversation_id, channel, customer_id, name, state, last_ms, version = tuple(row)
+    return Conversation(
+        conversation_id,
+        cast(Channel, channel),
+        customer_id,
+        name,
+        ConversationState.model_validate_json(state),
+        last_ms,
+        version,
+    )
+

@@ -1,0 +1,250 @@
+"""The desk in a real headless Chromium (Debian's package, driven by Playwright).
+
+An agent signs in through the form, sees a Messenger escalation arrive live, claims it and
+replies; the fake Graph API receives the reply. A customer's markup stays text.
+Skipped when Chromium or Playwright is missing, unless BOT_REQUIRE_BROWSER=1 (CI).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import closing
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.config import Settings
+from bot.desk.auth import hash_token, new_token
+from bot.engine import Engine
+from bot.http import STORE
+from tests.fakes import messenger as fb
+from tests.fakes.graph import FakeGraph
+from tests.test_desk import desk_app
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "desk.png"
+IMG = '<img src=x onerror="window.__xss=1">'
+SCRIPT = "<script>window.__xss=2</script>"
+
+Client = TestClient[web.Request, web.Application]
+
+
+def _missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is missing (pip install playwright)"
+    return None
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    problem = _missing()
+    if problem is not None:
+        if os.environ.get("BOT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"BOT_REQUIRE_BROWSER=1 but {problem}", pytrace=False)
+        pytest.skip(f"browser test skipped: {problem}")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def test_an_agent_takes_a_live_escalation_and_replies_from_the_desk(
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
+    aiohttp_client: Callable[[TestServer], Awaitable[Client]],
+    graph: FakeGraph,
+    messenger_settings: Settings,
+    engine: Engine,
+    browser: Browser,
+) -> None:
+    from playwright.async_api import expect
+
+    server = await aiohttp_server(desk_app(messenger_settings, engine))
+    webhooks = await aiohttp_client(server)
+    base = str(server.make_url("")).rstrip("/")
+    token = new_token()
+    await server.app[STORE].add_agent("alice", hash_token(token))
+
+    async def customer_says(psid: str, words: str) -> None:
+        body = fb.encode(fb.webhook(fb.text(psid, words)))
+        response = await webhooks.post("/webhooks/messenger", data=body, headers=fb.sign(body))
+        assert response.status == 200
+
+    context = await browser.new_context(
+        viewport={"width": 1366, "height": 800}, locale="fr-FR", timezone_id="Europe/Paris"
+    )
+    page = await context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    try:
+        # Sign in through the form: a wrong token first, then the right one, by keyboard.
+        await page.goto(f"{base}/desk")
+        await page.get_by_label("Jeton de conseiller").fill("pas-le-bon")
+        await page.get_by_role("button", name="Se connecter").click()
+        await expect(page.get_by_role("alert")).to_contain_text("Jeton inconnu")
+        await page.get_by_label("Jeton de conseiller").fill(token)
+        await page.get_by_label("Jeton de conseiller").press("Enter")
+        await expect(page.get_by_role("heading", name="Bureau des conseillers")).to_be_visible()
+        await expect(page.locator("#live")).to_have_text("En direct")
+        problems.clear()  # the wrong token's 401 is logged by Chromium; nothing else may be
+        await page.evaluate("window.__sameLoad = true")
+
+        # A customer asks for a person: the escalation appears without a reload.
+        await customer_says("psid-ana", "je veux parler à un humain")
+        item = page.locator("#queue button", has_text="psid-ana")
+        await expect(item).to_be_visible(timeout=10_000)
+        await expect(item).to_contain_text("Messenger")
+        await expect(item).to_contain_text("a demandé à parler à un conseiller")
+        assert await page.evaluate("window.__sameLoad") is True
+
+        # Chosen with the keyboard; the brief comes first.
+        await item.focus()
+        await page.keyboard.press("Enter")
+        brief = page.locator("#brief")
+        await expect(brief).to_contain_text("Problème reconnu")
+        await expect(brief).to_contain_text("réponse normale encore 23 h")
+
+        await page.get_by_role("button", name="Prendre en charge").click()
+        await expect(page.locator("#holder")).to_have_text("Vous vous en occupez.")
+        await expect(item).to_contain_text("Vous vous en occupez")
+        reply = page.get_by_label("Votre réponse au client")
+        await expect(reply).to_be_focused()
+        await reply.fill("Bonjour, ici Alice du support Parallels. Je regarde votre compte.")
+        await reply.press("Enter")
+        await graph.wait_until(lambda: any("ici Alice" in t for t in graph.texts("psid-ana")))
+        [sent] = [m for m in graph.to("psid-ana") if "ici Alice" in m["message"].get("text", "")]
+        assert sent["messaging_type"] == "RESPONSE"
+        await expect(page.locator("#transcript li.agent")).to_contain_text("ici Alice")
+        await expect(reply).to_have_value("")
+
+        # Markup from a customer is shown as text and never runs.
+        await customer_says("psid-ana", f"voici l'erreur : {IMG}")
+        await customer_says("psid-ana", SCRIPT)
+        customer = page.locator("#transcript li.customer")
+        await expect(customer.filter(has_text=IMG)).to_have_count(1, timeout=10_000)
+        await expect(customer.filter(has_text=SCRIPT)).to_have_count(1, timeout=10_000)
+        assert await page.locator("#transcript img, #transcript script").count() == 0
+        assert await page.evaluate("typeof window.__xss") == "undefined"
+
+        # Another customer joins the queue live, for the screenshot too.
+        await customer_says("psid-bruno", "je veux parler à un humain")
+        await expect(page.locator("#queue button", has_text="psid-bruno")).to_be_visible()
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOT))
+
+        # Hand back to the bot: it leaves the queue and the customer is told.
+        before = len(graph.texts("psid-ana"))
+        await page.get_by_role("button", name="Rendre la main à l'assistant").click()
+        await expect(page.locator("#holder")).to_have_text("Rendue à l'assistant.")
+        await expect(item).to_have_count(0)
+        await expect(page.get_by_label("Votre réponse au client")).to_be_disabled()
+        await graph.wait_for(before + 1, recipient="psid-ana")
+        assert await page.evaluate("window.__sameLoad") is True
+        assert await page.evaluate("typeof window.__xss") == "undefined"
+        assert problems == []
+    finally:
+        await context.close()
+
+
+async def test_the_desk_page_is_readable_before_any_escalation(
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
+    messenger_settings: Settings,
+    engine: Engine,
+    browser: Browser,
+) -> None:
+    from playwright.async_api import expect
+
+    server = await aiohttp_server(desk_app(messenger_settings, engine))
+    token = new_token()
+    await server.app[STORE].add_agent("alice", hash_token(token))
+    page: Page = await browser.new_page()
+    try:
+        await page.goto(str(server.make_url("/desk")))
+        await page.get_by_label("Jeton de conseiller").fill(token)
+        await page.get_by_role("button", name="Se connecter").click()
+        await expect(page.locator("#queue-empty")).to_have_text("Aucune demande en attente.")
+        await expect(page.locator("#detail-empty")).to_be_visible()
+        await expect(page.locator("#detail-body")).to_be_hidden()
+        await expect(page.locator("#live")).to_have_text("En direct")
+        # Sign out through the form (CSRF field included): back to the sign-in page.
+        await page.get_by_role("button", name="Se déconnecter").click()
+        await expect(page.get_by_role("button", name="Se connecter")).to_be_visible()
+        cookies: list[Any] = await page.context.cookies()
+        assert [c for c in cookies if c["name"] == "desk_session"] == []
+    finally:
+        await page.close()
+
+
+def _age_conversation(settings: Settings, psid: str, days: float) -> None:
+    """Pretend the customer's last message is `days` old (the store has no clock to mock)."""
+    path = settings.bot_database_url.removeprefix("sqlite:///")
+    last = int((time.time() - days * 86400) * 1000)
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "UPDATE conversations SET last_customer_ms = ? WHERE customer_id = ?", (last, psid)
+        )
+
+
+async def test_the_desk_shows_the_messenger_window_and_closes_the_reply_box(
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
+    aiohttp_client: Callable[[TestServer], Awaitable[Client]],
+    graph: FakeGraph,
+    messenger_settings: Settings,
+    engine: Engine,
+    browser: Browser,
+) -> None:
+    from playwright.async_api import expect
+
+    server = await aiohttp_server(desk_app(messenger_settings, engine))
+    webhooks = await aiohttp_client(server)
+    token = new_token()
+    await server.app[STORE].add_agent("alice", hash_token(token))
+    for psid in ("psid-five-days", "psid-eight-days"):
+        body = fb.encode(fb.webhook(fb.text(psid, "je veux parler à un humain")))
+        assert (await webhooks.post("/webhooks/messenger", data=body, headers=fb.sign(body))).status == 200
+    await graph.wait_for(1, recipient="psid-eight-days")
+    _age_conversation(messenger_settings, "psid-five-days", days=4.9)
+    _age_conversation(messenger_settings, "psid-eight-days", days=8)
+
+    page = await browser.new_page(viewport={"width": 1366, "height": 800})
+    try:
+        await page.goto(str(server.make_url("/desk")))
+        await page.get_by_label("Jeton de conseiller").fill(token)
+        await page.get_by_role("button", name="Se connecter").click()
+        reply = page.get_by_label("Votre réponse au client")
+
+        await page.locator("#queue button", has_text="psid-five-days").click()
+        await expect(page.locator("#brief")).to_contain_text("balise HUMAN_AGENT encore 2 j")
+        await expect(reply).to_be_enabled()
+        await reply.fill("Bonjour, désolé pour l'attente.")
+        await reply.press("Control+Enter")
+        await graph.wait_until(
+            lambda: any("désolé" in m["message"].get("text", "") for m in graph.to("psid-five-days"))
+        )
+        [sent] = [m for m in graph.to("psid-five-days") if "désolé" in m["message"].get("text", "")]
+        assert (sent["messaging_type"], sent["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
+
+        await page.locator("#queue button", has_text="psid-eight-days").click()
+        await expect(page.locator("#brief")).to_contain_text("fenêtre fermée")
+        await expect(reply).to_be_disabled()
+        await expect(page.locator("#reply-blocked")).to_contain_text("Fenêtre fermée")
+        await expect(page.get_by_role("button", name="Envoyer")).to_be_disabled()
+    finally:
+        await page.close()
