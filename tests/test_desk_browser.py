@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "desk.png"
+# Set BOT_DESK_SCREENSHOT=docs/desk.png to refresh the README's picture.
+SCREENSHOT = os.environ.get("BOT_DESK_SCREENSHOT")
 IMG = '<img src=x onerror="window.__xss=1">'
 SCRIPT = "<script>window.__xss=2</script>"
 
@@ -146,8 +147,8 @@ async def test_an_agent_takes_a_live_escalation_and_replies_from_the_desk(
         # Another customer joins the queue live, for the screenshot too.
         await customer_says("psid-bruno", "je veux parler à un humain")
         await expect(page.locator("#queue button", has_text="psid-bruno")).to_be_visible()
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        await page.screenshot(path=str(SCREENSHOT))
+        if SCREENSHOT:
+            await page.screenshot(path=SCREENSHOT)
 
         # Hand back to the bot: it leaves the queue and the customer is told.
         before = len(graph.texts("psid-ana"))
