@@ -21,6 +21,7 @@ from bot.engine import Engine
 from bot.local import LocalConversations
 from tests.fakes import messenger as fb
 from tests.fakes.graph import TOKEN, FakeGraph
+from tests.serving import start_serve, stop
 
 Serve = Callable[[], Awaitable[asyncio.subprocess.Process]]
 
@@ -30,7 +31,6 @@ async def serve(graph: FakeGraph, tmp_path: Path) -> AsyncIterator[tuple[Serve, 
     """Start `serve` processes on one SQLite file and one port; all are killed at the end."""
     port = unused_port()
     env = {
-        **os.environ,
         "BOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
         "MESSENGER_APP_SECRET": fb.APP_SECRET,
         "MESSENGER_VERIFY_TOKEN": fb.VERIFY_TOKEN,
@@ -42,29 +42,12 @@ async def serve(graph: FakeGraph, tmp_path: Path) -> AsyncIterator[tuple[Serve, 
     processes: list[asyncio.subprocess.Process] = []
 
     async def start() -> asyncio.subprocess.Process:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
-            env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        processes.append(process)
-        async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                        if response.status == 200:
-                            return process
-                except aiohttp.ClientConnectionError:
-                    pass
-                if process.returncode is not None:
-                    break
-                await asyncio.sleep(0.05)
-        raise AssertionError("serve did not become ready")
+        processes.append(await start_serve(env, port, tmp_path))
+        return processes[-1]
 
     yield start, f"http://127.0.0.1:{port}"
     for process in processes:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
+        await stop(process)
 
 
 async def deliver(base: str, *events: dict[str, object]) -> None:

@@ -43,7 +43,7 @@ from bot.store import (
 log = logging.getLogger(__name__)
 
 MIGRATION_LOCK = 7_412_001  # advisory lock key: one instance migrates at a time
-EVENTS_CHANNEL = "bot_desk_events"
+EVENTS_CHANNEL = "bot_desk_events"  # + the schema: deployments sharing a database stay apart
 NATIVE = list(NATIVE_AGENTS.values())
 
 # -- queries ------------------------------------------------------------------------------
@@ -252,6 +252,7 @@ class PostgresStore:
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
         self._listen: Connection | None = None
         self._listeners: list[Listener] = []
+        self._channel = EVENTS_CHANNEL
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -265,6 +266,7 @@ class PostgresStore:
         async with self._tx() as db:
             await db.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
             await _migrate(db)
+            self._channel = f"{EVENTS_CHANNEL}_{await db.fetchval('SELECT current_schema()')}"
 
     async def close(self) -> None:
         if self._listen is not None:
@@ -300,7 +302,7 @@ class PostgresStore:
     async def notify(self, name: str, data: dict[str, Any]) -> None:
         payload = json.dumps({"name": name, "data": data})
         async with self._conn() as db:
-            await db.execute("SELECT pg_notify($1, $2)", EVENTS_CHANNEL, payload)
+            await db.execute("SELECT pg_notify($1, $2)", self._channel, payload)
 
     async def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -316,7 +318,7 @@ class PostgresStore:
             for each in self._listeners:
                 each(event["name"], event["data"])
 
-        await self._listen.add_listener(EVENTS_CHANNEL, relay)
+        await self._listen.add_listener(self._channel, relay)
 
     # -- inbox --------------------------------------------------------------------------
 
