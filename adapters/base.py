@@ -19,7 +19,9 @@ from responses.limits import ChannelLimits
 # - "message": a customer wrote; the engine answers;
 # - "takeover": a person answered natively (Page Inbox, the X app); the bot pauses;
 # - "note": kept in the transcript only (a message delivered while another app had the thread).
-EventKind = Literal["message", "takeover", "note"]
+# - "mention": a public post naming the account; one public reply inviting to a private
+#   conversation, no engine run.
+EventKind = Literal["message", "takeover", "note", "mention"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from importlib import resources
 
 import aiohttp
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from adapters.base import ChannelAdapter
@@ -27,6 +28,7 @@ from bot.http import (
     ADAPTERS,
     ENGINE,
     LOCAL,
+    METRICS,
     PIPELINE,
     SESSION,
     SETTINGS,
@@ -35,6 +37,7 @@ from bot.http import (
     first_error,
 )
 from bot.local import LocalConversations
+from bot.metrics import Metrics
 from bot.store import StoreError, open_store
 from bot.workers import Pipeline, WorkerOptions
 
@@ -59,10 +62,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[ENGINE] = engine
     app[LOCAL] = LocalConversations(engine)
     app[api.EVENTS] = EventHub()
+    app[METRICS] = Metrics()
     app.cleanup_ctx.extend([_store, _session, _adapters, _workers])
     app.cleanup_ctx.append(_twitter_poller)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/chat", chat_page)
     app.router.add_post("/chat/messages", chat_message)
     app.router.add_get("/webhooks/{channel}", webhooks.handshake)
@@ -142,7 +147,9 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     hub = app[api.EVENTS]
     store = app[STORE]
     await store.listen(hub.publish)
-    pipeline = Pipeline(store, app[ENGINE], channels, options, on_event=store.notify)
+    pipeline = Pipeline(
+        store, app[ENGINE], channels, options, on_event=store.notify, metrics=app[METRICS]
+    )
     app[PIPELINE] = pipeline
     pipeline.start()
     yield
@@ -208,6 +215,22 @@ async def readyz(request: web.Request) -> web.Response:
         return web.json_response({"status": "unavailable", "workers": "stopped"}, status=503)
     channels = request.app[ADAPTERS]
     return web.json_response({"status": "ready", "channels": sorted(channels)})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; the backlog gauges are read from the store now."""
+    registry = request.app[METRICS]
+    try:
+        counts = await request.app[STORE].counts()
+    except StoreError:
+        counts = None
+    if counts is not None:
+        registry.inbox_backlog.set(counts.inbox_pending)
+        registry.outbox_backlog.set(counts.outbox_pending)
+        registry.outbox_failed.set(counts.by_status.get("outbox:failed", 0))
+    return web.Response(
+        body=generate_latest(registry.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
 
 
 async def chat_page(request: web.Request) -> web.Response:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -17,6 +16,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from bot import logs
 from bot.config import Settings
 from bot.engine import Engine
 from bot.local import LocalConversations
@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--catalogue", type=Path, help="a catalogue file to check instead")
     check.set_defaults(run=_check)
 
+    db = commands.add_parser("db", help="the database")
+    db_actions = db.add_subparsers(dest="action", required=True, metavar="ACTION")
+    db_actions.add_parser(
+        "upgrade", help="apply pending schema migrations (serve also does it at start)"
+    ).set_defaults(run=_db_upgrade)
+
     agent = commands.add_parser("agent", help="manage the agents of the desk")
     agent_actions = agent.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = agent_actions.add_parser("add", help="create an agent and print its token once")
@@ -93,6 +99,19 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print the JSON body instead of sending it"
     )
     setup.set_defaults(run=_messenger_setup)
+
+    twitter = commands.add_parser("twitter", help="connect the X account (Account Activity API)")
+    x_actions = twitter.add_subparsers(dest="action", required=True, metavar="ACTION")
+    register = x_actions.add_parser(
+        "register",
+        help="register URL as the webhook and subscribe the support account (needs the "
+        "TWITTER_* keys and TWITTER_ENV_NAME; the server must already answer at URL)",
+    )
+    register.add_argument("url", help="the public address, https://…/webhooks/twitter")
+    register.set_defaults(run=_twitter_register)
+    x_actions.add_parser("status", help="show the registered webhooks").set_defaults(
+        run=_twitter_status
+    )
     return parser
 
 
@@ -104,12 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings()
     host = args.host or settings.bot_host
     port = settings.bot_port if args.port is None else args.port
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logs.configure(settings.bot_log_format)
     switches = (("messenger", settings.messenger_enabled), ("twitter", settings.twitter_enabled))
     channels = [name for name, on in switches if on]
     print(
@@ -225,6 +239,15 @@ def _with_store(work: Callable[[Store], Awaitable[int]]) -> int:
         raise UsageError(str(exc)) from None
 
 
+def _db_upgrade(args: argparse.Namespace) -> int:
+    async def work(store: Store) -> int:
+        version = await store.schema_version()
+        print(f"database schema at version {version}")
+        return 0
+
+    return _with_store(work)
+
+
 AGENT_NAME = re.compile(r"^[\w .'-]{1,60}$")
 
 
@@ -309,3 +332,84 @@ async def _post_profile(settings: Settings, token: str, body: dict[str, Any]) ->
             body=body,
             request_timeout=settings.bot_send_timeout,
         )
+
+
+def _twitter(work: Callable[[Any, str], Awaitable[int]]) -> int:
+    """Run `work(adapter, env_name)` with an X adapter on a fresh HTTP session."""
+    import asyncio
+
+    import aiohttp
+
+    from adapters.twitter import TwitterAdapter
+    from adapters.twitter_setup import SetupError, check_env
+
+    settings = Settings()
+    keys = (
+        settings.twitter_consumer_key,
+        settings.twitter_consumer_secret,
+        settings.twitter_access_token,
+        settings.twitter_access_token_secret,
+    )
+    if any(key is None or not key.get_secret_value() for key in keys):
+        raise UsageError(
+            "TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN and "
+            "TWITTER_ACCESS_TOKEN_SECRET must all be set (environment or .env)"
+        )
+    try:
+        env_name = check_env(settings.twitter_env_name)
+    except SetupError as exc:
+        raise UsageError(str(exc)) from None
+    values = [key.get_secret_value() for key in keys if key is not None]
+
+    async def run() -> int:
+        async with aiohttp.ClientSession() as session:
+            adapter = TwitterAdapter(
+                consumer_key=values[0],
+                consumer_secret=values[1],
+                access_token=values[2],
+                access_token_secret=values[3],
+                api_url=settings.twitter_api_url,
+                user_id=settings.twitter_user_id,
+                app_id=settings.twitter_app_id,
+                session=session,
+                timeout=settings.bot_send_timeout,
+            )
+            return await work(adapter, env_name)
+
+    try:
+        return asyncio.run(run())
+    except SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _twitter_register(args: argparse.Namespace) -> int:
+    from adapters.twitter_setup import SetupError, check_url, describe, register
+
+    try:
+        url = check_url(args.url)
+    except SetupError as exc:
+        raise UsageError(str(exc)) from None
+
+    async def work(adapter: Any, env_name: str) -> int:
+        webhook = await register(adapter, env_name, url)
+        print(f"Webhook registered in environment {env_name}:")
+        print(describe(webhook))
+        print("The support account is subscribed: its DMs and mentions now reach the bot.")
+        return 0
+
+    return _twitter(work)
+
+
+def _twitter_status(args: argparse.Namespace) -> int:
+    from adapters.twitter_setup import describe, status
+
+    async def work(adapter: Any, env_name: str) -> int:
+        webhooks = await status(adapter, env_name)
+        if not webhooks:
+            print(f"No webhook registered in environment {env_name}.")
+        for webhook in webhooks:
+            print(describe(webhook))
+        return 0
+
+    return _twitter(work)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,22 @@ class Settings(BaseSettings):
         default=None, alias="TWITTER_ACCESS_TOKEN_SECRET"
     )
     twitter_api_url: str = Field(default="https://api.twitter.com", alias="TWITTER_API_URL")
+    # The support account's numeric id: DMs it sends are echoes, mentions of it are answered.
+    twitter_user_id: str | None = Field(default=None, pattern=r"^\d+$", alias="TWITTER_USER_ID")
+    # Our app's id (`source_app_id`): a DM the account sends from any other app is a person
+    # answering in the X app, and the bot pauses for that conversation.
+    twitter_app_id: str | None = Field(default=None, pattern=r"^\d+$", alias="TWITTER_APP_ID")
+    # webhook: Account Activity API (high X plans); poll: GET /2/dm_events on an interval.
+    twitter_mode: Literal["webhook", "poll"] = Field(default="webhook", alias="TWITTER_MODE")
+    # v2 by default: its DM endpoints are on every current X plan; v1 (the v1.1 event API,
+    # with quick-reply buttons) only for apps that still have access to it.
+    twitter_dm_api: Literal["v1", "v2"] = Field(default="v2", alias="TWITTER_DM_API")
+    # GET /2/dm_events allows few calls per 15 minutes: once a minute stays well within.
+    twitter_poll_seconds: float = Field(
+        default=60.0, ge=5, le=3600, alias="TWITTER_POLL_SECONDS"
+    )
+    # The Account Activity environment `twitter register` uses.
+    twitter_env_name: str | None = Field(default=None, alias="TWITTER_ENV_NAME")
 
     # Delivery: attempts before a reply is marked failed, and the first retry's delay
     # (doubled at each attempt, with jitter, at most BOT_SEND_BACKOFF_MAX seconds).
@@ -47,6 +64,7 @@ class Settings(BaseSettings):
     bot_send_timeout: float = Field(default=10.0, gt=0, le=120, alias="BOT_SEND_TIMEOUT")
     # Seconds a worker holds an event or a reply before another may take it up.
     bot_lease_seconds: float = Field(default=60.0, gt=0, alias="BOT_LEASE_SECONDS")
+    bot_log_format: Literal["text", "json"] = Field(default="text", alias="BOT_LOG_FORMAT")
     # Seconds SIGTERM waits for in-flight work before exiting.
     bot_drain_seconds: float = Field(default=10.0, ge=0, alias="BOT_DRAIN_SECONDS")
 

@@ -12,6 +12,7 @@ from adapters.base import ChannelAdapter
 from bot.config import Settings
 from bot.engine import Engine
 from bot.local import LocalConversations
+from bot.metrics import Metrics
 from bot.store import Store
 from bot.workers import Pipeline
 
@@ -22,6 +23,7 @@ STORE = web.AppKey("store", Store)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 ADAPTERS = web.AppKey("adapters", dict[str, ChannelAdapter])
 PIPELINE = web.AppKey("pipeline", Pipeline)
+METRICS = web.AppKey("metrics", Metrics)
 
 
 def error(status: int, message: str) -> web.Response:

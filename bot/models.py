@@ -28,11 +28,15 @@ class LinkButton(_Frozen):
 
 
 class Reply(_Frozen):
-    """One channel-neutral message from the bot or an agent to a customer."""
+    """One channel-neutral message from the bot or an agent to a customer.
+
+    `reply_to_post` makes it a public answer to that post instead of a private message.
+    """
 
     text: str
     quick_replies: tuple[QuickReply, ...] = ()
     buttons: tuple[LinkButton, ...] = ()
+    reply_to_post: str | None = None
 
 
 class IncomingMessage(_Frozen):
@@ -50,6 +54,9 @@ class IncomingMessage(_Frozen):
     payload: str | None = None
     attachments: int = 0
     timestamp_ms: int = 0
+    # A public post naming the support account (a tweet): the bot answers it once,
+    # publicly, only to invite the customer to write privately.
+    post_id: str | None = None
 
 
 class Say(_Frozen):

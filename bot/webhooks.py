@@ -11,7 +11,7 @@ import logging
 from aiohttp import web
 
 from adapters.base import PayloadError
-from bot.http import ADAPTERS, PIPELINE, STORE, error
+from bot.http import ADAPTERS, METRICS, PIPELINE, STORE, error
 from bot.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -25,14 +25,25 @@ async def handshake(request: web.Request) -> web.StreamResponse:
 
 
 async def receive(request: web.Request) -> web.StreamResponse:
+    response = await _receive(request)
+    request.app[METRICS].webhooks.labels(request.match_info["channel"], response.status).inc()
+    return response
+
+
+async def _receive(request: web.Request) -> web.StreamResponse:
     channel = request.match_info["channel"]
     adapter = request.app[ADAPTERS].get(channel)
     if adapter is None:
         return _not_configured(request)
-    body = await request.read()  # 413 above client_max_size
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, "the body is larger than 1 MiB")
     if not adapter.verify(request.headers, body):
         missing = adapter.signature_header not in request.headers
-        log.warning("%s webhook refused: %s signature", channel, "missing" if missing else "bad")
+        reason = "missing" if missing else "invalid"
+        log.warning("%s webhook refused: %s signature", channel, reason)
+        request.app[METRICS].signature_failures.labels(channel, reason).inc()
         return error(401 if missing else 403, f"{'missing' if missing else 'invalid'} signature")
     try:
         events = adapter.parse(body)
@@ -46,6 +57,8 @@ async def receive(request: web.Request) -> web.StreamResponse:
             log.error("%s webhook not stored: %s", channel, exc)
             return error(503, "temporarily unable to store the event")
         request.app[PIPELINE].wake_inbox()
+        for event in events:
+            request.app[METRICS].events.labels(channel, event.kind).inc()
     return web.Response(text="EVENT_RECEIVED")
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from adapters.base import ChannelAdapter, PermanentSendError, RetryableSendError
 from bot.engine import Engine
+from bot.metrics import Metrics
 from bot.models import Reply
 from bot.store import (
     NATIVE_AGENTS,
@@ -62,8 +63,10 @@ class Pipeline:
         adapters: Mapping[str, ChannelAdapter],
         options: WorkerOptions | None = None,
         on_event: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.on_event = on_event
         self.engine = engine
         self.adapters = adapters
@@ -148,13 +151,28 @@ class Pipeline:
         await self.store.finish_turns(self.owner, turns)
         if any(turn.replies for turn in turns):
             self.wake_outbox()
-        if self.on_event is not None:
-            await self._announce(turns)
+        for turn in turns:
+            if turn.action is not None:
+                self.metrics.decisions.labels(turn.intent or "none", turn.action).inc()
+            if turn.escalation is not None:
+                self.metrics.escalations.labels("opened").inc()
+            log.info(
+                "%s event handled",
+                turn.event.kind,
+                extra={
+                    "conversation": turn.event.conversation.id,
+                    "channel": turn.event.message.channel,
+                    "intent": turn.intent,
+                    "action": turn.action,
+                },
+            )
+        await self._announce(turns)
         return True
 
     async def _announce(self, turns: list[TurnRecord]) -> None:
         """Tell the desk about new escalations and customer messages to people."""
-        assert self.on_event is not None
+        if self.on_event is None:
+            return
         for turn in turns:
             if not turn.state.escalated:
                 continue
@@ -174,11 +192,11 @@ class Pipeline:
         if event.kind == "mention":
             # A public post: never discuss an account in public; one short reply inviting
             # to a private conversation, kept in the transcript. The engine does not run.
-            post = event.message.post
+            post = event.message.post_id
             if post is None:
                 return TurnRecord(event, state)
-            text = self.engine.renderer.text("mention", {"dm_url": post.dm_url})
-            return TurnRecord(event, state, replies=[Reply(text=text, reply_to_post=post.id)])
+            text = self.engine.renderer.text("mention")
+            return TurnRecord(event, state, replies=[Reply(text=text, reply_to_post=post)])
         if event.kind == "takeover":
             agent = NATIVE_AGENTS.get(event.message.channel, event.message.channel)
             return TurnRecord(
@@ -203,6 +221,7 @@ class Pipeline:
             intent=outcome.match.intent,
             score=outcome.match.score,
             escalation=escalation,
+            action=decision.action,
         )
 
     # -- outbox ---------------------------------------------------------------------------
@@ -238,13 +257,23 @@ class Pipeline:
                 exc,
             )
             await self.store.undeliverable(self.owner, delivery.id, f"{exc.code}: {exc}")
+            self._count_failure(delivery, exc.code, "failed")
         except RetryableSendError as exc:
             await self._retry(delivery, f"{exc.code}: {exc}", exc.retry_after)
+            self._count_failure(delivery, exc.code, "retried")
         except Exception as exc:
             log.exception("reply %s: unexpected send failure", delivery.id)
             await self._retry(delivery, repr(exc), None)
+            self._count_failure(delivery, "exception", "retried")
         else:
             await self.store.delivered(self.owner, delivery.id, platform_id)
+            self.metrics.sent.labels(delivery.channel, delivery.author).inc()
+            if delivery.created_at:
+                latency = max(0.0, time.time() - delivery.created_at)
+                self.metrics.delivery_latency.labels(delivery.channel).observe(latency)
+
+    def _count_failure(self, delivery: Delivery, code: str | None, outcome: str) -> None:
+        self.metrics.send_failures.labels(delivery.channel, code or "unknown", outcome).inc()
 
     async def _retry(self, delivery: Delivery, error: str, retry_after: float | None) -> None:
         if delivery.attempts >= self.options.send_attempts:

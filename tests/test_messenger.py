@@ -296,7 +296,7 @@ async def test_page_inbox_answer_pauses_the_bot(bot: Client, graph: FakeGraph) -
     assert [(e.status, e.agent) for e in escalations] == [("claimed", "Page Inbox")]
     transcript = await store(bot).transcript(conversation.id)
     assert [(t.author, t.text) for t in transcript[-2:]] == [
-        ("page_inbox", "Bonjour, c'est Julie du service client."),
+        ("native", "Bonjour, c'est Julie du service client."),
         ("customer", "merci Julie, toujours pas de mail"),
     ]
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from adapters.base import Window
 from bot.desk.auth import authenticate
 from bot.desk.events import CLOSED, EventHub
-from bot.http import ADAPTERS, ENGINE, PIPELINE, STORE, error, first_error
+from bot.http import ADAPTERS, ENGINE, METRICS, PIPELINE, STORE, error, first_error
 from bot.models import Reply
 from bot.store import Conflict, EscalationView, NotFound, TranscriptEntry
 
@@ -144,7 +144,7 @@ def _waiting(transcript: list[TranscriptEntry]) -> int | None:
     """Seconds since the customer's first message that no person has answered yet."""
     first_unanswered = None
     for entry in transcript:
-        if entry.author in ("agent", "page_inbox"):
+        if entry.author in ("agent", "native"):
             first_unanswered = None
         elif entry.author == "customer" and first_unanswered is None:
             first_unanswered = entry.created_at
@@ -164,6 +164,7 @@ def _window(request: web.Request, view: EscalationView) -> Window:
 
 async def claim(request: web.Request) -> web.Response:
     view = await request.app[STORE].claim(_id(request), request[AGENT])
+    request.app[METRICS].escalations.labels("claimed").inc()
     await _publish(request, "claimed", view)
     return web.json_response(summary(request, view))
 
@@ -201,6 +202,7 @@ async def resolve(request: web.Request) -> web.Response:
     view = await request.app[STORE].resolve(_id(request), request[AGENT], handback)
     request.app[PIPELINE].wake_outbox()
     view = await request.app[STORE].escalation(view.id)
+    request.app[METRICS].escalations.labels("resolved").inc()
     await _publish(request, "resolved", view)
     return web.json_response(summary(request, view))
 

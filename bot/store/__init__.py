@@ -15,7 +15,8 @@ from adapters.base import EventKind, Inbound, Outgoing
 from bot.models import Channel, IncomingMessage, Reply
 from bot.policy import ConversationState
 
-Author = Literal["customer", "bot", "agent", "page_inbox", "system"]
+# "native": a person answering from the platform's own app (Page Inbox, the X app).
+Author = Literal["customer", "bot", "agent", "native", "system"]
 PAGE_INBOX = "Page Inbox"
 # The agent name under which a person answering natively (not from our desk) appears.
 NATIVE_AGENTS: dict[str, str] = {"messenger": PAGE_INBOX, "twitter": "X"}
@@ -62,6 +63,7 @@ class TurnRecord:
     score: float | None = None
     escalation: NewEscalation | None = None
     takeover: bool = False  # drop the bot's unsent replies: a person has the conversation
+    action: str | None = None  # what the policy decided (for metrics and logs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ class Delivery:
     author: str
     outgoing: Outgoing
     attempts: int
+    created_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +175,10 @@ class Store(Protocol):
 
     async def ping(self) -> None:
         """Raise StoreError when the database cannot answer."""
+        ...
+
+    async def schema_version(self) -> int:
+        """The last migration applied."""
         ...
 
     async def notify(self, name: str, data: dict[str, Any]) -> None:

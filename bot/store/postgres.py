@@ -24,7 +24,6 @@ from bot.models import Channel, IncomingMessage, Reply
 from bot.policy import ConversationState
 from bot.store import (
     NATIVE_AGENTS,
-    PAGE_INBOX,
     Agent,
     ClaimedEvent,
     Conflict,
@@ -162,7 +161,7 @@ UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2,
                   attempts = attempts + 1
 FROM due WHERE outbox.id = due.id
 RETURNING outbox.id, outbox.conversation_id, outbox.author, outbox.reply,
-          outbox.first_of_turn, outbox.attempts
+          outbox.first_of_turn, outbox.attempts, outbox.created_at
 """
 
 RECIPIENTS = """
@@ -418,6 +417,7 @@ class PostgresStore:
                     row["author"],
                     outgoing,
                     row["attempts"],
+                    row["created_at"],
                 )
             )
         return deliveries
@@ -623,8 +623,8 @@ async def _record_turn(db: Connection, turn: TurnRecord, now: float) -> bool:
         ADD_MESSAGE,
         conversation_id,
         "out" if takeover else "in",
-        "page_inbox" if takeover else "customer",
-        PAGE_INBOX if takeover else None,
+        "native" if takeover else "customer",
+        NATIVE_AGENTS.get(message.channel, message.channel) if takeover else None,
         message.text,
         message.payload,
         message.attachments,

@@ -25,7 +25,6 @@ from bot.models import Channel, IncomingMessage, Reply
 from bot.policy import ConversationState
 from bot.store import (
     NATIVE_AGENTS,
-    PAGE_INBOX,
     Agent,
     ClaimedEvent,
     Conflict,
@@ -148,7 +147,7 @@ WHERE id IN (
        OR (outbox.status = 'sending' AND outbox.lease_until < :now)
     ORDER BY outbox.next_attempt_at, outbox.id LIMIT :limit
 )
-RETURNING id, conversation_id, author, reply, first_of_turn, attempts
+RETURNING id, conversation_id, author, reply, first_of_turn, attempts, created_at
 """
 
 RECIPIENTS = """
@@ -467,7 +466,9 @@ class SQLiteStore:
                 r[0]: r[1:] for r in db.execute(RECIPIENTS.format(marks=marks), ids).fetchall()
             }
             deliveries = []
-            for delivery_id, conversation_id, author, reply, first, attempts in sorted(rows):
+            for delivery_id, conversation_id, author, reply, first, attempts, created in sorted(
+                rows
+            ):
                 channel, customer_id, last_ms = people[conversation_id]
                 outgoing = Outgoing(
                     recipient=customer_id,
@@ -477,7 +478,9 @@ class SQLiteStore:
                     first_of_turn=bool(first),
                 )
                 deliveries.append(
-                    Delivery(delivery_id, conversation_id, channel, author, outgoing, attempts)
+                    Delivery(
+                        delivery_id, conversation_id, channel, author, outgoing, attempts, created
+                    )
                 )
             return deliveries
 
@@ -719,14 +722,15 @@ def _record_turn(db: sqlite3.Connection, turn: TurnRecord, now: float) -> bool:
     )
     if saved.rowcount != 1:
         return False
-    author = "page_inbox" if event.kind == "takeover" else "customer"
+    takeover = event.kind == "takeover"
+    author = "native" if takeover else "customer"
     db.execute(
         ADD_MESSAGE,
         (
             conversation_id,
-            "out" if event.kind == "takeover" else "in",
+            "out" if takeover else "in",
             author,
-            PAGE_INBOX if event.kind == "takeover" else None,
+            NATIVE_AGENTS.get(message.channel, message.channel) if takeover else None,
             message.text,
             message.payload,
             message.attachments,

@@ -21,7 +21,7 @@
     customer: "Client",
     bot: "Assistant",
     agent: "Conseiller",
-    page_inbox: "Réponse directe (Page Inbox)",
+    native: "Réponse directe",
     system: "Système",
   };
   const DELIVERY = {
@@ -338,6 +338,7 @@
       const author = el("strong", "", AUTHORS[entry.author] || entry.author);
       const parts = [];
       if (entry.author === "customer") parts.push(customerName(current));
+      if (entry.author === "native" && entry.agent) parts.push("depuis " + entry.agent);
       if (entry.author === "agent" && entry.agent) parts.push(entry.agent === me ? entry.agent + " (vous)" : entry.agent);
       parts.push(clock(entry.created_at));
       if (entry.direction === "out" && entry.delivery) parts.push(DELIVERY[entry.delivery] || entry.delivery);
