@@ -1,13 +1,21 @@
-"""Run `python -m bot serve` as a real process for tests, and wait until it is ready."""
+"""Helpers for tests of the running service: `serve` processes, settling, webhooks, SSE."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from bot.http import STORE
+from tests.fakes import messenger as fb
 
 
 async def start_serve(
@@ -42,3 +50,33 @@ async def stop(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
         process.kill()
     await process.wait()
+
+
+async def settled(client: TestClient[web.Request, web.Application], seconds: float = 0.3) -> None:
+    """Wait until the app's inbox and outbox are empty, then a little more for stray work."""
+    store = client.app[STORE]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        counts = await store.counts()
+        if counts.inbox_pending == 0 and counts.outbox_pending == 0:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(seconds)
+
+
+async def deliver(session: aiohttp.ClientSession, base: str, event: dict[str, Any]) -> None:
+    """One signed Messenger webhook carrying `event`, to the server at `base`; must be 200."""
+    body = fb.encode(fb.webhook(event))
+    async with session.post(f"{base}/webhooks/messenger", data=body, headers=fb.sign(body)) as r:
+        assert r.status == 200
+
+
+async def next_event(stream: aiohttp.ClientResponse) -> tuple[str, dict[str, Any]]:
+    """The next server-sent event of the desk's stream, after its greeting."""
+    name = ""
+    while True:
+        line = (await asyncio.wait_for(stream.content.readline(), 15)).decode().strip()
+        if line.startswith("event:"):
+            name = line.removeprefix("event:").strip()
+        elif line.startswith("data:") and name != "hello":
+            return name, json.loads(line.removeprefix("data:"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
@@ -14,7 +13,8 @@ from bot.desk.auth import hash_token
 from bot.http import STORE
 from tests.fakes import messenger as fb
 from tests.fakes.graph import FakeGraph
-from tests.test_messenger import post, settled
+from tests.serving import next_event, settled
+from tests.test_messenger import post
 
 Client = TestClient[web.Request, web.Application]
 ANA, BOB = "token-of-ana", "token-of-bob"
@@ -195,21 +195,12 @@ async def test_events_stream_new_escalations_and_customer_messages(
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/event-stream")
 
-    async def next_event() -> tuple[str, dict[str, Any]]:
-        name = ""
-        while True:
-            line = (await asyncio.wait_for(response.content.readline(), 10)).decode().strip()
-            if line.startswith("event:"):
-                name = line.removeprefix("event:").strip()
-            elif line.startswith("data:") and name != "hello":
-                return name, json.loads(line.removeprefix("data:"))
-
     await post(bot, fb.text("u-live", HUMAN))
-    name, data = await next_event()
+    name, data = await next_event(response)
     assert name == "escalation"
     await post(bot, fb.text("u-live", "vous êtes là ?"))
-    assert await next_event() == ("message", data)
+    assert await next_event(response) == ("message", data)
     await bot.post(f"/api/escalations/{data['escalation_id']}/claim", headers=auth(ANA))
-    name, claimed = await next_event()
+    name, claimed = await next_event(response)
     assert (name, claimed["agent"]) == ("claimed", "Ana")
     response.close()

@@ -17,6 +17,7 @@ from bot.local import LocalConversations
 from bot.store import Store
 from tests.fakes import messenger as fb
 from tests.fakes.graph import FakeGraph, graph_error
+from tests.serving import settled
 
 Client = TestClient[web.Request, web.Application]
 
@@ -29,17 +30,6 @@ async def post(bot: Client, *events: dict[str, Any], escaped: bool = True, entri
 
 def store(bot: Client) -> Store:
     return bot.app[STORE]
-
-
-async def settled(bot: Client, seconds: float = 0.3) -> None:
-    """Wait until the inbox and outbox are empty, then a little more for stray work."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        counts = await store(bot).counts()
-        if counts.inbox_pending == 0 and counts.outbox_pending == 0:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(seconds)
 
 
 # -- subscription check --------------------------------------------------------------------

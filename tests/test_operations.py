@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestClient, unused_port
 from bot import logs
 from tests.fakes import messenger as fb
 from tests.fakes.graph import TOKEN, FakeGraph
-from tests.serving import start_serve, stop
-from tests.test_messenger import post, settled
+from tests.serving import settled, start_serve, stop
+from tests.test_messenger import post
 
 Client = TestClient[web.Request, web.Application]
 

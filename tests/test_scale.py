@@ -9,11 +9,9 @@ sees what happened on the other.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -25,7 +23,7 @@ from bot.local import LocalConversations
 from bot.store import open_store
 from tests.fakes import messenger as fb
 from tests.fakes.graph import TOKEN, FakeGraph
-from tests.serving import start_serve, stop
+from tests.serving import deliver, next_event, start_serve, stop
 
 WORDS = [
     "bonjour",
@@ -58,12 +56,6 @@ async def instances(
     yield [f"http://127.0.0.1:{port}" for port in ports]
     for process in processes:
         await stop(process)
-
-
-async def deliver(session: aiohttp.ClientSession, base: str, event: dict[str, Any]) -> None:
-    body = fb.encode(fb.webhook(event))
-    async with session.post(f"{base}/webhooks/messenger", data=body, headers=fb.sign(body)) as r:
-        assert r.status == 200
 
 
 async def test_burst_over_two_instances_is_answered_once_in_order(
@@ -104,7 +96,7 @@ async def test_two_agents_on_two_instances_claim_once_and_events_cross_over(
         async with session.get(f"{a}/api/events", headers=ana) as stream:
             assert stream.status == 200
             await deliver(session, b, fb.text("u-cross", "je veux parler à un conseiller"))
-            name, data = await _next_event(stream)
+            name, data = await next_event(stream)
             assert name == "escalation"
             escalation = data["escalation_id"]
 
@@ -116,15 +108,5 @@ async def test_two_agents_on_two_instances_claim_once_and_events_cross_over(
             assert sorted([first.status, second.status]) == [200, 409]
             first.release()
             second.release()
-            name, data = await _next_event(stream)
+            name, data = await next_event(stream)
             assert name == "claimed" and data["escalation_id"] == escalation
-
-
-async def _next_event(stream: aiohttp.ClientResponse) -> tuple[str, dict[str, Any]]:
-    name = ""
-    while True:
-        line = (await asyncio.wait_for(stream.content.readline(), 15)).decode().strip()
-        if line.startswith("event:"):
-            name = line.removeprefix("event:").strip()
-        elif line.startswith("data:") and name != "hello":
-            return name, json.loads(line.removeprefix("data:"))

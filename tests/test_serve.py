@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,7 +22,7 @@ from bot.engine import Engine
 from bot.local import LocalConversations
 from tests.fakes import messenger as fb
 from tests.fakes.graph import TOKEN, FakeGraph
-from tests.serving import start_serve, stop
+from tests.serving import deliver, start_serve, stop
 
 Serve = Callable[[], Awaitable[asyncio.subprocess.Process]]
 
@@ -50,13 +51,9 @@ async def serve(graph: FakeGraph, tmp_path: Path) -> AsyncIterator[tuple[Serve, 
         await stop(process)
 
 
-async def deliver(base: str, *events: dict[str, object]) -> None:
-    body = fb.encode(fb.webhook(*events))
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(f"{base}/webhooks/messenger", data=body, headers=fb.sign(body)) as response,
-    ):
-        assert response.status == 200
+async def send(base: str, event: dict[str, Any]) -> None:
+    async with aiohttp.ClientSession() as session:
+        await deliver(session, base, event)
 
 
 CONVERSATIONS = {
@@ -74,7 +71,7 @@ async def test_kill_9_after_acknowledgement_then_restart_answers_each_message_on
     for number in range(3):
         for psid, words in CONVERSATIONS.items():
             if number < len(words):
-                await deliver(base, fb.text(psid, words[number], mid=f"m_{psid}_{number}"))
+                await send(base, fb.text(psid, words[number], mid=f"m_{psid}_{number}"))
     await graph.wait_until(lambda: graph.requests > 0)
     process.send_signal(signal.SIGKILL)
     await process.wait()
@@ -99,7 +96,7 @@ async def test_sigterm_drains_in_flight_replies_and_exits_cleanly(
     start, base = serve
     process = await start()
     graph.delay = 0.2  # each send takes a while: the replies are still going out at SIGTERM
-    await deliver(base, fb.text("u-term", "mdp oublié"))
+    await send(base, fb.text("u-term", "mdp oublié"))
     await graph.wait_until(lambda: graph.requests > 0)
     process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(process.wait(), 15) == 0

@@ -24,6 +24,7 @@ from bot.http import STORE
 from bot.store import Store
 from tests.fakes import twitter as x
 from tests.fakes.twitter import FakeX
+from tests.serving import settled
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[[web.Application], Awaitable[Client]]
@@ -72,16 +73,6 @@ async def post(bot: Client, body: dict[str, Any]) -> int:
 
 def store(bot: Client) -> Store:
     return bot.app[STORE]
-
-
-async def settled(bot: Client, seconds: float = 0.3) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        counts = await store(bot).counts()
-        if counts.inbox_pending == 0 and counts.outbox_pending == 0:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(seconds)
 
 
 # -- CRC and signatures -------------------------------------------------------------------

@@ -7,7 +7,7 @@ that died is taken up again, and a lease that was lost is never finished twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -31,6 +31,20 @@ class Conversation:
     state: ConversationState
     last_customer_ms: int | None
     version: int = 0  # bumped at every state change
+
+    @classmethod
+    def from_row(cls, row: Iterable[Any]) -> Conversation:
+        """From (id, channel, customer_id, customer_name, state JSON, last_customer_ms, version)."""
+        conversation_id, channel, customer_id, name, state, last_ms, version = tuple(row)
+        return cls(
+            conversation_id,
+            channel,
+            customer_id,
+            name,
+            ConversationState.model_validate_json(state),
+            last_ms,
+            version,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +143,16 @@ class Counts:
     outbox_pending: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
 
+    @classmethod
+    def from_statuses(cls, by_status: dict[str, int]) -> Counts:
+        """From {"inbox:pending": n, "outbox:sending": n, …}."""
+        return cls(
+            inbox_pending=by_status.get("inbox:pending", 0),
+            outbox_pending=by_status.get("outbox:pending", 0)
+            + by_status.get("outbox:sending", 0),
+            by_status=by_status,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class EscalationView:
@@ -144,6 +168,24 @@ class EscalationView:
     claimed_at: float | None
     resolved_at: float | None
     conversation: Conversation
+
+    @classmethod
+    def from_row(cls, row: Iterable[Any]) -> EscalationView:
+        """From the escalation's nine columns followed by the conversation's seven."""
+        values = tuple(row)
+        escalation_id, status, reason, intent, score, agent, created, claimed, resolved = values[:9]
+        return cls(
+            escalation_id,
+            status,
+            reason,
+            intent,
+            score,
+            agent,
+            created,
+            claimed,
+            resolved,
+            Conversation.from_row(values[9:]),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,6 @@ import asyncpg
 
 from adapters.base import Inbound, Outgoing
 from bot.models import Channel, IncomingMessage, Reply
-from bot.policy import ConversationState
 from bot.store import (
     NATIVE_AGENTS,
     Agent,
@@ -357,15 +356,12 @@ class PostgresStore:
             claimed = []
             for row in sorted(rows, key=lambda r: r["id"]):
                 message = IncomingMessage.model_validate_json(row["message"])
-                conversation = _conversation(
-                    await db.fetchrow(
-                        UPSERT_CONVERSATION,
-                        row["channel"],
-                        row["customer_id"],
-                        message.sender_name,
-                        now,
-                    )
-                )
+                upserted = await db.fetchrow(
+                    UPSERT_CONVERSATION, row["channel"], row["customer_id"], message.sender_name,
+                    now,
+                )  # fmt: skip
+                assert upserted is not None  # INSERT … ON CONFLICT DO UPDATE returns the row
+                conversation = Conversation.from_row(upserted)
                 claimed.append(
                     ClaimedEvent(row["id"], row["kind"], message, conversation, row["attempts"])
                 )
@@ -443,7 +439,7 @@ class PostgresStore:
     async def conversation(self, channel: Channel, customer_id: str) -> Conversation | None:
         async with self._conn() as db:
             row = await db.fetchrow(CONVERSATION, channel, customer_id)
-            return None if row is None else _conversation(row)
+            return None if row is None else Conversation.from_row(row)
 
     async def transcript(self, conversation_id: int) -> list[TranscriptEntry]:
         async with self._conn() as db:
@@ -461,11 +457,7 @@ class PostgresStore:
     async def counts(self) -> Counts:
         async with self._conn() as db:
             by_status = {key: int(n) for key, n in await db.fetch(COUNTS)}
-        return Counts(
-            inbox_pending=by_status.get("inbox:pending", 0),
-            outbox_pending=by_status.get("outbox:pending", 0) + by_status.get("outbox:sending", 0),
-            by_status=by_status,
-        )
+        return Counts.from_statuses(by_status)
 
     # -- agents and escalations -----------------------------------------------------------
 
@@ -504,7 +496,7 @@ class PostgresStore:
                 rows = await db.fetch(
                     ESCALATION_VIEW + " WHERE e.status = $1 ORDER BY e.created_at, e.id", status
                 )
-        return [_escalation_view(row) for row in rows]
+        return [EscalationView.from_row(row) for row in rows]
 
     async def active_escalation(self, conversation_id: int) -> EscalationView | None:
         async with self._conn() as db:
@@ -513,7 +505,7 @@ class PostgresStore:
                 + " WHERE e.conversation_id = $1 AND e.status IN ('open', 'claimed')",
                 conversation_id,
             )
-        return None if row is None else _escalation_view(row)
+        return None if row is None else EscalationView.from_row(row)
 
     async def escalation(self, escalation_id: int) -> EscalationView:
         async with self._conn() as db:
@@ -703,36 +695,4 @@ async def _find_escalation(db: Connection, escalation_id: int) -> EscalationView
     row = await db.fetchrow(ESCALATION_VIEW + " WHERE e.id = $1", escalation_id)
     if row is None:
         raise NotFound(f"no escalation {escalation_id}")
-    return _escalation_view(row)
-
-
-def _escalation_view(record: asyncpg.Record) -> EscalationView:
-    row = tuple(record)
-    escalation_id, status, reason, intent, score, agent, created, claimed, resolved = row[:9]
-    return EscalationView(
-        escalation_id,
-        status,
-        reason,
-        intent,
-        score,
-        agent,
-        created,
-        claimed,
-        resolved,
-        _conversation(row[9:]),
-    )
-
-
-def _conversation(row: asyncpg.Record | Sequence[Any] | None) -> Conversation:
-    assert row is not None
-    conversation_id, channel, customer_id, name, state, last_ms, version = tuple(row)
-    return Conversation(
-        conversation_id,
-        cast(Channel, channel),
-        customer_id,
-        name,
-        ConversationState.model_validate_json(state),
-        last_ms,
-        version,
-    )
-
+    return EscalationView.from_row(row)

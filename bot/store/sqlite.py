@@ -18,11 +18,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from adapters.base import Inbound, Outgoing
 from bot.models import Channel, IncomingMessage, Reply
-from bot.policy import ConversationState
 from bot.store import (
     NATIVE_AGENTS,
     Agent,
@@ -414,7 +413,7 @@ class SQLiteStore:
             claimed = []
             for event_id, channel, customer_id, kind, body, attempts in sorted(rows):
                 message = IncomingMessage.model_validate_json(body)
-                conversation = _conversation(
+                conversation = Conversation.from_row(
                     db.execute(
                         UPSERT_CONVERSATION,
                         (channel, customer_id, message.sender_name, now, now),
@@ -513,7 +512,7 @@ class SQLiteStore:
     async def conversation(self, channel: Channel, customer_id: str) -> Conversation | None:
         def run(db: sqlite3.Connection) -> Conversation | None:
             row = db.execute(CONVERSATION, (channel, customer_id)).fetchone()
-            return None if row is None else _conversation(row)
+            return None if row is None else Conversation.from_row(row)
 
         return await self._call(run)
 
@@ -541,12 +540,7 @@ class SQLiteStore:
     async def counts(self) -> Counts:
         def run(db: sqlite3.Connection) -> Counts:
             by_status = {key: int(n) for key, n in db.execute(COUNTS)}
-            return Counts(
-                inbox_pending=by_status.get("inbox:pending", 0),
-                outbox_pending=by_status.get("outbox:pending", 0)
-                + by_status.get("outbox:sending", 0),
-                by_status=by_status,
-            )
+            return Counts.from_statuses(by_status)
 
         return await self._call(run)
 
@@ -595,7 +589,7 @@ class SQLiteStore:
                 rows = db.execute(
                     ESCALATION_VIEW + " WHERE e.status = ? ORDER BY e.created_at, e.id", (status,)
                 )
-            return [_escalation_view(row) for row in rows]
+            return [EscalationView.from_row(row) for row in rows]
 
         return await self._call(run)
 
@@ -606,7 +600,7 @@ class SQLiteStore:
                 + " WHERE e.conversation_id = ? AND e.status IN ('open', 'claimed')",
                 (conversation_id,),
             ).fetchone()
-            return None if row is None else _escalation_view(row)
+            return None if row is None else EscalationView.from_row(row)
 
         return await self._call(run)
 
@@ -664,23 +658,7 @@ def _find_escalation(db: sqlite3.Connection, escalation_id: int) -> EscalationVi
     row = db.execute(ESCALATION_VIEW + " WHERE e.id = ?", (escalation_id,)).fetchone()
     if row is None:
         raise NotFound(f"no escalation {escalation_id}")
-    return _escalation_view(row)
-
-
-def _escalation_view(row: Sequence[Any]) -> EscalationView:
-    escalation_id, status, reason, intent, score, agent, created, claimed, resolved = row[:9]
-    return EscalationView(
-        escalation_id,
-        status,
-        reason,
-        intent,
-        score,
-        agent,
-        created,
-        claimed,
-        resolved,
-        _conversation(row[9:]),
-    )
+    return EscalationView.from_row(row)
 
 
 def _queue(
@@ -772,21 +750,7 @@ def _escalate(db: sqlite3.Connection, conversation_id: int, turn: TurnRecord, no
         db.execute(CLAIM_ESCALATION, (new.agent, now, active[0]))
 
 
-def _conversation(row: Sequence[Any]) -> Conversation:
-    conversation_id, channel, customer_id, name, state, last_ms, version = row
-    return Conversation(
-        conversation_id,
-        cast(Channel, channel),
-        customer_id,
-        name,
-        ConversationState.model_validate_json(state),
-        last_ms,
-        version,
-    )
-
-
 def _statements(script: str) -> list[str]:
     """Split a migration into statements (no `;` inside our migrations' strings)."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
