@@ -52,6 +52,14 @@ async def test_redelivered_event_is_stored_once(store: Store) -> None:
     assert (await store.counts()).inbox_pending == 2
 
 
+async def test_concurrent_webhooks_are_each_stored_once(store: Store) -> None:
+    batches = [[event(f"c{i % 7}", f"m{i}")] for i in range(200)]
+    batches += [[event("c0", "m0")], [event("c1", "m1")]]  # redeliveries among them
+    added = await asyncio.gather(*(store.add_inbox(batch) for batch in batches))
+    assert sum(added) == 200
+    assert (await store.counts()).inbox_pending == 200
+
+
 async def test_poller_cursor_is_saved_with_the_events_it_read(store: Store) -> None:
     assert await store.cursor("twitter:dm") is None
     assert await store.add_inbox([event("a", "m1")], cursor=("twitter:dm", "1001")) == 1

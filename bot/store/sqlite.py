@@ -40,6 +40,13 @@ from bot.store import (
 )
 
 T = TypeVar("T")
+# rows of one add_inbox call, its cursor, its time, and the future its webhook waits on
+_InboxWrite = tuple[
+    list[tuple[str, str, str, str, str, float]],
+    tuple[str, str] | None,
+    float,
+    "asyncio.Future[int]",
+]
 
 # -- queries ------------------------------------------------------------------------------
 
@@ -242,6 +249,8 @@ class SQLiteStore:
         self._db: sqlite3.Connection | None = None
         self._lock: int | None = None
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._inbox_batch: list[_InboxWrite] = []
+        self._inbox_flusher: asyncio.Task[None] | None = None
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -257,6 +266,8 @@ class SQLiteStore:
             raise
 
     async def close(self) -> None:
+        if self._inbox_flusher is not None:
+            await asyncio.gather(self._inbox_flusher, return_exceptions=True)
         if self._executor is not None:
             if self._db is not None:
                 await self._run(self._db.close)
@@ -375,7 +386,7 @@ class SQLiteStore:
         if not events and cursor is None:
             return 0
         now = time.time()
-        rows = [
+        rows: list[tuple[str, str, str, str, str, float]] = [
             (
                 e.message.channel,
                 e.message.platform_id,
@@ -387,15 +398,39 @@ class SQLiteStore:
             for e in events
         ]
 
-        def run(db: sqlite3.Connection) -> int:
-            before = db.total_changes
-            db.executemany(ADD_EVENT, rows)
-            added = db.total_changes - before
-            if cursor is not None:
-                db.execute(SAVE_CURSOR, (*cursor, now))
-            return added
+        # Group commit: webhooks arriving while a commit is under way wait for the next
+        # one together, so a burst costs one fsync per batch, not one per webhook, and
+        # each is still acknowledged only once its own rows are on disk.
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._inbox_batch.append((rows, cursor, now, waiter))
+        if self._inbox_flusher is None or self._inbox_flusher.done():
+            self._inbox_flusher = asyncio.create_task(self._flush_inbox())
+        return await waiter
 
-        return await self._call(run, write=True)
+    async def _flush_inbox(self) -> None:
+        while self._inbox_batch:
+            batch, self._inbox_batch = self._inbox_batch, []
+
+            def run(db: sqlite3.Connection, batch: list[_InboxWrite] = batch) -> list[int]:
+                added = []
+                for rows, cursor, now, _ in batch:
+                    before = db.total_changes
+                    db.executemany(ADD_EVENT, rows)
+                    added.append(db.total_changes - before)
+                    if cursor is not None:
+                        db.execute(SAVE_CURSOR, (*cursor, now))
+                return added
+
+            try:
+                counts = await self._call(run, write=True)
+            except StoreError as exc:
+                for *_, waiter in batch:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+                continue
+            for (*_, waiter), count in zip(batch, counts, strict=True):
+                if not waiter.done():  # a client that gave up: its rows are stored anyway
+                    waiter.set_result(count)
 
     async def cursor(self, name: str) -> str | None:
         def run(db: sqlite3.Connection) -> str | None:
