@@ -15,6 +15,7 @@ from responses.renderer import Renderer
 FIXED_TEMPLATES = (
     "feedback_question", "clarify_ambiguous", "fallback", "offer_human", "rephrase",
     "escalation", "greeting", "thanks", "resolved", "disclosure", "attachment", "handback",
+    "flood", "mention",
 )  # fmt: skip
 # The contexts each template is rendered with: every branch it has.
 SAMPLE_CONTEXTS: dict[str, list[dict[str, object]]] = {

@@ -49,6 +49,9 @@ class ConversationState(BaseModel):
     choices: tuple[QuickReply, ...] = ()
     answered: tuple[str, ...] = ()
     facts: dict[str, str] = {}
+    # The service's, not the policy's: when the customer's last messages came (flood guard).
+    recent_ms: tuple[int, ...] = ()
+    flood_noticed: bool = False
 
 
     def handed_back(self) -> ConversationState:

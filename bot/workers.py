@@ -25,6 +25,7 @@ from adapters.base import ChannelAdapter, PermanentSendError, RetryableSendError
 from bot.engine import Engine
 from bot.metrics import Metrics
 from bot.models import Reply
+from bot.policy import ConversationState
 from bot.store import (
     NATIVE_AGENTS,
     ClaimedEvent,
@@ -50,6 +51,8 @@ class WorkerOptions:
     backoff: float = 2.0
     backoff_max: float = 600.0
     event_attempts: int = 5  # an event whose processing keeps raising is set aside
+    flood_limit: int = 12  # messages of one customer answered per window…
+    flood_window_ms: int = 60_000  # …of this length
     drain: float = 10.0
 
 
@@ -205,6 +208,12 @@ class Pipeline:
                 escalation=NewEscalation("answered_natively", state.last_intent, None, agent),
                 takeover=True,
             )
+        at = event.message.timestamp_ms or int(time.time() * 1000)
+        recent = (*(t for t in state.recent_ms if at - t < self.options.flood_window_ms), at)
+        state = state.model_copy(update={"recent_ms": recent[-(self.options.flood_limit + 1) :]})
+        if len(recent) > self.options.flood_limit and not state.escalated:
+            return self._flooded(event, state)
+        state = state.model_copy(update={"flood_noticed": False})
         adapter = self.adapters.get(event.message.channel)
         limits: ChannelLimits = adapter.limits if adapter is not None else LOCAL
         outcome = self.engine.respond(state, event.message, limits)
@@ -222,6 +231,22 @@ class Pipeline:
             score=outcome.match.score,
             escalation=escalation,
             action=decision.action,
+        )
+
+    def _flooded(self, event: ClaimedEvent, state: ConversationState) -> TurnRecord:
+        """Too many messages too fast: one polite notice, then silence until it calms down.
+
+        The messages are kept in the transcript; answering each would flood the customer
+        back and hold the workers for everyone else.
+        """
+        if state.flood_noticed:
+            return TurnRecord(event, state, action="flood")
+        notice = Reply(text=self.engine.renderer.text("flood"))
+        return TurnRecord(
+            event,
+            state.model_copy(update={"flood_noticed": True}),
+            replies=[notice],
+            action="flood",
         )
 
     # -- outbox ---------------------------------------------------------------------------

@@ -216,14 +216,41 @@ async def test_burst_from_one_customer_is_answered_in_order(
         "c'est quoi mon adresse déjà",
         "oui",
     ] * 2
+    start = int(time.time() * 1000) - 10_000 * len(words)
     for i, text in enumerate(words):
-        assert await post(bot, fb.text("u-burst", text, mid=f"m_burst_{i}")) == 200
+        # A customer typing fast, well under the flood guard's pace (timestamps 10 s apart).
+        event = fb.text("u-burst", text, mid=f"m_burst_{i}")
+        event["timestamp"] = start + 10_000 * i
+        assert await post(bot, event) == 200
     # What the engine says when it reads the same messages one by one, in order.
     local = LocalConversations(engine)
     expected = [r.text for text in words for r in local.send("burst", text).replies]
     await graph.wait_for(len(expected), recipient="u-burst")
     await settled(bot)
     assert graph.texts("u-burst") == expected
+
+
+async def test_a_flooding_customer_gets_one_notice_and_does_not_delay_others(
+    bot: Client, graph: FakeGraph
+) -> None:
+    flood = [fb.text("u-flood", f"allo ?? {i}") for i in range(200)]
+    for start in range(0, 200, 50):  # Facebook batches a burst into few webhooks
+        assert await post(bot, *flood[start : start + 50]) == 200
+    assert await post(bot, fb.text("u-calm", "mot de passe oublié")) == 200
+    await graph.wait_for(3, recipient="u-calm")
+    await settled(bot)
+    texts = graph.texts("u-flood")
+    notices = [t for t in texts if "beaucoup de messages en peu de temps" in t]
+    assert len(notices) == 1 and texts[-1] == notices[0]
+    assert len(texts) < 40  # not 200 answers
+    flooder = await store(bot).conversation("messenger", "u-flood")
+    calm = await store(bot).conversation("messenger", "u-calm")
+    assert flooder is not None and calm is not None
+    # Every message is kept for the agents; the calm customer was not queued behind them.
+    assert len([t for t in await store(bot).transcript(flooder.id) if t.author == "customer"]) == 200
+    calm_done = (await store(bot).transcript(calm.id))[0].created_at
+    flood_times = [t.created_at for t in await store(bot).transcript(flooder.id)]
+    assert calm_done < max(flood_times)
 
 
 # -- delivery --------------------------------------------------------------------------------
