@@ -18,8 +18,11 @@ Values come from the Messenger Platform documentation (Graph API v21):
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -244,6 +247,32 @@ class MessengerAdapter:
             return True
         return self._app_id is not None and str(message.app_id) == self._app_id
 
+    def deletion_request(self, signed_request: str) -> str:
+        """The user id of a data deletion callback, once its signature is checked.
+
+        `signed_request` is base64url(HMAC-SHA256(app secret, payload)) "." base64url(JSON
+        payload) with "algorithm": "HMAC-SHA256" and "user_id" (an app-scoped id):
+        https://developers.facebook.com/docs/development/create-an-app/app-dashboard/data-deletion-callback
+        Raises PayloadError when it is malformed or not signed with our app secret.
+        """
+        signature, _, payload = signed_request.partition(".")
+        if not signature or not payload:
+            raise PayloadError("signed_request: expected SIGNATURE.PAYLOAD")
+        expected = hmac.new(self._secret, payload.encode(), hashlib.sha256).digest()
+        try:
+            given = _b64url(signature)
+            data = json.loads(_b64url(payload))
+        except (ValueError, binascii.Error):
+            raise PayloadError("signed_request: not base64url JSON") from None
+        if not hmac.compare_digest(given, expected):
+            raise PayloadError("signed_request: bad signature")
+        if not isinstance(data, dict) or str(data.get("algorithm", "")).upper() != "HMAC-SHA256":
+            raise PayloadError("signed_request: unexpected algorithm")
+        user = data.get("user_id")
+        if not isinstance(user, str | int) or not str(user):
+            raise PayloadError("signed_request: no user_id")
+        return str(user)
+
     # -- Send API -------------------------------------------------------------------------
 
     def agent_window(self, last_customer_ms: int | None, now_ms: int) -> Window:
@@ -379,6 +408,10 @@ def _send_error(
     if status >= 500 or code in TRANSIENT_CODES or error.get("is_transient") is True:
         return RetryableSendError(text, code=label, retry_after=pause)
     return PermanentSendError(text, code=label)
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _seconds(value: str | None) -> float | None:

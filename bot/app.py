@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from adapters.base import ChannelAdapter
 from adapters.messenger import MessengerAdapter
 from adapters.twitter import PollError, TwitterAdapter
-from bot import webhooks
+from bot import privacy, webhooks
 from bot.config import Settings
 from bot.desk import api, pages
 from bot.desk.events import EventHub
@@ -65,6 +65,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[METRICS] = Metrics()
     app.cleanup_ctx.extend([_store, _session, _adapters, _workers])
     app.cleanup_ctx.append(_twitter_poller)
+    app.cleanup_ctx.append(privacy.retention)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
@@ -74,6 +75,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app.router.add_post("/webhooks/{channel}", webhooks.receive)
     api.add_routes(app)
     pages.add_routes(app)
+    privacy.add_routes(app)
     return app
 
 

@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
         "upgrade", help="apply pending schema migrations (serve also does it at start)"
     ).set_defaults(run=_db_upgrade)
 
+    forget = commands.add_parser(
+        "forget", help="delete everything stored about one customer (data protection)"
+    )
+    forget.add_argument("channel", choices=["messenger", "twitter"])
+    forget.add_argument("user_id", help="the customer's id on that channel (PSID, X user id)")
+    forget.set_defaults(run=_forget)
+
     agent = commands.add_parser("agent", help="manage the agents of the desk")
     agent_actions = agent.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = agent_actions.add_parser("add", help="create an agent and print its token once")
@@ -237,6 +244,22 @@ def _with_store(work: Callable[[Store], Awaitable[int]]) -> int:
         return asyncio.run(run())
     except (NotFound, Conflict) as exc:
         raise UsageError(str(exc)) from None
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from bot.privacy import new_code
+
+    code = new_code()
+
+    async def work(store: Store) -> int:
+        deleted = await store.forget(args.channel, args.user_id, code)
+        print(
+            f"{deleted} conversation(s) of {args.channel} user {args.user_id} deleted "
+            f"(confirmation code {code}; status page /data-deletion/{code})"
+        )
+        return 0
+
+    return _with_store(work)
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     bot_send_timeout: float = Field(default=10.0, gt=0, le=120, alias="BOT_SEND_TIMEOUT")
     # Seconds a worker holds an event or a reply before another may take it up.
     bot_lease_seconds: float = Field(default=60.0, gt=0, alias="BOT_LEASE_SECONDS")
+    # Conversations nobody touched for this many days are deleted (unset: kept).
+    bot_retention_days: float | None = Field(default=None, gt=0, alias="BOT_RETENTION_DAYS")
+    # The address customers reach this server at, for links we give out (deletion status).
+    bot_public_url: str | None = Field(default=None, alias="BOT_PUBLIC_URL")
     bot_log_format: Literal["text", "json"] = Field(default="text", alias="BOT_LOG_FORMAT")
     # Seconds SIGTERM waits for in-flight work before exiting.
     bot_drain_seconds: float = Field(default=10.0, ge=0, alias="BOT_DRAIN_SECONDS")

@@ -184,6 +184,30 @@ async def test_takeover_drops_the_bots_unsent_replies(store: Store) -> None:
     assert (escalation.status, escalation.agent) == ("claimed", "Page Inbox")
 
 
+async def test_purge_deletes_old_conversations_but_not_those_a_person_holds(store: Store) -> None:
+    for customer in ("old", "escalated", "recent"):
+        await store.add_inbox([event(customer, f"{customer}-1")])
+    claimed = {e.message.sender_id: e for e in await store.claim_events("w", 10, lease=60)}
+    turns = [TurnRecord(claimed["old"], claimed["old"].conversation.state)]
+    turns.append(
+        TurnRecord(
+            claimed["escalated"],
+            claimed["escalated"].conversation.state.model_copy(update={"escalated": True}),
+            escalation=NewEscalation("asked_for_human", "human", 90.0),
+        )
+    )
+    await store.finish_turns("w", turns)
+    await asyncio.sleep(0.01)
+    cutoff = time.time()
+    await asyncio.sleep(0.01)
+    await store.finish_turns("w", [TurnRecord(claimed["recent"], claimed["recent"].conversation.state)])
+    conversations, events = await store.purge(cutoff)
+    assert await store.conversation("messenger", "old") is None
+    assert await store.conversation("messenger", "escalated") is not None
+    assert await store.conversation("messenger", "recent") is not None
+    assert conversations >= 1 and events >= 1
+
+
 async def test_reopening_keeps_data_and_applies_migrations_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/again.sqlite3"
     for _ in range(2):

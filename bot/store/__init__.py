@@ -189,6 +189,16 @@ class EscalationView:
 
 
 @dataclass(frozen=True, slots=True)
+class Deletion:
+    """A customer's request to delete their data, as its status page shows it."""
+
+    code: str
+    channel: str
+    conversations: int
+    requested_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class Agent:
     name: str
     created_at: float
@@ -283,6 +293,21 @@ class Store(Protocol):
     async def outbox(self, conversation_id: int) -> list[OutboxRow]: ...
 
     async def counts(self) -> Counts: ...
+
+    # -- data protection ----------------------------------------------------------------
+
+    async def forget(self, channel: Channel, customer_id: str, code: str) -> int:
+        """Delete everything stored about one customer (conversations, transcript, replies,
+        escalations, pending events) and record the request under `code`. Returns the
+        number of conversations deleted."""
+        ...
+
+    async def deletion(self, code: str) -> Deletion | None: ...
+
+    async def purge(self, before: float) -> tuple[int, int]:
+        """Delete conversations untouched since `before` (unless a person has them) and the
+        inbox rows done before it. Returns (conversations, inbox rows) deleted."""
+        ...
 
     # -- agents and escalations (the desk) ------------------------------------------------
 

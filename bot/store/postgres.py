@@ -28,6 +28,7 @@ from bot.store import (
     Conflict,
     Conversation,
     Counts,
+    Deletion,
     Delivery,
     EscalationRow,
     EscalationView,
@@ -213,6 +214,16 @@ COUNTS = """
 SELECT 'inbox:' || status, COUNT(*) FROM inbox GROUP BY status
 UNION ALL
 SELECT 'outbox:' || status, COUNT(*) FROM outbox GROUP BY status
+"""
+
+PURGE_CONVERSATIONS = """
+DELETE FROM conversations
+WHERE updated_at < $1
+  AND NOT EXISTS (SELECT 1 FROM escalations e
+                  WHERE e.conversation_id = conversations.id AND e.status IN ('open', 'claimed'))
+  AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.status = 'pending'
+                  AND i.channel = conversations.channel
+                  AND i.customer_id = conversations.customer_id)
 """
 
 ESCALATION_VIEW = """
@@ -458,6 +469,45 @@ class PostgresStore:
         async with self._conn() as db:
             by_status = {key: int(n) for key, n in await db.fetch(COUNTS)}
         return Counts.from_statuses(by_status)
+
+    # -- data protection ----------------------------------------------------------------
+
+    async def forget(self, channel: Channel, customer_id: str, code: str) -> int:
+        async with self._tx() as db:
+            await db.execute(
+                "DELETE FROM inbox WHERE channel = $1 AND customer_id = $2", channel, customer_id
+            )
+            status = await db.execute(
+                "DELETE FROM conversations WHERE channel = $1 AND customer_id = $2",
+                channel,
+                customer_id,
+            )
+            deleted = int(status.split()[-1])
+            await db.execute(
+                "INSERT INTO deletions (code, channel, conversations, requested_at) "
+                "VALUES ($1, $2, $3, $4)",
+                code,
+                channel,
+                deleted,
+                time.time(),
+            )
+            return deleted
+
+    async def deletion(self, code: str) -> Deletion | None:
+        async with self._conn() as db:
+            row = await db.fetchrow(
+                "SELECT code, channel, conversations, requested_at FROM deletions WHERE code = $1",
+                code,
+            )
+        return None if row is None else Deletion(*row)
+
+    async def purge(self, before: float) -> tuple[int, int]:
+        async with self._tx() as db:
+            conversations = await db.execute(PURGE_CONVERSATIONS, before)
+            events = await db.execute(
+                "DELETE FROM inbox WHERE status <> 'pending' AND done_at < $1", before
+            )
+        return int(conversations.split()[-1]), int(events.split()[-1])
 
     # -- agents and escalations -----------------------------------------------------------
 

@@ -29,6 +29,7 @@ from bot.store import (
     Conflict,
     Conversation,
     Counts,
+    Deletion,
     Delivery,
     EscalationRow,
     EscalationView,
@@ -207,6 +208,23 @@ SELECT 'inbox:' || status, COUNT(*) FROM inbox GROUP BY status
 UNION ALL
 SELECT 'outbox:' || status, COUNT(*) FROM outbox GROUP BY status
 """
+
+FORGET_EVENTS = "DELETE FROM inbox WHERE channel = ? AND customer_id = ?"
+FORGET_CONVERSATION = "DELETE FROM conversations WHERE channel = ? AND customer_id = ?"
+RECORD_DELETION = """
+INSERT INTO deletions (code, channel, conversations, requested_at) VALUES (?, ?, ?, ?)
+"""
+DELETION = "SELECT code, channel, conversations, requested_at FROM deletions WHERE code = ?"
+PURGE_CONVERSATIONS = """
+DELETE FROM conversations
+WHERE updated_at < ?
+  AND NOT EXISTS (SELECT 1 FROM escalations e
+                  WHERE e.conversation_id = conversations.id AND e.status IN ('open', 'claimed'))
+  AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.status = 'pending'
+                  AND i.channel = conversations.channel
+                  AND i.customer_id = conversations.customer_id)
+"""
+PURGE_EVENTS = "DELETE FROM inbox WHERE status <> 'pending' AND done_at < ?"
 
 ESCALATION_VIEW = """
 SELECT e.id, e.status, e.reason, e.intent, e.score, e.agent, e.created_at, e.claimed_at,
@@ -579,6 +597,32 @@ class SQLiteStore:
 
         return await self._call(run)
 
+
+    # -- data protection ----------------------------------------------------------------
+
+    async def forget(self, channel: Channel, customer_id: str, code: str) -> int:
+        def run(db: sqlite3.Connection) -> int:
+            db.execute(FORGET_EVENTS, (channel, customer_id))
+            deleted = db.execute(FORGET_CONVERSATION, (channel, customer_id)).rowcount
+            db.execute(RECORD_DELETION, (code, channel, deleted, time.time()))
+            return int(deleted)
+
+        return await self._call(run, write=True)
+
+    async def deletion(self, code: str) -> Deletion | None:
+        def run(db: sqlite3.Connection) -> Deletion | None:
+            row = db.execute(DELETION, (code,)).fetchone()
+            return None if row is None else Deletion(*row)
+
+        return await self._call(run)
+
+    async def purge(self, before: float) -> tuple[int, int]:
+        def run(db: sqlite3.Connection) -> tuple[int, int]:
+            conversations = db.execute(PURGE_CONVERSATIONS, (before,)).rowcount
+            events = db.execute(PURGE_EVENTS, (before,)).rowcount
+            return int(conversations), int(events)
+
+        return await self._call(run, write=True)
 
     # -- agents and escalations -----------------------------------------------------------
 
