@@ -20,8 +20,10 @@ from responses.limits import ChannelLimits
 # - "takeover": a person answered natively (Page Inbox, the X app); the bot pauses;
 # - "note": kept in the transcript only (a message delivered while another app had the thread).
 # - "mention": a public post naming the account; one public reply inviting to a private
-#   conversation, no engine run.
-EventKind = Literal["message", "takeover", "note", "mention"]
+#   conversation, no engine run;
+# - "receipt": the platform's echo of a reply we sent (`payload` = the outbox reference,
+#   `platform_id` = the platform's message id): proof that it was delivered.
+EventKind = Literal["message", "takeover", "note", "mention", "receipt"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ class Outgoing:
     human: bool = False  # an agent's message, not the bot's
     last_customer_ms: int | None = None  # the customer's last message, for messaging windows
     first_of_turn: bool = False  # the first reply to a customer message
+    reference: str | None = None  # our outbox id, echoed back by platforms that can
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,8 +46,9 @@ from responses.limits import MESSENGER, ChannelLimits, shorten
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER: Final = "X-Hub-Signature-256"
-# Set on every message we send; Facebook returns it in the echo, so an echo that carries
-# it is ours even when MESSENGER_APP_ID is not configured.
+# Set on every message we send, with the outbox row's id ("parallels-support-bot:1234");
+# Facebook returns it in the echo, so an echo that carries it is ours even when
+# MESSENGER_APP_ID is not configured, and it confirms that this row was delivered.
 METADATA: Final = "parallels-support-bot"
 HOUR_MS: Final = 3_600_000
 STANDARD_WINDOW_MS: Final = 24 * HOUR_MS
@@ -216,7 +217,19 @@ class MessengerAdapter:
     def _message(self, event: _Event, message: _Message) -> Inbound | None:
         if message.is_echo:
             if self._ours(message):
-                return None
+                reference = (message.metadata or "").partition(":")[2]
+                if not reference:
+                    return None
+                return Inbound(
+                    "receipt",
+                    IncomingMessage(
+                        channel="messenger",
+                        platform_id=message.mid,
+                        sender_id=event.recipient.id,
+                        payload=reference,
+                        timestamp_ms=event.timestamp,
+                    ),
+                )
             # A person answered from the Page Inbox (or another tool): the bot steps aside.
             return Inbound(
                 "takeover",
@@ -243,7 +256,7 @@ class MessengerAdapter:
         )
 
     def _ours(self, message: _Message) -> bool:
-        if message.metadata == METADATA:
+        if message.metadata is not None and message.metadata.split(":")[0] == METADATA:
             return True
         return self._app_id is not None and str(message.app_id) == self._app_id
 
@@ -298,7 +311,7 @@ class MessengerAdapter:
         body: dict[str, Any] = {
             "recipient": {"id": outgoing.recipient},
             **messaging,
-            "message": message_body(outgoing.reply),
+            "message": message_body(outgoing.reply, outgoing.reference),
         }
         answer = await self._post("/me/messages", body)
         message_id = answer.get("message_id")
@@ -341,7 +354,7 @@ class MessengerAdapter:
         return f"{self._api_url}/me/messenger_profile"
 
 
-def message_body(reply: Reply) -> dict[str, Any]:
+def message_body(reply: Reply, reference: str | None = None) -> dict[str, Any]:
     """The Send API `message` of a reply: text, or a button template when it has links."""
     message: dict[str, Any]
     if reply.buttons:
@@ -373,7 +386,7 @@ def message_body(reply: Reply) -> dict[str, Any]:
             }
             for choice in reply.quick_replies[: MESSENGER.quick_replies]
         ]
-    message["metadata"] = METADATA
+    message["metadata"] = f"{METADATA}:{reference}" if reference else METADATA
     return message
 
 

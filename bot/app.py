@@ -83,7 +83,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
-    store = open_store(app[SETTINGS].bot_database_url)
+    settings = app[SETTINGS]
+    store = open_store(
+        settings.bot_database_url,
+        busy_timeout=settings.bot_db_busy_timeout,
+        unconfirmed_wait=settings.bot_unconfirmed_wait,
+    )
     await store.open()
     app[STORE] = store
     yield
@@ -144,6 +149,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         backoff=settings.bot_send_backoff,
         backoff_max=settings.bot_send_backoff_max,
         drain=settings.bot_drain_seconds,
+        unconfirmed_wait=settings.bot_unconfirmed_wait,
     )
     channels = app[ADAPTERS]
     hub = app[api.EVENTS]

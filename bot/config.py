@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     bot_send_backoff: float = Field(default=2.0, gt=0, le=3600, alias="BOT_SEND_BACKOFF")
     bot_send_backoff_max: float = Field(default=600.0, gt=0, alias="BOT_SEND_BACKOFF_MAX")
     bot_send_timeout: float = Field(default=10.0, gt=0, le=120, alias="BOT_SEND_TIMEOUT")
+    # Seconds before resending a reply whose fate is unknown (a timeout, a crash mid-send),
+    # so that the platform's echo can confirm it was delivered and cancel the resend.
+    bot_unconfirmed_wait: float = Field(default=10.0, ge=0, le=3600, alias="BOT_UNCONFIRMED_WAIT")
+    # Seconds a statement waits for a locked SQLite database before giving up (503).
+    bot_db_busy_timeout: float = Field(default=5.0, gt=0, le=60, alias="BOT_DB_BUSY_TIMEOUT")
     # Seconds a worker holds an event or a reply before another may take it up.
     bot_lease_seconds: float = Field(default=60.0, gt=0, alias="BOT_LEASE_SECONDS")
     # Conversations nobody touched for this many days are deleted (unset: kept).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Channel = Literal["messenger", "twitter", "local"]
 
@@ -57,6 +57,15 @@ class IncomingMessage(_Frozen):
     # A public post naming the support account (a tweet): the bot answers it once,
     # publicly, only to invite the customer to write privately.
     post_id: str | None = None
+
+    @field_validator("timestamp_ms", mode="before")
+    @classmethod
+    def _plausible_time(cls, value: object) -> object:
+        # A platform's milliseconds since 1970; anything absurd (negative, past the year
+        # 287396, beyond what databases store) counts as unknown rather than crashing later.
+        if isinstance(value, int) and not 0 <= value < 2**53:
+            return 0
+        return value
 
 
 class Say(_Frozen):

@@ -83,7 +83,10 @@ def chosen_payload(message: IncomingMessage, state: ConversationState) -> str | 
     if message.payload:
         return message.payload
     typed = message.text.strip().rstrip(".)")
-    if typed.isdigit() and 1 <= int(typed) <= len(state.choices):
+    # ASCII digits only: "²" is a digit to str.isdigit() but not to int().
+    if typed.isascii() and typed.isdecimal() and len(typed) <= 3 and 1 <= int(typed) <= len(
+        state.choices
+    ):
         return state.choices[int(typed) - 1].payload
     folded = fold(message.text).strip(" .!")
     for choice in state.choices:

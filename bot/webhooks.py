@@ -10,7 +10,7 @@ import logging
 
 from aiohttp import web
 
-from adapters.base import PayloadError
+from adapters.base import Inbound, PayloadError
 from bot.http import ADAPTERS, METRICS, PIPELINE, STORE, error
 from bot.store import StoreError
 
@@ -49,6 +49,10 @@ async def _receive(request: web.Request) -> web.StreamResponse:
         events = adapter.parse(body)
     except PayloadError as exc:
         return error(400, str(exc))
+    receipts = [e for e in events if e.kind == "receipt"]
+    events = [e for e in events if e.kind != "receipt"]
+    if receipts:
+        await _confirm(request, receipts)
     if events:
         try:
             await request.app[STORE].add_inbox(events)
@@ -60,6 +64,19 @@ async def _receive(request: web.Request) -> web.StreamResponse:
         for event in events:
             request.app[METRICS].events.labels(channel, event.kind).inc()
     return web.Response(text="EVENT_RECEIVED")
+
+
+async def _confirm(request: web.Request, receipts: list[Inbound]) -> None:
+    """The platform echoed replies we sent: they are delivered, whatever we thought."""
+    pairs = [
+        (int(r.message.payload), r.message.platform_id)
+        for r in receipts
+        if r.message.payload and r.message.payload.isdigit()
+    ]
+    try:
+        await request.app[STORE].confirm_deliveries(pairs)
+    except StoreError as exc:  # a receipt only saves a possible resend: never fail for it
+        log.warning("delivery receipts not recorded: %s", exc)
 
 
 def _not_configured(request: web.Request) -> web.Response:

@@ -54,6 +54,9 @@ class WorkerOptions:
     flood_limit: int = 12  # messages of one customer answered per window…
     flood_window_ms: int = 60_000  # …of this length
     drain: float = 10.0
+    # A send that timed out may have reached the platform: its retry waits at least this
+    # long, time for the platform's echo to confirm it (Messenger) and cancel the retry.
+    unconfirmed_wait: float = 10.0
 
 
 class Pipeline:
@@ -80,6 +83,7 @@ class Pipeline:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._drain_until = 0.0
+        self._jitter = random.Random()  # noqa: S311 - retry jitter, not secrets
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -151,7 +155,15 @@ class Pipeline:
                 give_up = event.attempts >= self.options.event_attempts
                 log.exception("event %s not processed (attempt %s)", event.id, event.attempts)
                 await self.store.fail_event(self.owner, event.id, repr(exc), give_up)
-        await self.store.finish_turns(self.owner, turns)
+        try:
+            await self.store.finish_turns(self.owner, turns)
+        except StoreError:
+            raise
+        except Exception:
+            # One event the database refuses must not hold its batch back for ever:
+            # commit them one by one, and set aside the one that keeps failing.
+            log.exception("a batch of %s events could not be committed together", len(turns))
+            turns = await self._finish_one_by_one(turns)
         if any(turn.replies for turn in turns):
             self.wake_outbox()
         for turn in turns:
@@ -171,6 +183,22 @@ class Pipeline:
             )
         await self._announce(turns)
         return True
+
+    async def _finish_one_by_one(self, turns: list[TurnRecord]) -> list[TurnRecord]:
+        done = []
+        for turn in turns:
+            try:
+                await self.store.finish_turns(self.owner, [turn])
+            except StoreError:
+                raise
+            except Exception as exc:
+                event = turn.event
+                give_up = event.attempts >= self.options.event_attempts
+                log.exception("event %s not committed (attempt %s)", event.id, event.attempts)
+                await self.store.fail_event(self.owner, event.id, repr(exc), give_up)
+            else:
+                done.append(turn)
+        return done
 
     async def _announce(self, turns: list[TurnRecord]) -> None:
         """Tell the desk about new escalations and customer messages to people."""
@@ -284,7 +312,10 @@ class Pipeline:
             await self.store.undeliverable(self.owner, delivery.id, f"{exc.code}: {exc}")
             self._count_failure(delivery, exc.code, "failed")
         except RetryableSendError as exc:
-            await self._retry(delivery, f"{exc.code}: {exc}", exc.retry_after)
+            wait = exc.retry_after
+            if exc.code == "timeout":
+                wait = max(wait or 0.0, self.options.unconfirmed_wait)
+            await self._retry(delivery, f"{exc.code}: {exc}", wait)
             self._count_failure(delivery, exc.code, "retried")
         except Exception as exc:
             log.exception("reply %s: unexpected send failure", delivery.id)
@@ -318,4 +349,4 @@ class Pipeline:
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with full jitter over its upper half."""
         ceiling = min(self.options.backoff_max, self.options.backoff * 2.0 ** max(0, attempts - 1))
-        return ceiling / 2 + random.random() * ceiling / 2  # noqa: S311 - jitter, not secrets
+        return ceiling / 2 + self._jitter.random() * ceiling / 2

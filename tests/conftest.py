@@ -58,6 +58,8 @@ def settings(tmp_path: Path) -> Settings:
         BOT_SEND_BACKOFF=0.05,
         BOT_SEND_BACKOFF_MAX=0.2,
         BOT_DRAIN_SECONDS=2,
+        BOT_SEND_TIMEOUT=1,
+        BOT_UNCONFIRMED_WAIT=1.5,
     )
 
 
@@ -86,9 +88,12 @@ async def bot(
     aiohttp_client: Callable[[web.Application], Awaitable[Client]],
     messenger_settings: Settings,
     engine: Engine,
+    graph: FakeGraph,
 ) -> Client:
-    """The real app with Messenger on, talking to the fake Graph API."""
-    return await aiohttp_client(create_app(messenger_settings, engine))
+    """The real app with Messenger on, talking to the fake Graph API, which echoes back."""
+    client = await aiohttp_client(create_app(messenger_settings, engine))
+    graph.echo_to = str(client.make_url("/webhooks/messenger"))
+    return client
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------

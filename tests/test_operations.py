@@ -44,7 +44,10 @@ async def test_metrics_count_webhooks_decisions_deliveries_and_failures(
     assert response.status == 200
     assert response.content_type == "text/plain"
     text = await response.text()
-    assert metric(text, 'bot_webhooks_total{channel="messenger",status="200"}') == 2
+    # Two customer webhooks, plus Facebook's echo of each reply delivered.
+    await graph.wait_until(lambda: graph.echoes_delivered == len(graph.messages))
+    text = await (await bot.get("/metrics")).text()
+    assert metric(text, 'bot_webhooks_total{channel="messenger",status="200"}') == 2 + 3
     assert metric(text, 'bot_webhooks_total{channel="messenger",status="403"}') == 1
     assert metric(text, 'bot_webhook_signature_failures_total{channel="messenger",reason="invalid"}') == 1
     assert metric(text, 'bot_decisions_total{action="answer",intent="forgot_password"}') == 1

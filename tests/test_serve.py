@@ -39,8 +39,11 @@ async def serve(graph: FakeGraph, tmp_path: Path) -> AsyncIterator[tuple[Serve, 
         "MESSENGER_API_URL": graph.url,
         "BOT_SEND_BACKOFF": "0.05",
         "BOT_DRAIN_SECONDS": "5",
+        "BOT_UNCONFIRMED_WAIT": "3",
     }
     processes: list[asyncio.subprocess.Process] = []
+
+    graph.echo_to = f"http://127.0.0.1:{port}/webhooks/messenger"  # Facebook's echoes
 
     async def start() -> asyncio.subprocess.Process:
         processes.append(await start_serve(env, port, tmp_path))
@@ -88,6 +91,39 @@ async def test_kill_9_after_acknowledgement_then_restart_answers_each_message_on
         await graph.wait_for(len(texts), recipient=psid, within=20)
     await asyncio.sleep(0.5)  # anything sent twice would have arrived by now
     assert {psid: graph.texts(psid) for psid in CONVERSATIONS} == expected
+
+
+async def test_kill_9_twice_while_replies_go_out_then_restart_answers_each_message_once(
+    serve: tuple[Serve, str], graph: FakeGraph, engine: Engine
+) -> None:
+    """Killed while sending, a reply may have reached Facebook unrecorded: its echo, which
+    Facebook delivers once the bot is back, confirms it before any resend."""
+    start, base = serve
+    process = await start()
+    graph.delay = 0.005
+    customers = {
+        f"u-mid-{i}": ["bonjour", "mdp oublié", "non", "adresse déjà utilisée"][: 2 + i % 3]
+        for i in range(16)
+    }
+    local = LocalConversations(engine)
+    expected = {
+        psid: [reply.text for text in words for reply in local.send(psid, text).replies]
+        for psid, words in customers.items()
+    }
+    total = sum(len(texts) for texts in expected.values())
+    for number in range(4):
+        for psid, words in customers.items():
+            if number < len(words):
+                await send(base, fb.text(psid, words[number], mid=f"m_{psid}_{number}"))
+    for fraction in (0.25, 0.6):
+        await graph.wait_until(lambda f=fraction: len(graph.messages) >= total * f, within=20)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        process = await start()
+    for psid, texts in expected.items():
+        await graph.wait_for(len(texts), recipient=psid, within=30)
+    await asyncio.sleep(4)  # past the unconfirmed wait: a resend would have arrived by now
+    assert {psid: graph.texts(psid) for psid in customers} == expected
 
 
 async def test_sigterm_drains_in_flight_replies_and_exits_cleanly(

@@ -274,6 +274,11 @@ class Store(Protocol):
         """Lease the first unsent reply of up to `limit` conversations, when it is due."""
         ...
 
+    async def confirm_deliveries(self, receipts: Sequence[tuple[int, str]]) -> int:
+        """Mark replies delivered on the platform's word (echoes of (outbox id, message
+        id)), whatever state they were in: a reply confirmed is never sent again."""
+        ...
+
     async def still_ours(self, owner: str, delivery_id: int) -> bool:
         """True while the lease holds and the reply was not dropped (a person took over)."""
         ...
@@ -348,7 +353,9 @@ class Store(Protocol):
         ...
 
 
-def open_store(url: str, *, busy_timeout: float = 5.0, exclusive: bool = True) -> Store:
+def open_store(
+    url: str, *, busy_timeout: float = 5.0, exclusive: bool = True, unconfirmed_wait: float = 10.0
+) -> Store:
     """The store for `BOT_DATABASE_URL` (not yet opened).
 
     `exclusive` is for `serve`, which runs the workers; the administration commands
@@ -358,7 +365,10 @@ def open_store(url: str, *, busy_timeout: float = 5.0, exclusive: bool = True) -
         from bot.store.sqlite import SQLiteStore
 
         return SQLiteStore(
-            url.removeprefix("sqlite:///"), busy_timeout=busy_timeout, exclusive=exclusive
+            url.removeprefix("sqlite:///"),
+            busy_timeout=busy_timeout,
+            exclusive=exclusive,
+            unconfirmed_wait=unconfirmed_wait,
         )
     if url.startswith(("postgresql://", "postgres://")):
         from bot.store.postgres import PostgresStore

@@ -168,6 +168,15 @@ RECIPIENTS = """
 SELECT id, channel, customer_id, last_customer_ms FROM conversations WHERE id = ANY($1::bigint[])
 """
 
+CONFIRM_DELIVERIES = """
+UPDATE outbox SET status = 'sent', platform_message_id = receipt.platform_id,
+                  sent_at = COALESCE(outbox.sent_at, $3), error = NULL,
+                  lease_owner = NULL, lease_until = NULL
+FROM unnest($1::bigint[], $2::text[]) AS receipt (id, platform_id)
+WHERE outbox.id = receipt.id AND outbox.status IN ('pending', 'sending', 'failed')
+RETURNING outbox.id
+"""
+
 STILL_OURS = "SELECT 1 FROM outbox WHERE id = $1 AND lease_owner = $2 AND status = 'sending'"
 
 DELIVERED = """
@@ -415,6 +424,7 @@ class PostgresStore:
                 human=row["author"] != "bot",
                 last_customer_ms=person["last_customer_ms"],
                 first_of_turn=row["first_of_turn"],
+                reference=str(row["id"]),
             )
             deliveries.append(
                 Delivery(
@@ -428,6 +438,18 @@ class PostgresStore:
                 )
             )
         return deliveries
+
+    async def confirm_deliveries(self, receipts: Sequence[tuple[int, str]]) -> int:
+        if not receipts:
+            return 0
+        async with self._conn() as db:
+            rows = await db.fetch(
+                CONFIRM_DELIVERIES,
+                [delivery_id for delivery_id, _ in receipts],
+                [platform_id for _, platform_id in receipts],
+                time.time(),
+            )
+        return len(rows)
 
     async def still_ours(self, owner: str, delivery_id: int) -> bool:
         async with self._conn() as db:

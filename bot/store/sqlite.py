@@ -247,20 +247,36 @@ WHERE id = :id AND (status = 'open'
 """
 
 # Only this process can hold leases (the lock file sees to it): release the last one's.
+# A reply that was being sent when the process died may have reached the platform: it is
+# retried only after a wait, time for the platform's echo to confirm it (and cancel the
+# retry) if it did.
 RELEASE_STALE_LEASES = (
     "UPDATE inbox SET lease_owner = NULL, lease_until = NULL WHERE status = 'pending'",
-    "UPDATE outbox SET status = 'pending', lease_owner = NULL, lease_until = NULL "
+    "UPDATE outbox SET status = 'pending', lease_owner = NULL, lease_until = NULL, "
+    "next_attempt_at = :retry_at, error = 'unconfirmed when the last process stopped' "
     "WHERE status = 'sending'",
 )
+
+CONFIRM_DELIVERY = """
+UPDATE outbox SET status = 'sent', platform_message_id = ?, sent_at = COALESCE(sent_at, ?),
+                  error = NULL, lease_owner = NULL, lease_until = NULL
+WHERE id = ? AND status IN ('pending', 'sending', 'failed')
+"""
 
 
 class SQLiteStore:
     """`Store` on one SQLite file (see the module docstring for the one-process rule)."""
 
     def __init__(
-        self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0, exclusive: bool = True
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        exclusive: bool = True,
+        unconfirmed_wait: float = 10.0,
     ) -> None:
         self.path = Path(path)
+        self._unconfirmed_wait = unconfirmed_wait
         self._exclusive = exclusive
         self._busy_timeout = busy_timeout
         self._executor: ThreadPoolExecutor | None = None
@@ -319,7 +335,7 @@ class SQLiteStore:
         if self._exclusive:
             with self._transaction(db):
                 for statement in RELEASE_STALE_LEASES:
-                    db.execute(statement)
+                    db.execute(statement, {"retry_at": time.time() + self._unconfirmed_wait})
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         with self._transaction(db):
@@ -528,6 +544,7 @@ class SQLiteStore:
                     human=author != "bot",
                     last_customer_ms=last_ms,
                     first_of_turn=bool(first),
+                    reference=str(delivery_id),
                 )
                 deliveries.append(
                     Delivery(
@@ -535,6 +552,19 @@ class SQLiteStore:
                     )
                 )
             return deliveries
+
+        return await self._call(run, write=True)
+
+    async def confirm_deliveries(self, receipts: Sequence[tuple[int, str]]) -> int:
+        if not receipts:
+            return 0
+        now = time.time()
+        rows = [(platform_id, now, delivery_id) for delivery_id, platform_id in receipts]
+
+        def run(db: sqlite3.Connection) -> int:
+            before = db.total_changes
+            db.executemany(CONFIRM_DELIVERY, rows)
+            return db.total_changes - before
 
         return await self._call(run, write=True)
 

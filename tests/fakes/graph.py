@@ -51,6 +51,13 @@ class FakeGraph:
         self.delay = 0.0  # seconds each Send API request takes
         self.requests = 0
         self.url = ""  # set once it listens
+        # Like Facebook with `message_echoes` subscribed: every accepted message is echoed
+        # to this webhook address, signed, retried until the bot takes it (or 60 s pass).
+        self.echo_to: str | None = None
+        self.echo_secret = "app-secret-for-tests"
+        self.echoes_delivered = 0
+        self.echo_delay = 0.0  # seconds between accepting a message and echoing it
+        self._echoes: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
 
@@ -59,7 +66,13 @@ class FakeGraph:
         app.router.add_post("/me/messages", self._messages)
         app.router.add_post("/me/messenger_profile", self._profile_post)
         app.router.add_get("/me/messenger_profile", self._profile_get)
+        app.on_cleanup.append(self._stop_echoes)
         return app
+
+    def hang_next(self, seconds: float, *, processed: bool) -> None:
+        """The next message send hangs `seconds` (the client times out) after the platform
+        processed it (`processed`: delivered, only the answer is lost) or before."""
+        self.failures.append(Scripted(-2 if processed else -1, {"hang": seconds}))
 
     def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self.failures.append(Scripted(status, body, headers or {}))
@@ -123,14 +136,79 @@ class FakeGraph:
             return await self._refuse(400, graph_error(100, problem), body)
         if self.failures:
             scripted = self.failures.popleft()
+            if scripted.status == -2:
+                self._accept(body)
+                await self._notify()
+            if scripted.status < 0:
+                await asyncio.sleep(scripted.body["hang"])
+                return web.json_response(graph_error(2, "timed out"), status=504)
             return await self._refuse(scripted.status, scripted.body, body, scripted.headers)
         if recipient in self.blocked:
             return await self._refuse(
                 400, graph_error(551, "This person isn't available right now.", 1545041), body
             )
-        self.messages.append(body)
+        mid = self._accept(body)
         await self._notify()
-        return web.json_response({"recipient_id": recipient, "message_id": f"m_{next(self._ids)}"})
+        return web.json_response({"recipient_id": recipient, "message_id": mid})
+
+    def _accept(self, body: dict[str, Any]) -> str:
+        mid = f"m_{next(self._ids)}"
+        self.messages.append(body)
+        if self.echo_to:
+            task = asyncio.create_task(self._echo(body, mid))
+            self._echoes.add(task)
+            task.add_done_callback(self._echoes.discard)
+        return mid
+
+    async def _echo(self, body: dict[str, Any], mid: str) -> None:
+        import hashlib
+        import hmac
+        import json
+        import time
+
+        import aiohttp
+
+        message = {"mid": mid, "is_echo": True, "app_id": 1234567890}
+        message.update({k: v for k, v in body["message"].items() if k in ("text", "metadata")})
+        now = int(time.time() * 1000)
+        webhook = {
+            "object": "page",
+            "entry": [
+                {
+                    "id": PAGE_ID,
+                    "time": now,
+                    "messaging": [
+                        {
+                            "sender": {"id": PAGE_ID},
+                            "recipient": {"id": body["recipient"]["id"]},
+                            "timestamp": now,
+                            "message": message,
+                        }
+                    ],
+                }
+            ],
+        }
+        raw = json.dumps(webhook).encode()
+        await asyncio.sleep(self.echo_delay)
+        digest = hmac.new(self.echo_secret.encode(), raw, hashlib.sha256).hexdigest()
+        headers = {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+        deadline = time.monotonic() + 60
+        async with aiohttp.ClientSession() as session:
+            while self.echo_to and time.monotonic() < deadline:
+                try:
+                    async with session.post(self.echo_to, data=raw, headers=headers) as response:
+                        if response.status == 200:
+                            self.echoes_delivered += 1
+                            await self._notify()
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+
+    async def _stop_echoes(self, _app: web.Application) -> None:
+        for task in list(self._echoes):
+            task.cancel()
+        await asyncio.gather(*self._echoes, return_exceptions=True)
 
     async def _refuse(
         self,

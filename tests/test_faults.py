@@ -1,0 +1,133 @@
+"""Faults survived: Send API timeouts, 500s and 429s in a burst, a locked database.
+
+Each test counts, at the fake platform, that every customer message was answered exactly
+once, as the engine answers them one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.engine import Engine
+from bot.local import LocalConversations
+from tests.fakes import messenger as fb
+from tests.fakes.graph import FakeGraph, graph_error
+from tests.serving import settled
+from tests.test_messenger import post
+
+Client = TestClient[web.Request, web.Application]
+WORDS = ["bonjour", "mdp oublié", "non", "adresse déjà utilisée"]
+
+
+def expected(engine: Engine, customers: dict[str, list[str]]) -> dict[str, list[str]]:
+    local = LocalConversations(engine)
+    return {
+        psid: [reply.text for text in words for reply in local.send(psid, text).replies]
+        for psid, words in customers.items()
+    }
+
+
+async def burst(bot: Client, customers: dict[str, list[str]]) -> None:
+    for number in range(max(len(w) for w in customers.values())):
+        events = [
+            fb.text(psid, words[number], mid=f"m_{psid}_{number}")
+            for psid, words in customers.items()
+            if number < len(words)
+        ]
+        assert await post(bot, *events) == 200
+
+
+async def test_timeouts_500s_and_429s_during_a_burst_lose_nothing_and_repeat_nothing(
+    bot: Client, graph: FakeGraph, engine: Engine
+) -> None:
+    customers = {f"u-storm-{i}": WORDS[: 2 + i % 3] for i in range(12)}
+    graph.fail_next(500, graph_error(2, "An unexpected error has occurred."))
+    graph.hang_next(2.5, processed=False)  # lost on the way: never delivered
+    graph.fail_next(429, graph_error(613, "Calls to this API have exceeded the rate limit."), {"Retry-After": "1"})
+    graph.fail_next(503, {"error": {"message": "Service Unavailable", "code": 1}})
+    await burst(bot, customers)
+    want = expected(engine, customers)
+    for psid, texts in want.items():
+        await graph.wait_for(len(texts), recipient=psid, within=30)
+    await settled(bot, seconds=2.0)  # past the unconfirmed wait: a resend would be here
+    assert {psid: graph.texts(psid) for psid in customers} == want
+
+
+async def test_a_timeout_after_delivery_is_confirmed_by_the_echo_not_sent_twice(
+    bot: Client, graph: FakeGraph, engine: Engine
+) -> None:
+    graph.hang_next(3.0, processed=True)  # delivered, but the answer never comes back…
+    graph.echo_delay = 1.7  # …and Facebook's echo comes after the bot stopped waiting (1 s)
+    await post(bot, fb.text("u-ambiguous", "bonjour"))
+    want = expected(engine, {"u-ambiguous": ["bonjour"]})["u-ambiguous"]
+    await graph.wait_for(len(want), recipient="u-ambiguous", within=15)
+    await settled(bot, seconds=2.5)
+    assert graph.texts("u-ambiguous") == want
+
+
+async def test_database_locked_briefly_slows_webhooks_but_loses_nothing(
+    bot: Client, graph: FakeGraph, engine: Engine, messenger_settings: Settings
+) -> None:
+    path = messenger_settings.sqlite_path
+    assert path is not None
+    customers = {f"u-lock-{i}": WORDS[:2] for i in range(6)}
+    locked = threading.Event()
+
+    def hold_lock() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        time.sleep(1.0)  # a backup, a migration, an operator's query…
+        other.execute("COMMIT")
+        other.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    await asyncio.to_thread(locked.wait)
+    started = time.monotonic()
+    await burst(bot, customers)  # every webhook still gets its 200, only later
+    assert time.monotonic() - started >= 0.5
+    await asyncio.to_thread(holder.join)
+    want = expected(engine, customers)
+    for psid, texts in want.items():
+        await graph.wait_for(len(texts), recipient=psid, within=20)
+    await settled(bot)
+    assert {psid: graph.texts(psid) for psid in customers} == want
+
+
+async def test_database_locked_too_long_answers_503_and_the_redelivery_is_answered_once(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+    messenger_settings: Settings,
+    graph: FakeGraph,
+    engine: Engine,
+) -> None:
+    settings = messenger_settings.model_copy(update={"bot_db_busy_timeout": 0.3})
+    bot = await aiohttp_client(create_app(settings, engine))
+    path = settings.sqlite_path
+    assert path is not None
+    event = fb.text("u-503", "mdp oublié", mid="m_503")
+    body = fb.encode(fb.webhook(event))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        refused = await bot.post("/webhooks/messenger", data=body, headers=fb.sign(body))
+        assert refused.status == 503  # not acknowledged: Facebook will deliver it again
+        assert "error" in await refused.json()
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert (await bot.get("/readyz")).status == 200  # the workers lived through it
+    again = await bot.post("/webhooks/messenger", data=body, headers=fb.sign(body))
+    assert again.status == 200
+    await graph.wait_for(3, recipient="u-503")
+    await settled(bot)
+    assert graph.texts("u-503") == expected(engine, {"u-503": ["mdp oublié"]})["u-503"]
