@@ -110,6 +110,10 @@ class ChannelAdapter(Protocol):
         """How long a person may still answer this customer on this channel."""
         ...
 
+    async def display_name(self, user_id: str) -> str | None:
+        """The customer's name for the desk, when the platform gives it; best effort."""
+        ...
+
     async def prepare(self, outgoing: Outgoing) -> None:
         """Show the customer the bot is at work ("seen", "typing"); best effort, never raises."""
         ...

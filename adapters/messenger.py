@@ -299,6 +299,28 @@ class MessengerAdapter:
             return Window("human_agent", (HUMAN_AGENT_WINDOW_MS - since) // 1000)
         return Window("closed", 0)
 
+    async def display_name(self, user_id: str) -> str | None:
+        """First and last name from the User Profile API (the page needs the permission):
+        https://developers.facebook.com/docs/messenger-platform/identity/user-profile"""
+        if self._session is None or not self._page_token:
+            return None
+        try:
+            async with self._session.get(
+                f"{self._api_url}/{user_id}",
+                params={"fields": "first_name,last_name", "access_token": self._page_token},
+                timeout=self._timeout,
+            ) as response:
+                if response.status != 200:
+                    return None
+                profile = await response.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            return None
+        if not isinstance(profile, dict):
+            return None
+        parts = [profile.get("first_name"), profile.get("last_name")]
+        name = " ".join(str(p).strip() for p in parts if isinstance(p, str) and p.strip())
+        return name[:100] or None
+
     async def prepare(self, outgoing: Outgoing) -> None:
         """Before the bot's first reply to a message: "seen", then "typing"."""
         if outgoing.first_of_turn and not outgoing.human:

@@ -457,6 +457,10 @@ class TwitterAdapter:
         """X sets no time limit on answering a DM."""
         return Window("none")
 
+    async def display_name(self, user_id: str) -> str | None:
+        """Already known: X webhooks carry the users' names with each DM."""
+        return None
+
     async def prepare(self, outgoing: Outgoing) -> None:
         """Nothing to show: v2 has no typing indicator, and it costs a rate-limited call."""
 

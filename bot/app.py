@@ -58,6 +58,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     """Build the application; nothing starts before it runs."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[api.api_errors])
     engine = engine or Engine.default()
+    if settings.bot_business_hours:
+        engine = engine.with_hours(settings.bot_business_hours)
     app[SETTINGS] = settings
     app[ENGINE] = engine
     app[LOCAL] = LocalConversations(engine)

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     bot_db_busy_timeout: float = Field(default=5.0, gt=0, le=60, alias="BOT_DB_BUSY_TIMEOUT")
     # Seconds a worker holds an event or a reply before another may take it up.
     bot_lease_seconds: float = Field(default=60.0, gt=0, alias="BOT_LEASE_SECONDS")
+    # When people answer, told to a customer handed over to them, e.g.
+    # "du lundi au vendredi, de 9 h à 18 h (heure de Paris)". Unset: not mentioned.
+    bot_business_hours: str | None = Field(
+        default=None, max_length=120, alias="BOT_BUSINESS_HOURS"
+    )
     # Conversations nobody touched for this many days are deleted (unset: kept).
     bot_retention_days: float | None = Field(default=None, gt=0, alias="BOT_RETENTION_DAYS")
     # The address customers reach this server at, for links we give out (deletion status).

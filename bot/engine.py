@@ -29,17 +29,28 @@ class Outcome:
 class Engine:
     """Understands one customer message in its conversation and writes the bot's replies."""
 
-    def __init__(self, catalogue: Catalogue, matcher: Matcher, renderer: Renderer) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        matcher: Matcher,
+        renderer: Renderer,
+        *,
+        hours: str | None = None,
+    ) -> None:
         self.catalogue = catalogue
         self.matcher = matcher
         self.renderer = renderer
-        self._policy = Policy(catalogue)
+        self._policy = Policy(catalogue, hours)
 
     @classmethod
-    def default(cls) -> Engine:
+    def default(cls, hours: str | None = None) -> Engine:
         """The engine over the packaged catalogue and templates."""
         catalogue = load_catalogue()
-        return cls(catalogue, Matcher(catalogue), Renderer())
+        return cls(catalogue, Matcher(catalogue), Renderer(), hours=hours)
+
+    def with_hours(self, hours: str | None) -> Engine:
+        """The same engine (sharing its matcher), telling customers these business hours."""
+        return Engine(self.catalogue, self.matcher, self.renderer, hours=hours)
 
     def respond(
         self, state: ConversationState, message: IncomingMessage, limits: ChannelLimits = LOCAL

@@ -98,8 +98,9 @@ def chosen_payload(message: IncomingMessage, state: ConversationState) -> str | 
 class Policy:
     """DESIGN.md's dialogue policy over the catalogue; `decide` is pure."""
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, hours: str | None = None) -> None:
         self._catalogue = catalogue
+        self._hours = hours  # when people answer, told to a customer handed over
 
     def decide(self, state: ConversationState, message: IncomingMessage, match: Match) -> Turn:
         if state.escalated:
@@ -255,7 +256,7 @@ class Policy:
         )
 
     def _escalate(self, state: ConversationState, reason: str, intent: str, score: float) -> Turn:
-        say = Say(template="escalation", context={"hours": None})
+        say = Say(template="escalation", context={"hours": self._hours})
         turn = self._say(state, "escalate", intent, score, say, reason=reason)
         return Turn(turn.decision, turn.state.model_copy(update={"escalated": True}))
 

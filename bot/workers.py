@@ -202,6 +202,14 @@ class Pipeline:
 
     async def _announce(self, turns: list[TurnRecord]) -> None:
         """Tell the desk about new escalations and customer messages to people."""
+        for turn in turns:
+            conversation = turn.event.conversation
+            adapter = self.adapters.get(conversation.channel)
+            if turn.escalation is not None and conversation.customer_name is None and adapter:
+                # Agents greet customers by name; the platform may tell it (best effort).
+                name = await adapter.display_name(conversation.customer_id)
+                if name:
+                    await self.store.set_customer_name(conversation.id, name)
         if self.on_event is None:
             return
         for turn in turns:

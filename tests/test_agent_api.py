@@ -55,13 +55,14 @@ async def test_escalation_is_listed_with_its_reason_and_transcript(
     bot: Client, graph: FakeGraph
 ) -> None:
     await agents(bot)
+    graph.names["u-list"] = ("Élodie", "Martin")  # what the User Profile API tells
     await post(bot, fb.text("u-list", "jai oublié mon mdp"))
     await graph.wait_for(3, recipient="u-list")
     escalation = await escalated(bot, graph, "u-list")
     listing = await (await bot.get("/api/escalations?status=open", headers=auth(ANA))).json()
     [item] = listing["escalations"]
     assert item["channel"] == "messenger"
-    assert item["customer"] == {"id": "u-list", "name": None}
+    assert item["customer"] == {"id": "u-list", "name": "Élodie Martin"}
     assert (item["status"], item["reason"], item["agent"]) == ("open", "asked_for_human", None)
     assert item["window"]["kind"] == "response"
     detail = await (await bot.get(f"/api/escalations/{escalation}", headers=auth(ANA))).json()
@@ -204,3 +205,18 @@ async def test_events_stream_new_escalations_and_customer_messages(
     name, claimed = await next_event(response)
     assert (name, claimed["agent"]) == ("claimed", "Ana")
     response.close()
+
+
+async def test_business_hours_are_told_when_a_customer_is_handed_over(
+    aiohttp_client: Any, messenger_settings: Any, engine: Any, graph: FakeGraph
+) -> None:
+    from bot.app import create_app
+
+    hours = "du lundi au vendredi, de 9 h à 18 h (heure de Paris)"
+    settings = messenger_settings.model_copy(update={"bot_business_hours": hours})
+    bot = await aiohttp_client(create_app(settings, engine))
+    await post(bot, fb.text("u-hours", HUMAN))
+    await graph.wait_for(2, recipient="u-hours")
+    assert f"Il vous répondra ici même ({hours})." in graph.texts("u-hours")[-1]
+    escalations = await bot.app[STORE].list_escalations("open")
+    assert [e.conversation.customer_name for e in escalations] == [None]  # no name given

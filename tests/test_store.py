@@ -14,6 +14,7 @@ import pytest
 from adapters.base import Inbound
 from bot.models import IncomingMessage, Reply
 from bot.store import NewEscalation, Store, StoreError, TurnRecord, open_store
+from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SQLiteStore
 from tests.conftest import postgres_schema
 
@@ -206,6 +207,44 @@ async def test_purge_deletes_old_conversations_but_not_those_a_person_holds(stor
     assert await store.conversation("messenger", "escalated") is not None
     assert await store.conversation("messenger", "recent") is not None
     assert conversations >= 1 and events >= 1
+
+
+async def test_desk_events_reach_listeners_even_after_the_connection_drops(
+    store: Store,
+) -> None:
+    heard: list[tuple[str, dict[str, object]]] = []
+    got = asyncio.Event()
+
+    def listener(name: str, data: dict[str, object]) -> None:
+        heard.append((name, data))
+        got.set()
+
+    await store.listen(listener)
+    await store.notify("escalation", {"escalation_id": 1})
+    await asyncio.wait_for(got.wait(), 5)
+    if isinstance(store, PostgresStore):
+        # The database drops the listening connection (a restart, a failover…).
+        import asyncpg
+
+        admin = await asyncpg.connect(store.url)
+        try:
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE query LIKE 'LISTEN %bot_desk_events_' || current_schema() || '%'"
+            )
+        finally:
+            await admin.close()
+        assert ended == 1
+        got.clear()
+        for _ in range(50):
+            await store.notify("claimed", {"escalation_id": 1})
+            try:
+                await asyncio.wait_for(got.wait(), 0.2)
+                break
+            except TimeoutError:
+                continue
+    assert heard[0] == ("escalation", {"escalation_id": 1})
+    assert isinstance(store, SQLiteStore) or heard[-1][0] == "claimed"
 
 
 async def test_reopening_keeps_data_and_applies_migrations_once(tmp_path: Path) -> None:

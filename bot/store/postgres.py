@@ -10,6 +10,7 @@ connected to any instance sees what happened on all of them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -271,6 +272,8 @@ class PostgresStore:
         self._listen: Connection | None = None
         self._listeners: list[Listener] = []
         self._channel = EVENTS_CHANNEL
+        self._relisten: asyncio.Task[None] | None = None
+        self._closing = False
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -287,6 +290,10 @@ class PostgresStore:
             self._channel = f"{EVENTS_CHANNEL}_{await db.fetchval('SELECT current_schema()')}"
 
     async def close(self) -> None:
+        self._closing = True
+        if self._relisten is not None:
+            self._relisten.cancel()
+            await asyncio.gather(self._relisten, return_exceptions=True)
         if self._listen is not None:
             await self._listen.close()
             self._listen = None
@@ -324,19 +331,42 @@ class PostgresStore:
 
     async def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
-        if self._listen is not None:
-            return
+        if self._listen is None:
+            await self._connect_listener()
+
+    async def _connect_listener(self) -> None:
         try:
             self._listen = await asyncpg.connect(self.url)
         except (OSError, asyncpg.PostgresError) as exc:
             raise StoreError(f"PostgreSQL unreachable: {exc}") from exc
+        await self._listen.add_listener(self._channel, self._relay)
+        self._listen.add_termination_listener(self._listener_lost)
 
-        def relay(_conn: object, _pid: int, _channel: str, payload: object) -> None:
-            event = json.loads(str(payload))
-            for each in self._listeners:
-                each(event["name"], event["data"])
+    def _relay(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        event = json.loads(str(payload))
+        for each in self._listeners:
+            each(event["name"], event["data"])
 
-        await self._listen.add_listener(self._channel, relay)
+    def _listener_lost(self, lost: object) -> None:
+        # The database restarted or the connection dropped: listen again, or the desks
+        # connected here would stop hearing about other instances.
+        if isinstance(lost, asyncpg.Connection):
+            lost.terminate()  # release its socket
+        if self._closing:
+            return
+        self._listen = None
+        self._relisten = asyncio.get_running_loop().create_task(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        delay = 0.5
+        while not self._closing and self._listen is None:
+            try:
+                await self._connect_listener()
+                log.info("listening for desk events again")
+            except StoreError as exc:
+                log.warning("desk events: %s; retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     # -- inbox --------------------------------------------------------------------------
 
@@ -450,6 +480,12 @@ class PostgresStore:
                 time.time(),
             )
         return len(rows)
+
+    async def set_customer_name(self, conversation_id: int, name: str) -> None:
+        async with self._conn() as db:
+            await db.execute(
+                "UPDATE conversations SET customer_name = $1 WHERE id = $2", name, conversation_id
+            )
 
     async def still_ours(self, owner: str, delivery_id: int) -> bool:
         async with self._conn() as db:

@@ -568,6 +568,14 @@ class SQLiteStore:
 
         return await self._call(run, write=True)
 
+    async def set_customer_name(self, conversation_id: int, name: str) -> None:
+        await self._call(
+            lambda db: db.execute(
+                "UPDATE conversations SET customer_name = ? WHERE id = ?", (name, conversation_id)
+            ),
+            write=True,
+        )
+
     async def still_ours(self, owner: str, delivery_id: int) -> bool:
         def run(db: sqlite3.Connection) -> bool:
             return db.execute(STILL_OURS, (delivery_id, owner)).fetchone() is not None

@@ -53,6 +53,7 @@ class FakeGraph:
         self.url = ""  # set once it listens
         # Like Facebook with `message_echoes` subscribed: every accepted message is echoed
         # to this webhook address, signed, retried until the bot takes it (or 60 s pass).
+        self.names: dict[str, tuple[str, str]] = {}  # PSID -> (first name, last name)
         self.echo_to: str | None = None
         self.echo_secret = "app-secret-for-tests"
         self.echoes_delivered = 0
@@ -66,6 +67,7 @@ class FakeGraph:
         app.router.add_post("/me/messages", self._messages)
         app.router.add_post("/me/messenger_profile", self._profile_post)
         app.router.add_get("/me/messenger_profile", self._profile_get)
+        app.router.add_get("/{user_id}", self._user_profile)
         app.on_cleanup.append(self._stop_echoes)
         return app
 
@@ -222,6 +224,18 @@ class FakeGraph:
         return web.json_response(answer, status=status, headers=headers)
 
     # -- Messenger Profile API -------------------------------------------------------------
+
+    async def _user_profile(self, request: web.Request) -> web.Response:
+        """The User Profile API: names of people who wrote to the page, if allowed."""
+        if request.query.get("access_token") != TOKEN:
+            return web.json_response(graph_error(190, "Invalid OAuth access token."), status=401)
+        user = request.match_info["user_id"]
+        if user not in self.names:
+            return web.json_response(
+                graph_error(100, "Unsupported get request.", 33), status=400
+            )
+        first, last = self.names[user]
+        return web.json_response({"first_name": first, "last_name": last, "id": user})
 
     async def _profile_post(self, request: web.Request) -> web.Response:
         if request.query.get("access_token") != TOKEN:
