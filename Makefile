@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test chat check bench lint clean
+.PHONY: run test chat check bench bench-e2e lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -31,6 +31,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/classify.py
+
+# End to end: signed webhooks into `serve`, replies out to a fake Graph API (uses wrk).
+bench-e2e: $(STAMP)
+	$(BIN)/python -m bench.e2e --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
