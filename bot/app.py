@@ -56,7 +56,7 @@ class ChatRequest(BaseModel):
 
 def create_app(settings: Settings, engine: Engine | None = None) -> web.Application:
     """Build the application; nothing starts before it runs."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[api.api_errors])
+    app = web.Application(client_max_size=MAX_BODY)
     engine = engine or Engine.default()
     if settings.bot_business_hours:
         engine = engine.with_hours(settings.bot_business_hours)

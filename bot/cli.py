@@ -140,7 +140,9 @@ def _serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        web.run_app(create_app(settings), host=host, port=port, print=None)
+        # No access log: one line per webhook is noise at thousands a second; each event
+        # gets its own structured line and /metrics counts requests by status.
+        web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     return 0

@@ -30,7 +30,7 @@ class Metrics:
         )
         self.events = Counter(
             "bot_inbox_events",
-            "Webhook events received, by channel and kind (redeliveries included)",
+            "Inbox events processed, by channel and kind",
             ["channel", "kind"],
             registry=r,
         )
@@ -66,6 +66,15 @@ class Metrics:
             "bot_inbox_backlog", "Inbox events not processed yet", registry=r
         )
         self.outbox_backlog = Gauge("bot_outbox_backlog", "Replies not delivered yet", registry=r)
+        self._webhook_counters: dict[tuple[str, int], Counter] = {}
         self.outbox_failed = Gauge(
             "bot_outbox_failed", "Replies given up on (permanent errors)", registry=r
         )
+
+    def webhook(self, channel: str, status: int) -> None:
+        """Count one webhook request (on the hot path: the labelled child is kept)."""
+        counter = self._webhook_counters.get((channel, status))
+        if counter is None:
+            counter = self.webhooks.labels(channel, status)
+            self._webhook_counters[(channel, status)] = counter
+        counter.inc()

@@ -26,7 +26,7 @@ async def handshake(request: web.Request) -> web.StreamResponse:
 
 async def receive(request: web.Request) -> web.StreamResponse:
     response = await _receive(request)
-    request.app[METRICS].webhooks.labels(request.match_info["channel"], response.status).inc()
+    request.app[METRICS].webhook(request.match_info["channel"], response.status)
     return response
 
 
@@ -61,8 +61,6 @@ async def _receive(request: web.Request) -> web.StreamResponse:
             log.error("%s webhook not stored: %s", channel, exc)
             return error(503, "temporarily unable to store the event")
         request.app[PIPELINE].wake_inbox()
-        for event in events:
-            request.app[METRICS].events.labels(channel, event.kind).inc()
     return web.Response(text="EVENT_RECEIVED")
 
 

@@ -39,6 +39,8 @@ from responses.limits import LOCAL, ChannelLimits
 
 log = logging.getLogger(__name__)
 
+BURST_WINDOW = 0.1  # seconds over which the webhook arrival rate is measured
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,11 @@ class WorkerOptions:
     # A send that timed out may have reached the platform: its retry waits at least this
     # long, time for the platform's echo to confirm it (Messenger) and cancel the retry.
     unconfirmed_wait: float = 10.0
+    # While webhooks arrive, a busy worker rests `yield_ratio` times as long as it worked
+    # (at most `yield_max` seconds): under a burst, acknowledgements get most of the CPU.
+    yield_ratio: float = 19.0
+    yield_max: float = 0.5
+    burst_rate: float = 1000.0  # webhooks per second that count as a burst
 
 
 class Pipeline:
@@ -83,6 +90,9 @@ class Pipeline:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._drain_until = 0.0
+        self._arrivals = 0  # webhooks in the current window
+        self._window_start = time.monotonic()
+        self._last_rate = 0.0  # webhooks per second in the previous window
         self._jitter = random.Random()  # noqa: S311 - retry jitter, not secrets
 
     # -- life cycle -----------------------------------------------------------------------
@@ -115,13 +125,29 @@ class Pipeline:
         self._outbox_wake.set()
 
     def wake_inbox(self) -> None:
+        """A webhook stored new events."""
+        now = time.monotonic()
+        if now - self._window_start > BURST_WINDOW:
+            self._last_rate = self._arrivals / max(now - self._window_start, BURST_WINDOW)
+            self._window_start, self._arrivals = now, 0
+        self._arrivals += 1
         self._inbox_wake.set()
+
+    def under_burst(self) -> bool:
+        """Are webhooks arriving faster than `burst_rate` per second right now?"""
+        now = time.monotonic()
+        if now - self._window_start > 2 * BURST_WINDOW:
+            return False  # nothing arrived lately
+        current = self._arrivals / max(now - self._window_start, BURST_WINDOW)
+        return max(current, self._last_rate) > self.options.burst_rate
 
     def wake_outbox(self) -> None:
         self._outbox_wake.set()
 
     async def _loop(self, step: Callable[[], Awaitable[bool]], wake: asyncio.Event) -> None:
         while True:
+            wake.clear()  # before the step: a wake-up during it is not lost
+            started = time.monotonic()
             try:
                 busy = await step()
             except StoreError as exc:
@@ -135,8 +161,13 @@ class Pipeline:
             if self._stopping.is_set() and (not busy or time.monotonic() > self._drain_until):
                 return
             if busy:
+                if self.under_burst() and not self._stopping.is_set():
+                    # Webhooks are pouring in: acknowledging them comes first (the platform
+                    # waits for it), so the workers take a smaller share of the time until
+                    # the burst passes; the backlog waits durably in the store.
+                    rest = (time.monotonic() - started) * self.options.yield_ratio
+                    await asyncio.sleep(min(self.options.yield_max, rest))
                 continue
-            wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self.options.poll)
 
@@ -149,6 +180,7 @@ class Pipeline:
             return False
         turns: list[TurnRecord] = []
         for event in events:
+            await asyncio.sleep(0)  # between two turns, let webhooks be acknowledged
             try:
                 turns.append(self.turn(event))
             except Exception as exc:
@@ -167,6 +199,7 @@ class Pipeline:
         if any(turn.replies for turn in turns):
             self.wake_outbox()
         for turn in turns:
+            self.metrics.events.labels(turn.event.message.channel, turn.event.kind).inc()
             if turn.action is not None:
                 self.metrics.decisions.labels(turn.intent or "none", turn.action).inc()
             if turn.escalation is not None:

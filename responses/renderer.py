@@ -25,6 +25,7 @@ class Renderer:
             autoescape=False,  # noqa: S701 - plain-text messages; the desk escapes on its own
             keep_trailing_newline=False,
             trim_blocks=True,
+            auto_reload=False,  # packaged templates do not change while we run: no stat()
         )
 
     def template_names(self) -> list[str]:

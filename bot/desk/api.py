@@ -6,6 +6,7 @@ Errors are `{"error": …}`: 400 invalid input, 401 no valid token, 404 unknown 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -37,29 +38,35 @@ class AgentMessage(BaseModel):
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/escalations", list_escalations)
-    app.router.add_get("/api/escalations/{id}", escalation)
-    app.router.add_post("/api/escalations/{id}/claim", claim)
-    app.router.add_post("/api/escalations/{id}/messages", message)
-    app.router.add_post("/api/escalations/{id}/resolve", resolve)
-    app.router.add_get("/api/events", events)
+    app.router.add_get("/api/escalations", agents_only(list_escalations))
+    app.router.add_get("/api/escalations/{id}", agents_only(escalation))
+    app.router.add_post("/api/escalations/{id}/claim", agents_only(claim))
+    app.router.add_post("/api/escalations/{id}/messages", agents_only(message))
+    app.router.add_post("/api/escalations/{id}/resolve", agents_only(resolve))
+    app.router.add_get("/api/events", agents_only(events))
 
 
-@web.middleware
-async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Authentication first, then NotFound / Conflict turned into 404 / 409."""
-    if not request.path.startswith("/api/"):
-        return await handler(request)
-    agent = await authenticate(request)
-    if agent is None:
-        return error(401, "a valid agent token is required (Authorization: Bearer …)")
-    request[AGENT] = agent
-    try:
-        return await handler(request)
-    except NotFound as exc:
-        return error(404, str(exc))
-    except Conflict as exc:
-        return error(409, str(exc))
+def agents_only(handler: Handler) -> Handler:
+    """Authentication first, then NotFound / Conflict turned into 404 / 409.
+
+    A wrapper on the API's handlers rather than a middleware: webhooks, the hot path,
+    do not pay for it.
+    """
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        agent = await authenticate(request)
+        if agent is None:
+            return error(401, "a valid agent token is required (Authorization: Bearer …)")
+        request[AGENT] = agent
+        try:
+            return await handler(request)
+        except NotFound as exc:
+            return error(404, str(exc))
+        except Conflict as exc:
+            return error(409, str(exc))
+
+    return guarded
 
 
 def _id(request: web.Request) -> int:

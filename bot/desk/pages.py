@@ -50,6 +50,7 @@ def add_routes(app: web.Application) -> None:
         loader=jinja2.PackageLoader("bot.desk", "templates"),
         autoescape=True,  # every desk template is HTML
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,
     )
     app.router.add_get("/desk", desk)
     app.router.add_post("/desk/login", login)

@@ -39,6 +39,7 @@ from bot.store import (
     TranscriptEntry,
     TurnRecord,
 )
+from bot.store.batch import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ INSERT INTO inbox (channel, platform_id, customer_id, kind, message, received_at
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                      $6::float8[])
 ON CONFLICT (channel, platform_id) DO NOTHING
-RETURNING id
+RETURNING channel, platform_id
 """
 
 SAVE_CURSOR = """
@@ -258,6 +259,8 @@ WHERE id = $1 AND (status = 'open'
 """
 
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
+# rows of one add_inbox call, its cursor and its time
+_InboxWrite = tuple[list[tuple[str, str, str, str, str, float]], tuple[str, str] | None, float]
 Listener = Callable[[str, dict[str, Any]], None]
 
 
@@ -274,6 +277,7 @@ class PostgresStore:
         self._channel = EVENTS_CHANNEL
         self._relisten: asyncio.Task[None] | None = None
         self._closing = False
+        self._inbox_writes = GroupCommit(self._write_inbox)
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -291,6 +295,7 @@ class PostgresStore:
 
     async def close(self) -> None:
         self._closing = True
+        await self._inbox_writes.drain()
         if self._relisten is not None:
             self._relisten.cancel()
             await asyncio.gather(self._relisten, return_exceptions=True)
@@ -376,9 +381,8 @@ class PostgresStore:
         if not events and cursor is None:
             return 0
         now = time.time()
-        columns: list[list[Any]] = [[], [], [], [], [], []]
-        for e in events:
-            row = (
+        rows: list[tuple[str, str, str, str, str, float]] = [
+            (
                 e.message.channel,
                 e.message.platform_id,
                 e.message.sender_id,
@@ -386,13 +390,29 @@ class PostgresStore:
                 e.message.model_dump_json(),
                 now,
             )
-            for column, value in zip(columns, row, strict=True):
-                column.append(value)
+            for e in events
+        ]
+        return await self._inbox_writes.submit((rows, cursor, now))
+
+    async def _write_inbox(self, batch: Sequence[_InboxWrite]) -> list[int]:
+        """One transaction for the webhooks that arrived together (group commit)."""
+        rows = [row for item_rows, _, _ in batch for row in item_rows]
+        columns: list[list[Any]] = [list(column) for column in zip(*rows, strict=True)]
         async with self._tx() as db:
-            added = len(await db.fetch(ADD_EVENTS, *columns)) if events else 0
-            if cursor is not None:
-                await db.execute(SAVE_CURSOR, *cursor, now)
-            return added
+            inserted = (
+                {(r["channel"], r["platform_id"]) for r in await db.fetch(ADD_EVENTS, *columns)}
+                if rows
+                else set()
+            )
+            for _, cursor, now in batch:
+                if cursor is not None:
+                    await db.execute(SAVE_CURSOR, *cursor, now)
+        added = []
+        for item_rows, _, _ in batch:  # a key inserted counts for the first webhook with it
+            keys = {(row[0], row[1]) for row in item_rows} & inserted
+            inserted -= keys
+            added.append(len(keys))
+        return added
 
     async def cursor(self, name: str) -> str | None:
         async with self._conn() as db:

@@ -39,15 +39,11 @@ from bot.store import (
     TranscriptEntry,
     TurnRecord,
 )
+from bot.store.batch import GroupCommit
 
 T = TypeVar("T")
-# rows of one add_inbox call, its cursor, its time, and the future its webhook waits on
-_InboxWrite = tuple[
-    list[tuple[str, str, str, str, str, float]],
-    tuple[str, str] | None,
-    float,
-    "asyncio.Future[int]",
-]
+# rows of one add_inbox call, its cursor and its time
+_InboxWrite = tuple[list[tuple[str, str, str, str, str, float]], tuple[str, str] | None, float]
 
 # -- queries ------------------------------------------------------------------------------
 
@@ -283,8 +279,7 @@ class SQLiteStore:
         self._db: sqlite3.Connection | None = None
         self._lock: int | None = None
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
-        self._inbox_batch: list[_InboxWrite] = []
-        self._inbox_flusher: asyncio.Task[None] | None = None
+        self._inbox_writes = GroupCommit(self._write_inbox)
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -300,8 +295,7 @@ class SQLiteStore:
             raise
 
     async def close(self) -> None:
-        if self._inbox_flusher is not None:
-            await asyncio.gather(self._inbox_flusher, return_exceptions=True)
+        await self._inbox_writes.drain()
         if self._executor is not None:
             if self._db is not None:
                 await self._run(self._db.close)
@@ -432,39 +426,20 @@ class SQLiteStore:
             for e in events
         ]
 
-        # Group commit: webhooks arriving while a commit is under way wait for the next
-        # one together, so a burst costs one fsync per batch, not one per webhook, and
-        # each is still acknowledged only once its own rows are on disk.
-        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._inbox_batch.append((rows, cursor, now, waiter))
-        if self._inbox_flusher is None or self._inbox_flusher.done():
-            self._inbox_flusher = asyncio.create_task(self._flush_inbox())
-        return await waiter
+        return await self._inbox_writes.submit((rows, cursor, now))
 
-    async def _flush_inbox(self) -> None:
-        while self._inbox_batch:
-            batch, self._inbox_batch = self._inbox_batch, []
+    async def _write_inbox(self, batch: Sequence[_InboxWrite]) -> list[int]:
+        def run(db: sqlite3.Connection) -> list[int]:
+            added = []
+            for rows, cursor, now in batch:
+                before = db.total_changes
+                db.executemany(ADD_EVENT, rows)
+                added.append(db.total_changes - before)
+                if cursor is not None:
+                    db.execute(SAVE_CURSOR, (*cursor, now))
+            return added
 
-            def run(db: sqlite3.Connection, batch: list[_InboxWrite] = batch) -> list[int]:
-                added = []
-                for rows, cursor, now, _ in batch:
-                    before = db.total_changes
-                    db.executemany(ADD_EVENT, rows)
-                    added.append(db.total_changes - before)
-                    if cursor is not None:
-                        db.execute(SAVE_CURSOR, (*cursor, now))
-                return added
-
-            try:
-                counts = await self._call(run, write=True)
-            except StoreError as exc:
-                for *_, waiter in batch:
-                    if not waiter.done():
-                        waiter.set_exception(exc)
-                continue
-            for (*_, waiter), count in zip(batch, counts, strict=True):
-                if not waiter.done():  # a client that gave up: its rows are stored anyway
-                    waiter.set_result(count)
+        return await self._call(run, write=True)
 
     async def cursor(self, name: str) -> str | None:
         def run(db: sqlite3.Connection) -> str | None:
