@@ -21,12 +21,17 @@ from tests.fakes import messenger as fb
 async def start_serve(
     env: dict[str, str], port: int, cwd: Path, *, within: float = 20.0
 ) -> asyncio.subprocess.Process:
-    """Start `serve` on 127.0.0.1:`port` with `env` added to ours; return once /readyz says so."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
-        env={**os.environ, **env}, cwd=cwd,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    """Start `serve` on 127.0.0.1:`port` with `env` added to ours; return once /readyz says so.
+
+    Its logs go to `serve_log(cwd, port)`, a file: a pipe nobody reads would fill up and
+    stall the server.
+    """
+    with serve_log(cwd, port).open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+            env={**os.environ, **env}, cwd=cwd,
+            stdout=asyncio.subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
     deadline = asyncio.get_running_loop().time() + within
     async with aiohttp.ClientSession() as session:
         while asyncio.get_running_loop().time() < deadline:
@@ -42,8 +47,13 @@ async def start_serve(
     if process.returncode is None:
         process.kill()
     await process.wait()
-    err = await process.stderr.read() if process.stderr else b""
-    raise AssertionError(f"serve did not become ready:\n{err.decode(errors='replace')}")
+    err = serve_log(cwd, port).read_text(errors="replace")
+    raise AssertionError(f"serve did not become ready:\n{err}")
+
+
+def serve_log(cwd: Path, port: int) -> Path:
+    """Where `start_serve` writes the logs of the server on `port`."""
+    return cwd / f"serve-{port}.log"
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:

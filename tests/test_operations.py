@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, unused_port
 from bot import logs
 from tests.fakes import messenger as fb
 from tests.fakes.graph import TOKEN, FakeGraph
-from tests.serving import settled, start_serve, stop
+from tests.serving import serve_log, settled, start_serve, stop
 from tests.test_messenger import post
 
 Client = TestClient[web.Request, web.Application]
@@ -109,8 +109,7 @@ async def test_serve_logs_one_json_line_per_event_without_secrets(
         await asyncio.wait_for(process.wait(), 15)
     finally:
         await stop(process)
-    assert process.stderr is not None
-    err = (await process.stderr.read()).decode()
+    err = serve_log(tmp_path, port).read_text()
     lines = [line for line in err.splitlines() if line.startswith("{")]
     entries = [json.loads(line) for line in lines]
     handled = [e for e in entries if e["message"] == "message event handled"]

@@ -22,7 +22,7 @@ from bot.engine import Engine
 from bot.local import LocalConversations
 from tests.fakes import messenger as fb
 from tests.fakes.graph import TOKEN, FakeGraph
-from tests.serving import deliver, start_serve, stop
+from tests.serving import deliver, serve_log, start_serve, stop
 
 Serve = Callable[[], Awaitable[asyncio.subprocess.Process]]
 
@@ -127,7 +127,7 @@ async def test_kill_9_twice_while_replies_go_out_then_restart_answers_each_messa
 
 
 async def test_sigterm_drains_in_flight_replies_and_exits_cleanly(
-    serve: tuple[Serve, str], graph: FakeGraph
+    serve: tuple[Serve, str], graph: FakeGraph, tmp_path: Path
 ) -> None:
     start, base = serve
     process = await start()
@@ -136,10 +136,9 @@ async def test_sigterm_drains_in_flight_replies_and_exits_cleanly(
     await graph.wait_until(lambda: graph.requests > 0)
     process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(process.wait(), 15) == 0
-    assert process.stderr is not None
-    err = await process.stderr.read()
-    assert len(graph.texts("u-term")) == 3, err.decode()
-    assert b"Traceback" not in err
+    err = serve_log(tmp_path, int(base.rsplit(":", 1)[1])).read_text()
+    assert len(graph.texts("u-term")) == 3, err
+    assert "Traceback" not in err
 
 
 async def test_second_serve_on_the_same_sqlite_file_stops_with_a_clear_error(
