@@ -33,6 +33,11 @@ from intents.normalize import NON_WORD_RE, Lexicon, Normalized, Normalizer, fold
 MatchDecision = Literal["answer", "clarify", "none"]
 
 
+# Words (after normalisation) by which a customer says the account is a company's: a fact
+# worth showing the agent, whatever the intent matched.
+BUSINESS_WORDS: Final = frozenset({"professionnel", "employeur"})
+
+
 @dataclass(frozen=True, slots=True)
 class Tuning:
     """The matcher's knobs, calibrated on tests/data/devset.tsv (see bench/classify.py)."""
@@ -155,6 +160,8 @@ class Matcher:
         tokens = list(dict.fromkeys(normalized.tokens))
         known = [self._column[t] for t in tokens if t in self._column]
         facts = {"email_domain": normalized.email_domains[0]} if normalized.email_domains else {}
+        if BUSINESS_WORDS & set(tokens):
+            facts["business_account"] = "oui"
         if not known:
             return Match(text, normalized, (), "none", normalized.days, facts)
 

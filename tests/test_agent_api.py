@@ -30,9 +30,11 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def escalated(bot: Client, graph: FakeGraph, psid: str, **event: Any) -> int:
+async def escalated(
+    bot: Client, graph: FakeGraph, psid: str, text: str = HUMAN, **event: Any
+) -> int:
     """A customer asks for a person; returns the escalation's id."""
-    message = fb.text(psid, HUMAN)
+    message = fb.text(psid, text)
     message.update(event)
     assert await post(bot, message) == 200
     await settled(bot)
@@ -58,7 +60,8 @@ async def test_escalation_is_listed_with_its_reason_and_transcript(
     graph.names["u-list"] = ("Élodie", "Martin")  # what the User Profile API tells
     await post(bot, fb.text("u-list", "jai oublié mon mdp"))
     await graph.wait_for(3, recipient="u-list")
-    escalation = await escalated(bot, graph, "u-list")
+    asked = "je veux parler à un humain svp, c'est pour le compte pro de jean@orange.fr"
+    escalation = await escalated(bot, graph, "u-list", asked)
     listing = await (await bot.get("/api/escalations?status=open", headers=auth(ANA))).json()
     [item] = listing["escalations"]
     assert item["channel"] == "messenger"
@@ -68,8 +71,9 @@ async def test_escalation_is_listed_with_its_reason_and_transcript(
     detail = await (await bot.get(f"/api/escalations/{escalation}", headers=auth(ANA))).json()
     authors = [t["author"] for t in detail["transcript"]]
     assert authors[0] == "customer" and "bot" in authors
-    assert detail["transcript"][-2]["text"] == HUMAN
+    assert detail["transcript"][-2]["text"] == asked
     assert detail["brief"]["answered"] == ["forgot_password"]
+    assert detail["brief"]["facts"] == {"email_domain": "orange.fr", "business_account": "oui"}
     assert detail["brief"]["waiting_seconds"] >= 0
     claimed = await (await bot.get("/api/escalations?status=claimed", headers=auth(ANA))).json()
     assert claimed == {"escalations": []}

@@ -34,7 +34,7 @@
   const FACTS = {
     email_domain: "Domaine de l'adresse e-mail",
     days: "Nombre de jours indiqué",
-    business: "Compte professionnel",
+    business_account: "Compte professionnel",
   };
   const EVENTS = ["escalation", "message", "claimed", "resolved", "reply"];
 
