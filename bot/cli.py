@@ -1,4 +1,5 @@
-"""Command line: `python -m bot serve | chat | classify | check | agent … | messenger setup`.
+"""Command line: `python -m bot serve | chat | classify | check | db upgrade | forget |
+agent add|list|remove | messenger setup | twitter register|status`.
 
 User mistakes end in one clear line on stderr and a non-zero exit, never a traceback.
 """
