@@ -238,6 +238,7 @@ async def metrics(request: web.Request) -> web.Response:
         registry.inbox_backlog.set(counts.inbox_pending)
         registry.outbox_backlog.set(counts.outbox_pending)
         registry.outbox_failed.set(counts.by_status.get("outbox:failed", 0))
+        registry.inbox_failed.set(counts.by_status.get("inbox:failed", 0))
     return web.Response(
         body=generate_latest(registry.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )

@@ -66,6 +66,9 @@ class Metrics:
             "bot_inbox_backlog", "Inbox events not processed yet", registry=r
         )
         self.outbox_backlog = Gauge("bot_outbox_backlog", "Replies not delivered yet", registry=r)
+        self.inbox_failed = Gauge(
+            "bot_inbox_failed", "Events set aside after repeated processing errors", registry=r
+        )
         self._webhook_counters: dict[tuple[str, int], Counter] = {}
         self.outbox_failed = Gauge(
             "bot_outbox_failed", "Replies given up on (permanent errors)", registry=r
