@@ -56,6 +56,8 @@ class Tuning:
     none_distinctive: float = 2.2  # ...when the message has this much of the problem's own words
     none_marker: float = 2.8  # this much weight of words only `none` uses...
     none_back: float = 10.0  # ...makes `none` this close to a problem or symptom win
+    cover_from: int = 6  # a message of this many words or more...
+    cover_weight: float = 0.2  # ...has this share of its fuzzy score from token_sort_ratio
     tie: float = 2.0  # two problems this close: the one with more words of its own comes first
 
 
@@ -202,9 +204,14 @@ class Matcher:
         keep = np.stack(values, axis=1) > 0  # intents x fuzzy_top
         picked = self._table[rows[:, None], np.stack(columns, axis=1)][keep]
         query = " ".join(sorted(tokens))
-        fuzzy = process.cdist(
-            [query], [self._choices[r] for r in picked], scorer=fuzz.token_set_ratio, workers=1
-        )[0]
+        choices = [self._choices[r] for r in picked]
+        fuzzy = process.cdist([query], choices, scorer=fuzz.token_set_ratio, workers=1)[0]
+        if len(tokens) >= self.tuning.cover_from:
+            # A phrasing inside a long message scores 100 by token_set_ratio however little
+            # of the message it explains; token_sort_ratio counts the rest of the message.
+            cover = self.tuning.cover_weight
+            whole = process.cdist([query], choices, scorer=fuzz.token_sort_ratio, workers=1)[0]
+            fuzzy = (1 - cover) * fuzzy + cover * whole
         fw = self.tuning.fuzzy_weight
         blended = np.full(keep.shape, -1.0, dtype=np.float32)
         blended[keep] = (1 - fw) * overlap[picked] + fw * fuzzy
