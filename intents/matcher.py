@@ -52,8 +52,13 @@ class Tuning:
     unknown_weight: float = 1.2  # weight of a word no phrasing uses
     explained: float = 0.95  # credit for words the intent uses in other phrasings
     explained_none: float = 0.95  # the same for `none`, whose vocabulary is the widest
-    none_yield: float = 12.0  # `none` this close to a problem gives way to it...
-    none_distinctive: float = 3.0  # ...when the message has this much of the problem's own words
+    none_yield: float = 20.0  # `none` this close to a problem gives way to it...
+    none_distinctive: float = 2.2  # ...when the message has this much of the problem's own words
+    none_marker: float = 2.8  # this much weight of words only `none` uses...
+    none_back: float = 10.0  # ...makes `none` this close to a problem or symptom win
+    cover_from: int = 6  # a message of this many words or more...
+    cover_weight: float = 0.2  # ...has this share of its fuzzy score from token_sort_ratio
+    tie: float = 2.0  # two problems this close: the one with more words of its own comes first
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +152,13 @@ class Matcher:
             for owner in owners:
                 vocab[self._column[token], owner] = self._weight[token]
         self._vocab = vocab
+        # `none` uses nearly every common word (compte, mail, mot de passe), so its whole
+        # vocabulary would explain any message: it explains only the words no other intent
+        # uses (VM, Windows, facture, another company's account).
+        self._none = self._index.get(NONE)
+        self._none_only = (vocab > 0).sum(axis=1) == 1
+        if self._none is not None:
+            self._none_only &= vocab[:, self._none] > 0
         explain = np.full(n_intents, tuning.explained, dtype=np.float32)
         if NONE in self._intents:
             explain[self._intents.index(NONE)] = tuning.explained_none
@@ -169,7 +181,12 @@ class Matcher:
         shared = self._matrix_t[known].sum(axis=0)
         recall = shared / self._row_weight
         used = self._vocab[known]  # the message's known words x the intents that use them
-        explained = used.sum(axis=0) / query_weight
+        explained = used.sum(axis=0)
+        marker = 0.0
+        if self._none is not None:
+            marker = float(used[self._none_only[known], self._none].sum())
+            explained[self._none] = marker
+        explained /= query_weight
         precision = np.maximum(shared / query_weight, explained[self._owner] * self._explain)
         both = recall + precision
         overlap = np.divide(2 * recall * precision, both, out=np.zeros_like(both), where=both > 0)
@@ -187,25 +204,42 @@ class Matcher:
         keep = np.stack(values, axis=1) > 0  # intents x fuzzy_top
         picked = self._table[rows[:, None], np.stack(columns, axis=1)][keep]
         query = " ".join(sorted(tokens))
-        fuzzy = process.cdist(
-            [query], [self._choices[r] for r in picked], scorer=fuzz.token_set_ratio, workers=1
-        )[0]
+        choices = [self._choices[r] for r in picked]
+        fuzzy = process.cdist([query], choices, scorer=fuzz.token_set_ratio, workers=1)[0]
+        if len(tokens) >= self.tuning.cover_from:
+            # A phrasing inside a long message scores 100 by token_set_ratio however little
+            # of the message it explains; token_sort_ratio counts the rest of the message.
+            cover = self.tuning.cover_weight
+            whole = process.cdist([query], choices, scorer=fuzz.token_sort_ratio, workers=1)[0]
+            fuzzy = (1 - cover) * fuzzy + cover * whole
         fw = self.tuning.fuzzy_weight
         blended = np.full(keep.shape, -1.0, dtype=np.float32)
         blended[keep] = (1 - fw) * overlap[picked] + fw * fuzzy
         best_values = blended.max(axis=1).tolist()
         best = {i: v for i, v in enumerate(best_values) if keep[i, 0]}
 
-        candidates, second = self._rank(best, used)
+        candidates, second = self._rank(best, used, marker)
         decision = self._decide(candidates, second)
         return Match(text, normalized, candidates, decision, normalized.days, facts)
 
     def _rank(
-        self, best: dict[int, float], used: np.ndarray
+        self, best: dict[int, float], used: np.ndarray, marker: float
     ) -> tuple[tuple[Candidate, ...], float]:
-        """Candidates best first, and the runner-up score that the margin is measured against."""
+        """Candidates best first, and the runner-up score that the margin is measured against.
+
+        `marker` is the weight of the message's words that only `none` uses.
+        """
         ranked = [Candidate(self._intents[i], round(s, 1)) for i, s in best.items()]
         ranked.sort(key=lambda c: -c.score)
+        # Two problems level: the one whose own words the message uses more comes first (the
+        # margin makes it a question either way; this orders its quick replies).
+        if len(ranked) > 1 and ranked[0].score - ranked[1].score <= self.tuning.tie:
+            first, second = ranked[0].intent, ranked[1].intent
+            if first in PROBLEMS and second in PROBLEMS:
+                mine = self._own_words(used, first, second)
+                if self._own_words(used, second, first) > mine:
+                    ranked.insert(0, ranked.pop(1))
+        best_first = ranked[0]
         # Specific beats generic: "je n'arrive pas à me connecter, j'ai oublié mon mot de
         # passe" names its problem with a word ("oublié") the symptom never uses; the
         # symptom's question would only delay the answer.
@@ -228,6 +262,22 @@ class Matcher:
                 ):
                     ranked.insert(0, ranked.pop(n))
                     break
+        # And the other way round: "Netflix me dit que cette adresse est déjà utilisée" names
+        # what only out-of-scope messages name (another company); the error text is not the
+        # point. Not when a rule above already put a problem first on its own words.
+        top = ranked[0]
+        if (
+            top is best_first
+            and (top.intent in PROBLEMS or top.intent in SYMPTOMS)
+            and marker >= self.tuning.none_marker
+        ):
+            for n, other in enumerate(ranked[1:], start=1):
+                if top.score - other.score > self.tuning.none_back:
+                    break
+                if other.intent == NONE:
+                    ranked.insert(0, ranked.pop(n))
+                    break
+        ranked[1:] = sorted(ranked[1:], key=lambda c: -c.score)
         top = ranked[0]
         rivals = (c for c in ranked[1:] if not self._names_its_problem(used, top.intent, c.intent))
         runner_up = next(rivals, None)
