@@ -286,6 +286,31 @@ class MessengerAdapter:
             raise PayloadError("signed_request: no user_id")
         return str(user)
 
+    async def page_scoped_ids(self, app_user_id: str) -> list[str]:
+        """The ids under which this app-scoped user wrote to our page(s), via the ID
+        Matching API (`GET /{app-scoped-id}/ids_for_pages`, app access token with its
+        appsecret_proof): Facebook's deletion callback names users by app-scoped id, while
+        Messenger conversations know them by page-scoped id. Empty when the lookup is not
+        possible (no MESSENGER_APP_ID, no permission); best effort."""
+        if self._session is None or not self._app_id:
+            return []
+        token = f"{self._app_id}|{self._secret.decode()}"
+        proof = hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
+        try:
+            async with self._session.get(
+                f"{self._api_url}/{app_user_id}/ids_for_pages",
+                params={"access_token": token, "appsecret_proof": proof},
+                timeout=self._timeout,
+            ) as response:
+                answer = await response.json(content_type=None) if response.status == 200 else None
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            log.warning("ID Matching API unreachable: %s", exc)
+            return []
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, list):
+            return []
+        return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
+
     # -- Send API -------------------------------------------------------------------------
 
     def agent_window(self, last_customer_ms: int | None, now_ms: int) -> Window:

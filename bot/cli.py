@@ -260,7 +260,7 @@ def _forget(args: argparse.Namespace) -> int:
     code = new_code()
 
     async def work(store: Store) -> int:
-        deleted = await store.forget(args.channel, args.user_id, code)
+        deleted = await store.forget(args.channel, [args.user_id], code)
         print(
             f"{deleted} conversation(s) of {args.channel} user {args.user_id} deleted "
             f"(confirmation code {code}; status page /data-deletion/{code})"

@@ -58,7 +58,10 @@ async def deletion_callback(request: web.Request) -> web.Response:
     except PayloadError as exc:
         return error(403 if "signature" in str(exc) else 400, str(exc))
     code = new_code()
-    deleted = await request.app[STORE].forget("messenger", user, code)
+    # Facebook names the user by their app-scoped id; their conversations are stored under
+    # the page-scoped id Messenger gives: both are deleted.
+    ids = [user, *await adapter.page_scoped_ids(user)]
+    deleted = await request.app[STORE].forget("messenger", ids, code)
     log.info("data deletion %s: %s conversation(s) deleted", code, deleted)
     base = request.app[SETTINGS].bot_public_url or str(request.url.origin())
     return web.json_response(

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -55,6 +56,26 @@ async def test_deletion_callback_deletes_the_customer_and_gives_a_status_page(
     assert page.status == 200
     text = await page.text()
     assert "ont été supprimées" in text and code in text and 'lang="fr"' in text
+
+
+async def test_deletion_by_app_scoped_id_finds_the_page_scoped_conversation(
+    aiohttp_client: Any, messenger_settings: Any, engine: Any, graph: FakeGraph
+) -> None:
+    """Facebook names the user by app-scoped id; Messenger stored them by page-scoped id."""
+    from bot.app import create_app
+
+    settings = messenger_settings.model_copy(update={"messenger_app_id": graph.app_id})
+    bot = await aiohttp_client(create_app(settings, engine))
+    await post(bot, fb.text("psid-77", "mdp oublié"))
+    await graph.wait_for(3, recipient="psid-77")
+    graph.page_ids["asid-77"] = ["psid-77"]
+    response = await bot.post(
+        "/webhooks/messenger/data-deletion", data={"signed_request": signed_request("asid-77")}
+    )
+    assert response.status == 200
+    assert await bot.app[STORE].conversation("messenger", "psid-77") is None
+    page = await bot.get(f"/data-deletion/{(await response.json())['confirmation_code']}")
+    assert "(1)" in await page.text()
 
 
 async def test_deletion_callback_refuses_bad_signatures_and_keeps_the_data(

@@ -303,10 +303,10 @@ class Store(Protocol):
 
     # -- data protection ----------------------------------------------------------------
 
-    async def forget(self, channel: Channel, customer_id: str, code: str) -> int:
-        """Delete everything stored about one customer (conversations, transcript, replies,
-        escalations, pending events) and record the request under `code`. Returns the
-        number of conversations deleted."""
+    async def forget(self, channel: Channel, customer_ids: Sequence[str], code: str) -> int:
+        """Delete everything stored about one customer, known by these ids on `channel`
+        (conversations, transcript, replies, escalations, pending events), and record the
+        request under `code`. Returns the number of conversations deleted."""
         ...
 
     async def deletion(self, code: str) -> Deletion | None: ...

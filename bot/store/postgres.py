@@ -550,15 +550,18 @@ class PostgresStore:
 
     # -- data protection ----------------------------------------------------------------
 
-    async def forget(self, channel: Channel, customer_id: str, code: str) -> int:
+    async def forget(self, channel: Channel, customer_ids: Sequence[str], code: str) -> int:
+        ids = list(dict.fromkeys(customer_ids))
         async with self._tx() as db:
             await db.execute(
-                "DELETE FROM inbox WHERE channel = $1 AND customer_id = $2", channel, customer_id
+                "DELETE FROM inbox WHERE channel = $1 AND customer_id = ANY($2::text[])",
+                channel,
+                ids,
             )
             status = await db.execute(
-                "DELETE FROM conversations WHERE channel = $1 AND customer_id = $2",
+                "DELETE FROM conversations WHERE channel = $1 AND customer_id = ANY($2::text[])",
                 channel,
-                customer_id,
+                ids,
             )
             deleted = int(status.split()[-1])
             await db.execute(

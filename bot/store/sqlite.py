@@ -613,12 +613,14 @@ class SQLiteStore:
 
     # -- data protection ----------------------------------------------------------------
 
-    async def forget(self, channel: Channel, customer_id: str, code: str) -> int:
+    async def forget(self, channel: Channel, customer_ids: Sequence[str], code: str) -> int:
         def run(db: sqlite3.Connection) -> int:
-            db.execute(FORGET_EVENTS, (channel, customer_id))
-            deleted = db.execute(FORGET_CONVERSATION, (channel, customer_id)).rowcount
+            deleted = 0
+            for customer_id in dict.fromkeys(customer_ids):
+                db.execute(FORGET_EVENTS, (channel, customer_id))
+                deleted += db.execute(FORGET_CONVERSATION, (channel, customer_id)).rowcount
             db.execute(RECORD_DELETION, (code, channel, deleted, time.time()))
-            return int(deleted)
+            return deleted
 
         return await self._call(run, write=True)
 

@@ -54,6 +54,8 @@ class FakeGraph:
         # Like Facebook with `message_echoes` subscribed: every accepted message is echoed
         # to this webhook address, signed, retried until the bot takes it (or 60 s pass).
         self.names: dict[str, tuple[str, str]] = {}  # PSID -> (first name, last name)
+        self.app_id = "1234567890"
+        self.page_ids: dict[str, list[str]] = {}  # app-scoped id -> page-scoped ids
         self.echo_to: str | None = None
         self.echo_secret = "app-secret-for-tests"
         self.echoes_delivered = 0
@@ -68,6 +70,7 @@ class FakeGraph:
         app.router.add_post("/me/messenger_profile", self._profile_post)
         app.router.add_get("/me/messenger_profile", self._profile_get)
         app.router.add_get("/{user_id}", self._user_profile)
+        app.router.add_get("/{user_id}/ids_for_pages", self._ids_for_pages)
         app.on_cleanup.append(self._stop_echoes)
         return app
 
@@ -224,6 +227,20 @@ class FakeGraph:
         return web.json_response(answer, status=status, headers=headers)
 
     # -- Messenger Profile API -------------------------------------------------------------
+
+    async def _ids_for_pages(self, request: web.Request) -> web.Response:
+        """The ID Matching API: an app access token and its appsecret_proof, as required."""
+        import hashlib
+        import hmac
+
+        token = f"{self.app_id}|{self.echo_secret}"
+        proof = hmac.new(self.echo_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+        if request.query.get("access_token") != token or request.query.get("appsecret_proof") != proof:
+            return web.json_response(graph_error(190, "Invalid OAuth access token."), status=401)
+        ids = self.page_ids.get(request.match_info["user_id"], [])
+        return web.json_response(
+            {"data": [{"id": psid, "page": {"id": PAGE_ID, "name": "Parallels"}} for psid in ids]}
+        )
 
     async def _user_profile(self, request: web.Request) -> web.Response:
         """The User Profile API: names of people who wrote to the page, if allowed."""
