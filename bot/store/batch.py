@@ -8,8 +8,16 @@ has committed, so an acknowledgement never runs ahead of the disk.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
+
+from adapters.base import Inbound
+
+# The rows of one webhook's events (channel, platform id, customer id, kind, message JSON,
+# received at), the poller cursor saved with them, and the time.
+InboxRow = tuple[str, str, str, str, str, float]
+InboxWrite = tuple[list[InboxRow], tuple[str, str] | None, float]
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -51,3 +59,20 @@ class GroupCommit(Generic[Item, Result]):
         """Wait for the writes already submitted."""
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
+
+
+def inbox_write(events: Sequence[Inbound], cursor: tuple[str, str] | None) -> InboxWrite:
+    """What `add_inbox` hands to the group commit for these events."""
+    now = time.time()
+    rows: list[InboxRow] = [
+        (
+            e.message.channel,
+            e.message.platform_id,
+            e.message.sender_id,
+            e.kind,
+            e.message.model_dump_json(),
+            now,
+        )
+        for e in events
+    ]
+    return rows, cursor, now

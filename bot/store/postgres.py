@@ -39,7 +39,7 @@ from bot.store import (
     TranscriptEntry,
     TurnRecord,
 )
-from bot.store.batch import GroupCommit
+from bot.store.batch import GroupCommit, InboxWrite, inbox_write
 
 log = logging.getLogger(__name__)
 
@@ -259,8 +259,6 @@ WHERE id = $1 AND (status = 'open'
 """
 
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
-# rows of one add_inbox call, its cursor and its time
-_InboxWrite = tuple[list[tuple[str, str, str, str, str, float]], tuple[str, str] | None, float]
 Listener = Callable[[str, dict[str, Any]], None]
 
 
@@ -380,21 +378,9 @@ class PostgresStore:
     ) -> int:
         if not events and cursor is None:
             return 0
-        now = time.time()
-        rows: list[tuple[str, str, str, str, str, float]] = [
-            (
-                e.message.channel,
-                e.message.platform_id,
-                e.message.sender_id,
-                e.kind,
-                e.message.model_dump_json(),
-                now,
-            )
-            for e in events
-        ]
-        return await self._inbox_writes.submit((rows, cursor, now))
+        return await self._inbox_writes.submit(inbox_write(events, cursor))
 
-    async def _write_inbox(self, batch: Sequence[_InboxWrite]) -> list[int]:
+    async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[int]:
         """One transaction for the webhooks that arrived together (group commit)."""
         rows = [row for item_rows, _, _ in batch for row in item_rows]
         columns: list[list[Any]] = [list(column) for column in zip(*rows, strict=True)]

@@ -39,11 +39,9 @@ from bot.store import (
     TranscriptEntry,
     TurnRecord,
 )
-from bot.store.batch import GroupCommit
+from bot.store.batch import GroupCommit, InboxWrite, inbox_write
 
 T = TypeVar("T")
-# rows of one add_inbox call, its cursor and its time
-_InboxWrite = tuple[list[tuple[str, str, str, str, str, float]], tuple[str, str] | None, float]
 
 # -- queries ------------------------------------------------------------------------------
 
@@ -413,22 +411,9 @@ class SQLiteStore:
     ) -> int:
         if not events and cursor is None:
             return 0
-        now = time.time()
-        rows: list[tuple[str, str, str, str, str, float]] = [
-            (
-                e.message.channel,
-                e.message.platform_id,
-                e.message.sender_id,
-                e.kind,
-                e.message.model_dump_json(),
-                now,
-            )
-            for e in events
-        ]
+        return await self._inbox_writes.submit(inbox_write(events, cursor))
 
-        return await self._inbox_writes.submit((rows, cursor, now))
-
-    async def _write_inbox(self, batch: Sequence[_InboxWrite]) -> list[int]:
+    async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[int]:
         def run(db: sqlite3.Connection) -> list[int]:
             added = []
             for rows, cursor, now in batch:
