@@ -60,7 +60,9 @@ class Tuning:
     none_back: float = 10.0  # ...makes `none` this close to a problem or symptom win
     cover_from: int = 6  # a message of this many words or more...
     cover_weight: float = 0.2  # ...has this share of its fuzzy score from token_sort_ratio
-    tie: float = 2.0  # two problems this close: the one with more words of its own comes first
+    tie: float = 4.0  # two problems this close: the one more typical of the words comes first
+    tie_smoothing: float = 0.5  # added to each word's count of phrasings of an intent
+    tie_weight: float = 0.5  # points of score per unit of log-likelihood ratio
     clause_from: int = 6  # a message of this many words or more is also read clause by clause
     clause_clear: float = 75.0  # a clause whose best problem scores this (keywords only)...
     clause_margin: float = 8.0  # ...this far ahead of its best rival...
@@ -144,6 +146,15 @@ class Matcher:
             for token in tokens:
                 users[token].add(owner)
         self._column = {token: n for n, token in enumerate(sorted(users))}
+        # How likely each word is in one of an intent's phrasings (smoothed, log): which of
+        # two level problems a message's words are more typical of.
+        df = np.zeros((len(self._column), len(self._intents)), dtype=np.float32)
+        for tokens, owner in rows:
+            for token in tokens:
+                df[self._column[token], owner] += 1
+        phrasings = np.bincount(self._owner, minlength=len(self._intents)).astype(np.float32)
+        smoothing = tuning.tie_smoothing
+        self._likelihood = np.log((df + smoothing) / (phrasings + 2 * smoothing))
         n_intents = len(self._intents)
         self._weight = {t: math.log(1 + n_intents / len(users[t])) for t in self._column}
         self._unknown = tuning.unknown_weight
@@ -252,7 +263,7 @@ class Matcher:
                 if i in best:
                     best[i] = min(100.0, max(best[i] + self.tuning.clause_bonus, lift))
 
-        candidates, second = self._rank(best, used, marker)
+        candidates, second = self._rank(best, used, marker, known)
         decision = self._decide(candidates, second)
         return Match(text, normalized, candidates, decision, normalized.days, facts)
 
@@ -332,21 +343,25 @@ class Matcher:
         return lifts
 
     def _rank(
-        self, best: dict[int, float], used: np.ndarray, marker: float
+        self, best: dict[int, float], used: np.ndarray, marker: float, known: list[int]
     ) -> tuple[tuple[Candidate, ...], float]:
         """Candidates best first, and the runner-up score that the margin is measured against.
 
-        `marker` is the weight of the message's words that only `none` uses.
+        `marker` is the weight of the message's words that only `none` uses; `known` are the
+        message's distinct known words (columns).
         """
         ranked = [Candidate(self._intents[i], round(s, 1)) for i, s in best.items()]
         ranked.sort(key=lambda c: -c.score)
-        # Two problems level: the one whose own words the message uses more comes first (the
-        # margin makes it a question either way; this orders its quick replies).
+        # Two problems nearly level: the one whose phrasings use the message's words more
+        # often comes first, unless it trails by more than that evidence is worth (the margin
+        # makes it a question either way; this orders its quick replies). Both forgot_password
+        # and forgot_email have phrasings with "mot de passe", but few of forgot_email's do.
         if len(ranked) > 1 and ranked[0].score - ranked[1].score <= self.tuning.tie:
             first, second = ranked[0].intent, ranked[1].intent
             if first in PROBLEMS and second in PROBLEMS:
-                mine = self._own_words(used, first, second)
-                if self._own_words(used, second, first) > mine:
+                odds = self._likelihood[known]
+                ratio = float((odds[:, self._index[second]] - odds[:, self._index[first]]).sum())
+                if ranked[1].score - ranked[0].score + self.tuning.tie_weight * ratio > 0:
                     ranked.insert(0, ranked.pop(1))
         best_first = ranked[0]
         # Specific beats generic: "je n'arrive pas à me connecter, j'ai oublié mon mot de
