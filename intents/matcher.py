@@ -22,12 +22,13 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Final, Literal
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
+from intents.catalogue import CONVERSATION, NONE, PROBLEMS, SYMPTOMS, Catalogue
 from intents.normalize import NON_WORD_RE, Lexicon, Normalized, Normalizer, fold
 
 MatchDecision = Literal["answer", "clarify", "none"]
@@ -36,6 +37,7 @@ MatchDecision = Literal["answer", "clarify", "none"]
 # Words (after normalisation) by which a customer says the account is a company's: a fact
 # worth showing the agent, whatever the intent matched.
 BUSINESS_WORDS: Final = frozenset({"professionnel", "employeur"})
+_MAX_CLAUSES: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,14 @@ class Tuning:
     none_back: float = 10.0  # ...makes `none` this close to a problem or symptom win
     cover_from: int = 6  # a message of this many words or more...
     cover_weight: float = 0.2  # ...has this share of its fuzzy score from token_sort_ratio
-    tie: float = 2.0  # two problems this close: the one with more words of its own comes first
+    tie: float = 4.0  # two problems this close: the one more typical of the words comes first
+    tie_smoothing: float = 0.5  # added to each word's count of phrasings of an intent
+    tie_weight: float = 0.5  # points of score per unit of log-likelihood ratio
+    clause_from: int = 6  # a message of this many words or more is also read clause by clause
+    clause_clear: float = 75.0  # a clause whose best problem scores this (keywords only)...
+    clause_margin: float = 8.0  # ...this far ahead of its best rival...
+    clause_bonus: float = 8.0  # ...adds this to the problem's score for the whole message
+    clause_drop: float = 5.0  # ...or lifts it to the clause's score less this, if higher
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +146,15 @@ class Matcher:
             for token in tokens:
                 users[token].add(owner)
         self._column = {token: n for n, token in enumerate(sorted(users))}
+        # How likely each word is in one of an intent's phrasings (smoothed, log): which of
+        # two level problems a message's words are more typical of.
+        df = np.zeros((len(self._column), len(self._intents)), dtype=np.float32)
+        for tokens, owner in rows:
+            for token in tokens:
+                df[self._column[token], owner] += 1
+        phrasings = np.bincount(self._owner, minlength=len(self._intents)).astype(np.float32)
+        smoothing = tuning.tie_smoothing
+        self._likelihood = np.log((df + smoothing) / (phrasings + 2 * smoothing))
         n_intents = len(self._intents)
         self._weight = {t: math.log(1 + n_intents / len(users[t])) for t in self._column}
         self._unknown = tuning.unknown_weight
@@ -144,14 +162,12 @@ class Matcher:
         for r, (tokens, _) in enumerate(rows):
             for token in tokens:
                 matrix[r, self._column[token]] = self._weight[token]
-        self._matrix_t = np.ascontiguousarray(matrix.T)
         self._row_weight = matrix.sum(axis=1)
         # Which words each intent uses anywhere: how much of a long message it explains.
         vocab = np.zeros((len(self._column), n_intents), dtype=np.float32)
         for token, owners in users.items():
             for owner in owners:
                 vocab[self._column[token], owner] = self._weight[token]
-        self._vocab = vocab
         # `none` uses nearly every common word (compte, mail, mot de passe), so its whole
         # vocabulary would explain any message: it explains only the words no other intent
         # uses (VM, Windows, facture, another company's account).
@@ -162,10 +178,38 @@ class Matcher:
         explain = np.full(n_intents, tuning.explained, dtype=np.float32)
         if NONE in self._intents:
             explain[self._intents.index(NONE)] = tuning.explained_none
-        self._explain = explain[self._owner]
+        # Each phrasing's credit for the words its intent uses, as an intents x phrasings
+        # matrix: a product spreads each intent's share over its phrasings.
+        by_intent = np.zeros((n_intents, len(rows)), dtype=np.float32)
+        by_intent[self._owner, np.arange(len(rows))] = explain[self._owner]
+        self._explain_by_intent = by_intent
+        # Per word, in one row: its weight in each phrasing, in each intent's vocabulary,
+        # and as a word only `none` uses; one gather and one sum give all three.
+        marker_column = np.zeros((len(self._column), 1), dtype=np.float32)
+        if self._none is not None:
+            marker_column[:, 0] = vocab[:, self._none] * self._none_only
+        self._evidence = np.ascontiguousarray(np.hstack([matrix.T, vocab, marker_column]))
         self._symptom_candidates = {
             i.id: frozenset(i.candidates) for i in catalogue.intents if i.id in SYMPTOMS
         }
+        # For reading a long message clause by clause (see _clause_lifts): where each
+        # intent's phrasings start (an intent left with none gets its neighbour's, masked),
+        # which intents are problems, and whom a problem's score is measured against: not
+        # itself, not a conversation move, not a symptom that lists it among its candidates.
+        self._starts = np.minimum(starts, len(rows) - 1)
+        self._empty = sizes == 0
+        self._problem = np.array([i in PROBLEMS for i in self._intents])
+        self._rivals = np.array(
+            [
+                [
+                    other != intent
+                    and other not in CONVERSATION
+                    and intent not in self._symptom_candidates.get(other, ())
+                    for other in self._intents
+                ]
+                for intent in self._intents
+            ]
+        )
 
     def match(self, text: str) -> Match:
         normalized = self.normalizer.normalize(text)
@@ -177,20 +221,17 @@ class Matcher:
         if not known:
             return Match(text, normalized, (), "none", normalized.days, facts)
 
-        query_weight = sum(self._weight.get(t, self._unknown) for t in tokens)
-        shared = self._matrix_t[known].sum(axis=0)
-        recall = shared / self._row_weight
-        used = self._vocab[known]  # the message's known words x the intents that use them
-        explained = used.sum(axis=0)
-        marker = 0.0
-        if self._none is not None:
-            marker = float(used[self._none_only[known], self._none].sum())
-            explained[self._none] = marker
-        explained /= query_weight
-        precision = np.maximum(shared / query_weight, explained[self._owner] * self._explain)
-        both = recall + precision
-        overlap = np.divide(2 * recall * precision, both, out=np.zeros_like(both), where=both > 0)
-        overlap *= 100
+        # The whole message, and for a long one each of its clauses, in one batch.
+        clauses: list[list[str]] = []
+        if normalized.clauses and len(tokens) >= self.tuning.clause_from:
+            # A text of many sentences is read as its first few clauses and the rest.
+            bounds = (0, *normalized.clauses[: _MAX_CLAUSES - 1], len(normalized.tokens))
+            clauses = [
+                list(dict.fromkeys(normalized.tokens[start:end]))
+                for start, end in pairwise(bounds)
+            ]
+        overlaps, used, marker = self._overlap(tokens, clauses)
+        overlap = overlaps[0]
 
         # The best phrasings of each intent (ties to the first), then rapidfuzz on those only.
         padded = np.append(overlap, np.float32(-1.0))[self._table]
@@ -217,27 +258,110 @@ class Matcher:
         blended[keep] = (1 - fw) * overlap[picked] + fw * fuzzy
         best_values = blended.max(axis=1).tolist()
         best = {i: v for i, v in enumerate(best_values) if keep[i, 0]}
+        if len(overlaps) > 1:
+            for i, lift in self._clause_lifts(overlaps[1:]).items():
+                if i in best:
+                    best[i] = min(100.0, max(best[i] + self.tuning.clause_bonus, lift))
 
-        candidates, second = self._rank(best, used, marker)
+        candidates, second = self._rank(best, used, marker, known)
         decision = self._decide(candidates, second)
         return Match(text, normalized, candidates, decision, normalized.days, facts)
 
+    def _overlap(
+        self, tokens: list[str], clauses: list[list[str]]
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Keyword evidence (0-100) of every phrasing for the message, then for each clause.
+
+        `tokens` are the message's distinct tokens, `clauses` each clause's (or none). Also
+        returns the message's known words x the intents that use them, and the weight of
+        its words that only `none` uses. A clause without a known word scores 0 everywhere.
+        """
+        column, weight, unknown = self._column, self._weight, self._unknown
+        weights = [sum(weight.get(t, unknown) for t in tokens)]
+        if not clauses:
+            rows = self._evidence[[column[t] for t in tokens if t in column]]
+            sums = rows.sum(axis=0, keepdims=True)
+        else:
+            # One gather for all the clauses' words; the message's words are each word's
+            # first occurrence. Which rows add up to which group is a small 0/1 matrix.
+            flat: list[int] = []
+            group: list[int] = []
+            for n, clause in enumerate(clauses, start=1):
+                known = [column[t] for t in clause if t in column]
+                flat.extend(known)
+                group.extend([n] * len(known))
+                weights.append(sum(weight.get(t, unknown) for t in clause))
+            seen: dict[int, int] = {}
+            for n, c in enumerate(flat):
+                seen.setdefault(c, n)
+            firsts = list(seen.values())
+            gathered = self._evidence[flat]
+            member = np.zeros((len(clauses) + 1, len(flat)), dtype=np.float32)
+            member[group, np.arange(len(flat))] = 1.0
+            member[0, firsts] = 1.0
+            sums = member @ gathered
+            rows = gathered[firsts]
+        n_rows = len(self._row_weight)
+        shared = sums[:, :n_rows]  # groups x phrasings
+        explained = sums[:, n_rows:-1]  # groups x intents
+        markers = sums[:, -1]
+        if self._none is not None:
+            explained[:, self._none] = markers
+        query = np.array(weights, dtype=np.float32)[:, None]
+        recall = shared / self._row_weight
+        precision = np.maximum(shared / query, (explained / query) @ self._explain_by_intent)
+        # The F-measure, 0-100; the tiny term keeps 0/0 at 0 without a masked division.
+        overlap = recall * precision
+        overlap *= 200
+        overlap /= recall + precision + np.float32(1e-12)
+        return overlap, rows[:, n_rows:-1], float(markers[0])
+
+    def _clause_lifts(self, overlap: np.ndarray) -> dict[int, float]:
+        """The problems that a clause of a long message names clearly, each with its clause
+        score less `clause_drop`: the least the problem scores for the whole message.
+
+        Greetings, context and other topics dilute a long message's scores; a clause that on
+        its own is clearly one problem ("..., mais depuis hier je ne reçois pas le mail pour
+        réinitialiser mon mot de passe") says what the message is about. `overlap` is the
+        clauses' keyword evidence: rapidfuzz per clause would cost too much. A clause
+        closest to `none` or to a conversation move adds nothing, so it never outweighs a
+        clause with a clear problem.
+        """
+        tuning = self.tuning
+        # Each intent's best phrasing per clause: the phrasings are grouped by intent.
+        scores = np.maximum.reduceat(overlap, self._starts, axis=1)
+        scores[:, self._empty] = -1.0
+        top = scores.argmax(axis=1)
+        rows = np.arange(len(top))
+        first = scores[rows, top]
+        rival = np.where(self._rivals[top], scores, -1.0).max(axis=1)
+        clear = self._problem[top] & (first >= tuning.clause_clear)
+        clear &= first - rival >= tuning.clause_margin
+        lifts: dict[int, float] = {}
+        for i, score in zip(top[clear].tolist(), first[clear].tolist(), strict=True):
+            lifts[i] = max(lifts.get(i, 0.0), score - tuning.clause_drop)
+        return lifts
+
     def _rank(
-        self, best: dict[int, float], used: np.ndarray, marker: float
+        self, best: dict[int, float], used: np.ndarray, marker: float, known: list[int]
     ) -> tuple[tuple[Candidate, ...], float]:
         """Candidates best first, and the runner-up score that the margin is measured against.
 
-        `marker` is the weight of the message's words that only `none` uses.
+        `marker` is the weight of the message's words that only `none` uses; `known` are the
+        message's distinct known words (columns).
         """
         ranked = [Candidate(self._intents[i], round(s, 1)) for i, s in best.items()]
         ranked.sort(key=lambda c: -c.score)
-        # Two problems level: the one whose own words the message uses more comes first (the
-        # margin makes it a question either way; this orders its quick replies).
+        # Two problems nearly level: the one whose phrasings use the message's words more
+        # often comes first, unless it trails by more than that evidence is worth (the margin
+        # makes it a question either way; this orders its quick replies). Both forgot_password
+        # and forgot_email have phrasings with "mot de passe", but few of forgot_email's do.
         if len(ranked) > 1 and ranked[0].score - ranked[1].score <= self.tuning.tie:
             first, second = ranked[0].intent, ranked[1].intent
             if first in PROBLEMS and second in PROBLEMS:
-                mine = self._own_words(used, first, second)
-                if self._own_words(used, second, first) > mine:
+                odds = self._likelihood[known]
+                ratio = float((odds[:, self._index[second]] - odds[:, self._index[first]]).sum())
+                if ranked[1].score - ranked[0].score + self.tuning.tie_weight * ratio > 0:
                     ranked.insert(0, ranked.pop(1))
         best_first = ranked[0]
         # Specific beats generic: "je n'arrive pas à me connecter, j'ai oublié mon mot de

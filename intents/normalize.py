@@ -48,6 +48,18 @@ _DAY_WORDS: Final = {
 }  # fmt: skip
 _DAY_UNITS: Final = ("j", "jr", "jrs", "jour", "jours", "day", "days")
 _MIN_FUZZY_LEN: Final = 4
+# A first word's phrases: by second word, (words, replacement) longest first; and the word's
+# own replacement, if any.
+_Phrases = tuple[dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]], tuple[str, ...] | None]
+# Where a long message turns to another clause: the end of a sentence, a semicolon, dots,
+# or a word that turns the story ("mais", "sauf que", "par contre", "et puis", "depuis").
+# Full stops inside a word (my.parallels.com, 2.5) are not ends; URLs are masked already.
+_CLAUSE_RE: Final = re.compile(
+    r"[.!?;:]+(?=\s|$)|\.{2,}|\s(?=(?:mais|sauf que?|par contre|et puis|depuis|du coup|pourtant"
+    r"|cependant|alors que|bref)\b)"
+)
+# Clauses are looked for only in messages this long (characters); shorter ones are one.
+_CLAUSE_FROM_CHARS: Final = 60
 
 
 def _fold_table() -> dict[int, str]:
@@ -111,6 +123,9 @@ class Normalized:
     tokens: tuple[str, ...]
     days: int | None = None
     email_domains: tuple[str, ...] = ()
+    # Where each clause after the first begins, as offsets into `tokens` (a long message
+    # split at its sentences and turns: "..., mais depuis hier je ne reçois pas le mail").
+    clauses: tuple[int, ...] = ()
 
     @property
     def text(self) -> str:
@@ -154,13 +169,20 @@ class Normalizer:
 
     def __init__(self, lexicon: Lexicon, vocabulary: Iterable[str] = (), typo_cutoff: float = 82.0):
         self._lexicon = lexicon
-        # Phrases are rewritten word by word: for each first word, its phrases longest first
-        # (as a regex alternation would try them), each as (words, replacement words).
-        self._phrases: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        # Phrases are rewritten word by word: for each first word, its longer phrases by
+        # their second word, longest first (as a regex alternation would try them), each as
+        # (words, replacement words); then its own replacement if it has one. Indexing by
+        # the second word spares trying the dozens of phrases of "mon" or "compte".
+        self._phrases: dict[str, _Phrases] = {}
         for phrase in sorted(lexicon.phrases, key=len, reverse=True):
             words = tuple(phrase.split())
-            entry = (words, tuple(lexicon.phrases[phrase].split()))
-            self._phrases.setdefault(words[0], []).append(entry)
+            replacement = tuple(lexicon.phrases[phrase].split())
+            longer, single = self._phrases.get(words[0], ({}, None))
+            if len(words) == 1:
+                single = replacement
+            else:
+                longer.setdefault(words[1], []).append((words, replacement))
+            self._phrases[words[0]] = (longer, single)
         self._vocabulary = sorted(set(vocabulary) | set(lexicon.words))
         self._known = frozenset(self._vocabulary) | lexicon.stopwords
         self._typo_cutoff = typo_cutoff
@@ -172,14 +194,22 @@ class Normalizer:
         return self._prepare(text)[0]
 
     def normalize(self, text: str) -> Normalized:
-        words, days, domains = self._prepare(text)
+        words, days, domains, starts = self._prepare(text)
         canonical = self._canonical
         tokens: list[str] = []
-        for word in words:
+        clauses: list[int] = []
+        starts_at = set(starts)
+        for n, word in enumerate(words):
+            # A clause begins where its first word's tokens do; empty clauses merge.
+            if n in starts_at and tokens and (not clauses or clauses[-1] < len(tokens)):
+                clauses.append(len(tokens))
             tokens.extend(canonical(word))
-        return Normalized(tuple(tokens), days, domains)
+        if clauses and clauses[-1] == len(tokens):
+            clauses.pop()
+        return Normalized(tuple(tokens), days, domains, tuple(clauses))
 
-    def _prepare(self, text: str) -> tuple[list[str], int | None, tuple[str, ...]]:
+    def _prepare(self, text: str) -> tuple[list[str], int | None, tuple[str, ...], list[int]]:
+        """Words, days, mail domains, and the word offsets where clauses after the first begin."""
         domains: tuple[str, ...] = ()
         # The guards skip scans that cannot match: most messages have no "@", "-" or ".".
         if "@" in text:
@@ -192,28 +222,46 @@ class Normalizer:
         # Apostrophes become spaces with every other non-word character, which splits the
         # elisions (j'ai -> j ai); repeated letters are squeezed word by word (cached).
         squeezed = self._squeezed
-        words = [squeezed(w) for w in NON_WORD_RE.sub(" ", fold(text)).split()]
+        folded = fold(text)
+        pieces = _CLAUSE_RE.split(folded) if len(folded) >= _CLAUSE_FROM_CHARS else [folded]
+        words: list[str] = []
+        starts: list[int] = []
+        for piece in pieces:
+            if words:
+                starts.append(len(words))
+            words.extend(squeezed(w) for w in NON_WORD_RE.sub(" ", piece).split())
         days = _days(words)
-        return self._rewrite_phrases(words), days, domains
+        out, out_starts = self._rewrite_phrases(words, starts)
+        return out, days, domains, out_starts
 
-    def _rewrite_phrases(self, words: list[str]) -> list[str]:
-        """Multi-word forms to their one token (lexicon `phrases`), then digits dropped."""
+    def _rewrite_phrases(self, words: list[str], starts: list[int]) -> tuple[list[str], list[int]]:
+        """Multi-word forms to their one token (lexicon `phrases`), then digits dropped.
+
+        `starts` are word offsets where clauses begin; returned as offsets into the result
+        (a phrase across a clause's start moves it to the phrase's end).
+        """
         out: list[str] = []
+        out_starts: list[int] = []
         phrases = self._phrases
+        bounds = iter(starts)
+        bound = next(bounds, -1)
         i, n = 0, len(words)
         while i < n:
+            while 0 <= bound <= i:
+                out_starts.append(len(out))
+                bound = next(bounds, -1)
             word = words[i]
-            for key, replacement in phrases.get(word, ()):
-                k = len(key)
-                if k == 1 or tuple(words[i : i + k]) == key:
+            found = phrases.get(word)
+            if found is not None:
+                k, replacement = _phrase_at(words, i, found)
+                if k:
                     out.extend(replacement)
                     i += k
-                    break
-            else:
-                if not word.isdigit():
-                    out.append(word)
-                i += 1
-        return out
+                    continue
+            if not word.isdigit():
+                out.append(word)
+            i += 1
+        return out, out_starts
 
     def _mask_url(self, match: re.Match[str]) -> str:
         # A bare mail domain (hotmail.fr, laposte.net) names the customer's mailbox.
@@ -232,6 +280,17 @@ class Normalizer:
                 word = best[0]
         mapped = self._lexicon.words.get(word, word).split()
         return tuple(stem(w) for w in mapped if w not in self._lexicon.stopwords)
+
+
+def _phrase_at(words: list[str], i: int, found: _Phrases) -> tuple[int, tuple[str, ...]]:
+    """How many words from `i` one of `found`'s phrases covers, and its replacement."""
+    longer, single = found
+    if i + 1 < len(words):
+        for key, replacement in longer.get(words[i + 1], ()):
+            k = len(key)
+            if k == 2 or tuple(words[i : i + k]) == key:
+                return k, replacement
+    return (1, single) if single is not None else (0, ())
 
 
 def _squeeze(word: str) -> str:

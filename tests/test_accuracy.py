@@ -16,7 +16,7 @@ from intents.normalize import NON_WORD_RE, fold
 
 FLOORS = {
     # name: (in scope to the right intent, out of scope recognised, wrong answers at most)
-    "devset": (0.955, 0.93, 0.01),
+    "devset": (0.97, 0.93, 0.01),
     "holdout": (0.925, 0.91, 0.01),
 }
 

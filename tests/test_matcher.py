@@ -116,3 +116,22 @@ def test_matching_is_deterministic(matcher: Matcher) -> None:
 )
 def test_yes_and_no_after_an_answer_are_understood(text: str, feedback: str | None) -> None:
     assert read_feedback(text) == feedback
+
+
+def test_a_problem_told_among_context_is_not_answered_as_another(matcher: Matcher) -> None:
+    text = (
+        "Bonjour, j'ai un Mac depuis 2 ans et Parallels marche bien, mais depuis hier je ne "
+        "reçois pas le mail pour réinitialiser mon mot de passe, pouvez-vous m'aider ? Merci"
+    )
+    match = matcher.match(text)
+    assert "reset_email_missing" in [c.intent for c in match.candidates[:2]]
+    assert match.decision != "answer" or match.intent == "reset_email_missing"
+
+
+def test_a_clear_clause_makes_a_long_message_an_answer(matcher: Matcher) -> None:
+    text = (
+        "Salut ! Ma VM Windows 11 est lente mais ce n'est pas grave. Le vrai souci : je ne me "
+        "souviens plus de l'adresse mail avec laquelle j'ai créé mon compte. Bonne journée"
+    )
+    match = matcher.match(text)
+    assert (match.intent, match.decision) == ("forgot_email", "answer")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from intents.matcher import Matcher
@@ -83,3 +85,25 @@ def test_a_mail_provider_reads_as_a_mailbox(matcher: Matcher, written: str) -> N
 def test_it_works_is_not_it_does_not_work(matcher: Matcher) -> None:
     assert tokens(matcher, "ça marche") != tokens(matcher, "ça marche pas")
     assert tokens(matcher, "ça ne fonctionne plus") == tokens(matcher, "ça marche pas")
+
+
+def clauses(matcher: Matcher, text: str) -> list[tuple[str, ...]]:
+    normalized = matcher.normalizer.normalize(text)
+    bounds = (0, *normalized.clauses, len(normalized.tokens))
+    return [normalized.tokens[start:end] for start, end in pairwise(bounds)]
+
+
+def test_a_long_message_is_cut_at_its_sentences_and_turns(matcher: Matcher) -> None:
+    text = (
+        "Bonjour. Mon Mac tourne bien depuis des mois, mais je n'ai plus accès à ma boîte "
+        "mail ; sur my.parallels.com rien à faire… Merci"
+    )
+    parts = clauses(matcher, text)
+    # bonjour | mon mac tourne bien | depuis des mois | mais ... boîte mail | sur ... | merci
+    assert len(parts) == 6
+    assert sum(parts, ()) == tokens(matcher, text)  # the whole message is unchanged
+    assert "urlx" in parts[4]  # a full stop inside an address does not end a sentence
+
+
+def test_a_short_message_is_one_clause(matcher: Matcher) -> None:
+    assert matcher.normalizer.normalize("mdp oublié. mais le mail arrive pas").clauses == ()
