@@ -15,11 +15,10 @@ from adapters.base import EventKind, Inbound, Outgoing
 from bot.models import Channel, IncomingMessage, Reply
 from bot.policy import ConversationState
 
-# "native": a person answering from the platform's own app (Page Inbox, the X app).
-Author = Literal["customer", "bot", "agent", "native", "system"]
-PAGE_INBOX = "Page Inbox"
-# The agent name under which a person answering natively (not from our desk) appears.
-NATIVE_AGENTS: dict[str, str] = {"messenger": PAGE_INBOX, "twitter": "X"}
+# Who wrote a transcript entry; "native" is a person answering from the platform's own app
+# (the Page Inbox, the X app), under these agent names.
+Author = Literal["customer", "bot", "agent", "native"]
+NATIVE_AGENTS: dict[str, str] = {"messenger": "Page Inbox", "twitter": "X"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +96,7 @@ class Delivery:
 class TranscriptEntry:
     id: int
     direction: Literal["in", "out"]
-    author: str
+    author: Author
     agent: str | None
     text: str
     payload: str | None
