@@ -16,7 +16,7 @@ from intents.normalize import NON_WORD_RE, fold
 
 FLOORS = {
     # name: (in scope to the right intent, out of scope recognised, wrong answers at most)
-    "devset": (0.985, 0.96, 0.01),
+    "devset": (0.98, 0.95, 0.01),
     "holdout": (0.945, 0.91, 0.01),
 }
 
