@@ -16,8 +16,8 @@ from intents.normalize import NON_WORD_RE, fold
 
 FLOORS = {
     # name: (in scope to the right intent, out of scope recognised, wrong answers at most)
-    "devset": (0.97, 0.93, 0.01),
-    "holdout": (0.925, 0.91, 0.01),
+    "devset": (0.98, 0.95, 0.01),
+    "holdout": (0.945, 0.91, 0.01),
 }
 
 
