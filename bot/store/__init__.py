@@ -109,20 +109,6 @@ class TranscriptEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class EscalationRow:
-    id: int
-    conversation_id: int
-    status: str
-    reason: str
-    intent: str | None
-    score: float | None
-    agent: str | None
-    created_at: float
-    claimed_at: float | None
-    resolved_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
 class OutboxRow:
     id: int
     conversation_id: int
@@ -294,7 +280,9 @@ class Store(Protocol):
 
     async def transcript(self, conversation_id: int) -> list[TranscriptEntry]: ...
 
-    async def escalations(self, conversation_id: int) -> list[EscalationRow]: ...
+    async def escalations(self, conversation_id: int) -> list[EscalationView]:
+        """Every escalation of one conversation, oldest first."""
+        ...
 
     async def outbox(self, conversation_id: int) -> list[OutboxRow]: ...
 

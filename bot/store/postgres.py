@@ -31,7 +31,6 @@ from bot.store import (
     Counts,
     Deletion,
     Delivery,
-    EscalationRow,
     EscalationView,
     NotFound,
     OutboxRow,
@@ -210,11 +209,6 @@ FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
 WHERE m.conversation_id = $1 ORDER BY m.id
 """
 
-ESCALATIONS = """
-SELECT id, conversation_id, status, reason, intent, score, agent, created_at, claimed_at,
-       resolved_at
-FROM escalations WHERE conversation_id = $1 ORDER BY id
-"""
 
 OUTBOX = """
 SELECT id, conversation_id, author, reply, status, attempts, error, platform_message_id
@@ -520,9 +514,12 @@ class PostgresStore:
         async with self._conn() as db:
             return [TranscriptEntry(*row) for row in await db.fetch(TRANSCRIPT, conversation_id)]
 
-    async def escalations(self, conversation_id: int) -> list[EscalationRow]:
+    async def escalations(self, conversation_id: int) -> list[EscalationView]:
         async with self._conn() as db:
-            return [EscalationRow(*row) for row in await db.fetch(ESCALATIONS, conversation_id)]
+            rows = await db.fetch(
+                ESCALATION_VIEW + " WHERE e.conversation_id = $1 ORDER BY e.id", conversation_id
+            )
+        return [EscalationView.from_row(row) for row in rows]
 
     async def outbox(self, conversation_id: int) -> list[OutboxRow]:
         async with self._conn() as db:

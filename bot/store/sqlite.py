@@ -31,7 +31,6 @@ from bot.store import (
     Counts,
     Deletion,
     Delivery,
-    EscalationRow,
     EscalationView,
     NotFound,
     OutboxRow,
@@ -186,11 +185,6 @@ FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
 WHERE m.conversation_id = ? ORDER BY m.id
 """
 
-ESCALATIONS = """
-SELECT id, conversation_id, status, reason, intent, score, agent, created_at, claimed_at,
-       resolved_at
-FROM escalations WHERE conversation_id = ? ORDER BY id
-"""
 
 OUTBOX = """
 SELECT id, conversation_id, author, reply, status, attempts, error, platform_message_id
@@ -573,9 +567,12 @@ class SQLiteStore:
 
         return await self._call(run)
 
-    async def escalations(self, conversation_id: int) -> list[EscalationRow]:
-        def run(db: sqlite3.Connection) -> list[EscalationRow]:
-            return [EscalationRow(*row) for row in db.execute(ESCALATIONS, (conversation_id,))]
+    async def escalations(self, conversation_id: int) -> list[EscalationView]:
+        def run(db: sqlite3.Connection) -> list[EscalationView]:
+            rows = db.execute(
+                ESCALATION_VIEW + " WHERE e.conversation_id = ? ORDER BY e.id", (conversation_id,)
+            )
+            return [EscalationView.from_row(row) for row in rows]
 
         return await self._call(run)
 
