@@ -33,6 +33,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from adapters.base import (
+    EventKind,
     Inbound,
     Outgoing,
     PayloadError,
@@ -215,45 +216,17 @@ class MessengerAdapter:
         return None
 
     def _message(self, event: _Event, message: _Message) -> Inbound | None:
-        if message.is_echo:
-            if self._ours(message):
-                reference = (message.metadata or "").partition(":")[2]
-                if not reference:
-                    return None
-                return Inbound(
-                    "receipt",
-                    IncomingMessage(
-                        channel="messenger",
-                        platform_id=message.mid,
-                        sender_id=event.recipient.id,
-                        payload=reference,
-                        timestamp_ms=event.timestamp,
-                    ),
-                )
+        if not message.is_echo:
+            payload = message.quick_reply.payload if message.quick_reply else None
+            return _inbound("message", event, message, event.sender.id, payload=payload)
+        # An echo: the page (sender) wrote to the customer (recipient).
+        if not self._ours(message):
             # A person answered from the Page Inbox (or another tool): the bot steps aside.
-            return Inbound(
-                "takeover",
-                IncomingMessage(
-                    channel="messenger",
-                    platform_id=message.mid,
-                    sender_id=event.recipient.id,
-                    text=message.text or "",
-                    attachments=len(message.attachments or ()),
-                    timestamp_ms=event.timestamp,
-                ),
-            )
-        return Inbound(
-            "message",
-            IncomingMessage(
-                channel="messenger",
-                platform_id=message.mid,
-                sender_id=event.sender.id,
-                text=message.text or "",
-                payload=message.quick_reply.payload if message.quick_reply else None,
-                attachments=len(message.attachments or ()),
-                timestamp_ms=event.timestamp,
-            ),
-        )
+            return _inbound("takeover", event, message, event.recipient.id)
+        reference = (message.metadata or "").partition(":")[2]
+        if not reference:
+            return None
+        return _inbound("receipt", event, message, event.recipient.id, payload=reference)
 
     def _ours(self, message: _Message) -> bool:
         if message.metadata is not None and message.metadata.split(":")[0] == METADATA:
@@ -468,6 +441,24 @@ def _send_error(
     if status >= 500 or code in TRANSIENT_CODES or error.get("is_transient") is True:
         return RetryableSendError(text, code=label, retry_after=pause)
     return PermanentSendError(text, code=label)
+
+
+def _inbound(
+    kind: EventKind, event: _Event, message: _Message, customer: str, payload: str | None = None
+) -> Inbound:
+    """A Messenger message event as the channel-neutral `Inbound` of `kind`."""
+    return Inbound(
+        kind,
+        IncomingMessage(
+            channel="messenger",
+            platform_id=message.mid,
+            sender_id=customer,
+            text=message.text or "",
+            payload=payload,
+            attachments=len(message.attachments or ()),
+            timestamp_ms=event.timestamp,
+        ),
+    )
 
 
 def _b64url(text: str) -> bytes:
