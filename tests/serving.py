@@ -14,8 +14,11 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from bot.engine import Engine
 from bot.http import STORE
+from bot.local import LocalConversations
 from tests.fakes import messenger as fb
+from tests.fakes.graph import FakeGraph
 
 
 async def start_serve(
@@ -90,3 +93,25 @@ async def next_event(stream: aiohttp.ClientResponse) -> tuple[str, dict[str, Any
             name = line.removeprefix("event:").strip()
         elif line.startswith("data:") and name != "hello":
             return name, json.loads(line.removeprefix("data:"))
+
+
+def expected_replies(engine: Engine, customers: dict[str, list[str]]) -> dict[str, list[str]]:
+    """What the engine answers each customer, reading their messages one by one, in order."""
+    local = LocalConversations(engine)
+    return {
+        psid: [reply.text for text in words for reply in local.send(psid, text).replies]
+        for psid, words in customers.items()
+    }
+
+
+async def assert_answered_once(
+    graph: FakeGraph, expected: dict[str, list[str]], *, within: float, settle: float
+) -> None:
+    """Every customer got exactly `expected`: nothing missing, nothing twice, in order.
+
+    `settle` is how long to wait, once all arrived, for a duplicate that would come late.
+    """
+    for psid, texts in expected.items():
+        await graph.wait_for(len(texts), recipient=psid, within=within)
+    await asyncio.sleep(settle)
+    assert {psid: graph.texts(psid) for psid in expected} == expected

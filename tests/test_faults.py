@@ -18,22 +18,13 @@ from aiohttp.test_utils import TestClient
 from bot.app import create_app
 from bot.config import Settings
 from bot.engine import Engine
-from bot.local import LocalConversations
 from tests.fakes import messenger as fb
 from tests.fakes.graph import FakeGraph, graph_error
-from tests.serving import settled
+from tests.serving import assert_answered_once, expected_replies, settled
 from tests.test_messenger import post
 
 Client = TestClient[web.Request, web.Application]
 WORDS = ["bonjour", "mdp oublié", "non", "adresse déjà utilisée"]
-
-
-def expected(engine: Engine, customers: dict[str, list[str]]) -> dict[str, list[str]]:
-    local = LocalConversations(engine)
-    return {
-        psid: [reply.text for text in words for reply in local.send(psid, text).replies]
-        for psid, words in customers.items()
-    }
 
 
 async def burst(bot: Client, customers: dict[str, list[str]]) -> None:
@@ -55,11 +46,8 @@ async def test_timeouts_500s_and_429s_during_a_burst_lose_nothing_and_repeat_not
     graph.fail_next(429, graph_error(613, "Calls to this API have exceeded the rate limit."), {"Retry-After": "1"})
     graph.fail_next(503, {"error": {"message": "Service Unavailable", "code": 1}})
     await burst(bot, customers)
-    want = expected(engine, customers)
-    for psid, texts in want.items():
-        await graph.wait_for(len(texts), recipient=psid, within=30)
-    await settled(bot, seconds=2.0)  # past the unconfirmed wait: a resend would be here
-    assert {psid: graph.texts(psid) for psid in customers} == want
+    # Past the unconfirmed wait (1.5 s here): a resend would have arrived by then.
+    await assert_answered_once(graph, expected_replies(engine, customers), within=30, settle=2.0)
 
 
 async def test_a_timeout_after_delivery_is_confirmed_by_the_echo_not_sent_twice(
@@ -68,10 +56,8 @@ async def test_a_timeout_after_delivery_is_confirmed_by_the_echo_not_sent_twice(
     graph.hang_next(3.0, processed=True)  # delivered, but the answer never comes back…
     graph.echo_delay = 1.7  # …and Facebook's echo comes after the bot stopped waiting (1 s)
     await post(bot, fb.text("u-ambiguous", "bonjour"))
-    want = expected(engine, {"u-ambiguous": ["bonjour"]})["u-ambiguous"]
-    await graph.wait_for(len(want), recipient="u-ambiguous", within=15)
-    await settled(bot, seconds=2.5)
-    assert graph.texts("u-ambiguous") == want
+    expected = expected_replies(engine, {"u-ambiguous": ["bonjour"]})
+    await assert_answered_once(graph, expected, within=15, settle=2.5)
 
 
 async def test_database_locked_briefly_slows_webhooks_but_loses_nothing(
@@ -97,11 +83,7 @@ async def test_database_locked_briefly_slows_webhooks_but_loses_nothing(
     await burst(bot, customers)  # every webhook still gets its 200, only later
     assert time.monotonic() - started >= 0.5
     await asyncio.to_thread(holder.join)
-    want = expected(engine, customers)
-    for psid, texts in want.items():
-        await graph.wait_for(len(texts), recipient=psid, within=20)
-    await settled(bot)
-    assert {psid: graph.texts(psid) for psid in customers} == want
+    await assert_answered_once(graph, expected_replies(engine, customers), within=20, settle=0.3)
 
 
 async def test_database_locked_too_long_answers_503_and_the_redelivery_is_answered_once(
@@ -130,4 +112,4 @@ async def test_database_locked_too_long_answers_503_and_the_redelivery_is_answer
     assert again.status == 200
     await graph.wait_for(3, recipient="u-503")
     await settled(bot)
-    assert graph.texts("u-503") == expected(engine, {"u-503": ["mdp oublié"]})["u-503"]
+    assert graph.texts("u-503") == expected_replies(engine, {"u-503": ["mdp oublié"]})["u-503"]

@@ -13,11 +13,10 @@ from aiohttp.test_utils import TestClient
 
 from bot.engine import Engine
 from bot.http import STORE
-from bot.local import LocalConversations
 from bot.store import Store
 from tests.fakes import messenger as fb
 from tests.fakes.graph import FakeGraph, graph_error
-from tests.serving import settled
+from tests.serving import expected_replies, settled
 
 Client = TestClient[web.Request, web.Application]
 
@@ -223,8 +222,7 @@ async def test_burst_from_one_customer_is_answered_in_order(
         event["timestamp"] = start + 10_000 * i
         assert await post(bot, event) == 200
     # What the engine says when it reads the same messages one by one, in order.
-    local = LocalConversations(engine)
-    expected = [r.text for text in words for r in local.send("burst", text).replies]
+    expected = expected_replies(engine, {"u-burst": words})["u-burst"]
     await graph.wait_for(len(expected), recipient="u-burst")
     await settled(bot)
     assert graph.texts("u-burst") == expected

@@ -19,11 +19,17 @@ from aiohttp.test_utils import unused_port
 
 from bot.desk.auth import hash_token
 from bot.engine import Engine
-from bot.local import LocalConversations
 from bot.store import open_store
 from tests.fakes import messenger as fb
 from tests.fakes.graph import TOKEN, FakeGraph
-from tests.serving import deliver, next_event, start_serve, stop
+from tests.serving import (
+    assert_answered_once,
+    deliver,
+    expected_replies,
+    next_event,
+    start_serve,
+    stop,
+)
 
 WORDS = [
     "bonjour",
@@ -75,15 +81,8 @@ async def test_burst_over_two_instances_is_answered_once_in_order(
     async with aiohttp.ClientSession() as session:
         await asyncio.gather(*(customer(session, p, w) for p, w in customers.items()))
 
-    local = LocalConversations(engine)
-    expected = {
-        psid: [reply.text for text in words for reply in local.send(psid, text).replies]
-        for psid, words in customers.items()
-    }
-    for psid, texts in expected.items():
-        await graph.wait_for(len(texts), recipient=psid, within=30)
-    await asyncio.sleep(1.0)  # a double answer would have arrived by now
-    assert {psid: graph.texts(psid) for psid in customers} == expected
+    expected = expected_replies(engine, customers)
+    await assert_answered_once(graph, expected, within=30, settle=1.0)
 
 
 async def test_two_agents_on_two_instances_claim_once_and_events_cross_over(

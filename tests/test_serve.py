@@ -19,10 +19,16 @@ import pytest
 from aiohttp.test_utils import unused_port
 
 from bot.engine import Engine
-from bot.local import LocalConversations
 from tests.fakes import messenger as fb
 from tests.fakes.graph import TOKEN, FakeGraph
-from tests.serving import deliver, serve_log, start_serve, stop
+from tests.serving import (
+    assert_answered_once,
+    deliver,
+    expected_replies,
+    serve_log,
+    start_serve,
+    stop,
+)
 
 Serve = Callable[[], Awaitable[asyncio.subprocess.Process]]
 
@@ -82,15 +88,8 @@ async def test_kill_9_after_acknowledgement_then_restart_answers_each_message_on
     assert graph.messages == []
 
     await start()
-    local = LocalConversations(engine)
-    expected = {
-        psid: [reply.text for text in words for reply in local.send(psid, text).replies]
-        for psid, words in CONVERSATIONS.items()
-    }
-    for psid, texts in expected.items():
-        await graph.wait_for(len(texts), recipient=psid, within=20)
-    await asyncio.sleep(0.5)  # anything sent twice would have arrived by now
-    assert {psid: graph.texts(psid) for psid in CONVERSATIONS} == expected
+    expected = expected_replies(engine, CONVERSATIONS)
+    await assert_answered_once(graph, expected, within=20, settle=0.5)
 
 
 async def test_kill_9_twice_while_replies_go_out_then_restart_answers_each_message_once(
@@ -105,11 +104,7 @@ async def test_kill_9_twice_while_replies_go_out_then_restart_answers_each_messa
         f"u-mid-{i}": ["bonjour", "mdp oublié", "non", "adresse déjà utilisée"][: 2 + i % 3]
         for i in range(16)
     }
-    local = LocalConversations(engine)
-    expected = {
-        psid: [reply.text for text in words for reply in local.send(psid, text).replies]
-        for psid, words in customers.items()
-    }
+    expected = expected_replies(engine, customers)
     total = sum(len(texts) for texts in expected.values())
     for number in range(4):
         for psid, words in customers.items():
@@ -120,10 +115,8 @@ async def test_kill_9_twice_while_replies_go_out_then_restart_answers_each_messa
         process.send_signal(signal.SIGKILL)
         await process.wait()
         process = await start()
-    for psid, texts in expected.items():
-        await graph.wait_for(len(texts), recipient=psid, within=30)
-    await asyncio.sleep(4)  # past the unconfirmed wait: a resend would have arrived by now
-    assert {psid: graph.texts(psid) for psid in customers} == expected
+    # Past the unconfirmed wait: a resend would have arrived by then.
+    await assert_answered_once(graph, expected, within=30, settle=4)
 
 
 async def test_sigterm_drains_in_flight_replies_and_exits_cleanly(
