@@ -12,6 +12,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,26 +67,40 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
-async def test_an_agent_takes_a_live_escalation_and_replies_from_the_desk(
+@dataclass
+class Desk:
+    """The real app listening on 127.0.0.1, with one agent, alice, and her token."""
+
+    server: TestServer
+    webhooks: Client
+    token: str
+
+    async def customer_says(self, psid: str, words: str) -> None:
+        body = fb.encode(fb.webhook(fb.text(psid, words)))
+        response = await self.webhooks.post("/webhooks/messenger", data=body, headers=fb.sign(body))
+        assert response.status == 200
+
+
+@pytest.fixture
+async def desk(
     aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
     aiohttp_client: Callable[[TestServer], Awaitable[Client]],
-    graph: FakeGraph,
     messenger_settings: Settings,
     engine: Engine,
-    browser: Browser,
+) -> Desk:
+    server = await aiohttp_server(desk_app(messenger_settings, engine))
+    token = new_token()
+    await server.app[STORE].add_agent("alice", hash_token(token))
+    return Desk(server, await aiohttp_client(server), token)
+
+
+async def test_an_agent_takes_a_live_escalation_and_replies_from_the_desk(
+    desk: Desk, graph: FakeGraph, browser: Browser
 ) -> None:
     from playwright.async_api import expect
 
-    server = await aiohttp_server(desk_app(messenger_settings, engine))
-    webhooks = await aiohttp_client(server)
+    server, token, customer_says = desk.server, desk.token, desk.customer_says
     base = str(server.make_url("")).rstrip("/")
-    token = new_token()
-    await server.app[STORE].add_agent("alice", hash_token(token))
-
-    async def customer_says(psid: str, words: str) -> None:
-        body = fb.encode(fb.webhook(fb.text(psid, words)))
-        response = await webhooks.post("/webhooks/messenger", data=body, headers=fb.sign(body))
-        assert response.status == 200
 
     context = await browser.new_context(
         viewport={"width": 1366, "height": 800}, locale="fr-FR", timezone_id="Europe/Paris"
@@ -165,16 +180,11 @@ async def test_an_agent_takes_a_live_escalation_and_replies_from_the_desk(
 
 
 async def test_the_desk_page_is_readable_before_any_escalation(
-    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
-    messenger_settings: Settings,
-    engine: Engine,
-    browser: Browser,
+    desk: Desk, browser: Browser
 ) -> None:
     from playwright.async_api import expect
 
-    server = await aiohttp_server(desk_app(messenger_settings, engine))
-    token = new_token()
-    await server.app[STORE].add_agent("alice", hash_token(token))
+    server, token = desk.server, desk.token
     page: Page = await browser.new_page()
     try:
         await page.goto(str(server.make_url("/desk")))
@@ -204,22 +214,13 @@ def _age_conversation(settings: Settings, psid: str, days: float) -> None:
 
 
 async def test_the_desk_shows_the_messenger_window_and_closes_the_reply_box(
-    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
-    aiohttp_client: Callable[[TestServer], Awaitable[Client]],
-    graph: FakeGraph,
-    messenger_settings: Settings,
-    engine: Engine,
-    browser: Browser,
+    desk: Desk, graph: FakeGraph, messenger_settings: Settings, browser: Browser
 ) -> None:
     from playwright.async_api import expect
 
-    server = await aiohttp_server(desk_app(messenger_settings, engine))
-    webhooks = await aiohttp_client(server)
-    token = new_token()
-    await server.app[STORE].add_agent("alice", hash_token(token))
+    server, token = desk.server, desk.token
     for psid in ("psid-five-days", "psid-eight-days"):
-        body = fb.encode(fb.webhook(fb.text(psid, "je veux parler à un humain")))
-        assert (await webhooks.post("/webhooks/messenger", data=body, headers=fb.sign(body))).status == 200
+        await desk.customer_says(psid, "je veux parler à un humain")
     await graph.wait_for(1, recipient="psid-eight-days")
     _age_conversation(messenger_settings, "psid-five-days", days=4.9)
     _age_conversation(messenger_settings, "psid-eight-days", days=8)
