@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from aiohttp.test_utils import TestClient
 from bot.engine import Engine
 from bot.http import STORE
 from bot.local import LocalConversations
+from bot.store import Store
 from tests.fakes import messenger as fb
 from tests.fakes.graph import FakeGraph
 
@@ -67,8 +69,12 @@ async def stop(process: asyncio.subprocess.Process) -> None:
 
 async def settled(client: TestClient[web.Request, web.Application], seconds: float = 0.3) -> None:
     """Wait until the app's inbox and outbox are empty, then a little more for stray work."""
-    store = client.app[STORE]
-    deadline = time.monotonic() + 10
+    await store_settled(client.app[STORE], seconds)
+
+
+async def store_settled(store: Store, seconds: float = 0.3, within: float = 10.0) -> None:
+    """Wait until `store` holds no event or reply still to handle, then `seconds` more."""
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         counts = await store.counts()
         if counts.inbox_pending == 0 and counts.outbox_pending == 0:
@@ -115,3 +121,16 @@ async def assert_answered_once(
         await graph.wait_for(len(texts), recipient=psid, within=within)
     await asyncio.sleep(settle)
     assert {psid: graph.texts(psid) for psid in expected} == expected
+
+
+def run_bot(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` in `cwd` with only `env` (and PATH): what an operator types."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -53,7 +53,7 @@ from tests.fakes import messenger as fb
 from tests.fakes import twitter as fx
 from tests.fakes.graph import TOKEN as GRAPH_TOKEN
 from tests.fakes.graph import FakeGraph
-from tests.serving import settled
+from tests.serving import settled, store_settled
 
 Client = TestClient[web.Request, web.Application]
 
@@ -524,14 +524,7 @@ class LiveServer:
         """Wait until the inbox and outbox hold nothing the workers can still take up."""
 
         async def wait() -> None:
-            store = self.app[STORE]
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                counts = await store.counts()
-                if counts.inbox_pending == 0 and counts.outbox_pending == 0:
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.3)
+            await store_settled(self.app[STORE], within=20)
 
         self.call(wait())
 

@@ -7,8 +7,6 @@ import io
 import json
 import logging
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from aiohttp import web
@@ -17,7 +15,7 @@ from aiohttp.test_utils import TestClient, unused_port
 from bot import logs
 from tests.fakes import messenger as fb
 from tests.fakes.graph import TOKEN, FakeGraph
-from tests.serving import serve_log, settled, start_serve, stop
+from tests.serving import run_bot, serve_log, settled, start_serve, stop
 from tests.test_messenger import post
 
 Client = TestClient[web.Request, web.Application]
@@ -119,15 +117,8 @@ async def test_serve_logs_one_json_line_per_event_without_secrets(
 
 
 def test_db_upgrade_applies_migrations_and_says_the_version(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"],
-        env={"BOT_DATABASE_URL": f"sqlite:///{tmp_path}/new.sqlite3", "PATH": "/usr/bin:/bin"},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = {"BOT_DATABASE_URL": f"sqlite:///{tmp_path}/new.sqlite3"}
+    result = run_bot("db", "upgrade", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("database schema at version ")
     assert (tmp_path / "new.sqlite3").exists()

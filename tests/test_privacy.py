@@ -6,8 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from bot.http import STORE
 from tests.fakes import messenger as fb
 from tests.fakes.graph import FakeGraph
-from tests.serving import settled
+from tests.serving import run_bot, settled
 from tests.test_messenger import post
 
 Client = TestClient[web.Request, web.Application]
@@ -123,15 +121,7 @@ def test_forget_command_deletes_a_customer_by_hand(tmp_path: Path) -> None:
         await store.close()
 
     asyncio.run(seed())
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "forget", "twitter", "42"],
-        env={"BOT_DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_bot("forget", "twitter", "42", cwd=tmp_path, env={"BOT_DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("1 conversation(s) of twitter user 42 deleted")
 
