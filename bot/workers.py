@@ -47,7 +47,7 @@ BURST_WINDOW = 0.1  # seconds over which the webhook arrival rate is measured
 class WorkerOptions:
     lease: float = 60.0
     batch: int = 64
-    concurrency: int = 16  # replies in flight at once
+    concurrency: int = 64  # replies in flight at once (each to its own conversation)
     poll: float = 0.5  # seconds between looks at the store when nothing woke us
     send_attempts: int = 8
     backoff: float = 2.0
@@ -89,6 +89,7 @@ class Pipeline:
         self._outbox_wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._sending: set[asyncio.Task[None]] = set()  # replies on their way to a platform
         self._drain_until = 0.0
         self._arrivals = 0  # webhooks in the current window
         self._window_start = time.monotonic()
@@ -100,7 +101,10 @@ class Pipeline:
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._loop(self.process_inbox, self._inbox_wake), name="inbox"),
-            asyncio.create_task(self._loop(self.deliver_outbox, self._outbox_wake), name="sender"),
+            asyncio.create_task(
+                self._loop(self.deliver_outbox, self._outbox_wake, lambda: bool(self._sending)),
+                name="sender",
+            ),
         ]
 
     @property
@@ -115,9 +119,11 @@ class Pipeline:
         if not self._tasks:
             return
         _, pending = await asyncio.wait(self._tasks, timeout=self.options.drain)
-        for task in pending:
+        # Sends still running after the drain time are abandoned: their leases make them
+        # resend (or be confirmed by the platform's echo) after the restart.
+        for task in (*pending, *self._sending):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._sending, return_exceptions=True)
         self._tasks = []
 
     def wake(self) -> None:
@@ -144,7 +150,16 @@ class Pipeline:
     def wake_outbox(self) -> None:
         self._outbox_wake.set()
 
-    async def _loop(self, step: Callable[[], Awaitable[bool]], wake: asyncio.Event) -> None:
+    async def _loop(
+        self,
+        step: Callable[[], Awaitable[bool]],
+        wake: asyncio.Event,
+        in_hand: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """Run `step` while it finds work, then wait for a wake-up (or `poll` seconds).
+
+        When stopping, the loop ends once nothing is left in hand or the drain time is up.
+        """
         while True:
             wake.clear()  # before the step: a wake-up during it is not lost
             started = time.monotonic()
@@ -158,7 +173,8 @@ class Pipeline:
                 log.exception("worker step failed")
                 busy = False
                 await asyncio.sleep(self.options.poll)
-            if self._stopping.is_set() and (not busy or time.monotonic() > self._drain_until):
+            done = time.monotonic() > self._drain_until or not (busy or in_hand())
+            if self._stopping.is_set() and done:
                 return
             if busy:
                 if self.under_burst() and not self._stopping.is_set():
@@ -321,14 +337,38 @@ class Pipeline:
     # -- outbox ---------------------------------------------------------------------------
 
     async def deliver_outbox(self) -> bool:
-        """Send one batch of due replies; True when there was work."""
+        """Start sending due replies while fewer than `concurrency` are in flight.
+
+        Each reply leaves as soon as a place is free rather than with a whole batch, so a
+        slow send holds back only its own conversation (whose next reply waits for it).
+        True when every free place was filled (more may be due).
+        """
+        free = self.options.concurrency - len(self._sending)
+        if free <= 0:
+            return False  # a send that ends wakes the sender
         deliveries = await self.store.claim_deliveries(
-            self.owner, self.options.concurrency, self.options.lease, time.time()
+            self.owner, free, self.options.lease, time.time()
         )
-        if not deliveries:
-            return False
-        await asyncio.gather(*(self.deliver(d) for d in deliveries))
-        return True
+        started = []
+        for delivery in deliveries:
+            task = asyncio.create_task(self.deliver(delivery), name=f"reply {delivery.id}")
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
+            started.append(task)
+        if started and self.under_burst():
+            # Webhooks are pouring in: this batch goes out before the next is taken, so
+            # the rest that follows it (see `_loop`) leaves the time to acknowledgements.
+            await asyncio.wait(started)
+            return True
+        return len(deliveries) == free
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._outbox_wake.set()  # a place is free, and the conversation's next reply is due
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # The store failed to record the outcome: the lease runs out and the reply is
+            # taken again (a Messenger echo confirms it if it did arrive).
+            log.warning("%s: outcome not recorded: %r", task.get_name(), exc)
 
     async def deliver(self, delivery: Delivery) -> None:
         adapter = self.adapters.get(delivery.channel)

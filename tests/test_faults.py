@@ -60,6 +60,24 @@ async def test_a_timeout_after_delivery_is_confirmed_by_the_echo_not_sent_twice(
     await assert_answered_once(graph, expected, within=15, settle=2.5)
 
 
+async def test_a_hanging_send_holds_back_only_its_own_conversation(
+    bot: Client, graph: FakeGraph, engine: Engine
+) -> None:
+    graph.hang_next(2.5, processed=False)  # u-stuck's first reply: no answer for 1 s (timeout)
+    await post(bot, fb.text("u-stuck", "mdp oublié", mid="m_stuck"))
+    deadline = time.monotonic() + 5
+    while graph.requests < 2:  # "seen", then the reply, which now hangs
+        assert time.monotonic() < deadline, "the bot never sent its reply"
+        await asyncio.sleep(0.01)
+    await post(bot, fb.text("u-free", "mdp oublié", mid="m_free"))
+    expected = expected_replies(engine, {"u-stuck": ["mdp oublié"], "u-free": ["mdp oublié"]})
+    # Every reply of the other customer goes out while the first send still hangs…
+    await graph.wait_for(len(expected["u-free"]), within=0.7, recipient="u-free")
+    assert graph.texts("u-stuck") == []
+    # …and the stuck customer is answered once, after the retry.
+    await assert_answered_once(graph, expected, within=15, settle=2.0)
+
+
 async def test_database_locked_briefly_slows_webhooks_but_loses_nothing(
     bot: Client, graph: FakeGraph, engine: Engine, messenger_settings: Settings
 ) -> None:
