@@ -272,3 +272,40 @@ async def test_second_process_on_the_same_file_is_refused(tmp_path: Path) -> Non
 async def test_unknown_database_scheme_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match="sqlite:///PATH or postgresql"):
         open_store("mysql://localhost/bot")
+
+
+async def test_sqlite_waits_for_a_lock_held_elsewhere_without_stopping_the_server(
+    tmp_path: Path,
+) -> None:
+    """An operator's query holds the database: the bot's writes wait for it, and meanwhile
+    the event loop goes on (webhooks are still read, the desk still answers)."""
+    store = open_store(f"sqlite:///{tmp_path}/store.sqlite3")
+    await store.open()
+    try:
+        await store.add_inbox([event("a", "a1")])
+        [claimed] = await store.claim_events("worker", 10, 60)
+        other = sqlite3.connect(tmp_path / "store.sqlite3", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        write = asyncio.create_task(store.set_customer_name(claimed.conversation.id, "Léa"))
+        await asyncio.sleep(0.5)
+        assert not write.done()  # waiting for the lock…
+        assert ticks >= 20  # …while the loop runs on
+        # Reading is never blocked by a writer.
+        assert await store.conversation("messenger", "a") is not None
+        other.execute("COMMIT")
+        await asyncio.wait_for(write, 2)
+        ticker.cancel()
+        found = await store.conversation("messenger", "a")
+        assert found is not None and found.customer_name == "Léa"
+        other.close()
+    finally:
+        await store.close()

@@ -1,18 +1,25 @@
-"""The SQLite store: one file in WAL mode, one connection owned by one thread.
+"""The SQLite store: one file in WAL mode, two connections of one process.
 
-SQLite takes one writer at a time, so every statement runs on a single worker thread
-(the event loop never blocks on the disk) and the one-process rule is enforced with a lock
-file: a second `serve` on the same database stops with a clear error. That is also why
-leases left by a previous process are released at start: nobody else can hold them.
-Work is claimed with a compare-and-set `UPDATE … RETURNING`.
+Acknowledged webhooks are written by a thread of their own, in group commits: the event
+loop goes on parsing the next webhooks while the disk syncs. Every other statement (the
+workers' short transactions, the desk's reads) runs on the event loop itself: a thread
+would have to win the GIL back from the busy loop for each statement, which made a
+conversation's turn wait tens of milliseconds under load. Those statements are short and
+indexed; when the other connection holds the write lock, the loop waits for it
+asynchronously, never in SQLite's sleeping busy handler. The one-process rule is enforced
+with a lock file: a second `serve` on the same database stops with a clear error. That is
+also why leases left by a previous process are released at start: nobody else can hold
+them. Work is claimed with a compare-and-set `UPDATE … RETURNING`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +46,8 @@ from bot.store import (
     TurnRecord,
 )
 from bot.store.batch import GroupCommit, InboxWrite, inbox_write
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -154,6 +163,8 @@ RECIPIENTS = """
 SELECT id, channel, customer_id, last_customer_ms FROM conversations WHERE id IN ({marks})
 """
 
+CHECKPOINT_EVERY = 128  # commits between two copies of the write-ahead log
+
 STILL_OURS = "SELECT 1 FROM outbox WHERE id = ? AND lease_owner = ? AND status = 'sending'"
 
 DELIVERED = """
@@ -268,10 +279,21 @@ class SQLiteStore:
         self._exclusive = exclusive
         self._busy_timeout = busy_timeout
         self._executor: ThreadPoolExecutor | None = None
-        self._db: sqlite3.Connection | None = None
+        self._db: sqlite3.Connection | None = None  # the inbox writer's, in its thread
+        self._loop_db: sqlite3.Connection | None = None  # everything else, on the loop
+        # Copying the write-ahead log back into the database stalls for tens of
+        # milliseconds (and an fsync): a third connection does it in a thread of its own.
+        self._checkpointer: ThreadPoolExecutor | None = None
+        self._checkpoint_db: sqlite3.Connection | None = None
+        # Held by whichever connection writes: the two never meet in SQLite's busy
+        # handler, whose growing sleeps could starve one of them for a second.
+        self._writing = threading.Lock()
         self._lock: int | None = None
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._inbox_writes = GroupCommit(self._write_inbox)
+        self._deliveries = GroupCommit(self._write_delivered)
+        self._commits = 0
+        self._checkpoint: asyncio.Future[None] | None = None
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -280,6 +302,7 @@ class SQLiteStore:
         if self._exclusive:
             self._take_lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
         try:
             await self._run(self._connect)
         except BaseException:
@@ -288,6 +311,18 @@ class SQLiteStore:
 
     async def close(self) -> None:
         await self._inbox_writes.drain()
+        await self._deliveries.drain()
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
+        if self._checkpointer is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                self._checkpointer, self._close_checkpoint_db
+            )
+            self._checkpointer.shutdown(wait=True)
+            self._checkpointer = None
+        if self._loop_db is not None:
+            self._loop_db.close()
+            self._loop_db = None
         if self._executor is not None:
             if self._db is not None:
                 await self._run(self._db.close)
@@ -311,17 +346,28 @@ class SQLiteStore:
         self._lock = fd
 
     def _connect(self) -> None:
-        db = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
-        db.execute("PRAGMA journal_mode = WAL")
-        # FULL: an acknowledged webhook survives a power cut, not only a crash.
-        db.execute("PRAGMA synchronous = FULL")
-        db.execute("PRAGMA foreign_keys = ON")
+        db = self._connection(self._busy_timeout)
         self._db = db
         self._migrate(db)
         if self._exclusive:
             with self._transaction(db):
                 for statement in RELEASE_STALE_LEASES:
                     db.execute(statement, {"retry_at": time.time() + self._unconfirmed_wait})
+        # No busy timeout: the loop must not sleep in SQLite; `_begin` waits instead.
+        self._loop_db = self._connection(0.0)
+
+    def _connection(self, busy_timeout: float) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        db.execute("PRAGMA journal_mode = WAL")
+        # FULL: an acknowledged webhook survives a power cut, not only a crash, and so
+        # does every state change after it (a reply recorded as sent is never sent again).
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        # Commits never copy the log back themselves: `_checkpoint_soon` has it done aside.
+        db.execute("PRAGMA wal_autocheckpoint = 0")
+        return db
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         with self._transaction(db):
@@ -364,18 +410,28 @@ class SQLiteStore:
     # -- plumbing -----------------------------------------------------------------------
 
     class _Tx:
-        def __init__(self, db: sqlite3.Connection) -> None:
+        """Commit on success, roll back otherwise (a failed COMMIT too, so that the
+        connection is never left inside a transaction)."""
+
+        def __init__(self, db: sqlite3.Connection, begin: bool) -> None:
             self.db = db
+            self.begin = begin
 
         def __enter__(self) -> sqlite3.Connection:
-            self.db.execute("BEGIN IMMEDIATE")
+            if self.begin:
+                self.db.execute("BEGIN IMMEDIATE")
             return self.db
 
         def __exit__(self, kind: object, exc: object, tb: object) -> None:
-            self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+            try:
+                if kind is None:
+                    self.db.execute("COMMIT")
+            finally:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
 
-    def _transaction(self, db: sqlite3.Connection) -> SQLiteStore._Tx:
-        return SQLiteStore._Tx(db)
+    def _transaction(self, db: sqlite3.Connection, begin: bool = True) -> SQLiteStore._Tx:
+        return SQLiteStore._Tx(db, begin)
 
     async def _run(self, fn: Callable[[], T]) -> T:
         if self._executor is None:
@@ -387,16 +443,65 @@ class SQLiteStore:
             raise StoreError(f"SQLite: {exc}") from exc
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
-        def run() -> T:
-            db = self._db
-            if db is None:
-                raise StoreError("the store is not open")
+        """Run `fn` on the event loop's connection, in a write transaction if `write`."""
+        db = self._loop_db
+        if db is None:
+            raise StoreError("the store is not open")
+        try:
             if not write:
                 return fn(db)
-            with self._transaction(db):
-                return fn(db)
+            await self._begin(db)
+            try:
+                with self._transaction(db, begin=False):
+                    result = fn(db)
+            finally:
+                self._writing.release()
+            self._checkpoint_soon()
+            return result
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite: {exc}") from exc
 
-        return await self._run(run)
+    def _checkpoint_soon(self) -> None:
+        """After every CHECKPOINT_EVERY commits, copy the log back into the database, in
+        the checkpoint thread: writers and readers go on meanwhile (PASSIVE)."""
+        self._commits += 1
+        if self._checkpointer is None or self._commits % CHECKPOINT_EVERY:
+            return
+        if self._checkpoint is None or self._checkpoint.done():
+            loop = asyncio.get_running_loop()
+            self._checkpoint = loop.run_in_executor(self._checkpointer, self._copy_log)
+
+    def _copy_log(self) -> None:
+        try:
+            if self._checkpoint_db is None:
+                self._checkpoint_db = self._connection(self._busy_timeout)
+            self._checkpoint_db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # the next one catches up; nothing is lost
+            log.warning("SQLite checkpoint skipped: %s", exc)
+
+    def _close_checkpoint_db(self) -> None:
+        if self._checkpoint_db is not None:
+            self._checkpoint_db.close()
+            self._checkpoint_db = None
+
+    async def _begin(self, db: sqlite3.Connection) -> None:
+        """Take the write lock, then BEGIN IMMEDIATE, waiting without blocking the loop
+        while the inbox writer commits (a few ms) or another process (a command line
+        run beside `serve`) writes, for at most BOT_DB_BUSY_TIMEOUT."""
+        delay, deadline = 0.0002, time.monotonic() + self._busy_timeout
+        while True:
+            if self._writing.acquire(blocking=False):
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    self._writing.release()
+                    if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                        raise
+            if time.monotonic() > deadline:
+                raise StoreError("SQLite: the database stayed locked (BOT_DB_BUSY_TIMEOUT)")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.01)
 
     # -- inbox --------------------------------------------------------------------------
 
@@ -408,17 +513,25 @@ class SQLiteStore:
         return await self._inbox_writes.submit(inbox_write(events, cursor))
 
     async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[int]:
-        def run(db: sqlite3.Connection) -> list[int]:
+        """One group commit of webhooks, on the writer thread (see the module docstring)."""
+
+        def run() -> list[int]:
+            db = self._db
+            if db is None:
+                raise StoreError("the store is not open")
             added = []
-            for rows, cursor, now in batch:
-                before = db.total_changes
-                db.executemany(ADD_EVENT, rows)
-                added.append(db.total_changes - before)
-                if cursor is not None:
-                    db.execute(SAVE_CURSOR, (*cursor, now))
+            with self._writing, self._transaction(db):
+                for rows, cursor, now in batch:
+                    before = db.total_changes
+                    db.executemany(ADD_EVENT, rows)
+                    added.append(db.total_changes - before)
+                    if cursor is not None:
+                        db.execute(SAVE_CURSOR, (*cursor, now))
             return added
 
-        return await self._call(run, write=True)
+        added = await self._run(run)
+        self._checkpoint_soon()
+        return added
 
     async def cursor(self, name: str) -> str | None:
         def run(db: sqlite3.Connection) -> str | None:
@@ -537,10 +650,14 @@ class SQLiteStore:
         return await self._call(run)
 
     async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None:
-        await self._call(
-            lambda db: db.execute(DELIVERED, (time.time(), platform_id, delivery_id, owner)),
-            write=True,
-        )
+        # Replies that come back from the platform together share one commit.
+        await self._deliveries.submit((time.time(), platform_id, delivery_id, owner))
+
+    async def _write_delivered(
+        self, rows: Sequence[tuple[float, str | None, int, str]]
+    ) -> list[None]:
+        await self._call(lambda db: db.executemany(DELIVERED, rows), write=True)
+        return [None] * len(rows)
 
     async def retry_later(self, owner: str, delivery_id: int, at: float, error: str) -> None:
         await self._call(
