@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Final
 import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
+from yarl import URL
 
 from adapters.base import (
     EventKind,
@@ -140,6 +141,7 @@ class MessengerAdapter:
         self._verify_token = verify_token
         self._page_token = page_token
         self._api_url = api_url.rstrip("/")
+        self._urls: dict[str, URL] = {}
         self._app_id = app_id
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -320,10 +322,13 @@ class MessengerAdapter:
         return name[:100] or None
 
     async def prepare(self, outgoing: Outgoing) -> None:
-        """Before the bot's first reply to a message: "seen", then "typing"."""
+        """Before the bot's first reply to a message: "seen".
+
+        No "typing" bubble: the answer follows within milliseconds and replaces it, so
+        it would cost a Send API call per message that the customer never sees.
+        """
         if outgoing.first_of_turn and not outgoing.human:
-            for action in ("mark_seen", "typing_on"):
-                await self._sender_action(outgoing.recipient, action)
+            await self._sender_action(outgoing.recipient, "mark_seen")
 
     async def send(self, outgoing: Outgoing) -> str | None:
         """Send one reply (RESPONSE, or HUMAN_AGENT for a person after 24 hours)."""
@@ -339,7 +344,7 @@ class MessengerAdapter:
 
     async def _sender_action(self, recipient: str, action: str) -> None:
         # Each sender action goes alone, without a message (Send API reference); one that
-        # fails only costs the "typing" bubble, never the answer.
+        # fails only costs the "seen" mark, never the answer.
         try:
             body = {"recipient": {"id": recipient}, "sender_action": action}
             await self._post("/me/messages", body)
@@ -351,8 +356,7 @@ class MessengerAdapter:
             raise PermanentSendError("MESSENGER_PAGE_ACCESS_TOKEN is not set", code="no_token")
         try:
             async with self._session.post(
-                f"{self._api_url}{path}",
-                params={"access_token": self._page_token},
+                self._send_url(path, self._page_token),
                 json=body,
                 timeout=self._timeout,
             ) as response:
@@ -369,6 +373,14 @@ class MessengerAdapter:
         if 200 <= status < 300 and isinstance(answer, dict):
             return answer
         raise _send_error(status, answer, retry_after)
+
+    def _send_url(self, path: str, token: str) -> URL:
+        """The endpoint with the page token, built once per path (this is the hot path)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = URL(f"{self._api_url}{path}").with_query(access_token=token)
+            self._urls[path] = url
+        return url
 
     def profile_url(self) -> str:
         return f"{self._api_url}/me/messenger_profile"

@@ -134,7 +134,7 @@ async def test_receipts_reactions_own_echoes_and_unknown_kinds_are_acknowledged_
 # -- answers ------------------------------------------------------------------------------------
 
 
-async def test_first_answer_discloses_the_assistant_and_shows_typing_first(
+async def test_first_answer_discloses_the_assistant_and_marks_the_message_seen_first(
     bot: Client, graph: FakeGraph
 ) -> None:
     assert await post(bot, fb.text("u-first", "j'ai oublié mon mot de passe")) == 200
@@ -145,7 +145,7 @@ async def test_first_answer_discloses_the_assistant_and_shows_typing_first(
     question = graph.to("u-first")[-1]
     assert question["messaging_type"] == "RESPONSE"
     assert [q["title"] for q in question["message"]["quick_replies"]] == ["Oui", "Non"]
-    assert [a["sender_action"] for a in graph.actions] == ["mark_seen", "typing_on"]
+    assert [a["sender_action"] for a in graph.actions] == ["mark_seen"]
 
 
 async def test_article_link_goes_in_a_button_template(bot: Client, graph: FakeGraph) -> None:
