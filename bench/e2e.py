@@ -892,7 +892,13 @@ def choose_loadgen(forced_python: bool) -> str:
 def inbox_mids_sqlite(path: Path) -> tuple[set[str], int]:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        mids = {row[0] for row in db.execute("SELECT platform_id FROM inbox")}
+        # Acknowledged events are appended to `arrivals`, then moved into `inbox`.
+        mids = {
+            row[0]
+            for row in db.execute(
+                "SELECT platform_id FROM inbox UNION ALL SELECT platform_id FROM arrivals"
+            )
+        }
         processed = db.execute("SELECT count(*) FROM inbox WHERE status != 'pending'").fetchone()[0]
     finally:
         db.close()

@@ -46,7 +46,7 @@ BURST_WINDOW = 0.1  # seconds over which the webhook arrival rate is measured
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
     lease: float = 60.0
-    batch: int = 64
+    batch: int = 16  # events per step: a short step keeps every reply prompt
     concurrency: int = 64  # replies in flight at once (each to its own conversation)
     poll: float = 0.5  # seconds between looks at the store when nothing woke us
     send_attempts: int = 8

@@ -47,26 +47,36 @@ def event(customer: str, mid: str, text: str = "mdp oublié") -> Inbound:
     )
 
 
-async def test_redelivered_event_is_stored_once(store: Store) -> None:
-    assert await store.add_inbox([event("a", "m1"), event("a", "m2")]) == 2
-    assert await store.add_inbox([event("a", "m1")]) == 0
-    assert (await store.counts()).inbox_pending == 2
+async def process_all(store: Store) -> list[str]:
+    """What the workers are handed, until nothing is left: the events' ids in that order."""
+    handed = []
+    while claimed := await store.claim_events("worker", 64, lease=60):
+        handed += [e.message.platform_id for e in claimed]
+        await store.finish_turns("worker", [TurnRecord(e, e.conversation.state) for e in claimed])
+    return handed
+
+
+async def test_redelivered_event_is_processed_once(store: Store) -> None:
+    await store.add_inbox([event("a", "m1"), event("a", "m2")])
+    await store.add_inbox([event("a", "m1")])
+    assert await process_all(store) == ["m1", "m2"]
+    await store.add_inbox([event("a", "m2")])  # even once processed
+    assert await process_all(store) == []
 
 
 async def test_concurrent_webhooks_are_each_stored_once(store: Store) -> None:
     batches = [[event(f"c{i % 7}", f"m{i}")] for i in range(200)]
     batches += [[event("c0", "m0")], [event("c1", "m1")]]  # redeliveries among them
-    added = await asyncio.gather(*(store.add_inbox(batch) for batch in batches))
-    assert sum(added) == 200
-    assert (await store.counts()).inbox_pending == 200
+    await asyncio.gather(*(store.add_inbox(batch) for batch in batches))
+    assert sorted(await process_all(store)) == sorted(f"m{i}" for i in range(200))
 
 
 async def test_poller_cursor_is_saved_with_the_events_it_read(store: Store) -> None:
     assert await store.cursor("twitter:dm") is None
-    assert await store.add_inbox([event("a", "m1")], cursor=("twitter:dm", "1001")) == 1
-    assert await store.add_inbox([], cursor=("twitter:dm", "1002")) == 0
+    await store.add_inbox([event("a", "m1")], cursor=("twitter:dm", "1001"))
+    await store.add_inbox([], cursor=("twitter:dm", "1002"))
     assert await store.cursor("twitter:dm") == "1002"
-    assert (await store.counts()).inbox_pending == 1
+    assert await process_all(store) == ["m1"]
 
 
 async def test_one_conversation_is_handed_out_one_event_at_a_time_in_order(store: Store) -> None:
@@ -79,6 +89,23 @@ async def test_one_conversation_is_handed_out_one_event_at_a_time_in_order(store
     assert await store.finish_turns("w1", turns) == 2
     second = await store.claim_events("w2", 10, lease=60)
     assert [e.message.platform_id for e in second] == ["a2"]
+
+
+async def test_a_backlog_larger_than_one_claim_is_processed_in_order_and_once(
+    store: Store,
+) -> None:
+    # A burst: 7 customers, 100 messages each, some delivered twice.
+    events = [event(f"c{i % 7}", f"m{i}") for i in range(700)]
+    await asyncio.gather(*(store.add_inbox(events[i : i + 50]) for i in range(0, 700, 50)))
+    await store.add_inbox(events[:30])  # redeliveries
+    seen: dict[str, list[int]] = {}
+    for mid in await process_all(store):
+        number = int(mid[1:])
+        seen.setdefault(f"c{number % 7}", []).append(number)
+    assert {customer: len(numbers) for customer, numbers in seen.items()} == {
+        f"c{i}": 100 for i in range(7)
+    }
+    assert all(numbers == sorted(numbers) for numbers in seen.values())
 
 
 async def test_expired_lease_is_taken_over_and_the_old_holder_cannot_finish(store: Store) -> None:
@@ -249,15 +276,19 @@ async def test_desk_events_reach_listeners_even_after_the_connection_drops(
 
 async def test_reopening_keeps_data_and_applies_migrations_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/again.sqlite3"
-    for _ in range(2):
+    for number in range(1, 3):
         store = open_store(url)
         await store.open()
-        await store.add_inbox([event("a", "a1")])
+        await store.add_inbox([event("a", "a1")])  # the second time, a redelivery
         assert isinstance(store, SQLiteStore)
         assert await store.schema_version() == LATEST
+        if number == 2:
+            assert await process_all(store) == ["a1"]
         await store.close()
-    rows = sqlite3.connect(tmp_path / "again.sqlite3").execute("SELECT COUNT(*) FROM inbox")
-    assert rows.fetchone() == (1,)
+        applied = sqlite3.connect(tmp_path / "again.sqlite3").execute(
+            "SELECT COUNT(*) FROM schema_migrations"
+        )
+        assert applied.fetchone() == (LATEST,), f"after opening {number} time(s)"
 
 
 async def test_second_process_on_the_same_file_is_refused(tmp_path: Path) -> None:

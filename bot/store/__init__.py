@@ -228,8 +228,9 @@ class Store(Protocol):
 
     async def add_inbox(
         self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
-    ) -> int:
-        """Store acknowledged events durably, ignoring redeliveries; returns how many were new.
+    ) -> None:
+        """Store acknowledged events durably; a redelivered event is never processed twice
+        (dropped here, or before it is claimed).
 
         `cursor` (name, value) is saved in the same transaction: a poller's position.
         """

@@ -53,7 +53,6 @@ INSERT INTO inbox (channel, platform_id, customer_id, kind, message, received_at
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                      $6::float8[])
 ON CONFLICT (channel, platform_id) DO NOTHING
-RETURNING channel, platform_id
 """
 
 SAVE_CURSOR = """
@@ -369,30 +368,21 @@ class PostgresStore:
 
     async def add_inbox(
         self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
-    ) -> int:
-        if not events and cursor is None:
-            return 0
-        return await self._inbox_writes.submit(inbox_write(events, cursor))
+    ) -> None:
+        if events or cursor is not None:
+            await self._inbox_writes.submit(inbox_write(events, cursor))
 
-    async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[int]:
+    async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[None]:
         """One transaction for the webhooks that arrived together (group commit)."""
         rows = [row for item_rows, _, _ in batch for row in item_rows]
         columns: list[list[Any]] = [list(column) for column in zip(*rows, strict=True)]
         async with self._tx() as db:
-            inserted = (
-                {(r["channel"], r["platform_id"]) for r in await db.fetch(ADD_EVENTS, *columns)}
-                if rows
-                else set()
-            )
+            if rows:
+                await db.execute(ADD_EVENTS, *columns)
             for _, cursor, now in batch:
                 if cursor is not None:
                     await db.execute(SAVE_CURSOR, *cursor, now)
-        added = []
-        for item_rows, _, _ in batch:  # a key inserted counts for the first webhook with it
-            keys = {(row[0], row[1]) for row in item_rows} & inserted
-            inserted -= keys
-            added.append(len(keys))
-        return added
+        return [None] * len(batch)
 
     async def cursor(self, name: str) -> str | None:
         async with self._conn() as db:

@@ -53,11 +53,19 @@ T = TypeVar("T")
 
 # -- queries ------------------------------------------------------------------------------
 
-ADD_EVENT = """
-INSERT INTO inbox (channel, platform_id, customer_id, kind, message, received_at)
+ADD_ARRIVAL = """
+INSERT INTO arrivals (channel, platform_id, customer_id, kind, message, received_at)
 VALUES (?, ?, ?, ?, ?, ?)
+"""
+
+LAST_TO_MOVE = "SELECT MAX(id) FROM (SELECT id FROM arrivals ORDER BY id LIMIT ?)"
+MOVE_ARRIVALS = """
+INSERT INTO inbox (channel, platform_id, customer_id, kind, message, received_at)
+SELECT channel, platform_id, customer_id, kind, message, received_at
+FROM arrivals WHERE id <= ? ORDER BY id
 ON CONFLICT (channel, platform_id) DO NOTHING
 """
+DROP_MOVED = "DELETE FROM arrivals WHERE id <= ?"
 
 SAVE_CURSOR = """
 INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
@@ -205,10 +213,13 @@ FROM outbox WHERE conversation_id = ? ORDER BY id
 COUNTS = """
 SELECT 'inbox:' || status, COUNT(*) FROM inbox GROUP BY status
 UNION ALL
+SELECT 'inbox:pending', COUNT(*) FROM arrivals
+UNION ALL
 SELECT 'outbox:' || status, COUNT(*) FROM outbox GROUP BY status
 """
 
 FORGET_EVENTS = "DELETE FROM inbox WHERE channel = ? AND customer_id = ?"
+FORGET_ARRIVALS = "DELETE FROM arrivals WHERE channel = ? AND customer_id = ?"
 FORGET_CONVERSATION = "DELETE FROM conversations WHERE channel = ? AND customer_id = ?"
 RECORD_DELETION = """
 INSERT INTO deletions (code, channel, conversations, requested_at) VALUES (?, ?, ?, ?)
@@ -507,31 +518,26 @@ class SQLiteStore:
 
     async def add_inbox(
         self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
-    ) -> int:
-        if not events and cursor is None:
-            return 0
-        return await self._inbox_writes.submit(inbox_write(events, cursor))
+    ) -> None:
+        if events or cursor is not None:
+            await self._inbox_writes.submit(inbox_write(events, cursor))
 
-    async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[int]:
-        """One group commit of webhooks, on the writer thread (see the module docstring)."""
+    async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[None]:
+        """One group commit of webhooks, appended to `arrivals` on the writer thread."""
 
-        def run() -> list[int]:
+        def run() -> None:
             db = self._db
             if db is None:
                 raise StoreError("the store is not open")
-            added = []
             with self._writing, self._transaction(db):
-                for rows, cursor, now in batch:
-                    before = db.total_changes
-                    db.executemany(ADD_EVENT, rows)
-                    added.append(db.total_changes - before)
+                db.executemany(ADD_ARRIVAL, [row for rows, _, _ in batch for row in rows])
+                for _, cursor, now in batch:
                     if cursor is not None:
                         db.execute(SAVE_CURSOR, (*cursor, now))
-            return added
 
-        added = await self._run(run)
+        await self._run(run)
         self._checkpoint_soon()
-        return added
+        return [None] * len(batch)
 
     async def cursor(self, name: str) -> str | None:
         def run(db: sqlite3.Connection) -> str | None:
@@ -543,6 +549,7 @@ class SQLiteStore:
     async def claim_events(self, owner: str, limit: int, lease: float) -> list[ClaimedEvent]:
         def run(db: sqlite3.Connection) -> list[ClaimedEvent]:
             now = time.time()
+            _move_arrivals(db, 2 * limit)
             rows = db.execute(
                 CLAIM_EVENTS, {"owner": owner, "until": now + lease, "now": now, "limit": limit}
             ).fetchall()
@@ -704,7 +711,10 @@ class SQLiteStore:
 
     async def counts(self) -> Counts:
         def run(db: sqlite3.Connection) -> Counts:
-            by_status = {key: int(n) for key, n in db.execute(COUNTS)}
+            by_status: dict[str, int] = {}
+            for key, n in db.execute(COUNTS):  # arrivals are pending events not yet moved
+                if n:
+                    by_status[key] = by_status.get(key, 0) + int(n)
             return Counts.from_statuses(by_status)
 
         return await self._call(run)
@@ -717,6 +727,7 @@ class SQLiteStore:
             deleted = 0
             for customer_id in dict.fromkeys(customer_ids):
                 db.execute(FORGET_EVENTS, (channel, customer_id))
+                db.execute(FORGET_ARRIVALS, (channel, customer_id))
                 deleted += db.execute(FORGET_CONVERSATION, (channel, customer_id)).rowcount
             db.execute(RECORD_DELETION, (code, channel, deleted, time.time()))
             return deleted
@@ -941,6 +952,16 @@ def _escalate(db: sqlite3.Connection, conversation_id: int, turn: TurnRecord, no
         )
     elif new.agent and active[1] == "open":
         db.execute(CLAIM_ESCALATION, (new.agent, now, active[0]))
+
+
+def _move_arrivals(db: sqlite3.Connection, count: int) -> None:
+    """Move the `count` oldest arrivals into the inbox (in order, so each conversation's
+    events keep theirs), dropping redeliveries of events already there. Only as many as
+    the workers take: a backlog waits in `arrivals`, and the claims stay quick."""
+    last = db.execute(LAST_TO_MOVE, (count,)).fetchone()[0]
+    if last is not None:
+        db.execute(MOVE_ARRIVALS, (last,))
+        db.execute(DROP_MOVED, (last,))
 
 
 def _statements(script: str) -> list[str]:
