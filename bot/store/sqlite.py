@@ -19,7 +19,6 @@ import fcntl
 import logging
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -296,9 +295,10 @@ class SQLiteStore:
         # milliseconds (and an fsync): a third connection does it in a thread of its own.
         self._checkpointer: ThreadPoolExecutor | None = None
         self._checkpoint_db: sqlite3.Connection | None = None
-        # Held by whichever connection writes: the two never meet in SQLite's busy
-        # handler, whose growing sleeps could starve one of them for a second.
-        self._writing = threading.Lock()
+        # The turn to write, taken by the inbox writer's group commits and by the loop's
+        # transactions in the order they ask (asyncio's lock is first come, first served):
+        # neither can starve the other, and they never meet in SQLite's busy handler.
+        self._turn = asyncio.Lock()
         self._lock: int | None = None
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._inbox_writes = GroupCommit(self._write_inbox)
@@ -461,12 +461,10 @@ class SQLiteStore:
         try:
             if not write:
                 return fn(db)
-            await self._begin(db)
-            try:
+            async with self._turn:
+                await self._begin(db)
                 with self._transaction(db, begin=False):
                     result = fn(db)
-            finally:
-                self._writing.release()
             self._checkpoint_soon()
             return result
         except sqlite3.Error as exc:
@@ -496,23 +494,20 @@ class SQLiteStore:
             self._checkpoint_db = None
 
     async def _begin(self, db: sqlite3.Connection) -> None:
-        """Take the write lock, then BEGIN IMMEDIATE, waiting without blocking the loop
-        while the inbox writer commits (a few ms) or another process (a command line
-        run beside `serve`) writes, for at most BOT_DB_BUSY_TIMEOUT."""
-        delay, deadline = 0.0002, time.monotonic() + self._busy_timeout
+        """BEGIN IMMEDIATE, waiting without blocking the loop while another process (a
+        command line run beside `serve`) writes, for at most BOT_DB_BUSY_TIMEOUT."""
+        delay, deadline = 0.001, time.monotonic() + self._busy_timeout
         while True:
-            if self._writing.acquire(blocking=False):
-                try:
-                    db.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    self._writing.release()
-                    if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                        raise
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
             if time.monotonic() > deadline:
                 raise StoreError("SQLite: the database stayed locked (BOT_DB_BUSY_TIMEOUT)")
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.01)
+            delay = min(delay * 2, 0.05)
 
     # -- inbox --------------------------------------------------------------------------
 
@@ -529,13 +524,14 @@ class SQLiteStore:
             db = self._db
             if db is None:
                 raise StoreError("the store is not open")
-            with self._writing, self._transaction(db):
+            with self._transaction(db):
                 db.executemany(ADD_ARRIVAL, [row for rows, _, _ in batch for row in rows])
                 for _, cursor, now in batch:
                     if cursor is not None:
                         db.execute(SAVE_CURSOR, (*cursor, now))
 
-        await self._run(run)
+        async with self._turn:
+            await self._run(run)
         self._checkpoint_soon()
         return [None] * len(batch)
 
