@@ -46,7 +46,9 @@ BURST_WINDOW = 0.1  # seconds over which the webhook arrival rate is measured
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
     lease: float = 60.0
-    batch: int = 16  # events per step: a short step keeps every reply prompt
+    batch: int = 64  # events claimed at once (one per conversation)…
+    commit_every: int = 16  # …whose turns are committed this many at a time, so that the
+    # first replies leave before the whole batch is computed
     concurrency: int = 64  # replies in flight at once (each to its own conversation)
     poll: float = 0.5  # seconds between looks at the store when nothing woke us
     send_attempts: int = 8
@@ -194,6 +196,13 @@ class Pipeline:
         events = await self.store.claim_events(self.owner, self.options.batch, self.options.lease)
         if not events:
             return False
+        step = self.options.commit_every
+        for start in range(0, len(events), step):
+            await self._handle(events[start : start + step])
+        return True
+
+    async def _handle(self, events: list[ClaimedEvent]) -> None:
+        """Run the turns of these events and commit them together."""
         turns: list[TurnRecord] = []
         for event in events:
             await asyncio.sleep(0)  # between two turns, let webhooks be acknowledged
@@ -231,7 +240,6 @@ class Pipeline:
                 },
             )
         await self._announce(turns)
-        return True
 
     async def _finish_one_by_one(self, turns: list[TurnRecord]) -> list[TurnRecord]:
         done = []
