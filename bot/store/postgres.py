@@ -76,9 +76,10 @@ FROM free WHERE inbox.id = free.id
 RETURNING inbox.id, inbox.channel, inbox.customer_id, inbox.kind, inbox.message, inbox.attempts
 """
 
-UPSERT_CONVERSATION = """
+UPSERT_CONVERSATIONS = """
 INSERT INTO conversations (channel, customer_id, customer_name, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $4)
+SELECT channel, customer_id, customer_name, $4, $4
+FROM unnest($1::text[], $2::text[], $3::text[]) AS c (channel, customer_id, customer_name)
 ON CONFLICT (channel, customer_id) DO UPDATE
     SET customer_name = COALESCE(excluded.customer_name, conversations.customer_name)
 RETURNING id, channel, customer_id, customer_name, state, last_customer_ms, version
@@ -269,6 +270,7 @@ class PostgresStore:
         self._relisten: asyncio.Task[None] | None = None
         self._closing = False
         self._inbox_writes = GroupCommit(self._write_inbox)
+        self._deliveries = GroupCommit(self._write_delivered)
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -287,6 +289,7 @@ class PostgresStore:
     async def close(self) -> None:
         self._closing = True
         await self._inbox_writes.drain()
+        await self._deliveries.drain()
         if self._relisten is not None:
             self._relisten.cancel()
             await asyncio.gather(self._relisten, return_exceptions=True)
@@ -392,20 +395,34 @@ class PostgresStore:
     async def claim_events(self, owner: str, limit: int, lease: float) -> list[ClaimedEvent]:
         now = time.time()
         async with self._tx() as db:
-            rows = await db.fetch(CLAIM_EVENTS, owner, now + lease, now, limit)
-            claimed = []
-            for row in sorted(rows, key=lambda r: r["id"]):
-                message = IncomingMessage.model_validate_json(row["message"])
-                upserted = await db.fetchrow(
-                    UPSERT_CONVERSATION, row["channel"], row["customer_id"], message.sender_name,
-                    now,
-                )  # fmt: skip
-                assert upserted is not None  # INSERT … ON CONFLICT DO UPDATE returns the row
-                conversation = Conversation.from_row(upserted)
-                claimed.append(
-                    ClaimedEvent(row["id"], row["kind"], message, conversation, row["attempts"])
+            rows = sorted(
+                await db.fetch(CLAIM_EVENTS, owner, now + lease, now, limit),
+                key=lambda r: r["id"],
+            )
+            if not rows:
+                return []
+            # One event per conversation (the heads): their conversations in one statement.
+            messages = [IncomingMessage.model_validate_json(row["message"]) for row in rows]
+            upserted = await db.fetch(
+                UPSERT_CONVERSATIONS,
+                [row["channel"] for row in rows],
+                [row["customer_id"] for row in rows],
+                [m.sender_name for m in messages],
+                now,
+            )
+            conversations = {
+                (c.channel, c.customer_id): c for c in map(Conversation.from_row, upserted)
+            }
+            return [
+                ClaimedEvent(
+                    row["id"],
+                    row["kind"],
+                    message,
+                    conversations[(row["channel"], row["customer_id"])],
+                    row["attempts"],
                 )
-            return claimed
+                for row, message in zip(rows, messages, strict=True)
+            ]
 
     async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
         now = time.time()
@@ -482,8 +499,15 @@ class PostgresStore:
             return await db.fetchval(STILL_OURS, delivery_id, owner) is not None
 
     async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None:
-        async with self._conn() as db:
-            await db.execute(DELIVERED, time.time(), platform_id, delivery_id, owner)
+        # Replies that come back from the platform together share one transaction.
+        await self._deliveries.submit((time.time(), platform_id, delivery_id, owner))
+
+    async def _write_delivered(
+        self, rows: Sequence[tuple[float, str | None, int, str]]
+    ) -> list[None]:
+        async with self._tx() as db:
+            await db.executemany(DELIVERED, rows)
+        return [None] * len(rows)
 
     async def retry_later(self, owner: str, delivery_id: int, at: float, error: str) -> None:
         async with self._conn() as db:
