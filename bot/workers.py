@@ -193,10 +193,12 @@ class Pipeline:
 
     async def process_inbox(self) -> bool:
         """Handle one batch of events; True when there was work."""
-        events = await self.store.claim_events(self.owner, self.options.batch, self.options.lease)
+        step = self.options.commit_every
+        # Under a burst, short steps: the rest after each (see `_loop`) stays in proportion.
+        limit = step if self.under_burst() else self.options.batch
+        events = await self.store.claim_events(self.owner, limit, self.options.lease)
         if not events:
             return False
-        step = self.options.commit_every
         for start in range(0, len(events), step):
             await self._handle(events[start : start + step])
         return True
