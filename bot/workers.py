@@ -66,6 +66,8 @@ class WorkerOptions:
     yield_ratio: float = 19.0
     yield_max: float = 0.5
     burst_rate: float = 1000.0  # webhooks per second that count as a burst
+    burst_batch: int = 16  # events, or replies, taken per step during a burst: short steps
+    # keep the rest after each in proportion (the longest rest is `yield_max`)
 
 
 class Pipeline:
@@ -193,12 +195,11 @@ class Pipeline:
 
     async def process_inbox(self) -> bool:
         """Handle one batch of events; True when there was work."""
-        step = self.options.commit_every
-        # Under a burst, short steps: the rest after each (see `_loop`) stays in proportion.
-        limit = step if self.under_burst() else self.options.batch
+        limit = self.options.burst_batch if self.under_burst() else self.options.batch
         events = await self.store.claim_events(self.owner, limit, self.options.lease)
         if not events:
             return False
+        step = self.options.commit_every
         for start in range(0, len(events), step):
             await self._handle(events[start : start + step])
         return True
@@ -354,6 +355,9 @@ class Pipeline:
         True when every free place was filled (more may be due).
         """
         free = self.options.concurrency - len(self._sending)
+        burst = self.under_burst()
+        if burst:
+            free = min(free, self.options.burst_batch)
         if free <= 0:
             return False  # a send that ends wakes the sender
         deliveries = await self.store.claim_deliveries(
@@ -365,7 +369,7 @@ class Pipeline:
             self._sending.add(task)
             task.add_done_callback(self._sent)
             started.append(task)
-        if started and self.under_burst():
+        if started and burst:
             # Webhooks are pouring in: this batch goes out before the next is taken, so
             # the rest that follows it (see `_loop`) leaves the time to acknowledgements.
             await asyncio.wait(started)
