@@ -81,6 +81,7 @@ async def test_wrong_or_missing_signature_is_refused_and_nothing_stored(
     assert "signature" in (await wrong.json())["error"]
     await settled(bot)
     assert (await store(bot).counts()).by_status == {}
+    assert await store(bot).conversation("messenger", "u-forged") is None  # nothing kept
     assert graph.messages == [] and graph.requests == 0
 
 

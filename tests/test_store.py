@@ -236,6 +236,16 @@ async def test_purge_deletes_old_conversations_but_not_those_a_person_holds(stor
     assert conversations >= 1 and events >= 1
 
 
+async def test_purge_of_a_large_history_deletes_all_of_it(store: Store) -> None:
+    customers = [f"p{i}" for i in range(1_200)]  # more than one purge chunk
+    await store.add_inbox([event(c, f"{c}-1") for c in customers])
+    assert len(await process_all(store)) == 1_200
+    conversations, events = await store.purge(time.time() + 1)
+    assert (conversations, events) == (1_200, 1_200)
+    assert await store.conversation("messenger", "p0") is None
+    assert await store.conversation("messenger", "p1199") is None
+
+
 async def test_desk_events_reach_listeners_even_after_the_connection_drops(
     store: Store,
 ) -> None:

@@ -99,6 +99,7 @@ async def test_wrong_or_missing_signature_is_refused_and_nothing_stored(bot: Cli
     assert (wrong.status, missing.status, tampered.status) == (403, 401, 403)
     await settled(bot)
     assert (await store(bot).counts()).by_status == {}
+    assert await store(bot).conversation("twitter", "1001") is None  # nothing kept
     assert fake_x.dms == []
 
 

@@ -122,7 +122,9 @@ class OutboxRow:
 
 @dataclass(slots=True)
 class Counts:
-    """Backlog figures for readiness and metrics."""
+    """Backlog figures for readiness and metrics: work still to do and failures only
+    ("inbox:pending", "inbox:failed", "outbox:pending", "outbox:sending", "outbox:failed"
+    in `by_status`, absent when zero), never the whole history."""
 
     inbox_pending: int = 0
     outbox_pending: int = 0

@@ -215,10 +215,16 @@ SELECT id, conversation_id, author, reply, status, attempts, error, platform_mes
 FROM outbox WHERE conversation_id = $1 ORDER BY id
 """
 
+# The work still to do and the failures, each from a partial index (never the history).
 COUNTS = """
-SELECT 'inbox:' || status, COUNT(*) FROM inbox GROUP BY status
+SELECT 'inbox:pending', COUNT(*) FROM inbox WHERE status = 'pending'
 UNION ALL
-SELECT 'outbox:' || status, COUNT(*) FROM outbox GROUP BY status
+SELECT 'inbox:failed', COUNT(*) FROM inbox WHERE status = 'failed'
+UNION ALL
+SELECT 'outbox:' || status, COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')
+GROUP BY status
+UNION ALL
+SELECT 'outbox:failed', COUNT(*) FROM outbox WHERE status = 'failed'
 """
 
 PURGE_CONVERSATIONS = """
@@ -542,7 +548,7 @@ class PostgresStore:
 
     async def counts(self) -> Counts:
         async with self._conn() as db:
-            by_status = {key: int(n) for key, n in await db.fetch(COUNTS)}
+            by_status = {key: int(n) for key, n in await db.fetch(COUNTS) if n}
         return Counts.from_statuses(by_status)
 
     # -- data protection ----------------------------------------------------------------

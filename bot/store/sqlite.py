@@ -1,12 +1,14 @@
-"""The SQLite store: one file in WAL mode, two connections of one process.
+"""The SQLite store: one file in WAL mode, three connections of one process.
 
-Acknowledged webhooks are written by a thread of their own, in group commits: the event
-loop goes on parsing the next webhooks while the disk syncs. Every other statement (the
-workers' short transactions, the desk's reads) runs on the event loop itself: a thread
-would have to win the GIL back from the busy loop for each statement, which made a
-conversation's turn wait tens of milliseconds under load. Those statements are short and
-indexed; when the other connection holds the write lock, the loop waits for it
-asynchronously, never in SQLite's sleeping busy handler. The one-process rule is enforced
+Acknowledged webhooks are appended to an index-free log by a thread of their own, in group
+commits: the event loop goes on parsing the next webhooks while the disk syncs. Every
+other statement (the workers' short transactions, the desk's reads, purges by chunks) runs
+on the event loop itself: a thread would have to win the GIL back from the busy loop for
+each statement, which made a conversation's turn wait tens of milliseconds under load.
+Those statements are short and indexed; writers take turns in the order they ask, and the
+loop waits for another process asynchronously, never in SQLite's sleeping busy handler.
+The third connection, in its own thread, copies the write-ahead log back into the
+database now and then (a checkpoint stalls for milliseconds). The one-process rule is enforced
 with a lock file: a second `serve` on the same database stops with a clear error. That is
 also why leases left by a previous process are released at start: nobody else can hold
 them. Work is claimed with a compare-and-set `UPDATE … RETURNING`.
@@ -209,12 +211,19 @@ SELECT id, conversation_id, author, reply, status, attempts, error, platform_mes
 FROM outbox WHERE conversation_id = ? ORDER BY id
 """
 
+# The work still to do and the failures, each read from a partial index: never the whole
+# history (done events, sent replies), since this runs on the event loop.
 COUNTS = """
-SELECT 'inbox:' || status, COUNT(*) FROM inbox GROUP BY status
+SELECT 'inbox:pending', COUNT(*) FROM inbox WHERE status = 'pending'
 UNION ALL
 SELECT 'inbox:pending', COUNT(*) FROM arrivals
 UNION ALL
-SELECT 'outbox:' || status, COUNT(*) FROM outbox GROUP BY status
+SELECT 'inbox:failed', COUNT(*) FROM inbox WHERE status = 'failed'
+UNION ALL
+SELECT 'outbox:' || status, COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')
+GROUP BY status
+UNION ALL
+SELECT 'outbox:failed', COUNT(*) FROM outbox WHERE status = 'failed'
 """
 
 FORGET_EVENTS = "DELETE FROM inbox WHERE channel = ? AND customer_id = ?"
@@ -224,16 +233,24 @@ RECORD_DELETION = """
 INSERT INTO deletions (code, channel, conversations, requested_at) VALUES (?, ?, ?, ?)
 """
 DELETION = "SELECT code, channel, conversations, requested_at FROM deletions WHERE code = ?"
+# Purges go by chunks, each its own short transaction: they run on the event loop.
+PURGE_CHUNK = 500
 PURGE_CONVERSATIONS = """
-DELETE FROM conversations
-WHERE updated_at < ?
-  AND NOT EXISTS (SELECT 1 FROM escalations e
-                  WHERE e.conversation_id = conversations.id AND e.status IN ('open', 'claimed'))
-  AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.status = 'pending'
-                  AND i.channel = conversations.channel
-                  AND i.customer_id = conversations.customer_id)
+DELETE FROM conversations WHERE id IN (
+    SELECT id FROM conversations c
+    WHERE c.updated_at < ?
+      AND NOT EXISTS (SELECT 1 FROM escalations e
+                      WHERE e.conversation_id = c.id AND e.status IN ('open', 'claimed'))
+      AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.status = 'pending'
+                      AND i.channel = c.channel AND i.customer_id = c.customer_id)
+    LIMIT ?
+)
 """
-PURGE_EVENTS = "DELETE FROM inbox WHERE status <> 'pending' AND done_at < ?"
+PURGE_EVENTS = """
+DELETE FROM inbox WHERE id IN (
+    SELECT id FROM inbox WHERE status <> 'pending' AND done_at < ? LIMIT ?
+)
+"""
 
 ESCALATION_VIEW = """
 SELECT e.id, e.status, e.reason, e.intent, e.score, e.agent, e.created_at, e.claimed_at,
@@ -738,12 +755,19 @@ class SQLiteStore:
         return await self._call(run)
 
     async def purge(self, before: float) -> tuple[int, int]:
-        def run(db: sqlite3.Connection) -> tuple[int, int]:
-            conversations = db.execute(PURGE_CONVERSATIONS, (before,)).rowcount
-            events = db.execute(PURGE_EVENTS, (before,)).rowcount
-            return int(conversations), int(events)
+        async def chunks(statement: str) -> int:
+            deleted = 0
+            while True:
+                n = await self._call(
+                    lambda db: int(db.execute(statement, (before, PURGE_CHUNK)).rowcount),
+                    write=True,
+                )
+                deleted += n
+                if n < PURGE_CHUNK:
+                    return deleted
+                await asyncio.sleep(0)  # webhooks and replies go on between two chunks
 
-        return await self._call(run, write=True)
+        return await chunks(PURGE_CONVERSATIONS), await chunks(PURGE_EVENTS)
 
     # -- agents and escalations -----------------------------------------------------------
 
