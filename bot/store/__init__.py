@@ -20,6 +20,19 @@ from bot.policy import ConversationState
 Author = Literal["customer", "bot", "agent", "native"]
 NATIVE_AGENTS: dict[str, str] = {"messenger": "Page Inbox", "twitter": "X"}
 
+# `Counts` in SQL both databases read the same way: the work still to do and the
+# failures, each from a partial index, never the whole history (done events, sent replies).
+BACKLOG_COUNTS = """
+SELECT 'inbox:pending', COUNT(*) FROM inbox WHERE status = 'pending'
+UNION ALL
+SELECT 'inbox:failed', COUNT(*) FROM inbox WHERE status = 'failed'
+UNION ALL
+SELECT 'outbox:' || status, COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')
+GROUP BY status
+UNION ALL
+SELECT 'outbox:failed', COUNT(*) FROM outbox WHERE status = 'failed'
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Conversation:

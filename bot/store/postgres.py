@@ -23,6 +23,7 @@ import asyncpg
 from adapters.base import Inbound, Outgoing
 from bot.models import Channel, IncomingMessage, Reply
 from bot.store import (
+    BACKLOG_COUNTS,
     NATIVE_AGENTS,
     Agent,
     ClaimedEvent,
@@ -213,18 +214,6 @@ WHERE m.conversation_id = $1 ORDER BY m.id
 OUTBOX = """
 SELECT id, conversation_id, author, reply, status, attempts, error, platform_message_id
 FROM outbox WHERE conversation_id = $1 ORDER BY id
-"""
-
-# The work still to do and the failures, each from a partial index (never the history).
-COUNTS = """
-SELECT 'inbox:pending', COUNT(*) FROM inbox WHERE status = 'pending'
-UNION ALL
-SELECT 'inbox:failed', COUNT(*) FROM inbox WHERE status = 'failed'
-UNION ALL
-SELECT 'outbox:' || status, COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')
-GROUP BY status
-UNION ALL
-SELECT 'outbox:failed', COUNT(*) FROM outbox WHERE status = 'failed'
 """
 
 PURGE_CONVERSATIONS = """
@@ -548,7 +537,7 @@ class PostgresStore:
 
     async def counts(self) -> Counts:
         async with self._conn() as db:
-            by_status = {key: int(n) for key, n in await db.fetch(COUNTS) if n}
+            by_status = {key: int(n) for key, n in await db.fetch(BACKLOG_COUNTS) if n}
         return Counts.from_statuses(by_status)
 
     # -- data protection ----------------------------------------------------------------

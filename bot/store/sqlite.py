@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from adapters.base import Inbound, Outgoing
 from bot.models import Channel, IncomingMessage, Reply
 from bot.store import (
+    BACKLOG_COUNTS,
     NATIVE_AGENTS,
     Agent,
     ClaimedEvent,
@@ -211,20 +212,8 @@ SELECT id, conversation_id, author, reply, status, attempts, error, platform_mes
 FROM outbox WHERE conversation_id = ? ORDER BY id
 """
 
-# The work still to do and the failures, each read from a partial index: never the whole
-# history (done events, sent replies), since this runs on the event loop.
-COUNTS = """
-SELECT 'inbox:pending', COUNT(*) FROM inbox WHERE status = 'pending'
-UNION ALL
-SELECT 'inbox:pending', COUNT(*) FROM arrivals
-UNION ALL
-SELECT 'inbox:failed', COUNT(*) FROM inbox WHERE status = 'failed'
-UNION ALL
-SELECT 'outbox:' || status, COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')
-GROUP BY status
-UNION ALL
-SELECT 'outbox:failed', COUNT(*) FROM outbox WHERE status = 'failed'
-"""
+# Events acknowledged but not yet moved into the inbox are pending too.
+COUNTS = BACKLOG_COUNTS + "UNION ALL\nSELECT 'inbox:pending', COUNT(*) FROM arrivals\n"
 
 FORGET_EVENTS = "DELETE FROM inbox WHERE channel = ? AND customer_id = ?"
 FORGET_ARRIVALS = "DELETE FROM arrivals WHERE channel = ? AND customer_id = ?"
