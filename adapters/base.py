@@ -115,7 +115,7 @@ class ChannelAdapter(Protocol):
         ...
 
     async def prepare(self, outgoing: Outgoing) -> None:
-        """Show the customer the bot is at work ("seen", "typing"); best effort, never raises."""
+        """Show the customer the message was read ("seen"); best effort, never raises."""
         ...
 
     async def send(self, outgoing: Outgoing) -> str | None:
