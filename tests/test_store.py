@@ -167,6 +167,39 @@ async def test_turn_commits_transcript_replies_and_escalation_together(store: St
     assert delivery.outgoing.recipient == "a" and delivery.outgoing.first_of_turn
 
 
+async def test_turns_committed_together_keep_each_conversations_order(store: Store) -> None:
+    await store.add_inbox([event(c, f"{c}1", f"message de {c}") for c in ("a", "b", "c")])
+    claimed = await store.claim_events("w", 10, lease=60)
+    turns = [
+        TurnRecord(
+            e,
+            e.conversation.state,
+            replies=[Reply(text=f"{e.message.sender_id}: un"), Reply(text=f"{e.message.sender_id}: deux")],
+        )
+        for e in claimed
+    ]
+    assert await store.finish_turns("w", turns) == 3
+    for customer in ("a", "b", "c"):
+        conversation = await store.conversation("messenger", customer)
+        assert conversation is not None
+        transcript = [(t.author, t.text) for t in await store.transcript(conversation.id)]
+        assert transcript == [
+            ("customer", f"message de {customer}"),
+            ("bot", f"{customer}: un"),
+            ("bot", f"{customer}: deux"),
+        ]
+    sent = []
+    while deliveries := await store.claim_deliveries("s", 10, lease=60, now=time.time()):
+        for d in deliveries:
+            sent.append((d.outgoing.recipient, d.outgoing.reply.text, d.outgoing.first_of_turn))
+            await store.delivered("s", d.id, None)
+    for customer in ("a", "b", "c"):
+        assert [(text, first) for who, text, first in sent if who == customer] == [
+            (f"{customer}: un", True),
+            (f"{customer}: deux", False),
+        ]
+
+
 async def test_replies_of_a_conversation_go_out_one_after_the_other(store: Store) -> None:
     await store.add_inbox([event("a", "a1")])
     [claimed] = await store.claim_events("w", 10, lease=60)

@@ -33,6 +33,7 @@ from bot.store import (
     Deletion,
     Delivery,
     EscalationView,
+    NewEscalation,
     NotFound,
     OutboxRow,
     StoreError,
@@ -86,14 +87,15 @@ ON CONFLICT (channel, customer_id) DO UPDATE
 RETURNING id, channel, customer_id, customer_name, state, last_customer_ms, version
 """
 
-FINISH_EVENT = """
+FINISH_EVENTS = """
 UPDATE inbox SET status = 'done', done_at = $1, lease_owner = NULL, lease_until = NULL
-WHERE id = $2 AND lease_owner = $3 AND status = 'pending'
+WHERE id = ANY($2::bigint[]) AND lease_owner = $3 AND status = 'pending'
+RETURNING id
 """
 
-REOPEN_EVENT = """
+REOPEN_EVENTS = """
 UPDATE inbox SET status = 'pending', done_at = NULL, lease_owner = NULL, lease_until = NULL
-WHERE id = $1
+WHERE id = ANY($1::bigint[])
 """
 
 SAVE_STATE = """
@@ -103,7 +105,39 @@ SET state = $1, updated_at = $2, last_customer_ms = COALESCE($3, last_customer_m
 WHERE id = $4
 """
 
-SAVE_TURN_STATE = SAVE_STATE.strip() + " AND version = $5"
+# The turns' new states, each only if its conversation is still at the version the turn
+# was computed from (an agent may have changed it meanwhile).
+SAVE_TURN_STATES = """
+UPDATE conversations c
+SET state = u.state, updated_at = $2, last_customer_ms = COALESCE(u.ms, c.last_customer_ms),
+    version = c.version + 1
+FROM unnest($1::bigint[], $3::text[], $4::bigint[], $5::integer[]) AS u (id, state, ms, version)
+WHERE c.id = u.id AND c.version = u.version
+RETURNING c.id
+"""
+
+ADD_MESSAGES = """
+INSERT INTO messages (id, conversation_id, direction, author, agent, text, payload,
+                      attachments, platform_id, intent, score, created_at)
+SELECT m.id, m.conversation_id, m.direction, m.author, m.agent, m.text, m.payload,
+       m.attachments, m.platform_id, m.intent, m.score, $1
+FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[], $9::integer[], $10::text[], $11::text[], $12::float8[])
+     WITH ORDINALITY AS m (id, conversation_id, direction, author, agent, text, payload,
+                           attachments, platform_id, intent, score, position)
+ORDER BY m.position
+"""
+
+NEW_MESSAGE_IDS = "SELECT nextval('messages_id_seq') FROM generate_series(1, $1)"
+
+ADD_DELIVERIES = """
+INSERT INTO outbox (conversation_id, message_id, author, reply, first_of_turn,
+                    next_attempt_at, created_at)
+SELECT d.conversation_id, d.message_id, 'bot', d.reply, d.first_of_turn, $1, $1
+FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[])
+     WITH ORDINALITY AS d (conversation_id, message_id, reply, first_of_turn, position)
+ORDER BY d.position
+"""
 
 ADD_MESSAGE = """
 INSERT INTO messages (conversation_id, direction, author, agent, text, payload, attachments,
@@ -420,17 +454,21 @@ class PostgresStore:
             ]
 
     async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
+        if not turns:
+            return 0
         now = time.time()
-        done = 0
         async with self._tx() as db:
-            for turn in turns:
-                if await db.execute(FINISH_EVENT, now, turn.event.id, owner) != "UPDATE 1":
-                    continue  # the lease was lost: whoever holds it now finishes the event
-                if not await _record_turn(db, turn, now):
-                    await db.execute(REOPEN_EVENT, turn.event.id)
-                    continue
-                done += 1
-        return done
+            ids = [turn.event.id for turn in turns]
+            finished = {r["id"] for r in await db.fetch(FINISH_EVENTS, now, ids, owner)}
+            # A lost lease: whoever holds the event now finishes it.
+            held = [turn for turn in turns if turn.event.id in finished]
+            saved = await _save_states(db, held, now)
+            stale = [t.event.id for t in held if t.event.conversation.id not in saved]
+            if stale:  # computed from an old state: processed again
+                await db.execute(REOPEN_EVENTS, stale)
+            done = [t for t in held if t.event.conversation.id in saved]
+            await _record_turns(db, done, now)
+        return len(done)
 
     async def fail_event(self, owner: str, event_id: int, error: str, give_up: bool) -> None:
         async with self._tx() as db:
@@ -718,58 +756,93 @@ async def _migrate(db: Connection) -> None:
         log.info("PostgreSQL migration %s applied", item.name)
 
 
-async def _record_turn(db: Connection, turn: TurnRecord, now: float) -> bool:
-    event = turn.event
-    message = event.message
-    conversation_id = event.conversation.id
-    customer_ms = (message.timestamp_ms or None) if event.kind == "message" else None
-    saved = await db.execute(
-        SAVE_TURN_STATE,
-        turn.state.model_dump_json(),
+async def _save_states(db: Connection, turns: Sequence[TurnRecord], now: float) -> set[int]:
+    """Save the turns' states (one per conversation); the conversations saved."""
+    if not turns:
+        return set()
+    rows = await db.fetch(
+        SAVE_TURN_STATES,
+        [t.event.conversation.id for t in turns],
         now,
-        customer_ms,
-        conversation_id,
-        event.conversation.version,
+        [t.state.model_dump_json() for t in turns],
+        [
+            (t.event.message.timestamp_ms or None) if t.event.kind == "message" else None
+            for t in turns
+        ],
+        [t.event.conversation.version for t in turns],
     )
-    if saved != "UPDATE 1":
-        return False
-    takeover = event.kind == "takeover"
-    await db.execute(
-        ADD_MESSAGE,
-        conversation_id,
-        "out" if takeover else "in",
-        "native" if takeover else "customer",
-        NATIVE_AGENTS.get(message.channel, message.channel) if takeover else None,
-        message.text,
-        message.payload,
-        message.attachments,
-        message.platform_id,
-        turn.intent,
-        turn.score,
-        now,
-    )
-    if turn.takeover:
-        await db.execute(DROP_BOT_REPLIES, conversation_id)
-    if turn.escalation is not None:
-        new = turn.escalation
-        active = await db.fetchrow(ACTIVE_ESCALATION, conversation_id)
-        if active is None:
-            await db.execute(
-                OPEN_ESCALATION,
-                conversation_id,
-                "claimed" if new.agent else "open",
-                new.reason,
-                new.intent,
-                new.score,
-                new.agent,
-                now,
-                now if new.agent else None,
-            )
-        elif new.agent and active["status"] == "open":
-            await db.execute(CLAIM_OPEN_ESCALATION, new.agent, now, active["id"])
-    for position, reply in enumerate(turn.replies):
-        await _queue(db, conversation_id, "bot", None, reply, first=position == 0)
-    return True
+    return {r["id"] for r in rows}
+
+
+async def _record_turns(db: Connection, turns: Sequence[TurnRecord], now: float) -> None:
+    """The transcript, escalations and replies of turns whose state was saved, in a few
+    statements for all of them (a round trip each would cost more than the turns)."""
+    if not turns:
+        return
+    # The customers' messages (or what a person wrote natively), then the bot's replies,
+    # with ids taken in that order: the transcript of each conversation keeps it.
+    replies = [(t.event.conversation.id, p, r) for t in turns for p, r in enumerate(t.replies)]
+    ids = iter(sorted(r[0] for r in await db.fetch(NEW_MESSAGE_IDS, len(turns) + len(replies))))
+    columns: list[list[Any]] = [[] for _ in range(11)]
+    row: tuple[Any, ...]
+    for turn in turns:
+        message = turn.event.message
+        takeover = turn.event.kind == "takeover"
+        row = (
+            next(ids),
+            turn.event.conversation.id,
+            "out" if takeover else "in",
+            "native" if takeover else "customer",
+            NATIVE_AGENTS.get(message.channel, message.channel) if takeover else None,
+            message.text,
+            message.payload,
+            message.attachments,
+            message.platform_id,
+            turn.intent,
+            turn.score,
+        )
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    reply_ids = list(ids)
+    for message_id, (conversation_id, _, reply) in zip(reply_ids, replies, strict=True):
+        row = (message_id, conversation_id, "out", "bot", None, reply.text, None, 0, None,
+               None, None)  # fmt: skip
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    await db.execute(ADD_MESSAGES, now, *columns)
+    for turn in turns:
+        conversation_id = turn.event.conversation.id
+        if turn.takeover:
+            await db.execute(DROP_BOT_REPLIES, conversation_id)
+        if turn.escalation is not None:
+            await _escalate(db, conversation_id, turn.escalation, now)
+    if replies:
+        await db.execute(
+            ADD_DELIVERIES,
+            now,
+            [conversation_id for conversation_id, _, _ in replies],
+            reply_ids,
+            [reply.model_dump_json() for _, _, reply in replies],
+            [position == 0 for _, position, _ in replies],
+        )
+
+
+async def _escalate(db: Connection, conversation_id: int, new: NewEscalation, now: float) -> None:
+    active = await db.fetchrow(ACTIVE_ESCALATION, conversation_id)
+    if active is None:
+        await db.execute(
+            OPEN_ESCALATION,
+            conversation_id,
+            "claimed" if new.agent else "open",
+            new.reason,
+            new.intent,
+            new.score,
+            new.agent,
+            now,
+            now if new.agent else None,
+        )
+    elif new.agent and active["status"] == "open":
+        await db.execute(CLAIM_OPEN_ESCALATION, new.agent, now, active["id"])
 
 
 async def _queue(
