@@ -46,9 +46,9 @@ BURST_WINDOW = 0.1  # seconds over which the webhook arrival rate is measured
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
     lease: float = 60.0
-    batch: int = 64  # events claimed at once (one per conversation)…
-    commit_every: int = 16  # …whose turns are committed this many at a time, so that the
-    # first replies leave before the whole batch is computed
+    # Events claimed per step (one per conversation) and committed together: short steps
+    # keep every reply prompt, and under a burst the rest after each stays in proportion.
+    batch: int = 16
     concurrency: int = 64  # replies in flight at once (each to its own conversation)
     poll: float = 0.5  # seconds between looks at the store when nothing woke us
     send_attempts: int = 8
@@ -66,8 +66,7 @@ class WorkerOptions:
     yield_ratio: float = 19.0
     yield_max: float = 0.5
     burst_rate: float = 1000.0  # webhooks per second that count as a burst
-    burst_batch: int = 16  # events, or replies, taken per step during a burst: short steps
-    # keep the rest after each in proportion (the longest rest is `yield_max`)
+    burst_batch: int = 16  # replies the sender takes per step during a burst (see `batch`)
 
 
 class Pipeline:
@@ -195,17 +194,9 @@ class Pipeline:
 
     async def process_inbox(self) -> bool:
         """Handle one batch of events; True when there was work."""
-        limit = self.options.burst_batch if self.under_burst() else self.options.batch
-        events = await self.store.claim_events(self.owner, limit, self.options.lease)
+        events = await self.store.claim_events(self.owner, self.options.batch, self.options.lease)
         if not events:
             return False
-        step = self.options.commit_every
-        for start in range(0, len(events), step):
-            await self._handle(events[start : start + step])
-        return True
-
-    async def _handle(self, events: list[ClaimedEvent]) -> None:
-        """Run the turns of these events and commit them together."""
         turns: list[TurnRecord] = []
         for event in events:
             await asyncio.sleep(0)  # between two turns, let webhooks be acknowledged
@@ -243,6 +234,7 @@ class Pipeline:
                 },
             )
         await self._announce(turns)
+        return True
 
     async def _finish_one_by_one(self, turns: list[TurnRecord]) -> list[TurnRecord]:
         done = []
