@@ -77,6 +77,21 @@ class NewEscalation:
     score: float | None
     agent: str | None = None  # set when a person already holds it (a native inbox)
 
+    def opening(self, conversation_id: int, now: float) -> tuple[Any, ...]:
+        """The new escalation row: (conversation, status, reason, intent, score, agent,
+        created at, claimed at); held at once when a person already has it."""
+        claimed = self.agent is not None
+        return (
+            conversation_id,
+            "claimed" if claimed else "open",
+            self.reason,
+            self.intent,
+            self.score,
+            self.agent,
+            now,
+            now if claimed else None,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class TurnRecord:
@@ -90,6 +105,24 @@ class TurnRecord:
     escalation: NewEscalation | None = None
     takeover: bool = False  # drop the bot's unsent replies: a person has the conversation
     action: str | None = None  # what the policy decided (for metrics and logs)
+
+    def transcript_line(self) -> tuple[Any, ...]:
+        """The event's line in the transcript: (direction, author, agent, text, payload,
+        attachments, platform_id, intent, score). A native takeover is what a person wrote
+        from the platform's own inbox; anything else is the customer's message."""
+        message = self.event.message
+        native = self.event.kind == "takeover"
+        return (
+            "out" if native else "in",
+            "native" if native else "customer",
+            NATIVE_AGENTS.get(message.channel, message.channel) if native else None,
+            message.text,
+            message.payload,
+            message.attachments,
+            message.platform_id,
+            self.intent,
+            self.score,
+        )
 
 
 @dataclass(frozen=True, slots=True)

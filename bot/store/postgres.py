@@ -786,21 +786,7 @@ async def _record_turns(db: Connection, turns: Sequence[TurnRecord], now: float)
     columns: list[list[Any]] = [[] for _ in range(11)]
     row: tuple[Any, ...]
     for turn in turns:
-        message = turn.event.message
-        takeover = turn.event.kind == "takeover"
-        row = (
-            next(ids),
-            turn.event.conversation.id,
-            "out" if takeover else "in",
-            "native" if takeover else "customer",
-            NATIVE_AGENTS.get(message.channel, message.channel) if takeover else None,
-            message.text,
-            message.payload,
-            message.attachments,
-            message.platform_id,
-            turn.intent,
-            turn.score,
-        )
+        row = (next(ids), turn.event.conversation.id, *turn.transcript_line())
         for column, value in zip(columns, row, strict=True):
             column.append(value)
     reply_ids = list(ids)
@@ -830,17 +816,7 @@ async def _record_turns(db: Connection, turns: Sequence[TurnRecord], now: float)
 async def _escalate(db: Connection, conversation_id: int, new: NewEscalation, now: float) -> None:
     active = await db.fetchrow(ACTIVE_ESCALATION, conversation_id)
     if active is None:
-        await db.execute(
-            OPEN_ESCALATION,
-            conversation_id,
-            "claimed" if new.agent else "open",
-            new.reason,
-            new.intent,
-            new.score,
-            new.agent,
-            now,
-            now if new.agent else None,
-        )
+        await db.execute(OPEN_ESCALATION, *new.opening(conversation_id, now))
     elif new.agent and active["status"] == "open":
         await db.execute(CLAIM_OPEN_ESCALATION, new.agent, now, active["id"])
 

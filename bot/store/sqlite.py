@@ -928,24 +928,7 @@ def _record_turn(db: sqlite3.Connection, turn: TurnRecord, now: float) -> bool:
     )
     if saved.rowcount != 1:
         return False
-    takeover = event.kind == "takeover"
-    author = "native" if takeover else "customer"
-    db.execute(
-        ADD_MESSAGE,
-        (
-            conversation_id,
-            "out" if takeover else "in",
-            author,
-            NATIVE_AGENTS.get(message.channel, message.channel) if takeover else None,
-            message.text,
-            message.payload,
-            message.attachments,
-            message.platform_id,
-            turn.intent,
-            turn.score,
-            now,
-        ),
-    )
+    db.execute(ADD_MESSAGE, (conversation_id, *turn.transcript_line(), now))
     if turn.takeover:
         db.execute(DROP_BOT_REPLIES, (conversation_id,))
     if turn.escalation is not None:
@@ -960,20 +943,7 @@ def _escalate(db: sqlite3.Connection, conversation_id: int, turn: TurnRecord, no
     assert new is not None
     active = db.execute(ACTIVE_ESCALATION, (conversation_id,)).fetchone()
     if active is None:
-        status = "claimed" if new.agent else "open"
-        db.execute(
-            OPEN_ESCALATION,
-            (
-                conversation_id,
-                status,
-                new.reason,
-                new.intent,
-                new.score,
-                new.agent,
-                now,
-                now if new.agent else None,
-            ),
-        )
+        db.execute(OPEN_ESCALATION, new.opening(conversation_id, now))
     elif new.agent and active[1] == "open":
         db.execute(CLAIM_ESCALATION, (new.agent, now, active[0]))
 
