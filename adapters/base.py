@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
+import aiohttp
 from aiohttp import web
+from yarl import URL
 
 from bot.models import Channel, IncomingMessage, Reply
 from responses.limits import ChannelLimits
@@ -82,6 +84,45 @@ class RetryableSendError(SendError):
 
 class PermanentSendError(SendError):
     """The platform refused for good (blocked, unknown recipient, window closed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiAnswer:
+    """A platform API's answer: the status, its JSON (None when the body is not JSON), and
+    the one header the caller asked for (a retry delay or a rate-limit reset)."""
+
+    status: int
+    json: Any
+    header: str | None
+
+
+async def call_api(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str | URL,
+    *,
+    api: str,
+    client_timeout: aiohttp.ClientTimeout,
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+    header: str | None = None,
+) -> ApiAnswer:
+    """One request to a platform API (`api` names it in errors). No answer in time, or no
+    connection, raises RetryableSendError: the request may go through another time."""
+    try:
+        async with session.request(
+            method, url, json=json, headers=headers, timeout=client_timeout
+        ) as response:
+            try:
+                body = await response.json(content_type=None)
+            except ValueError:
+                body = None
+            value = response.headers.get(header) if header else None
+            return ApiAnswer(response.status, body, value)
+    except TimeoutError as exc:
+        raise RetryableSendError(f"{api} timed out", code="timeout") from exc
+    except aiohttp.ClientError as exc:
+        raise RetryableSendError(f"{api} unreachable: {exc}", code="network") from exc
 
 
 class ChannelAdapter(Protocol):

@@ -41,6 +41,7 @@ from adapters.base import (
     PermanentSendError,
     RetryableSendError,
     Window,
+    call_api,
 )
 from bot.models import Channel, IncomingMessage, Reply
 from responses.limits import MESSENGER, ChannelLimits, shorten
@@ -354,25 +355,13 @@ class MessengerAdapter:
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         if self._session is None or not self._page_token:
             raise PermanentSendError("MESSENGER_PAGE_ACCESS_TOKEN is not set", code="no_token")
-        try:
-            async with self._session.post(
-                self._send_url(path, self._page_token),
-                json=body,
-                timeout=self._timeout,
-            ) as response:
-                status = response.status
-                retry_after = response.headers.get("Retry-After")
-                try:
-                    answer = await response.json(content_type=None)
-                except ValueError:
-                    answer = None
-        except TimeoutError as exc:
-            raise RetryableSendError("Send API timed out", code="timeout") from exc
-        except aiohttp.ClientError as exc:
-            raise RetryableSendError(f"Send API unreachable: {exc}", code="network") from exc
-        if 200 <= status < 300 and isinstance(answer, dict):
-            return answer
-        raise _send_error(status, answer, retry_after)
+        answer = await call_api(
+            self._session, "POST", self._send_url(path, self._page_token), api="Send API",
+            client_timeout=self._timeout, json=body, header="Retry-After",
+        )  # fmt: skip
+        if 200 <= answer.status < 300 and isinstance(answer.json, dict):
+            return answer.json
+        raise _send_error(answer.status, answer.json, answer.header)
 
     def _send_url(self, path: str, token: str) -> URL:
         """The endpoint with the page token, built once per path (this is the hot path)."""

@@ -21,7 +21,9 @@ from typing import Any, Final, Literal
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from yarl import URL
 
+from adapters.base import RetryableSendError, call_api
 from adapters.messenger import RATE_LIMIT_CODES
 from bot.policy import GET_STARTED, HUMAN, INTENT_PREFIX
 from intents.catalogue import Catalogue, Intent
@@ -221,24 +223,19 @@ async def set_profile(
     """
     url = f"{api_url.rstrip('/')}/me/messenger_profile"
     try:
-        async with session.post(
-            url,
-            params={"access_token": page_token},
-            json=body,
-            timeout=aiohttp.ClientTimeout(total=request_timeout),
-        ) as response:
-            status = response.status
-            try:
-                answer = await response.json(content_type=None)
-            except ValueError:
-                answer = None
-    except TimeoutError:
-        raise ProfileError(f"no answer from {url} within {request_timeout:g} s") from None
-    except aiohttp.ClientError as exc:
-        raise ProfileError(_redact(f"cannot reach {url}: {exc}", page_token)) from None
-    if 200 <= status < 300 and isinstance(answer, dict) and answer.get("result") == "success":
+        answer = await call_api(
+            session, "POST", URL(url).with_query(access_token=page_token), api="Graph API",
+            client_timeout=aiohttp.ClientTimeout(total=request_timeout), json=body,
+        )  # fmt: skip
+    except RetryableSendError as exc:
+        if exc.code == "timeout":
+            raise ProfileError(f"no answer from {url} within {request_timeout:g} s") from None
+        reason = _redact(f"cannot reach {url}: {exc.__cause__}", page_token)
+        raise ProfileError(reason) from None
+    status, result = answer.status, answer.json
+    if 200 <= status < 300 and isinstance(result, dict) and result.get("result") == "success":
         return
-    raise ProfileError(_redact(_graph_error(status, answer), page_token))
+    raise ProfileError(_redact(_graph_error(status, result), page_token))
 
 
 def _graph_error(status: int, answer: object) -> str:

@@ -49,6 +49,7 @@ from adapters.base import (
     RetryableSendError,
     SendError,
     Window,
+    call_api,
 )
 from bot.models import Channel, IncomingMessage, Reply
 from responses.limits import TWITTER, ChannelLimits, shorten
@@ -510,27 +511,15 @@ class TwitterAdapter:
         headers = dict(headers)
         if body is not None:
             headers["Content-Type"] = "application/json"
-        try:
-            async with self._session.request(
-                method,
-                URL(uri, encoded=True),  # exactly the address that was signed
-                headers=headers,
-                json=body,
-                timeout=self._timeout,
-            ) as response:
-                status = response.status
-                reset = response.headers.get("x-rate-limit-reset")
-                try:
-                    answer = await response.json(content_type=None)
-                except ValueError:
-                    answer = None
-        except TimeoutError as exc:
-            raise RetryableSendError("X API timed out", code="timeout") from exc
-        except aiohttp.ClientError as exc:
-            raise RetryableSendError(f"X API unreachable: {exc}", code="network") from exc
-        if 200 <= status < 300:
-            return answer
-        raise _send_error(status, answer, reset)
+        answer = await call_api(
+            self._session, method,
+            URL(uri, encoded=True),  # exactly the address that was signed
+            api="X API", client_timeout=self._timeout, json=body, headers=headers,
+            header="x-rate-limit-reset",
+        )  # fmt: skip
+        if 200 <= answer.status < 300:
+            return answer.json
+        raise _send_error(answer.status, answer.json, answer.header)
 
     def signer(self) -> OAuth1Client:
         """An oauthlib client for the support account's user context (HMAC-SHA1)."""

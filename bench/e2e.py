@@ -66,9 +66,9 @@ from bot.engine import Engine  # noqa: E402
 from bot.local import LocalConversations  # noqa: E402
 from tests.fakes import messenger as fb  # noqa: E402
 from tests.fakes.graph import TOKEN  # noqa: E402
+from tests.postgres import NoPostgres, scratch_schema  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results-e2e.json"
-POSTGRES_URL = os.environ.get("BOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 WEBHOOK = "/webhooks/messenger"
 CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
 SERVER_CPU = CPUS[-1]  # the server under test in the ingestion runs
@@ -1114,21 +1114,11 @@ async def profile_ingestion(
 
 @contextlib.asynccontextmanager
 async def postgres_schema() -> AsyncIterator[str]:
-    import asyncpg
-
     try:
-        admin = await asyncpg.connect(POSTGRES_URL, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise BenchError(
-            f"no PostgreSQL at {POSTGRES_URL} ({exc}); set BOT_TEST_POSTGRES_URL"
-        ) from None
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    await admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{POSTGRES_URL}?search_path={schema}"
-    finally:
-        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        await admin.close()
+        async with scratch_schema("bench_") as url:
+            yield url
+    except NoPostgres as exc:
+        raise BenchError(f"{exc}; set BOT_TEST_POSTGRES_URL") from None
 
 
 async def postgres_runs(
@@ -1159,31 +1149,21 @@ async def postgres_runs(
         # pinning: four servers, PostgreSQL and two wrk share the machine's cores.
         count = int(PRESIGNED_PER_SECOND * opts.ingest_seconds / 2)
         files = [prepare_bodies(workdir, f"pg{i}", count) for i in range(2)]
+
+        async def both(label: str, servers: list[Server]) -> tuple[Ingestion, list[WrkResult]]:
+            """One wrk per server, each with its own file of bodies, half the connections."""
+            return await ingest(
+                children, label, servers, [f for f, _ in files], workdir,
+                seconds=opts.ingest_seconds, connections=opts.connections // 2, pin=False,
+            )  # fmt: skip
+
         bares = [await start_helper(children, "bare", workdir) for _ in range(2)]
-        bare_result, _ = await ingest(
-            children,
-            "2 × bare aiohttp",
-            bares,
-            [f for f, _ in files],
-            workdir,
-            seconds=opts.ingest_seconds,
-            connections=opts.connections // 2,
-            pin=False,
-        )
+        bare_result, _ = await both("2 × bare aiohttp", bares)
         for b in bares:
             children.kill(b.process)
         graph = await start_helper(children, "graph-fast", workdir)
         servers = [await start_serve(children, url, graph.url, workdir) for _ in range(2)]
-        serve_result, wrks = await ingest(
-            children,
-            "2 × serve, PostgreSQL",
-            servers,
-            [f for f, _ in files],
-            workdir,
-            seconds=opts.ingest_seconds,
-            connections=opts.connections // 2,
-            pin=False,
-        )
+        serve_result, wrks = await both("2 × serve, PostgreSQL", servers)
         for s in servers:
             children.kill(s.process)
         children.kill(graph.process)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from responses.renderer import Renderer
 from tests.fakes import messenger as fb
 from tests.fakes.graph import TOKEN as GRAPH_TOKEN
 from tests.fakes.graph import FakeGraph
+from tests.postgres import NoPostgres, scratch_schema
 
 
 @pytest.fixture(scope="session")
@@ -98,9 +98,6 @@ async def bot(
 
 # -- PostgreSQL ---------------------------------------------------------------------------------
 
-POSTGRES_URL = os.environ.get("BOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
 @contextlib.asynccontextmanager
 async def postgres_schema() -> AsyncIterator[str]:
     """The URL of a fresh schema in the machine's PostgreSQL, dropped afterwards.
@@ -108,21 +105,13 @@ async def postgres_schema() -> AsyncIterator[str]:
     Skips the test, with the reason, when no server answers, unless BOT_REQUIRE_POSTGRES=1
     (CI sets it, after making sure the server is up).
     """
-    import asyncpg
-
     try:
-        admin = await asyncpg.connect(POSTGRES_URL, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
+        async with scratch_schema("t_") as url:
+            yield url
+    except NoPostgres as exc:
         if os.environ.get("BOT_REQUIRE_POSTGRES") == "1":
             raise
-        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} ({exc}); BOT_REQUIRE_POSTGRES=1 makes this fail")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{POSTGRES_URL}?search_path={schema}"
-    finally:
-        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        await admin.close()
+        pytest.skip(f"{exc}; BOT_REQUIRE_POSTGRES=1 makes this fail")
 
 
 @pytest.fixture

@@ -14,6 +14,9 @@ from typing import Generic, TypeVar
 
 from adapters.base import Inbound
 
+# A reply the platform took: (sent at, platform message id, outbox id, lease owner).
+DeliveredRow = tuple[float, str | None, int, str]
+
 # The rows of one webhook's events (channel, platform id, customer id, kind, message JSON,
 # received at), the poller cursor saved with them, and the time.
 InboxRow = tuple[str, str, str, str, str, float]
@@ -76,3 +79,33 @@ def inbox_write(events: Sequence[Inbound], cursor: tuple[str, str] | None) -> In
         for e in events
     ]
     return rows, cursor, now
+
+
+class GroupWrites:
+    """What both stores write in group commits: acknowledged webhooks, and replies the
+    platform took. A store implements `_write_inbox` and `_write_delivered` (one
+    transaction for all the items given) and drains the writes when it closes."""
+
+    def __init__(self) -> None:
+        self._inbox_writes = GroupCommit(self._write_inbox)
+        self._deliveries = GroupCommit(self._write_delivered)
+
+    async def add_inbox(
+        self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
+    ) -> None:
+        if events or cursor is not None:
+            await self._inbox_writes.submit(inbox_write(events, cursor))
+
+    async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None:
+        # Replies that come back from the platform together share one commit.
+        await self._deliveries.submit((time.time(), platform_id, delivery_id, owner))
+
+    async def _drain_writes(self) -> None:
+        await self._inbox_writes.drain()
+        await self._deliveries.drain()
+
+    async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[None]:
+        raise NotImplementedError
+
+    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[None]:
+        raise NotImplementedError

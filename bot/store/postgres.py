@@ -20,7 +20,7 @@ from typing import Any, TypeAlias, cast
 
 import asyncpg
 
-from adapters.base import Inbound, Outgoing
+from adapters.base import Outgoing
 from bot.models import Channel, IncomingMessage, Reply
 from bot.store import (
     BACKLOG_COUNTS,
@@ -40,7 +40,7 @@ from bot.store import (
     TranscriptEntry,
     TurnRecord,
 )
-from bot.store.batch import GroupCommit, InboxWrite, inbox_write
+from bot.store.batch import DeliveredRow, GroupWrites, InboxWrite
 
 log = logging.getLogger(__name__)
 
@@ -285,10 +285,11 @@ Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
 Listener = Callable[[str, dict[str, Any]], None]
 
 
-class PostgresStore:
+class PostgresStore(GroupWrites):
     """`Store` on PostgreSQL; see the module docstring."""
 
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10) -> None:
+        super().__init__()
         self.url = url
         self._min = min_size
         self._max = max_size
@@ -298,8 +299,6 @@ class PostgresStore:
         self._channel = EVENTS_CHANNEL
         self._relisten: asyncio.Task[None] | None = None
         self._closing = False
-        self._inbox_writes = GroupCommit(self._write_inbox)
-        self._deliveries = GroupCommit(self._write_delivered)
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -317,8 +316,7 @@ class PostgresStore:
 
     async def close(self) -> None:
         self._closing = True
-        await self._inbox_writes.drain()
-        await self._deliveries.drain()
+        await self._drain_writes()
         if self._relisten is not None:
             self._relisten.cancel()
             await asyncio.gather(self._relisten, return_exceptions=True)
@@ -397,12 +395,6 @@ class PostgresStore:
                 delay = min(delay * 2, 30.0)
 
     # -- inbox --------------------------------------------------------------------------
-
-    async def add_inbox(
-        self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
-    ) -> None:
-        if events or cursor is not None:
-            await self._inbox_writes.submit(inbox_write(events, cursor))
 
     async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[None]:
         """One transaction for the webhooks that arrived together (group commit)."""
@@ -531,13 +523,7 @@ class PostgresStore:
         async with self._conn() as db:
             return await db.fetchval(STILL_OURS, delivery_id, owner) is not None
 
-    async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None:
-        # Replies that come back from the platform together share one transaction.
-        await self._deliveries.submit((time.time(), platform_id, delivery_id, owner))
-
-    async def _write_delivered(
-        self, rows: Sequence[tuple[float, str | None, int, str]]
-    ) -> list[None]:
+    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[None]:
         async with self._tx() as db:
             await db.executemany(DELIVERED, rows)
         return [None] * len(rows)

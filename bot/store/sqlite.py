@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from adapters.base import Inbound, Outgoing
+from adapters.base import Outgoing
 from bot.models import Channel, IncomingMessage, Reply
 from bot.store import (
     BACKLOG_COUNTS,
@@ -47,7 +47,7 @@ from bot.store import (
     TranscriptEntry,
     TurnRecord,
 )
-from bot.store.batch import GroupCommit, InboxWrite, inbox_write
+from bot.store.batch import DeliveredRow, GroupWrites, InboxWrite
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ WHERE id = ? AND status IN ('pending', 'sending', 'failed')
 """
 
 
-class SQLiteStore:
+class SQLiteStore(GroupWrites):
     """`Store` on one SQLite file (see the module docstring for the one-process rule)."""
 
     def __init__(
@@ -290,6 +290,7 @@ class SQLiteStore:
         exclusive: bool = True,
         unconfirmed_wait: float = 10.0,
     ) -> None:
+        super().__init__()
         self.path = Path(path)
         self._unconfirmed_wait = unconfirmed_wait
         self._exclusive = exclusive
@@ -307,8 +308,6 @@ class SQLiteStore:
         self._turn = asyncio.Lock()
         self._lock: int | None = None
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
-        self._inbox_writes = GroupCommit(self._write_inbox)
-        self._deliveries = GroupCommit(self._write_delivered)
         self._commits = 0
         self._checkpoint: asyncio.Future[None] | None = None
 
@@ -327,8 +326,7 @@ class SQLiteStore:
             raise
 
     async def close(self) -> None:
-        await self._inbox_writes.drain()
-        await self._deliveries.drain()
+        await self._drain_writes()
         if self._checkpoint is not None:
             await asyncio.gather(self._checkpoint, return_exceptions=True)
         if self._checkpointer is not None:
@@ -530,12 +528,6 @@ class SQLiteStore:
 
     # -- inbox --------------------------------------------------------------------------
 
-    async def add_inbox(
-        self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
-    ) -> None:
-        if events or cursor is not None:
-            await self._inbox_writes.submit(inbox_write(events, cursor))
-
     async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[None]:
         """One group commit of webhooks, appended to `arrivals` on the writer thread."""
 
@@ -673,13 +665,7 @@ class SQLiteStore:
 
         return await self._call(run)
 
-    async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None:
-        # Replies that come back from the platform together share one commit.
-        await self._deliveries.submit((time.time(), platform_id, delivery_id, owner))
-
-    async def _write_delivered(
-        self, rows: Sequence[tuple[float, str | None, int, str]]
-    ) -> list[None]:
+    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[None]:
         await self._call(lambda db: db.executemany(DELIVERED, rows), write=True)
         return [None] * len(rows)
 
