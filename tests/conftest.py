@@ -6,11 +6,11 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
 
 from bot.app import create_app
 from bot.config import Settings
@@ -18,9 +18,9 @@ from bot.engine import Engine
 from intents.catalogue import Catalogue, load_catalogue
 from intents.matcher import Matcher
 from responses.renderer import Renderer
-from tests.fakes import messenger as fb
-from tests.fakes.graph import TOKEN as GRAPH_TOKEN
 from tests.fakes.graph import FakeGraph
+from tests.fakes.graph import messenger_settings as messenger_settings_for
+from tests.fakes.twitter import FakeX
 from tests.postgres import NoPostgres, scratch_schema
 
 
@@ -49,38 +49,45 @@ def engine(catalogue: Catalogue, matcher: Matcher, renderer: Renderer) -> Engine
 Client = TestClient[web.Request, web.Application]
 
 
+def fresh_settings(folder: Path, **env: Any) -> Settings:
+    """Settings of a fresh bot: its own SQLite file in `folder`, no channel, fast retries;
+    `env` overrides by environment name (BOT_SEND_TIMEOUT=…)."""
+    values: dict[str, Any] = {
+        "BOT_SEND_BACKOFF": 0.05,
+        "BOT_SEND_BACKOFF_MAX": 0.2,
+        "BOT_DRAIN_SECONDS": 2,
+        "BOT_SEND_TIMEOUT": 1,
+        "BOT_UNCONFIRMED_WAIT": 1.5,
+        **env,
+    }
+    return Settings(_env_file=None, BOT_DATABASE_URL=f"sqlite:///{folder}/bot.sqlite3", **values)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings of a fresh bot: its own SQLite file, no channel, fast retries."""
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        BOT_DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3",
-        BOT_SEND_BACKOFF=0.05,
-        BOT_SEND_BACKOFF_MAX=0.2,
-        BOT_DRAIN_SECONDS=2,
-        BOT_SEND_TIMEOUT=1,
-        BOT_UNCONFIRMED_WAIT=1.5,
-    )
+    return fresh_settings(tmp_path)
 
 
-@pytest.fixture
-async def graph(aiohttp_server: Callable[[web.Application], Awaitable[TestServer]]) -> FakeGraph:
-    fake = FakeGraph()
+Fake = TypeVar("Fake", FakeGraph, FakeX)
+
+
+async def listening(
+    fake: Fake, aiohttp_server: Callable[[web.Application], Awaitable[TestServer]]
+) -> Fake:
+    """The fake platform, listening on 127.0.0.1, its `url` set."""
     server = await aiohttp_server(fake.app())
     fake.url = str(server.make_url("")).rstrip("/")
     return fake
 
 
 @pytest.fixture
+async def graph(aiohttp_server: Callable[[web.Application], Awaitable[TestServer]]) -> FakeGraph:
+    return await listening(FakeGraph(), aiohttp_server)
+
+
+@pytest.fixture
 def messenger_settings(settings: Settings, graph: FakeGraph) -> Settings:
-    return settings.model_copy(
-        update={
-            "messenger_app_secret": SecretStr(fb.APP_SECRET),
-            "messenger_verify_token": SecretStr(fb.VERIFY_TOKEN),
-            "messenger_page_access_token": SecretStr(GRAPH_TOKEN),
-            "messenger_api_url": graph.url,
-        }
-    )
+    return settings.model_copy(update=messenger_settings_for(graph.url))
 
 
 @pytest.fixture

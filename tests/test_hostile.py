@@ -33,13 +33,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
 from adapters.base import Inbound, PayloadError
 from adapters.messenger import METADATA, MessengerAdapter
 from adapters.twitter import TwitterAdapter
 from bot.app import MAX_BODY, create_app
-from bot.config import Settings
 from bot.engine import Engine
 from bot.http import STORE
 from bot.models import IncomingMessage
@@ -49,10 +47,11 @@ from intents.matcher import Matcher, Tuning
 from intents.normalize import Normalizer
 from responses.limits import MESSENGER
 from responses.renderer import Renderer
+from tests.conftest import fresh_settings
 from tests.fakes import messenger as fb
 from tests.fakes import twitter as fx
 from tests.fakes.graph import TOKEN as GRAPH_TOKEN
-from tests.fakes.graph import FakeGraph
+from tests.fakes.graph import FakeGraph, messenger_settings
 from tests.serving import settled, store_settled
 
 Client = TestClient[web.Request, web.Application]
@@ -549,29 +548,9 @@ def errors() -> Iterator[ErrorLog]:
 def live(tmp_path_factory: pytest.TempPathFactory, errors: ErrorLog) -> Iterator[LiveServer]:
     folder: Path = tmp_path_factory.mktemp("hostile")
     nowhere = f"http://127.0.0.1:{unused_port()}"  # sends fail fast: connection refused
-    settings_ = Settings(
-        _env_file=None,
-        BOT_DATABASE_URL=f"sqlite:///{folder}/bot.sqlite3",
-        BOT_SEND_ATTEMPTS=2,
-        BOT_SEND_BACKOFF=0.05,
-        BOT_SEND_BACKOFF_MAX=0.1,
-        BOT_SEND_TIMEOUT=2,
-        BOT_DRAIN_SECONDS=2,
-    ).model_copy(
-        update={
-            "messenger_app_secret": SecretStr(fb.APP_SECRET),
-            "messenger_verify_token": SecretStr(fb.VERIFY_TOKEN),
-            "messenger_page_access_token": SecretStr(GRAPH_TOKEN),
-            "messenger_api_url": nowhere,
-            "twitter_consumer_key": SecretStr(fx.CONSUMER_KEY),
-            "twitter_consumer_secret": SecretStr(fx.CONSUMER_SECRET),
-            "twitter_access_token": SecretStr(fx.ACCESS_TOKEN),
-            "twitter_access_token_secret": SecretStr(fx.ACCESS_TOKEN_SECRET),
-            "twitter_api_url": nowhere,
-            "twitter_user_id": fx.ACCOUNT,
-            "twitter_app_id": fx.APP_ID,
-        }
-    )
+    settings_ = fresh_settings(
+        folder, BOT_SEND_ATTEMPTS=2, BOT_SEND_BACKOFF_MAX=0.1, BOT_SEND_TIMEOUT=2
+    ).model_copy(update={**messenger_settings(nowhere), **fx.twitter_settings(nowhere)})
     server = LiveServer(create_app(settings_, ENGINE))
     server.start()
     yield server

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.http import STORE
 from bot.store import Store
+from tests.conftest import listening
 from tests.fakes import twitter as x
 from tests.fakes.twitter import FakeX
 from tests.serving import settled
@@ -32,24 +33,11 @@ MakeClient = Callable[[web.Application], Awaitable[Client]]
 
 @pytest.fixture
 async def fake_x(aiohttp_server: Callable[[web.Application], Awaitable[TestServer]]) -> FakeX:
-    fake = FakeX()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
+    return await listening(FakeX(), aiohttp_server)
 
 
 def x_settings(settings: Settings, fake: FakeX, **changes: Any) -> Settings:
-    values: dict[str, Any] = {
-        "twitter_consumer_key": SecretStr(x.CONSUMER_KEY),
-        "twitter_consumer_secret": SecretStr(x.CONSUMER_SECRET),
-        "twitter_access_token": SecretStr(x.ACCESS_TOKEN),
-        "twitter_access_token_secret": SecretStr(x.ACCESS_TOKEN_SECRET),
-        "twitter_api_url": fake.url,
-        "twitter_user_id": x.ACCOUNT,
-        "twitter_app_id": x.APP_ID,
-        "twitter_dm_api": "v1",
-    }
-    values.update(changes)
+    values = {**x.twitter_settings(fake.url), "twitter_dm_api": "v1", **changes}
     return settings.model_copy(update=values)
 
 

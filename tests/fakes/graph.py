@@ -16,8 +16,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from pydantic import SecretStr
 
 TOKEN = "page-token-for-tests"
+
+
+def messenger_settings(api_url: str) -> dict[str, Any]:
+    """The settings (as for `Settings.model_copy(update=…)`) of a bot whose Messenger
+    channel signs and sends as the fakes expect, to the Graph API at `api_url`."""
+    from tests.fakes import messenger as fb
+
+    return {
+        "messenger_app_secret": SecretStr(fb.APP_SECRET),
+        "messenger_verify_token": SecretStr(fb.VERIFY_TOKEN),
+        "messenger_page_access_token": SecretStr(TOKEN),
+        "messenger_api_url": api_url,
+    }
 PAGE_ID = "PAGE1"
 
 
@@ -367,35 +381,29 @@ def _check_message(body: dict[str, Any]) -> str | None:
 
 def main() -> None:
     """Serve the fake on 127.0.0.1 and print what the bot sends: `python -m tests.fakes.graph`."""
-    import argparse
+    from tests.fakes import serve_printing
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--port", type=int, default=8081)
-    args = parser.parse_args()
-    fake = FakeGraph()
+    async def show(request: web.Request, response: web.StreamResponse) -> None:
+        if request.path != "/me/messages":
+            return
+        body = await request.json()
+        to = body.get("recipient", {}).get("id")
+        if "sender_action" in body:
+            print(f"[{to}] ({body['sender_action']})", flush=True)
+        elif response.status >= 400:
+            print(f"[{to}] refused with HTTP {response.status}", flush=True)
+        else:
+            message = body["message"]
+            print(f"[{to}] {_text(message)}", flush=True)
+            for choice in message.get("quick_replies", []):
+                print(f"      < {choice['title']} > payload={choice['payload']}", flush=True)
+            for button in message.get("attachment", {}).get("payload", {}).get("buttons", []):
+                print(f"      [ {button['title']} ] {button['url']}", flush=True)
 
-    async def show(request: web.Request, handler: Any) -> web.StreamResponse:
-        response: web.StreamResponse = await handler(request)
-        if request.path == "/me/messages":
-            body = await request.json()
-            to = body.get("recipient", {}).get("id")
-            if "sender_action" in body:
-                print(f"[{to}] ({body['sender_action']})", flush=True)
-            elif response.status >= 400:
-                print(f"[{to}] refused with HTTP {response.status}", flush=True)
-            else:
-                message = body["message"]
-                print(f"[{to}] {_text(message)}", flush=True)
-                for choice in message.get("quick_replies", []):
-                    print(f"      < {choice['title']} > payload={choice['payload']}", flush=True)
-                for button in message.get("attachment", {}).get("payload", {}).get("buttons", []):
-                    print(f"      [ {button['title']} ] {button['url']}", flush=True)
-        return response
-
-    app = fake.app()
-    app.middlewares.append(web.middleware(show))
-    print(f"fake Graph API on http://127.0.0.1:{args.port} (page token: {TOKEN})", flush=True)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None)
+    serve_printing(
+        FakeGraph().app(), show, name=f"fake Graph API (page token: {TOKEN})",
+        default_port=8081, description=main.__doc__ or "",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

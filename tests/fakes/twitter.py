@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import web
 from oauthlib.common import Request
 from oauthlib.oauth1.rfc5849 import signature, utils
+from pydantic import SecretStr
 
 CONSUMER_KEY = "consumer-key-for-tests"
 CONSUMER_SECRET = "consumer-secret-for-tests"
@@ -35,6 +36,21 @@ ACCESS_TOKEN_SECRET = "access-token-secret-for-tests"
 ACCOUNT = "9000000001"  # the support account
 APP_ID = "424242"  # the bot's app: its DMs come back as echoes with this source_app_id
 X_WEB_APP = "3033300"  # "Twitter Web App": a person answering from the X app
+
+
+def twitter_settings(api_url: str) -> dict[str, Any]:
+    """The settings (as for `Settings.model_copy(update=…)`) of a bot whose X channel signs
+    as the support account the fake knows, to the X API at `api_url`."""
+    return {
+        "twitter_consumer_key": SecretStr(CONSUMER_KEY),
+        "twitter_consumer_secret": SecretStr(CONSUMER_SECRET),
+        "twitter_access_token": SecretStr(ACCESS_TOKEN),
+        "twitter_access_token_secret": SecretStr(ACCESS_TOKEN_SECRET),
+        "twitter_api_url": api_url,
+        "twitter_user_id": ACCOUNT,
+        "twitter_app_id": APP_ID,
+    }
+
 
 _ids = itertools.count(1_800_000_000_000_000_000)
 
@@ -388,16 +404,12 @@ def retweet(author: str, original: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     """Serve the fake on 127.0.0.1 and print what the bot sends: `python -m tests.fakes.twitter`."""
-    import argparse
+    from tests.fakes import serve_printing
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--port", type=int, default=8082)
-    args = parser.parse_args()
     fake = FakeX()
     shown = [0, 0]
 
-    async def show(request: web.Request, handler: Any) -> web.StreamResponse:
-        response: web.StreamResponse = await handler(request)
+    async def show(request: web.Request, response: web.StreamResponse) -> None:
         if response.status >= 400:
             print(f"{request.method} {request.path} refused with HTTP {response.status}", flush=True)
         for dm_sent in fake.dms[shown[0] :]:
@@ -407,12 +419,11 @@ def main() -> None:
         for post_sent in fake.tweets[shown[1] :]:
             print(f"[public reply to {post_sent['reply']['in_reply_to_tweet_id']}] {post_sent['text']}", flush=True)
         shown[:] = [len(fake.dms), len(fake.tweets)]
-        return response
 
-    app = fake.app()
-    app.middlewares.append(web.middleware(show))
-    print(f"fake X API on http://127.0.0.1:{args.port} (account {ACCOUNT})", flush=True)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None)
+    serve_printing(
+        fake.app(), show, name=f"fake X API (account {ACCOUNT})", default_port=8082,
+        description=main.__doc__ or "",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
