@@ -132,6 +132,18 @@ async def test_receipts_reactions_own_echoes_and_unknown_kinds_are_acknowledged_
     assert await store(bot).conversation("messenger", "u-quiet") is None
 
 
+async def test_a_malformed_event_does_not_cost_the_others_in_its_webhook(
+    bot: Client, graph: FakeGraph
+) -> None:
+    broken = fb.text("u-broken", "mot de passe oublié")
+    broken["message"]["mid"] = 12345  # not a string: this event alone is dropped
+    events = [{"unexpected": True}, broken, fb.text("u-fine", "mot de passe oublié")]
+    assert await post(bot, *events) == 200
+    await graph.wait_for(3, recipient="u-fine")
+    await settled(bot)
+    assert graph.to("u-broken") == []
+
+
 # -- answers ------------------------------------------------------------------------------------
 
 
