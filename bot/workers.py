@@ -61,9 +61,10 @@ class WorkerOptions:
     # A send that timed out may have reached the platform: its retry waits at least this
     # long, time for the platform's echo to confirm it (Messenger) and cancel the retry.
     unconfirmed_wait: float = 10.0
-    # While webhooks arrive, a busy worker rests `yield_ratio` times as long as it worked
-    # (at most `yield_max` seconds): under a burst, acknowledgements get most of the CPU.
-    yield_ratio: float = 19.0
+    # While webhooks arrive faster than `burst_rate`, the workers (inbox and sender) take
+    # together about `burst_share` of the time: each rests after a step long enough for
+    # that (at most `yield_max` seconds), and acknowledgements get the rest of the CPU.
+    burst_share: float = 0.05
     yield_max: float = 0.5
     burst_rate: float = 1000.0  # webhooks per second that count as a burst
     burst_batch: int = 16  # replies the sender takes per step during a burst (see `batch`)
@@ -184,7 +185,8 @@ class Pipeline:
                     # Webhooks are pouring in: acknowledging them comes first (the platform
                     # waits for it), so the workers take a smaller share of the time until
                     # the burst passes; the backlog waits durably in the store.
-                    rest = (time.monotonic() - started) * self.options.yield_ratio
+                    workers = len(self._tasks) or 1
+                    rest = (time.monotonic() - started) * (workers / self.options.burst_share - 1)
                     await asyncio.sleep(min(self.options.yield_max, rest))
                 continue
             with contextlib.suppress(TimeoutError):
