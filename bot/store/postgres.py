@@ -216,9 +216,11 @@ RETURNING outbox.id
 STILL_OURS = "SELECT 1 FROM outbox WHERE id = $1 AND lease_owner = $2 AND status = 'sending'"
 
 DELIVERED = """
-UPDATE outbox SET status = 'sent', sent_at = $1, platform_message_id = $2, error = NULL,
-                  lease_owner = NULL, lease_until = NULL
-WHERE id = $3 AND lease_owner = $4
+UPDATE outbox SET status = 'sent', sent_at = d.sent_at, platform_message_id = d.platform_id,
+                  error = NULL, lease_owner = NULL, lease_until = NULL
+FROM unnest($1::float8[], $2::text[], $3::bigint[], $4::text[])
+     AS d (sent_at, platform_id, id, owner)
+WHERE outbox.id = d.id AND outbox.lease_owner = d.owner
 """
 
 RETRY_LATER = """
@@ -399,13 +401,14 @@ class PostgresStore(GroupWrites):
     async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[None]:
         """One transaction for the webhooks that arrived together (group commit)."""
         rows = [row for item_rows, _, _ in batch for row in item_rows]
-        columns: list[list[Any]] = [list(column) for column in zip(*rows, strict=True)]
-        async with self._tx() as db:
+        cursors = [(*cursor, now) for _, cursor, now in batch if cursor is not None]
+        # Webhooks alone are one statement, atomic on its own: one round trip, no BEGIN
+        # and COMMIT; a poller's cursor is saved in the same transaction as its events.
+        async with self._tx() if cursors else self._conn() as db:
             if rows:
-                await db.execute(ADD_EVENTS, *columns)
-            for _, cursor, now in batch:
-                if cursor is not None:
-                    await db.execute(SAVE_CURSOR, *cursor, now)
+                await db.execute(ADD_EVENTS, *_columns(rows))
+            for cursor in cursors:
+                await db.execute(SAVE_CURSOR, *cursor)
         return [None] * len(batch)
 
     async def cursor(self, name: str) -> str | None:
@@ -524,8 +527,8 @@ class PostgresStore(GroupWrites):
             return await db.fetchval(STILL_OURS, delivery_id, owner) is not None
 
     async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[None]:
-        async with self._tx() as db:
-            await db.executemany(DELIVERED, rows)
+        async with self._conn() as db:  # one statement: atomic, one round trip
+            await db.execute(DELIVERED, *_columns(rows))
         return [None] * len(rows)
 
     async def retry_later(self, owner: str, delivery_id: int, at: float, error: str) -> None:
@@ -720,6 +723,11 @@ class _Use:
         if self._conn is not None:
             await self._pool.release(self._conn)
             self._conn = None
+
+
+def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Rows as the columns an `unnest($1::…[], $2::…[], …)` statement takes."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 async def _migrate(db: Connection) -> None:
