@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test chat check bench bench-e2e lint clean
+.PHONY: run test chat check bench bench-e2e bench-instructions lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -35,6 +35,10 @@ bench: $(STAMP)
 # End to end: signed webhooks into `serve`, replies out to a fake Graph API (uses wrk).
 bench-e2e: $(STAMP)
 	$(BIN)/python -m bench.e2e --quick
+
+# Instructions per webhook under callgrind, serve against bare aiohttp (uses valgrind).
+bench-instructions: $(STAMP)
+	$(BIN)/python -m bench.e2e_instructions
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -176,14 +176,20 @@ class Server:
 
 
 async def start_helper(
-    children: Children, kind: str, workdir: Path, cpu: int | None = None
+    children: Children,
+    kind: str,
+    workdir: Path,
+    cpu: int | None = None,
+    wrapper: Sequence[str] = (),
+    within: float = 30,
 ) -> Server:
+    """A server of bench/e2e_servers.py; `wrapper`: a command it runs under (valgrind)."""
     port = free_port()
     log = workdir / f"{kind}-{port}.log"
-    argv = [sys.executable, "-m", "bench.e2e_servers", kind, "--port", str(port)]
+    argv = [*wrapper, sys.executable, "-m", "bench.e2e_servers", kind, "--port", str(port)]
     process = children.start(argv, log=log, cpu=cpu)
     url = f"http://127.0.0.1:{port}"
-    await wait_ready(process, f"{url}/_bench/ping", f"the {kind} server", log)
+    await wait_ready(process, f"{url}/_bench/ping", f"the {kind} server", log, within)
     return Server(process, url, log)
 
 
@@ -195,6 +201,8 @@ async def start_serve(
     cpu: int | None = None,
     profile: Path | None = None,
     module: str = "bot",
+    wrapper: Sequence[str] = (),
+    within: float = 30,
 ) -> Server:
     port = free_port()
     log = workdir / f"serve-{port}.log"
@@ -211,12 +219,13 @@ async def start_serve(
     argv = [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", str(port)]
     if profile is not None:  # cProfile of the event loop's thread; written on SIGINT
         argv[1:1] = ["-m", "cProfile", "-o", str(profile)]
+    argv[:0] = wrapper
     # The working directory is the temporary one: no `.env` of the checkout is read.
     if module != "bot":  # a module of bench/, outside the installed packages
         env["PYTHONPATH"] = str(ROOT)
     process = children.start(argv, env=env, cwd=workdir, log=log, cpu=cpu)
     url = f"http://127.0.0.1:{port}"
-    await wait_ready(process, f"{url}/readyz", "serve", log)
+    await wait_ready(process, f"{url}/readyz", "serve", log, within)
     return Server(process, url, log)
 
 
