@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 BURST_WINDOW = 0.1  # seconds over which the webhook arrival rate is measured
 
 
-
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
     lease: float = 60.0
@@ -63,9 +62,8 @@ class WorkerOptions:
     unconfirmed_wait: float = 10.0
     # While webhooks arrive faster than `burst_rate`, the workers (inbox and sender) take
     # together about `burst_share` of the time: each rests after a step long enough for
-    # that (at most `yield_max` seconds), and acknowledgements get the rest of the CPU.
+    # that, or until the burst ends, and acknowledgements get the rest of the CPU.
     burst_share: float = 0.05
-    yield_max: float = 0.5
     burst_rate: float = 1000.0  # webhooks per second that count as a burst
     burst_batch: int = 16  # replies the sender takes per step during a burst (see `batch`)
 
@@ -181,16 +179,25 @@ class Pipeline:
             if self._stopping.is_set() and done:
                 return
             if busy:
-                if self.under_burst() and not self._stopping.is_set():
-                    # Webhooks are pouring in: acknowledging them comes first (the platform
-                    # waits for it), so the workers take a smaller share of the time until
-                    # the burst passes; the backlog waits durably in the store.
-                    workers = len(self._tasks) or 1
-                    rest = (time.monotonic() - started) * (workers / self.options.burst_share - 1)
-                    await asyncio.sleep(min(self.options.yield_max, rest))
+                await self._rest(time.monotonic() - started)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self.options.poll)
+
+    async def _rest(self, step: float) -> None:
+        """While webhooks pour in, rest after a step of `step` seconds long enough for the
+        workers to take together `burst_share` of the time, and no longer than the burst.
+
+        Acknowledging comes first (the platform waits for it); the backlog waits durably
+        in the store and is answered as soon as the burst passes.
+        """
+        workers = len(self._tasks) or 1
+        until = time.monotonic() + step * (workers / self.options.burst_share - 1)
+        while self.under_burst() and not self._stopping.is_set():
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, BURST_WINDOW))
 
     # -- inbox ----------------------------------------------------------------------------
 
