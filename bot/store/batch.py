@@ -44,10 +44,13 @@ class GroupCommit(Generic[Item, Result]):
         self._flusher: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> Result:
-        waiter: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        flusher = self._flusher
+        if flusher is None or flusher.done():
+            flusher = self._flusher = asyncio.create_task(self._flush())  # runs at next turn
+        # The flusher's loop is the running one (asyncio.get_running_loop() would cost a
+        # getpid() system call per webhook on Python 3.11).
+        waiter: asyncio.Future[Result] = flusher.get_loop().create_future()
         self._waiting.append((item, waiter))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
         return await waiter
 
     async def _flush(self) -> None:
