@@ -109,6 +109,14 @@ async def test_channel_without_secret_is_not_served(
     assert "not configured" in (await response.json())["error"]
 
 
+async def test_unknown_channel_and_unknown_method_get_clear_answers(bot: Client) -> None:
+    for method in ("GET", "POST"):
+        response = await bot.request(method, "/webhooks/whatsapp", data=b"{}")
+        assert response.status == 404
+        assert await response.json() == {"error": "no channel named whatsapp"}
+    assert (await bot.put("/webhooks/messenger", data=b"{}")).status == 405
+
+
 # -- what is ignored --------------------------------------------------------------------------
 
 
