@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -381,5 +382,44 @@ async def test_sqlite_waits_for_a_lock_held_elsewhere_without_stopping_the_serve
         found = await store.conversation("messenger", "a")
         assert found is not None and found.customer_name == "Léa"
         other.close()
+    finally:
+        await store.close()
+
+
+async def test_sqlite_write_waits_for_the_disk_without_stopping_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow disk: a write of the event loop returns only once its log is on the disk,
+    and meanwhile the loop goes on (webhooks are still read, the desk still answers)."""
+    store = open_store(f"sqlite:///{tmp_path}/store.sqlite3")
+    await store.open()
+    synced = []
+    real_fdatasync = os.fdatasync
+
+    def slow_fdatasync(fd: int) -> None:
+        time.sleep(0.3)  # the disk takes its time
+        real_fdatasync(fd)
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+
+    monkeypatch.setattr(os, "fdatasync", slow_fdatasync)
+    try:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        started = time.monotonic()
+        await store.add_agent("léa", "hash")
+        took = time.monotonic() - started
+        ticker.cancel()
+
+        assert synced == [f"{tmp_path}/store.sqlite3-wal"]  # the log, once
+        assert took >= 0.3  # the write waited for it…
+        assert ticks >= 15  # …while the loop ran on
+        assert [a.name for a in await store.agents()] == ["léa"]
     finally:
         await store.close()

@@ -47,7 +47,7 @@ from bot.store import (
     TranscriptEntry,
     TurnRecord,
 )
-from bot.store.batch import DeliveredRow, GroupWrites, InboxWrite
+from bot.store.batch import DeliveredRow, GroupCommit, GroupWrites, InboxWrite
 
 log = logging.getLogger(__name__)
 
@@ -302,6 +302,11 @@ class SQLiteStore(GroupWrites):
         # milliseconds (and an fsync): a third connection does it in a thread of its own.
         self._checkpointer: ThreadPoolExecutor | None = None
         self._checkpoint_db: sqlite3.Connection | None = None
+        # The loop's commits reach the disk through this thread (see `_call`), together
+        # when they come together.
+        self._syncer: ThreadPoolExecutor | None = None
+        self._log_fd: int | None = None
+        self._log_syncs: GroupCommit[None, None] = GroupCommit(self._sync_log)
         # The turn to write, taken by the inbox writer's group commits and by the loop's
         # transactions in the order they ask (asyncio's lock is first come, first served):
         # neither can starve the other, and they never meet in SQLite's busy handler.
@@ -319,6 +324,7 @@ class SQLiteStore(GroupWrites):
             self._take_lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
+        self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-sync")
         try:
             await self._run(self._connect)
         except BaseException:
@@ -327,6 +333,13 @@ class SQLiteStore(GroupWrites):
 
     async def close(self) -> None:
         await self._drain_writes()
+        await self._log_syncs.drain()
+        if self._syncer is not None:
+            self._syncer.shutdown(wait=True)
+            self._syncer = None
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+            self._log_fd = None
         if self._checkpoint is not None:
             await asyncio.gather(self._checkpoint, return_exceptions=True)
         if self._checkpointer is not None:
@@ -368,8 +381,10 @@ class SQLiteStore(GroupWrites):
             with self._transaction(db):
                 for statement in RELEASE_STALE_LEASES:
                     db.execute(statement, {"retry_at": time.time() + self._unconfirmed_wait})
-        # No busy timeout: the loop must not sleep in SQLite; `_begin` waits instead.
+        # No busy timeout: the loop must not sleep in SQLite; `_begin` waits instead. Nor
+        # does it wait for the disk: `_call` has the log synced in a thread.
         self._loop_db = self._connection(0.0)
+        self._loop_db.execute("PRAGMA synchronous = NORMAL")
 
     def _connection(self, busy_timeout: float) -> sqlite3.Connection:
         db = sqlite3.connect(
@@ -462,6 +477,12 @@ class SQLiteStore(GroupWrites):
     ) -> T:
         """Run `fn` on the event loop's connection, in a write transaction if `write`.
 
+        The loop's connection commits without waiting for the disk (synchronous = NORMAL:
+        the commit is in the write-ahead log, in the system's cache); `_call` then waits
+        for the log to reach the disk in a thread of its own, so that a slow disk never
+        stops the loop. The log is one file written in order: once synced after this
+        commit, this commit and every one before it survive a power cut.
+
         `sync=False`: the commit does not wait for the disk. Only for a transaction whose
         loss in a power cut changes nothing (the next synced commit carries it to disk, and
         SQLite keeps it atomic either way).
@@ -473,19 +494,35 @@ class SQLiteStore(GroupWrites):
             if not write:
                 return fn(db)
             async with self._turn:
-                if not sync:  # a connection's safety level, set outside a transaction
-                    db.execute("PRAGMA synchronous = NORMAL")
-                try:
-                    await self._begin(db)
-                    with self._transaction(db, begin=False):
-                        result = fn(db)
-                finally:
-                    if not sync:
-                        db.execute("PRAGMA synchronous = FULL")
+                await self._begin(db)
+                with self._transaction(db, begin=False):
+                    result = fn(db)
+            if sync:
+                await self._log_syncs.submit(None)
             self._checkpoint_soon()
             return result
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"SQLite: {exc}") from exc
+
+    async def _sync_log(self, waiting: Sequence[None]) -> list[None]:
+        """One fdatasync of the write-ahead log for every commit made before it began."""
+        if self._syncer is None:
+            raise StoreError("the store is not open")
+        await asyncio.get_running_loop().run_in_executor(self._syncer, self._fsync_log)
+        return [None] * len(waiting)
+
+    def _fsync_log(self) -> None:
+        path = f"{self.path}-wal"
+        try:
+            current = os.stat(path).st_ino
+        except FileNotFoundError:
+            return  # no log: everything was copied into the database, and synced there
+        if self._log_fd is None or os.fstat(self._log_fd).st_ino != current:
+            if self._log_fd is not None:
+                os.close(self._log_fd)
+            self._log_fd = None
+            self._log_fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        os.fdatasync(self._log_fd)
 
     def _checkpoint_soon(self) -> None:
         """After every CHECKPOINT_EVERY commits, copy the log back into the database, in
