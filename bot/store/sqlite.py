@@ -392,7 +392,8 @@ class SQLiteStore(GroupWrites):
         )
         db.execute("PRAGMA journal_mode = WAL")
         # FULL: an acknowledged webhook survives a power cut, not only a crash, and so
-        # does every state change after it (a reply recorded as sent is never sent again).
+        # does every state change after it (a reply recorded as sent is never sent again);
+        # the loop's connection gets the same from `_call`, its sync made in a thread.
         db.execute("PRAGMA synchronous = FULL")
         db.execute("PRAGMA foreign_keys = ON")
         # Commits never copy the log back themselves: `_checkpoint_soon` has it done aside.
