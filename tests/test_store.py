@@ -349,6 +349,27 @@ async def test_unknown_database_scheme_is_a_clear_error() -> None:
         open_store("mysql://localhost/bot")
 
 
+class Turns:
+    count = 0
+
+
+@contextlib.asynccontextmanager
+async def loop_turns() -> AsyncIterator[Turns]:
+    """Counts how often the event loop gets to run a task (every 10 ms) in the block."""
+    turns = Turns()
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            turns.count += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield turns
+    finally:
+        ticker.cancel()
+
+
 async def test_sqlite_waits_for_a_lock_held_elsewhere_without_stopping_the_server(
     tmp_path: Path,
 ) -> None:
@@ -361,24 +382,15 @@ async def test_sqlite_waits_for_a_lock_held_elsewhere_without_stopping_the_serve
         [claimed] = await store.claim_events("worker", 10, 60)
         other = sqlite3.connect(tmp_path / "store.sqlite3", isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
-        ticks = 0
-
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        ticker = asyncio.create_task(tick())
-        write = asyncio.create_task(store.set_customer_name(claimed.conversation.id, "Léa"))
-        await asyncio.sleep(0.5)
-        assert not write.done()  # waiting for the lock…
-        assert ticks >= 20  # …while the loop runs on
-        # Reading is never blocked by a writer.
-        assert await store.conversation("messenger", "a") is not None
-        other.execute("COMMIT")
-        await asyncio.wait_for(write, 2)
-        ticker.cancel()
+        async with loop_turns() as turns:
+            write = asyncio.create_task(store.set_customer_name(claimed.conversation.id, "Léa"))
+            await asyncio.sleep(0.5)
+            assert not write.done()  # waiting for the lock…
+            assert turns.count >= 20  # …while the loop runs on
+            # Reading is never blocked by a writer.
+            assert await store.conversation("messenger", "a") is not None
+            other.execute("COMMIT")
+            await asyncio.wait_for(write, 2)
         found = await store.conversation("messenger", "a")
         assert found is not None and found.customer_name == "Léa"
         other.close()
@@ -403,23 +415,14 @@ async def test_sqlite_write_waits_for_the_disk_without_stopping_the_server(
 
     monkeypatch.setattr(os, "fdatasync", slow_fdatasync)
     try:
-        ticks = 0
-
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        ticker = asyncio.create_task(tick())
-        started = time.monotonic()
-        await store.add_agent("léa", "hash")
-        took = time.monotonic() - started
-        ticker.cancel()
+        async with loop_turns() as turns:
+            started = time.monotonic()
+            await store.add_agent("léa", "hash")
+            took = time.monotonic() - started
 
         assert synced == [f"{tmp_path}/store.sqlite3-wal"]  # the log, once
         assert took >= 0.3  # the write waited for it…
-        assert ticks >= 15  # …while the loop ran on
+        assert turns.count >= 15  # …while the loop ran on
         assert [a.name for a in await store.agents()] == ["léa"]
     finally:
         await store.close()
