@@ -72,22 +72,19 @@ WITH heads AS (
     WHERE inbox.status = 'pending' AND (inbox.lease_until IS NULL OR inbox.lease_until < $3)
     ORDER BY inbox.id LIMIT $4
     FOR UPDATE OF inbox SKIP LOCKED
-), claimed AS (
-    UPDATE inbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
-    FROM free WHERE inbox.id = free.id
-    RETURNING inbox.id, inbox.channel, inbox.customer_id, inbox.kind, inbox.message,
-              inbox.attempts
-), conversation AS (
-    -- The heads' conversations (one head per conversation), created on first contact.
-    INSERT INTO conversations (channel, customer_id, customer_name, created_at, updated_at)
-    SELECT channel, customer_id, message::jsonb ->> 'sender_name', $3, $3 FROM claimed
-    ON CONFLICT (channel, customer_id) DO UPDATE
-        SET customer_name = COALESCE(excluded.customer_name, conversations.customer_name)
-    RETURNING id, channel, customer_id, customer_name, state, last_customer_ms, version
 )
-SELECT claimed.id AS event_id, claimed.kind, claimed.message, claimed.attempts, conversation.*
-FROM claimed JOIN conversation USING (channel, customer_id)
-ORDER BY claimed.id
+UPDATE inbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
+FROM free WHERE inbox.id = free.id
+RETURNING inbox.id, inbox.channel, inbox.customer_id, inbox.kind, inbox.message, inbox.attempts
+"""
+
+UPSERT_CONVERSATIONS = """
+INSERT INTO conversations (channel, customer_id, customer_name, created_at, updated_at)
+SELECT channel, customer_id, customer_name, $4, $4
+FROM unnest($1::text[], $2::text[], $3::text[]) AS c (channel, customer_id, customer_name)
+ON CONFLICT (channel, customer_id) DO UPDATE
+    SET customer_name = COALESCE(excluded.customer_name, conversations.customer_name)
+RETURNING id, channel, customer_id, customer_name, state, last_customer_ms, version
 """
 
 FINISH_EVENTS = """
@@ -195,16 +192,16 @@ WITH heads AS (
        OR (outbox.status = 'sending' AND outbox.lease_until < $3)
     ORDER BY outbox.next_attempt_at, outbox.id LIMIT $4
     FOR UPDATE OF outbox SKIP LOCKED
-), claimed AS (
-    UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2,
-                      attempts = attempts + 1
-    FROM due WHERE outbox.id = due.id
-    RETURNING outbox.id, outbox.conversation_id, outbox.author, outbox.reply,
-              outbox.first_of_turn, outbox.attempts, outbox.created_at
 )
-SELECT claimed.*, c.channel, c.customer_id, c.last_customer_ms
-FROM claimed JOIN conversations c ON c.id = claimed.conversation_id
-ORDER BY claimed.id
+UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2,
+                  attempts = attempts + 1
+FROM due WHERE outbox.id = due.id
+RETURNING outbox.id, outbox.conversation_id, outbox.author, outbox.reply,
+          outbox.first_of_turn, outbox.attempts, outbox.created_at
+"""
+
+RECIPIENTS = """
+SELECT id, channel, customer_id, last_customer_ms FROM conversations WHERE id = ANY($1::bigint[])
 """
 
 CONFIRM_DELIVERIES = """
@@ -421,20 +418,35 @@ class PostgresStore(GroupWrites):
 
     async def claim_events(self, owner: str, limit: int, lease: float) -> list[ClaimedEvent]:
         now = time.time()
-        # One statement (one round trip, atomic without BEGIN and COMMIT): the heads of
-        # the conversations' queues, leased, with their conversations.
-        async with self._conn() as db:
-            rows = await db.fetch(CLAIM_EVENTS, owner, now + lease, now, limit)
-        return [
-            ClaimedEvent(
-                row["event_id"],
-                row["kind"],
-                IncomingMessage.model_validate_json(row["message"]),
-                Conversation.from_row(tuple(row)[4:]),  # its seven columns follow the four
-                row["attempts"],
+        async with self._tx() as db:
+            rows = sorted(
+                await db.fetch(CLAIM_EVENTS, owner, now + lease, now, limit),
+                key=lambda r: r["id"],
             )
-            for row in rows
-        ]
+            if not rows:
+                return []
+            # One event per conversation (the heads): their conversations in one statement.
+            messages = [IncomingMessage.model_validate_json(row["message"]) for row in rows]
+            upserted = await db.fetch(
+                UPSERT_CONVERSATIONS,
+                [row["channel"] for row in rows],
+                [row["customer_id"] for row in rows],
+                [m.sender_name for m in messages],
+                now,
+            )
+            conversations = {
+                (c.channel, c.customer_id): c for c in map(Conversation.from_row, upserted)
+            }
+            return [
+                ClaimedEvent(
+                    row["id"],
+                    row["kind"],
+                    message,
+                    conversations[(row["channel"], row["customer_id"])],
+                    row["attempts"],
+                )
+                for row, message in zip(rows, messages, strict=True)
+            ]
 
     async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
         if not turns:
@@ -462,17 +474,20 @@ class PostgresStore(GroupWrites):
     async def claim_deliveries(
         self, owner: str, limit: int, lease: float, now: float
     ) -> list[Delivery]:
-        # One statement (one round trip, atomic without BEGIN and COMMIT): the replies
-        # due, leased, with whom they go to.
-        async with self._conn() as db:
+        async with self._tx() as db:
             rows = await db.fetch(CLAIM_DELIVERIES, owner, now + lease, now, limit)
+            if not rows:
+                return []
+            ids = sorted({row["conversation_id"] for row in rows})
+            people = {r["id"]: r for r in await db.fetch(RECIPIENTS, ids)}
         deliveries = []
-        for row in rows:
+        for row in sorted(rows, key=lambda r: r["id"]):
+            person = people[row["conversation_id"]]
             outgoing = Outgoing(
-                recipient=row["customer_id"],
+                recipient=person["customer_id"],
                 reply=Reply.model_validate_json(row["reply"]),
                 human=row["author"] != "bot",
-                last_customer_ms=row["last_customer_ms"],
+                last_customer_ms=person["last_customer_ms"],
                 first_of_turn=row["first_of_turn"],
                 reference=str(row["id"]),
             )
@@ -480,7 +495,7 @@ class PostgresStore(GroupWrites):
                 Delivery(
                     row["id"],
                     row["conversation_id"],
-                    cast(Channel, row["channel"]),
+                    cast(Channel, person["channel"]),
                     row["author"],
                     outgoing,
                     row["attempts"],
