@@ -62,14 +62,20 @@ INSERT INTO cursors (name, value, updated_at) VALUES ($1, $2, $3)
 ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
 """
 
+# The oldest pending events that head their conversation's queue (no earlier pending event
+# of the same customer) and whose lease is free. Walked in id order (index inbox_pending_id)
+# with one probe of inbox_pending per event: the cost follows what is claimed, not the
+# backlog (a DISTINCT ON over every pending event took 14 ms at 30,000 of them, and a
+# backlog that slows each claim feeds itself).
 CLAIM_EVENTS = """
-WITH heads AS (
-    SELECT DISTINCT ON (channel, customer_id) id
-    FROM inbox WHERE status = 'pending'
-    ORDER BY channel, customer_id, id
-), free AS (
-    SELECT inbox.id FROM inbox JOIN heads USING (id)
+WITH free AS (
+    SELECT inbox.id FROM inbox
     WHERE inbox.status = 'pending' AND (inbox.lease_until IS NULL OR inbox.lease_until < $3)
+      AND NOT EXISTS (
+          SELECT 1 FROM inbox AS earlier
+          WHERE earlier.status = 'pending' AND earlier.channel = inbox.channel
+            AND earlier.customer_id = inbox.customer_id AND earlier.id < inbox.id
+      )
     ORDER BY inbox.id LIMIT $4
     FOR UPDATE OF inbox SKIP LOCKED
 )
