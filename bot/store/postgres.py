@@ -187,15 +187,20 @@ UPDATE inbox SET lease_owner = NULL, lease_until = NULL, error = $1,
 WHERE id = $3 AND lease_owner = $4
 """
 
+# The replies due that head their conversation's queue (no earlier open reply), walked in
+# (next_attempt_at, id) order (index outbox_open_due) with one probe of outbox_open each:
+# like CLAIM_EVENTS, the cost follows what is claimed, not the replies piled up behind a
+# platform outage (19 ms a claim at 30,000 of them with a DISTINCT ON, 0.2 ms this way).
 CLAIM_DELIVERIES = """
-WITH heads AS (
-    SELECT DISTINCT ON (conversation_id) id
-    FROM outbox WHERE status IN ('pending', 'sending')
-    ORDER BY conversation_id, id
-), due AS (
-    SELECT outbox.id FROM outbox JOIN heads USING (id)
-    WHERE (outbox.status = 'pending' AND outbox.next_attempt_at <= $3)
-       OR (outbox.status = 'sending' AND outbox.lease_until < $3)
+WITH due AS (
+    SELECT outbox.id FROM outbox
+    WHERE ((outbox.status = 'pending' AND outbox.next_attempt_at <= $3)
+           OR (outbox.status = 'sending' AND outbox.lease_until < $3))
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox AS earlier
+          WHERE earlier.status IN ('pending', 'sending')
+            AND earlier.conversation_id = outbox.conversation_id AND earlier.id < outbox.id
+      )
     ORDER BY outbox.next_attempt_at, outbox.id LIMIT $4
     FOR UPDATE OF outbox SKIP LOCKED
 )
