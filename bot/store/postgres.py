@@ -318,7 +318,11 @@ class PostgresStore(GroupWrites):
     async def open(self) -> None:
         try:
             self._pool = await asyncpg.create_pool(
-                self.url, min_size=self._min, max_size=self._max, command_timeout=30
+                self.url,
+                min_size=self._min,
+                max_size=self._max,
+                command_timeout=30,
+                reset=_keep_session,
             )
         except (OSError, asyncpg.PostgresError) as exc:
             raise StoreError(f"PostgreSQL unreachable: {exc}") from exc
@@ -734,6 +738,15 @@ class _Use:
         if self._conn is not None:
             await self._pool.release(self._conn)
             self._conn = None
+
+
+async def _keep_session(conn: Connection) -> None:
+    """What the pool runs on a connection given back, instead of asyncpg's default reset
+    (`pg_advisory_unlock_all()`, `CLOSE ALL`, `UNLISTEN *`, `RESET ALL`: a round trip and
+    four statements for the database, several times per customer message). The store
+    leaves no session state to undo: its advisory lock is the transaction's, it opens no
+    cursor outside a transaction, listens on a connection of its own and changes no
+    setting. asyncpg still rolls back a transaction left open before calling this."""
 
 
 def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
