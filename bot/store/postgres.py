@@ -206,13 +206,11 @@ WITH due AS (
 )
 UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2,
                   attempts = attempts + 1
-FROM due WHERE outbox.id = due.id
+FROM due, conversations AS c
+WHERE outbox.id = due.id AND c.id = outbox.conversation_id
 RETURNING outbox.id, outbox.conversation_id, outbox.author, outbox.reply,
-          outbox.first_of_turn, outbox.attempts, outbox.created_at
-"""
-
-RECIPIENTS = """
-SELECT id, channel, customer_id, last_customer_ms FROM conversations WHERE id = ANY($1::bigint[])
+          outbox.first_of_turn, outbox.attempts, outbox.created_at,
+          c.channel, c.customer_id, c.last_customer_ms
 """
 
 CONFIRM_DELIVERIES = """
@@ -489,20 +487,17 @@ class PostgresStore(GroupWrites):
     async def claim_deliveries(
         self, owner: str, limit: int, lease: float, now: float
     ) -> list[Delivery]:
-        async with self._tx() as db:
+        # One statement, atomic on its own (one round trip, no BEGIN and COMMIT): the
+        # replies due, leased, with whom they go to.
+        async with self._conn() as db:
             rows = await db.fetch(CLAIM_DELIVERIES, owner, now + lease, now, limit)
-            if not rows:
-                return []
-            ids = sorted({row["conversation_id"] for row in rows})
-            people = {r["id"]: r for r in await db.fetch(RECIPIENTS, ids)}
         deliveries = []
         for row in sorted(rows, key=lambda r: r["id"]):
-            person = people[row["conversation_id"]]
             outgoing = Outgoing(
-                recipient=person["customer_id"],
+                recipient=row["customer_id"],
                 reply=Reply.model_validate_json(row["reply"]),
                 human=row["author"] != "bot",
-                last_customer_ms=person["last_customer_ms"],
+                last_customer_ms=row["last_customer_ms"],
                 first_of_turn=row["first_of_turn"],
                 reference=str(row["id"]),
             )
@@ -510,7 +505,7 @@ class PostgresStore(GroupWrites):
                 Delivery(
                     row["id"],
                     row["conversation_id"],
-                    cast(Channel, person["channel"]),
+                    cast(Channel, row["channel"]),
                     row["author"],
                     outgoing,
                     row["attempts"],
