@@ -78,19 +78,25 @@ WITH free AS (
       )
     ORDER BY inbox.id LIMIT $4
     FOR UPDATE OF inbox SKIP LOCKED
+), claimed AS (
+    UPDATE inbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
+    FROM free WHERE inbox.id = free.id
+    RETURNING inbox.id, inbox.channel, inbox.customer_id, inbox.kind, inbox.message,
+              inbox.attempts
+), conversation AS (
+    -- The events' conversations (one event per conversation), created on first contact.
+    INSERT INTO conversations (channel, customer_id, customer_name, created_at, updated_at)
+    SELECT channel, customer_id, message::jsonb ->> 'sender_name', $3, $3 FROM claimed
+    ON CONFLICT (channel, customer_id) DO UPDATE
+        SET customer_name = COALESCE(excluded.customer_name, conversations.customer_name)
+    RETURNING id, channel, customer_id, customer_name, state, last_customer_ms, version
 )
-UPDATE inbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
-FROM free WHERE inbox.id = free.id
-RETURNING inbox.id, inbox.channel, inbox.customer_id, inbox.kind, inbox.message, inbox.attempts
-"""
-
-UPSERT_CONVERSATIONS = """
-INSERT INTO conversations (channel, customer_id, customer_name, created_at, updated_at)
-SELECT channel, customer_id, customer_name, $4, $4
-FROM unnest($1::text[], $2::text[], $3::text[]) AS c (channel, customer_id, customer_name)
-ON CONFLICT (channel, customer_id) DO UPDATE
-    SET customer_name = COALESCE(excluded.customer_name, conversations.customer_name)
-RETURNING id, channel, customer_id, customer_name, state, last_customer_ms, version
+SELECT claimed.id AS event_id, claimed.kind, claimed.message, claimed.attempts,
+       conversation.id, conversation.channel, conversation.customer_id,
+       conversation.customer_name, conversation.state, conversation.last_customer_ms,
+       conversation.version
+FROM claimed JOIN conversation USING (channel, customer_id)
+ORDER BY claimed.id
 """
 
 FINISH_EVENTS = """
@@ -431,35 +437,20 @@ class PostgresStore(GroupWrites):
 
     async def claim_events(self, owner: str, limit: int, lease: float) -> list[ClaimedEvent]:
         now = time.time()
-        async with self._tx() as db:
-            rows = sorted(
-                await db.fetch(CLAIM_EVENTS, owner, now + lease, now, limit),
-                key=lambda r: r["id"],
+        # One statement, atomic on its own (one round trip, no BEGIN and COMMIT): the first
+        # pending event of each conversation, leased, with its conversation.
+        async with self._conn() as db:
+            rows = await db.fetch(CLAIM_EVENTS, owner, now + lease, now, limit)
+        return [
+            ClaimedEvent(
+                row["event_id"],
+                row["kind"],
+                IncomingMessage.model_validate_json(row["message"]),
+                Conversation.from_row(tuple(row)[4:]),  # its seven columns follow the four
+                row["attempts"],
             )
-            if not rows:
-                return []
-            # One event per conversation (the heads): their conversations in one statement.
-            messages = [IncomingMessage.model_validate_json(row["message"]) for row in rows]
-            upserted = await db.fetch(
-                UPSERT_CONVERSATIONS,
-                [row["channel"] for row in rows],
-                [row["customer_id"] for row in rows],
-                [m.sender_name for m in messages],
-                now,
-            )
-            conversations = {
-                (c.channel, c.customer_id): c for c in map(Conversation.from_row, upserted)
-            }
-            return [
-                ClaimedEvent(
-                    row["id"],
-                    row["kind"],
-                    message,
-                    conversations[(row["channel"], row["customer_id"])],
-                    row["attempts"],
-                )
-                for row, message in zip(rows, messages, strict=True)
-            ]
+            for row in rows
+        ]
 
     async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
         if not turns:
