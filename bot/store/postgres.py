@@ -99,10 +99,26 @@ FROM claimed JOIN conversation USING (channel, customer_id)
 ORDER BY claimed.id
 """
 
-FINISH_EVENTS = """
-UPDATE inbox SET status = 'done', done_at = $1, lease_owner = NULL, lease_until = NULL
-WHERE id = ANY($2::bigint[]) AND lease_owner = $3 AND status = 'pending'
-RETURNING id
+# The turns' events marked done where the lease is still ours (whoever holds an event now
+# finishes it), and their conversations' new states, each only if the conversation is
+# still at the version the turn was computed from (an agent may have changed it
+# meanwhile): one statement. Each finished event, with whether its state was saved.
+FINISH_TURNS = """
+WITH finished AS (
+    UPDATE inbox SET status = 'done', done_at = $1, lease_owner = NULL, lease_until = NULL
+    WHERE id = ANY($2::bigint[]) AND lease_owner = $3 AND status = 'pending'
+    RETURNING id
+), saved AS (
+    UPDATE conversations c
+    SET state = u.state, updated_at = $1,
+        last_customer_ms = COALESCE(u.ms, c.last_customer_ms), version = c.version + 1
+    FROM unnest($2::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::integer[])
+         AS u (event_id, id, state, ms, version)
+    WHERE c.id = u.id AND c.version = u.version AND u.event_id IN (SELECT id FROM finished)
+    RETURNING u.event_id
+)
+SELECT finished.id, saved.event_id IS NOT NULL AS saved
+FROM finished LEFT JOIN saved ON saved.event_id = finished.id
 """
 
 REOPEN_EVENTS = """
@@ -115,17 +131,6 @@ UPDATE conversations
 SET state = $1, updated_at = $2, last_customer_ms = COALESCE($3, last_customer_ms),
     version = version + 1
 WHERE id = $4
-"""
-
-# The turns' new states, each only if its conversation is still at the version the turn
-# was computed from (an agent may have changed it meanwhile).
-SAVE_TURN_STATES = """
-UPDATE conversations c
-SET state = u.state, updated_at = $2, last_customer_ms = COALESCE(u.ms, c.last_customer_ms),
-    version = c.version + 1
-FROM unnest($1::bigint[], $3::text[], $4::bigint[], $5::integer[]) AS u (id, state, ms, version)
-WHERE c.id = u.id AND c.version = u.version
-RETURNING c.id
 """
 
 ADD_MESSAGES = """
@@ -457,15 +462,25 @@ class PostgresStore(GroupWrites):
             return 0
         now = time.time()
         async with self._tx() as db:
-            ids = [turn.event.id for turn in turns]
-            finished = {r["id"] for r in await db.fetch(FINISH_EVENTS, now, ids, owner)}
-            # A lost lease: whoever holds the event now finishes it.
-            held = [turn for turn in turns if turn.event.id in finished]
-            saved = await _save_states(db, held, now)
-            stale = [t.event.id for t in held if t.event.conversation.id not in saved]
-            if stale:  # computed from an old state: processed again
+            rows = await db.fetch(
+                FINISH_TURNS,
+                now,
+                [t.event.id for t in turns],
+                owner,
+                [t.event.conversation.id for t in turns],
+                [t.state.model_dump_json() for t in turns],
+                [
+                    (t.event.message.timestamp_ms or None) if t.event.kind == "message" else None
+                    for t in turns
+                ],
+                [t.event.conversation.version for t in turns],
+            )
+            saved = {r["id"] for r in rows if r["saved"]}
+            # Finished, but computed from an old state: processed again.
+            stale = [r["id"] for r in rows if not r["saved"]]
+            if stale:
                 await db.execute(REOPEN_EVENTS, stale)
-            done = [t for t in held if t.event.conversation.id in saved]
+            done = [t for t in turns if t.event.id in saved]
             await _record_turns(db, done, now)
         return len(done)
 
@@ -758,24 +773,6 @@ async def _migrate(db: Connection) -> None:
             "INSERT INTO schema_migrations VALUES ($1, $2, $3)", version, item.name, time.time()
         )
         log.info("PostgreSQL migration %s applied", item.name)
-
-
-async def _save_states(db: Connection, turns: Sequence[TurnRecord], now: float) -> set[int]:
-    """Save the turns' states (one per conversation); the conversations saved."""
-    if not turns:
-        return set()
-    rows = await db.fetch(
-        SAVE_TURN_STATES,
-        [t.event.conversation.id for t in turns],
-        now,
-        [t.state.model_dump_json() for t in turns],
-        [
-            (t.event.message.timestamp_ms or None) if t.event.kind == "message" else None
-            for t in turns
-        ],
-        [t.event.conversation.version for t in turns],
-    )
-    return {r["id"] for r in rows}
 
 
 async def _record_turns(db: Connection, turns: Sequence[TurnRecord], now: float) -> None:
