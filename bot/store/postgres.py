@@ -133,25 +133,26 @@ SET state = $1, updated_at = $2, last_customer_ms = COALESCE($3, last_customer_m
 WHERE id = $4
 """
 
-ADD_MESSAGES = """
-INSERT INTO messages (id, conversation_id, direction, author, agent, text, payload,
-                      attachments, platform_id, intent, score, created_at)
-SELECT m.id, m.conversation_id, m.direction, m.author, m.agent, m.text, m.payload,
-       m.attachments, m.platform_id, m.intent, m.score, $1
-FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::text[], $9::integer[], $10::text[], $11::text[], $12::float8[])
-     WITH ORDINALITY AS m (id, conversation_id, direction, author, agent, text, payload,
-                           attachments, platform_id, intent, score, position)
-ORDER BY m.position
-"""
-
 NEW_MESSAGE_IDS = "SELECT nextval('messages_id_seq') FROM generate_series(1, $1)"
 
-ADD_DELIVERIES = """
+# The turns' transcript lines and the bot's replies to send, in one statement: the
+# messages (ids taken beforehand, in transcript order) and, for the replies among them,
+# their outbox rows in order.
+ADD_TRANSCRIPT_AND_REPLIES = """
+WITH added AS (
+    INSERT INTO messages (id, conversation_id, direction, author, agent, text, payload,
+                          attachments, platform_id, intent, score, created_at)
+    SELECT m.id, m.conversation_id, m.direction, m.author, m.agent, m.text, m.payload,
+           m.attachments, m.platform_id, m.intent, m.score, $1
+    FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+                $8::text[], $9::integer[], $10::text[], $11::text[], $12::float8[])
+         AS m (id, conversation_id, direction, author, agent, text, payload, attachments,
+               platform_id, intent, score)
+)
 INSERT INTO outbox (conversation_id, message_id, author, reply, first_of_turn,
                     next_attempt_at, created_at)
 SELECT d.conversation_id, d.message_id, 'bot', d.reply, d.first_of_turn, $1, $1
-FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[])
+FROM unnest($13::bigint[], $14::bigint[], $15::text[], $16::boolean[])
      WITH ORDINALITY AS d (conversation_id, message_id, reply, first_of_turn, position)
 ORDER BY d.position
 """
@@ -776,8 +777,9 @@ async def _migrate(db: Connection) -> None:
 
 
 async def _record_turns(db: Connection, turns: Sequence[TurnRecord], now: float) -> None:
-    """The transcript, escalations and replies of turns whose state was saved, in a few
-    statements for all of them (a round trip each would cost more than the turns)."""
+    """The transcript, escalations and replies of turns whose state was saved, in two
+    statements for all of them (a round trip each would cost more than the turns), and
+    one per takeover or escalation."""
     if not turns:
         return
     # The customers' messages (or what a person wrote natively), then the bot's replies,
@@ -796,22 +798,22 @@ async def _record_turns(db: Connection, turns: Sequence[TurnRecord], now: float)
                None, None)  # fmt: skip
         for column, value in zip(columns, row, strict=True):
             column.append(value)
-    await db.execute(ADD_MESSAGES, now, *columns)
+    # A person took over: the bot's replies still waiting are dropped (not this batch's).
     for turn in turns:
         conversation_id = turn.event.conversation.id
         if turn.takeover:
             await db.execute(DROP_BOT_REPLIES, conversation_id)
         if turn.escalation is not None:
             await _escalate(db, conversation_id, turn.escalation, now)
-    if replies:
-        await db.execute(
-            ADD_DELIVERIES,
-            now,
-            [conversation_id for conversation_id, _, _ in replies],
-            reply_ids,
-            [reply.model_dump_json() for _, _, reply in replies],
-            [position == 0 for _, position, _ in replies],
-        )
+    await db.execute(
+        ADD_TRANSCRIPT_AND_REPLIES,
+        now,
+        *columns,
+        [conversation_id for conversation_id, _, _ in replies],
+        reply_ids,
+        [reply.model_dump_json() for _, _, reply in replies],
+        [position == 0 for _, position, _ in replies],
+    )
 
 
 async def _escalate(db: Connection, conversation_id: int, new: NewEscalation, now: float) -> None:
