@@ -92,6 +92,31 @@ async def test_one_conversation_is_handed_out_one_event_at_a_time_in_order(store
     assert [e.message.platform_id for e in second] == ["a2"]
 
 
+async def test_a_name_the_platform_gives_stays_on_the_customers_conversation(
+    store: Store,
+) -> None:
+    """X gives the sender's name with a direct message: the desk shows it, and a later
+    message that comes without one does not erase it."""
+
+    def dm(mid: str, name: str | None) -> Inbound:
+        message = IncomingMessage(
+            channel="twitter", platform_id=mid, sender_id="42", text="bonjour",
+            timestamp_ms=1, sender_name=name,
+        )  # fmt: skip
+        return Inbound("message", message)
+
+    await store.add_inbox([dm("d1", "Léa Martin")])
+    (first,) = await store.claim_events("w", 10, lease=60)
+    assert first.conversation.customer_name == "Léa Martin"
+    await store.finish_turns("w", [TurnRecord(first, first.conversation.state)])
+    await store.add_inbox([dm("d2", None)])
+    (second,) = await store.claim_events("w", 10, lease=60)
+    assert second.conversation.id == first.conversation.id
+    assert second.conversation.customer_name == "Léa Martin"
+    found = await store.conversation("twitter", "42")
+    assert found is not None and found.customer_name == "Léa Martin"
+
+
 async def test_a_backlog_larger_than_one_claim_is_processed_in_order_and_once(
     store: Store,
 ) -> None:
