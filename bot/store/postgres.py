@@ -99,31 +99,58 @@ FROM claimed JOIN conversation USING (channel, customer_id)
 ORDER BY claimed.id
 """
 
-# The turns' events marked done where the lease is still ours (whoever holds an event now
-# finishes it), and their conversations' new states, each only if the conversation is
-# still at the version the turn was computed from (an agent may have changed it
-# meanwhile): one statement. Each finished event, with whether its state was saved.
+# A batch of turns, in one statement (atomic on its own): each turn counts only if its
+# event's lease is still ours (whoever holds an event now finishes it) and its
+# conversation is still at the version the turn was computed from (an agent may have
+# changed it meanwhile). Those turns' events are marked done, their states saved, their
+# transcript lines (ids taken beforehand, in transcript order) and replies to send
+# written; the other events still ours are given back, to be processed again. Each event
+# still ours, with whether its turn was saved.
 FINISH_TURNS = """
-WITH finished AS (
-    UPDATE inbox SET status = 'done', done_at = $1, lease_owner = NULL, lease_until = NULL
+WITH held AS (
+    SELECT id FROM inbox
     WHERE id = ANY($2::bigint[]) AND lease_owner = $3 AND status = 'pending'
-    RETURNING id
+    FOR UPDATE
 ), saved AS (
     UPDATE conversations c
     SET state = u.state, updated_at = $1,
         last_customer_ms = COALESCE(u.ms, c.last_customer_ms), version = c.version + 1
     FROM unnest($2::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::integer[])
          AS u (event_id, id, state, ms, version)
-    WHERE c.id = u.id AND c.version = u.version AND u.event_id IN (SELECT id FROM finished)
+    WHERE c.id = u.id AND c.version = u.version AND u.event_id IN (SELECT id FROM held)
     RETURNING u.event_id
+), finished AS (
+    UPDATE inbox SET status = 'done', done_at = $1, lease_owner = NULL, lease_until = NULL
+    WHERE id IN (SELECT event_id FROM saved)
+    RETURNING id
+), reopened AS (
+    UPDATE inbox SET lease_owner = NULL, lease_until = NULL
+    WHERE id IN (SELECT id FROM held) AND id NOT IN (SELECT event_id FROM saved)
+    RETURNING id
+), added AS (
+    INSERT INTO messages (id, conversation_id, direction, author, agent, text, payload,
+                          attachments, platform_id, intent, score, created_at)
+    SELECT m.id, m.conversation_id, m.direction, m.author, m.agent, m.text, m.payload,
+           m.attachments, m.platform_id, m.intent, m.score, $1
+    FROM unnest($8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[],
+                $13::text[], $14::text[], $15::integer[], $16::text[], $17::text[],
+                $18::float8[], $19::bigint[])
+         AS m (id, conversation_id, direction, author, agent, text, payload, attachments,
+               platform_id, intent, score, event_id)
+    WHERE m.event_id IN (SELECT event_id FROM saved)
+), queued AS (
+    INSERT INTO outbox (conversation_id, message_id, author, reply, first_of_turn,
+                        next_attempt_at, created_at)
+    SELECT d.conversation_id, d.message_id, 'bot', d.reply, d.first_of_turn, $1, $1
+    FROM unnest($20::bigint[], $21::bigint[], $22::text[], $23::boolean[], $24::bigint[])
+         WITH ORDINALITY AS d (conversation_id, message_id, reply, first_of_turn, event_id,
+                               position)
+    WHERE d.event_id IN (SELECT event_id FROM saved)
+    ORDER BY d.position
 )
-SELECT finished.id, saved.event_id IS NOT NULL AS saved
-FROM finished LEFT JOIN saved ON saved.event_id = finished.id
-"""
-
-REOPEN_EVENTS = """
-UPDATE inbox SET status = 'pending', done_at = NULL, lease_owner = NULL, lease_until = NULL
-WHERE id = ANY($1::bigint[])
+SELECT id, true AS saved FROM finished
+UNION ALL
+SELECT id, false FROM reopened
 """
 
 SAVE_STATE = """
@@ -134,28 +161,6 @@ WHERE id = $4
 """
 
 NEW_MESSAGE_IDS = "SELECT nextval('messages_id_seq') FROM generate_series(1, $1)"
-
-# The turns' transcript lines and the bot's replies to send, in one statement: the
-# messages (ids taken beforehand, in transcript order) and, for the replies among them,
-# their outbox rows in order.
-ADD_TRANSCRIPT_AND_REPLIES = """
-WITH added AS (
-    INSERT INTO messages (id, conversation_id, direction, author, agent, text, payload,
-                          attachments, platform_id, intent, score, created_at)
-    SELECT m.id, m.conversation_id, m.direction, m.author, m.agent, m.text, m.payload,
-           m.attachments, m.platform_id, m.intent, m.score, $1
-    FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-                $8::text[], $9::integer[], $10::text[], $11::text[], $12::float8[])
-         AS m (id, conversation_id, direction, author, agent, text, payload, attachments,
-               platform_id, intent, score)
-)
-INSERT INTO outbox (conversation_id, message_id, author, reply, first_of_turn,
-                    next_attempt_at, created_at)
-SELECT d.conversation_id, d.message_id, 'bot', d.reply, d.first_of_turn, $1, $1
-FROM unnest($13::bigint[], $14::bigint[], $15::text[], $16::boolean[])
-     WITH ORDINALITY AS d (conversation_id, message_id, reply, first_of_turn, position)
-ORDER BY d.position
-"""
 
 ADD_MESSAGE = """
 INSERT INTO messages (conversation_id, direction, author, agent, text, payload, attachments,
@@ -173,6 +178,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $6)
 DROP_BOT_REPLIES = """
 UPDATE outbox SET status = 'dropped', error = 'a person took over', lease_owner = NULL
 WHERE conversation_id = $1 AND author = 'bot' AND status IN ('pending', 'sending')
+  AND COALESCE(message_id, 0) <> ALL($2::bigint[])
 """
 
 ACTIVE_ESCALATION = """
@@ -462,7 +468,14 @@ class PostgresStore(GroupWrites):
         if not turns:
             return 0
         now = time.time()
-        async with self._tx() as db:
+        # A takeover or an escalation (rare) adds statements, in one transaction with the
+        # turns; otherwise the batch is one statement, after taking its message ids (a
+        # sequence: taken whatever becomes of the transaction).
+        rare = [t for t in turns if t.takeover or t.escalation is not None]
+        async with self._tx() if rare else self._conn() as db:
+            replies = sum(len(t.replies) for t in turns)
+            ids = sorted(r[0] for r in await db.fetch(NEW_MESSAGE_IDS, len(turns) + replies))
+            messages, deliveries = _turn_rows(turns, ids)
             rows = await db.fetch(
                 FINISH_TURNS,
                 now,
@@ -475,15 +488,19 @@ class PostgresStore(GroupWrites):
                     for t in turns
                 ],
                 [t.event.conversation.version for t in turns],
+                *messages,
+                *deliveries,
             )
             saved = {r["id"] for r in rows if r["saved"]}
-            # Finished, but computed from an old state: processed again.
-            stale = [r["id"] for r in rows if not r["saved"]]
-            if stale:
-                await db.execute(REOPEN_EVENTS, stale)
-            done = [t for t in turns if t.event.id in saved]
-            await _record_turns(db, done, now)
-        return len(done)
+            for turn in rare:
+                if turn.event.id not in saved:
+                    continue
+                conversation_id = turn.event.conversation.id
+                if turn.takeover:  # the bot's replies still waiting, not this batch's
+                    await db.execute(DROP_BOT_REPLIES, conversation_id, ids)
+                if turn.escalation is not None:
+                    await _escalate(db, conversation_id, turn.escalation, now)
+        return len(saved)
 
     async def fail_event(self, owner: str, event_id: int, error: str, give_up: bool) -> None:
         async with self._tx() as db:
@@ -776,44 +793,32 @@ async def _migrate(db: Connection) -> None:
         log.info("PostgreSQL migration %s applied", item.name)
 
 
-async def _record_turns(db: Connection, turns: Sequence[TurnRecord], now: float) -> None:
-    """The transcript, escalations and replies of turns whose state was saved, in two
-    statements for all of them (a round trip each would cost more than the turns), and
-    one per takeover or escalation."""
-    if not turns:
-        return
-    # The customers' messages (or what a person wrote natively), then the bot's replies,
-    # with ids taken in that order: the transcript of each conversation keeps it.
-    replies = [(t.event.conversation.id, p, r) for t in turns for p, r in enumerate(t.replies)]
-    ids = iter(sorted(r[0] for r in await db.fetch(NEW_MESSAGE_IDS, len(turns) + len(replies))))
-    columns: list[list[Any]] = [[] for _ in range(11)]
-    row: tuple[Any, ...]
+def _turn_rows(
+    turns: Sequence[TurnRecord], ids: Sequence[int]
+) -> tuple[list[list[Any]], list[list[Any]]]:
+    """The columns of the turns' transcript lines (the customers' messages, or what a
+    person wrote natively, then the bot's replies, with `ids` in that order: the
+    transcript of each conversation keeps it) and of their replies to send, each row
+    with its turn's event id."""
+    messages: list[list[Any]] = [[] for _ in range(12)]
+    deliveries: list[list[Any]] = [[] for _ in range(5)]
+    numbers = iter(ids)
+    rows: list[tuple[Any, ...]] = [
+        (next(numbers), t.event.conversation.id, *t.transcript_line(), t.event.id) for t in turns
+    ]
     for turn in turns:
-        row = (next(ids), turn.event.conversation.id, *turn.transcript_line())
-        for column, value in zip(columns, row, strict=True):
+        for position, reply in enumerate(turn.replies):
+            message_id, conversation_id = next(numbers), turn.event.conversation.id
+            rows.append((message_id, conversation_id, "out", "bot", None, reply.text, None, 0,
+                         None, None, None, turn.event.id))  # fmt: skip
+            delivery = (conversation_id, message_id, reply.model_dump_json(), position == 0,
+                        turn.event.id)  # fmt: skip
+            for column, value in zip(deliveries, delivery, strict=True):
+                column.append(value)
+    for row in rows:
+        for column, value in zip(messages, row, strict=True):
             column.append(value)
-    reply_ids = list(ids)
-    for message_id, (conversation_id, _, reply) in zip(reply_ids, replies, strict=True):
-        row = (message_id, conversation_id, "out", "bot", None, reply.text, None, 0, None,
-               None, None)  # fmt: skip
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    # A person took over: the bot's replies still waiting are dropped (not this batch's).
-    for turn in turns:
-        conversation_id = turn.event.conversation.id
-        if turn.takeover:
-            await db.execute(DROP_BOT_REPLIES, conversation_id)
-        if turn.escalation is not None:
-            await _escalate(db, conversation_id, turn.escalation, now)
-    await db.execute(
-        ADD_TRANSCRIPT_AND_REPLIES,
-        now,
-        *columns,
-        [conversation_id for conversation_id, _, _ in replies],
-        reply_ids,
-        [reply.model_dump_json() for _, _, reply in replies],
-        [position == 0 for _, position, _ in replies],
-    )
+    return messages, deliveries
 
 
 async def _escalate(db: Connection, conversation_id: int, new: NewEscalation, now: float) -> None:
