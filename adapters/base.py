@@ -155,8 +155,9 @@ class ChannelAdapter(Protocol):
         """The customer's name for the desk, when the platform gives it; best effort."""
         ...
 
-    async def prepare(self, outgoing: Outgoing) -> None:
-        """Show the customer the message was read ("seen"); best effort, never raises."""
+    async def prepare(self, outgoing: Outgoing) -> bool:
+        """Show the customer the message was read ("seen"); best effort, never raises.
+        True if it called the platform (time passed: the reply's lease is checked again)."""
         ...
 
     async def send(self, outgoing: Outgoing) -> str | None:

@@ -343,7 +343,7 @@ class MessengerAdapter:
         name = " ".join(str(p).strip() for p in parts if isinstance(p, str) and p.strip())
         return name[:100] or None
 
-    async def prepare(self, outgoing: Outgoing) -> None:
+    async def prepare(self, outgoing: Outgoing) -> bool:
         """Before the bot's first reply to a message: "seen".
 
         No "typing" bubble: the answer follows within milliseconds and replaces it, so
@@ -351,6 +351,8 @@ class MessengerAdapter:
         """
         if outgoing.first_of_turn and not outgoing.human:
             await self._sender_action(outgoing.recipient, "mark_seen")
+            return True
+        return False
 
     async def send(self, outgoing: Outgoing) -> str | None:
         """Send one reply (RESPONSE, or HUMAN_AGENT for a person after 24 hours)."""

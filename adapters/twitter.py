@@ -462,8 +462,9 @@ class TwitterAdapter:
         """Already known: X webhooks carry the users' names with each DM."""
         return None
 
-    async def prepare(self, outgoing: Outgoing) -> None:
+    async def prepare(self, outgoing: Outgoing) -> bool:
         """Nothing to show: v2 has no typing indicator, and it costs a rate-limited call."""
+        return False
 
     async def send(self, outgoing: Outgoing) -> str | None:
         """One DM (v1.1 with quick replies, or v2), or a public reply to a post."""

@@ -392,9 +392,13 @@ class Pipeline:
                 self.owner, delivery.id, f"the {delivery.channel} channel is not configured"
             )
             return
-        await adapter.prepare(delivery.outgoing)
-        if delivery.author == "bot" and not await self.store.still_ours(self.owner, delivery.id):
-            return  # a person took the conversation over: the bot's reply is not sent
+        # While the platform took the "seen" mark, a person may have taken the conversation
+        # over: the bot's reply is then not sent. Right after the claim, as for the next
+        # replies of a turn, there is nothing new to see (and one store round trip less).
+        waited = await adapter.prepare(delivery.outgoing)
+        bot_reply = delivery.author == "bot"
+        if waited and bot_reply and not await self.store.still_ours(self.owner, delivery.id):
+            return
         try:
             platform_id = await adapter.send(delivery.outgoing)
         except PermanentSendError as exc:
