@@ -131,6 +131,7 @@ class ChannelAdapter(Protocol):
     channel: ClassVar[Channel]
     signature_header: ClassVar[str]  # absent: 401; present but wrong: 403
     limits: ClassVar[ChannelLimits]
+    read_receipts: ClassVar[bool]  # the API can mark a customer's message as read
 
     def handshake(self, query: Mapping[str, str]) -> web.Response:
         """Answer the platform's subscription check (hub.challenge, CRC)."""
@@ -155,9 +156,9 @@ class ChannelAdapter(Protocol):
         """The customer's name for the desk, when the platform gives it; best effort."""
         ...
 
-    async def prepare(self, outgoing: Outgoing) -> bool:
-        """Show the customer the message was read ("seen"); best effort, never raises.
-        True if it called the platform (time passed: the reply's lease is checked again)."""
+    async def mark_seen(self, recipient: str) -> None:
+        """Show the customer their message was read ("seen"), if `read_receipts`; best
+        effort, never raises."""
         ...
 
     async def send(self, outgoing: Outgoing) -> str | None:

@@ -138,6 +138,7 @@ class MessengerAdapter:
     channel: ClassVar[Channel] = "messenger"
     signature_header: ClassVar[str] = SIGNATURE_HEADER
     limits: ClassVar[ChannelLimits] = MESSENGER
+    read_receipts: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -343,16 +344,13 @@ class MessengerAdapter:
         name = " ".join(str(p).strip() for p in parts if isinstance(p, str) and p.strip())
         return name[:100] or None
 
-    async def prepare(self, outgoing: Outgoing) -> bool:
-        """Before the bot's first reply to a message: "seen".
+    async def mark_seen(self, recipient: str) -> None:
+        """The "seen" mark, as soon as the bot knows it will answer (the reply follows).
 
         No "typing" bubble: the answer follows within milliseconds and replaces it, so
         it would cost a Send API call per message that the customer never sees.
         """
-        if outgoing.first_of_turn and not outgoing.human:
-            await self._sender_action(outgoing.recipient, "mark_seen")
-            return True
-        return False
+        await self._sender_action(recipient, "mark_seen")
 
     async def send(self, outgoing: Outgoing) -> str | None:
         """Send one reply (RESPONSE, or HUMAN_AGENT for a person after 24 hours)."""

@@ -191,6 +191,7 @@ class TwitterAdapter:
     channel: ClassVar[Channel] = "twitter"
     signature_header: ClassVar[str] = SIGNATURE_HEADER
     limits: ClassVar[ChannelLimits] = TWITTER
+    read_receipts: ClassVar[bool] = False  # v2 has no read receipt nor typing indicator
 
     def __init__(
         self,
@@ -462,9 +463,8 @@ class TwitterAdapter:
         """Already known: X webhooks carry the users' names with each DM."""
         return None
 
-    async def prepare(self, outgoing: Outgoing) -> bool:
-        """Nothing to show: v2 has no typing indicator, and it costs a rate-limited call."""
-        return False
+    async def mark_seen(self, recipient: str) -> None:
+        """Nothing to show (`read_receipts` is False): never called."""
 
     async def send(self, outgoing: Outgoing) -> str | None:
         """One DM (v1.1 with quick replies, or v2), or a public reply to a post."""

@@ -3,8 +3,9 @@
 The inbox worker leases the head event of each conversation (so one conversation's
 messages are handled strictly in order, different conversations side by side), runs the
 pure engine, and commits the new state, the transcript and the replies in one
-transaction. The sender leases the first unsent reply of each conversation, checks that
-a bot reply is still wanted (no person took over), sends it, and records the outcome:
+transaction; as soon as it knows it will answer, the customer sees their message marked
+as read. The sender leases the first unsent reply of each conversation, sends it (a bot
+reply only while no person took over), and records the outcome:
 sent, retried later with exponential backoff and jitter (timeouts, 5xx, rate limits,
 honouring Retry-After), or failed for good with the platform's error code.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -92,6 +94,7 @@ class Pipeline:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[None]] = set()  # replies on their way to a platform
+        self._seen: dict[int, asyncio.Task[None]] = {}  # conversation id → its "seen" mark
         self._drain_until = 0.0
         self._arrivals = 0  # webhooks in the current window
         self._window_start = time.monotonic()
@@ -123,9 +126,10 @@ class Pipeline:
         _, pending = await asyncio.wait(self._tasks, timeout=self.options.drain)
         # Sends still running after the drain time are abandoned: their leases make them
         # resend (or be confirmed by the platform's echo) after the restart.
-        for task in (*pending, *self._sending):
+        seen = list(self._seen.values())
+        for task in (*pending, *self._sending, *seen):
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._sending, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._sending, *seen, return_exceptions=True)
         self._tasks = []
 
     def wake(self) -> None:
@@ -215,6 +219,7 @@ class Pipeline:
                 give_up = event.attempts >= self.options.event_attempts
                 log.exception("event %s not processed (attempt %s)", event.id, event.attempts)
                 await self.store.fail_event(self.owner, event.id, repr(exc), give_up)
+        self._mark_seen(turns)
         try:
             await self.store.finish_turns(self.owner, turns)
         except StoreError:
@@ -244,6 +249,25 @@ class Pipeline:
             )
         await self._announce(turns)
         return True
+
+    def _mark_seen(self, turns: list[TurnRecord]) -> None:
+        """Mark as read the messages about to be answered, while their turns are committed:
+        the "seen" mark is then on its way before the first reply, not a request ahead of
+        it. Best effort; `deliver` waits for one still on its way."""
+        for turn in turns:
+            conversation = turn.event.conversation
+            adapter = self.adapters.get(conversation.channel)
+            if not turn.replies or adapter is None or not adapter.read_receipts:
+                continue
+            task = asyncio.create_task(
+                adapter.mark_seen(conversation.customer_id), name=f"seen {conversation.id}"
+            )
+            self._seen[conversation.id] = task
+            task.add_done_callback(functools.partial(self._seen_done, conversation.id))
+
+    def _seen_done(self, conversation_id: int, task: asyncio.Task[None]) -> None:
+        if self._seen.get(conversation_id) is task:
+            del self._seen[conversation_id]
 
     async def _finish_one_by_one(self, turns: list[TurnRecord]) -> list[TurnRecord]:
         done = []
@@ -361,12 +385,14 @@ class Pipeline:
             free = min(free, self.options.burst_batch)
         if free <= 0:
             return False  # a send that ends wakes the sender
+        seen = dict(self._seen)  # "seen" marks on their way while the claim is made
         deliveries = await self.store.claim_deliveries(
             self.owner, free, self.options.lease, time.time()
         )
         started = []
         for delivery in deliveries:
-            task = asyncio.create_task(self.deliver(delivery), name=f"reply {delivery.id}")
+            mark = seen.get(delivery.conversation_id) if delivery.outgoing.first_of_turn else None
+            task = asyncio.create_task(self.deliver(delivery, mark), name=f"reply {delivery.id}")
             self._sending.add(task)
             task.add_done_callback(self._sent)
             started.append(task)
@@ -385,20 +411,22 @@ class Pipeline:
             # taken again (a Messenger echo confirms it if it did arrive).
             log.warning("%s: outcome not recorded: %r", task.get_name(), exc)
 
-    async def deliver(self, delivery: Delivery) -> None:
+    async def deliver(self, delivery: Delivery, seen: asyncio.Task[None] | None = None) -> None:
+        """Send one leased reply; `seen` is its message's "seen" mark if that was on its
+        way when the reply was claimed: the reply follows it."""
         adapter = self.adapters.get(delivery.channel)
         if adapter is None:
             await self.store.undeliverable(
                 self.owner, delivery.id, f"the {delivery.channel} channel is not configured"
             )
             return
-        # While the platform took the "seen" mark, a person may have taken the conversation
-        # over: the bot's reply is then not sent. Right after the claim, as for the next
-        # replies of a turn, there is nothing new to see (and one store round trip less).
-        waited = await adapter.prepare(delivery.outgoing)
-        bot_reply = delivery.author == "bot"
-        if waited and bot_reply and not await self.store.still_ours(self.owner, delivery.id):
-            return
+        # While the "seen" mark was on its way, a person may have taken the conversation
+        # over: the bot's reply is then not sent. Without one, right after the claim, there
+        # is nothing new to see (and one store round trip less).
+        if seen is not None:
+            await asyncio.wait([seen])
+            if not await self.store.still_ours(self.owner, delivery.id):
+                return
         try:
             platform_id = await adapter.send(delivery.outgoing)
         except PermanentSendError as exc:
