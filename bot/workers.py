@@ -220,17 +220,23 @@ class Pipeline:
                 log.exception("event %s not processed (attempt %s)", event.id, event.attempts)
                 await self.store.fail_event(self.owner, event.id, repr(exc), give_up)
         self._mark_seen(turns)
+        # The first replies leave as soon as their turns are committed (no claim), unless
+        # webhooks pour in (acknowledgements first) or the sender is full.
+        busy = self.under_burst() or len(self._sending) >= self.options.concurrency
+        lease = 0.0 if busy else self.options.lease
         try:
-            await self.store.finish_turns(self.owner, turns)
+            deliveries = (await self.store.finish_turns(self.owner, turns, lease)).deliveries
         except StoreError:
             raise
         except Exception:
             # One event the database refuses must not hold its batch back for ever:
             # commit them one by one, and set aside the one that keeps failing.
             log.exception("a batch of %s events could not be committed together", len(turns))
-            turns = await self._finish_one_by_one(turns)
-        if any(turn.replies for turn in turns):
-            self.wake_outbox()
+            turns, deliveries = await self._finish_one_by_one(turns, lease)
+        for delivery in deliveries:
+            self._send(delivery, self._seen.get(delivery.conversation_id))
+        if sum(1 for turn in turns if turn.replies) > len(deliveries):
+            self.wake_outbox()  # replies left for the sender to claim
         for turn in turns:
             self.metrics.events.labels(turn.event.message.channel, turn.event.kind).inc()
             if turn.action is not None:
@@ -269,11 +275,13 @@ class Pipeline:
         if self._seen.get(conversation_id) is task:
             del self._seen[conversation_id]
 
-    async def _finish_one_by_one(self, turns: list[TurnRecord]) -> list[TurnRecord]:
-        done = []
+    async def _finish_one_by_one(
+        self, turns: list[TurnRecord], lease: float
+    ) -> tuple[list[TurnRecord], list[Delivery]]:
+        done, deliveries = [], []
         for turn in turns:
             try:
-                await self.store.finish_turns(self.owner, [turn])
+                finished = await self.store.finish_turns(self.owner, [turn], lease)
             except StoreError:
                 raise
             except Exception as exc:
@@ -283,7 +291,8 @@ class Pipeline:
                 await self.store.fail_event(self.owner, event.id, repr(exc), give_up)
             else:
                 done.append(turn)
-        return done
+                deliveries += finished.deliveries
+        return done, deliveries
 
     async def _announce(self, turns: list[TurnRecord]) -> None:
         """Tell the desk about new escalations and customer messages to people."""
@@ -389,19 +398,22 @@ class Pipeline:
         deliveries = await self.store.claim_deliveries(
             self.owner, free, self.options.lease, time.time()
         )
-        started = []
-        for delivery in deliveries:
-            mark = seen.get(delivery.conversation_id) if delivery.outgoing.first_of_turn else None
-            task = asyncio.create_task(self.deliver(delivery, mark), name=f"reply {delivery.id}")
-            self._sending.add(task)
-            task.add_done_callback(self._sent)
-            started.append(task)
+        started = [
+            self._send(d, seen.get(d.conversation_id) if d.outgoing.first_of_turn else None)
+            for d in deliveries
+        ]
         if started and burst:
             # Webhooks are pouring in: this batch goes out before the next is taken, so
             # the rest that follows it (see `_loop`) leaves the time to acknowledgements.
             await asyncio.wait(started)
             return True
         return len(deliveries) == free
+
+    def _send(self, delivery: Delivery, seen: asyncio.Task[None] | None) -> asyncio.Task[None]:
+        task = asyncio.create_task(self.deliver(delivery, seen), name=f"reply {delivery.id}")
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
+        return task
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
@@ -413,7 +425,7 @@ class Pipeline:
 
     async def deliver(self, delivery: Delivery, seen: asyncio.Task[None] | None = None) -> None:
         """Send one leased reply; `seen` is its message's "seen" mark if that was on its
-        way when the reply was claimed: the reply follows it."""
+        way when the reply was leased: the reply follows it."""
         adapter = self.adapters.get(delivery.channel)
         if adapter is None:
             await self.store.undeliverable(

@@ -87,7 +87,7 @@ async def test_one_conversation_is_handed_out_one_event_at_a_time_in_order(store
     # While a1 is held, a2 waits, even for another worker.
     assert await store.claim_events("w2", 10, lease=60) == []
     turns = [TurnRecord(e, e.conversation.state) for e in first]
-    assert await store.finish_turns("w1", turns) == 2
+    assert (await store.finish_turns("w1", turns)).committed == 2
     second = await store.claim_events("w2", 10, lease=60)
     assert [e.message.platform_id for e in second] == ["a2"]
 
@@ -140,8 +140,8 @@ async def test_expired_lease_is_taken_over_and_the_old_holder_cannot_finish(stor
     await asyncio.sleep(0.02)
     [taken] = await store.claim_events("fast", 10, lease=60)
     assert taken.id == held.id and taken.attempts == 2
-    assert await store.finish_turns("slow", [TurnRecord(held, held.conversation.state)]) == 0
-    assert await store.finish_turns("fast", [TurnRecord(taken, taken.conversation.state)]) == 1
+    assert (await store.finish_turns("slow", [TurnRecord(held, held.conversation.state)])).committed == 0
+    assert (await store.finish_turns("fast", [TurnRecord(taken, taken.conversation.state)])).committed == 1
 
 
 async def test_turn_from_an_outdated_state_is_not_committed_but_processed_again(
@@ -162,7 +162,7 @@ async def test_turn_from_an_outdated_state_is_not_committed_but_processed_again(
     # An agent resolves while the worker is busy with a2, computed as "escalated: silent".
     await store.resolve(view.id, "Ana", Reply(text="L'assistant reprend."))
     silent = TurnRecord(second, second.conversation.state)
-    assert await store.finish_turns("w", [silent]) == 0
+    assert (await store.finish_turns("w", [silent])).committed == 0
     [again] = await store.claim_events("w", 10, lease=60)
     assert again.id == second.id and not again.conversation.state.escalated
 
@@ -179,7 +179,7 @@ async def test_turn_commits_transcript_replies_and_escalation_together(store: St
         score=97.0,
         escalation=NewEscalation("asked_for_human", "human", 97.0),
     )
-    assert await store.finish_turns("w", [turn]) == 1
+    assert (await store.finish_turns("w", [turn])).committed == 1
     conversation = await store.conversation("messenger", "a")
     assert conversation is not None and conversation.state.escalated
     transcript = await store.transcript(conversation.id)
@@ -204,7 +204,7 @@ async def test_turns_committed_together_keep_each_conversations_order(store: Sto
         )
         for e in claimed
     ]
-    assert await store.finish_turns("w", turns) == 3
+    assert (await store.finish_turns("w", turns)).committed == 3
     for customer in ("a", "b", "c"):
         conversation = await store.conversation("messenger", customer)
         assert conversation is not None
@@ -242,6 +242,48 @@ async def test_replies_of_a_conversation_go_out_one_after_the_other(store: Store
     await store.delivered("s", again.id, "m_1")
     [second] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
     assert second.outgoing.reply.text == "deux"
+
+
+async def test_a_turns_first_reply_is_leased_as_the_turn_is_committed(store: Store) -> None:
+    await store.add_inbox([event("a", "a1"), event("b", "b1")])
+    claimed = await store.claim_events("w", 10, lease=60)
+    turns = [
+        TurnRecord(e, e.conversation.state, [Reply(text=f"{e.message.sender_id}: un"), Reply(text="deux")])
+        for e in claimed
+    ]
+    finished = await store.finish_turns("w", turns, lease=60)
+    assert finished.committed == 2
+    # Ready to send, as a claim would give them: nobody else can take them.
+    assert sorted((d.outgoing.recipient, d.outgoing.reply.text) for d in finished.deliveries) == [
+        ("a", "a: un"),
+        ("b", "b: un"),
+    ]
+    handed = finished.deliveries[0]
+    assert handed.outgoing.first_of_turn and handed.attempts == 1 and handed.channel == "messenger"
+    assert handed.outgoing.reference == str(handed.id) and not handed.outgoing.human
+    assert await store.claim_deliveries("s", 10, lease=60, now=time.time()) == []
+    assert await store.still_ours("w", handed.id)
+    # The second reply of each turn waits for the first, as ever.
+    for d in finished.deliveries:
+        await store.delivered("w", d.id, None)
+    seconds = await store.claim_deliveries("s", 10, lease=60, now=time.time())
+    assert [d.outgoing.reply.text for d in seconds] == ["deux", "deux"]
+
+
+async def test_a_first_reply_is_not_leased_ahead_of_an_earlier_one_waiting(store: Store) -> None:
+    await store.add_inbox([event("a", "a1")])
+    [claimed] = await store.claim_events("w", 10, lease=60)
+    await store.finish_turns("w", [TurnRecord(claimed, claimed.conversation.state, [Reply(text="un")])])
+    await store.add_inbox([event("a", "a2")])
+    [claimed] = await store.claim_events("w", 10, lease=60)
+    turn = TurnRecord(claimed, claimed.conversation.state, [Reply(text="deux")])
+    finished = await store.finish_turns("w", [turn], lease=60)
+    assert finished.committed == 1 and finished.deliveries == []  # "un" is still waiting
+    [first] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
+    assert first.outgoing.reply.text == "un"
+    await store.delivered("s", first.id, None)
+    [second] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
+    assert second.outgoing.reply.text == "deux" and second.outgoing.first_of_turn
 
 
 async def test_takeover_drops_the_bots_unsent_replies(store: Store) -> None:

@@ -106,6 +106,22 @@ class TurnRecord:
     takeover: bool = False  # drop the bot's unsent replies: a person has the conversation
     action: str | None = None  # what the policy decided (for metrics and logs)
 
+    def handed_over(self, delivery_id: int, now: float) -> Delivery:
+        """This turn's first reply, leased as the turn is committed (outbox row
+        `delivery_id`): what a claim would have returned, without the claim."""
+        event = self.event
+        customer_ms = event.message.timestamp_ms if event.kind == "message" else None
+        outgoing = Outgoing(
+            recipient=event.conversation.customer_id,
+            reply=self.replies[0],
+            last_customer_ms=customer_ms or event.conversation.last_customer_ms,
+            first_of_turn=True,
+            reference=str(delivery_id),
+        )
+        return Delivery(
+            delivery_id, event.conversation.id, event.conversation.channel, "bot", outgoing, 1, now
+        )
+
     def transcript_line(self) -> tuple[Any, ...]:
         """The event's line in the transcript: (direction, author, agent, text, payload,
         attachments, platform_id, intent, score). A native takeover is what a person wrote
@@ -123,6 +139,15 @@ class TurnRecord:
             self.intent,
             self.score,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What `Store.finish_turns` committed."""
+
+    committed: int  # turns whose effects were written
+    # First replies leased on the way (`lease` > 0), ready to send: no claim needed.
+    deliveries: list[Delivery] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,9 +318,13 @@ class Store(Protocol):
         leased: a conversation's events are handed out one at a time, in order."""
         ...
 
-    async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
+    async def finish_turns(
+        self, owner: str, turns: Sequence[TurnRecord], lease: float = 0.0
+    ) -> Finished:
         """Commit processed events with their effects; a turn whose lease `owner` no longer
-        holds is skipped. Returns how many were committed."""
+        holds is skipped. With `lease` (seconds), the first reply of each committed turn
+        whose conversation has no earlier reply waiting is leased to `owner` at once and
+        returned, as `claim_deliveries` would."""
         ...
 
     async def fail_event(self, owner: str, event_id: int, error: str, give_up: bool) -> None:

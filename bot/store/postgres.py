@@ -33,6 +33,7 @@ from bot.store import (
     Deletion,
     Delivery,
     EscalationView,
+    Finished,
     NewEscalation,
     NotFound,
     OutboxRow,
@@ -104,8 +105,11 @@ ORDER BY claimed.id
 # conversation is still at the version the turn was computed from (an agent may have
 # changed it meanwhile). Those turns' events are marked done, their states saved, their
 # transcript lines (ids taken beforehand, in transcript order) and replies to send
-# written; the other events still ours are given back, to be processed again. Each event
-# still ours, with whether its turn was saved.
+# written; the other events still ours are given back, to be processed again. With a
+# lease ($25, its end), each saved turn's first reply is leased to us at once when nothing
+# of its conversation waits before it (what CLAIM_DELIVERIES would take next; this
+# statement does not see its own rows). Each event still ours, with whether its turn was
+# saved, and the replies leased.
 FINISH_TURNS = """
 WITH held AS (
     SELECT id FROM inbox
@@ -140,17 +144,31 @@ WITH held AS (
     WHERE m.event_id IN (SELECT event_id FROM saved)
 ), queued AS (
     INSERT INTO outbox (conversation_id, message_id, author, reply, first_of_turn,
-                        next_attempt_at, created_at)
-    SELECT d.conversation_id, d.message_id, 'bot', d.reply, d.first_of_turn, $1, $1
+                        next_attempt_at, created_at, status, lease_owner, lease_until,
+                        attempts)
+    SELECT d.conversation_id, d.message_id, 'bot', d.reply, d.first_of_turn, $1, $1,
+           CASE WHEN h.leased THEN 'sending' ELSE 'pending' END,
+           CASE WHEN h.leased THEN $3 END, CASE WHEN h.leased THEN $25::float8 END,
+           CASE WHEN h.leased THEN 1 ELSE 0 END
     FROM unnest($20::bigint[], $21::bigint[], $22::text[], $23::boolean[], $24::bigint[])
          WITH ORDINALITY AS d (conversation_id, message_id, reply, first_of_turn, event_id,
                                position)
+    CROSS JOIN LATERAL (
+        SELECT $25::float8 IS NOT NULL AND d.first_of_turn AND NOT EXISTS (
+            SELECT 1 FROM outbox AS earlier
+            WHERE earlier.conversation_id = d.conversation_id
+              AND earlier.status IN ('pending', 'sending')
+        ) AS leased
+    ) AS h
     WHERE d.event_id IN (SELECT event_id FROM saved)
     ORDER BY d.position
+    RETURNING id, conversation_id, status
 )
-SELECT id, true AS saved FROM finished
+SELECT 'done' AS what, id, NULL::bigint AS conversation_id FROM finished
 UNION ALL
-SELECT id, false FROM reopened
+SELECT 'reopened', id, NULL FROM reopened
+UNION ALL
+SELECT 'leased', id, conversation_id FROM queued WHERE status = 'sending'
 """
 
 SAVE_STATE = """
@@ -464,9 +482,11 @@ class PostgresStore(GroupWrites):
             for row in rows
         ]
 
-    async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
+    async def finish_turns(
+        self, owner: str, turns: Sequence[TurnRecord], lease: float = 0.0
+    ) -> Finished:
         if not turns:
-            return 0
+            return Finished(0)
         now = time.time()
         # A takeover or an escalation (rare) adds statements, in one transaction with the
         # turns; otherwise the batch is one statement, after taking its message ids (a
@@ -490,8 +510,9 @@ class PostgresStore(GroupWrites):
                 [t.event.conversation.version for t in turns],
                 *messages,
                 *deliveries,
+                now + lease if lease else None,
             )
-            saved = {r["id"] for r in rows if r["saved"]}
+            saved = {r["id"] for r in rows if r["what"] == "done"}
             for turn in rare:
                 if turn.event.id not in saved:
                     continue
@@ -500,7 +521,13 @@ class PostgresStore(GroupWrites):
                     await db.execute(DROP_BOT_REPLIES, conversation_id, ids)
                 if turn.escalation is not None:
                     await _escalate(db, conversation_id, turn.escalation, now)
-        return len(saved)
+        by_conversation = {t.event.conversation.id: t for t in turns}
+        leased = [
+            by_conversation[r["conversation_id"]].handed_over(r["id"], now)
+            for r in rows
+            if r["what"] == "leased"
+        ]
+        return Finished(len(saved), leased)
 
     async def fail_event(self, owner: str, event_id: int, error: str, give_up: bool) -> None:
         async with self._tx() as db:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from adapters.base import Outgoing
 from bot.models import Channel, IncomingMessage, Reply
@@ -41,6 +41,7 @@ from bot.store import (
     Deletion,
     Delivery,
     EscalationView,
+    Finished,
     NotFound,
     OutboxRow,
     StoreError,
@@ -124,6 +125,15 @@ ADD_DELIVERY = """
 INSERT INTO outbox (conversation_id, message_id, author, reply, first_of_turn,
                     next_attempt_at, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+
+# A turn's first reply, leased as the turn is committed when nothing of its conversation
+# waits before it (what CLAIM_DELIVERIES would take next).
+LEASE_FIRST_REPLY = """
+UPDATE outbox SET status = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1
+WHERE id = ? AND id = (
+    SELECT MIN(id) FROM outbox WHERE conversation_id = ? AND status IN ('pending', 'sending')
+)
 """
 
 DROP_BOT_REPLIES = """
@@ -614,20 +624,27 @@ class SQLiteStore(GroupWrites):
         # leases, which every start releases: lost in a power cut, it is simply made again.
         return await self._call(run, write=True, sync=False)
 
-    async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
-        def run(db: sqlite3.Connection) -> int:
+    async def finish_turns(
+        self, owner: str, turns: Sequence[TurnRecord], lease: float = 0.0
+    ) -> Finished:
+        def run(db: sqlite3.Connection) -> Finished:
             now = time.time()
-            done = 0
+            committed, deliveries = 0, []
             for turn in turns:
                 if db.execute(FINISH_EVENT, (now, turn.event.id, owner)).rowcount != 1:
                     continue  # the lease was lost: whoever holds it now finishes the event
-                if not _record_turn(db, turn, now):
+                queued = _record_turn(db, turn, now)
+                if queued is None:
                     # The conversation changed meanwhile (an agent resolved it): this turn
                     # was computed from an old state, so the event is processed again.
                     db.execute(REOPEN_EVENT, (turn.event.id,))
                     continue
-                done += 1
-            return done
+                committed += 1
+                if lease and queued:
+                    first = (owner, now + lease, queued[0], turn.event.conversation.id)
+                    if db.execute(LEASE_FIRST_REPLY, first).rowcount == 1:
+                        deliveries.append(turn.handed_over(queued[0], now))
+            return Finished(committed, deliveries)
 
         return await self._call(run, write=True)
 
@@ -922,20 +939,22 @@ def _queue(
     *,
     first: bool,
     now: float,
-) -> None:
-    """Add an outgoing message to the transcript and the outbox."""
+) -> int:
+    """Add an outgoing message to the transcript and the outbox; its outbox id."""
     cursor = db.execute(
         ADD_MESSAGE,
         (conversation_id, "out", author, agent, reply.text, None, 0, None, None, None, now),
     )
-    db.execute(
+    cursor = db.execute(
         ADD_DELIVERY,
         (conversation_id, cursor.lastrowid, author, reply.model_dump_json(), int(first), now, now),
     )
+    return cast(int, cursor.lastrowid)
 
 
-def _record_turn(db: sqlite3.Connection, turn: TurnRecord, now: float) -> bool:
-    """Write a turn's effects; False (nothing written) when its state is out of date."""
+def _record_turn(db: sqlite3.Connection, turn: TurnRecord, now: float) -> list[int] | None:
+    """Write a turn's effects and return its replies' outbox ids; None (nothing written)
+    when its state is out of date."""
     event = turn.event
     message = event.message
     conversation_id = event.conversation.id
@@ -951,15 +970,16 @@ def _record_turn(db: sqlite3.Connection, turn: TurnRecord, now: float) -> bool:
         ),
     )
     if saved.rowcount != 1:
-        return False
+        return None
     db.execute(ADD_MESSAGE, (conversation_id, *turn.transcript_line(), now))
     if turn.takeover:
         db.execute(DROP_BOT_REPLIES, (conversation_id,))
     if turn.escalation is not None:
         _escalate(db, conversation_id, turn, now)
-    for position, reply in enumerate(turn.replies):
+    return [
         _queue(db, conversation_id, "bot", None, reply, first=position == 0, now=now)
-    return True
+        for position, reply in enumerate(turn.replies)
+    ]
 
 
 def _escalate(db: sqlite3.Connection, conversation_id: int, turn: TurnRecord, now: float) -> None:
