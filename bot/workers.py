@@ -93,8 +93,9 @@ class Pipeline:
         self._outbox_wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._sending: set[asyncio.Task[None]] = set()  # replies on their way to a platform
+        self._sending: set[asyncio.Task[bool]] = set()  # replies on their way to a platform
         self._seen: dict[int, asyncio.Task[None]] = {}  # conversation id → its "seen" mark
+        self._full = False  # the sender's last claim took all it could: more may be due
         self._drain_until = 0.0
         self._arrivals = 0  # webhooks in the current window
         self._window_start = time.monotonic()
@@ -393,6 +394,7 @@ class Pipeline:
         if burst:
             free = min(free, self.options.burst_batch)
         if free <= 0:
+            self._full = True
             return False  # a send that ends wakes the sender
         seen = dict(self._seen)  # "seen" marks on their way while the claim is made
         deliveries = await self.store.claim_deliveries(
@@ -407,38 +409,45 @@ class Pipeline:
             # the rest that follows it (see `_loop`) leaves the time to acknowledgements.
             await asyncio.wait(started)
             return True
-        return len(deliveries) == free
+        self._full = len(deliveries) == free
+        return self._full
 
-    def _send(self, delivery: Delivery, seen: asyncio.Task[None] | None) -> asyncio.Task[None]:
+    def _send(self, delivery: Delivery, seen: asyncio.Task[None] | None) -> asyncio.Task[bool]:
         task = asyncio.create_task(self.deliver(delivery, seen), name=f"reply {delivery.id}")
         self._sending.add(task)
         task.add_done_callback(self._sent)
         return task
 
-    def _sent(self, task: asyncio.Task[None]) -> None:
+    def _sent(self, task: asyncio.Task[bool]) -> None:
         self._sending.discard(task)
-        self._outbox_wake.set()  # a place is free, and the conversation's next reply is due
-        if not task.cancelled() and (exc := task.exception()) is not None:
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
             # The store failed to record the outcome: the lease runs out and the reply is
             # taken again (a Messenger echo confirms it if it did arrive).
             log.warning("%s: outcome not recorded: %r", task.get_name(), exc)
+        # A place is free: look for replies due, unless this one's conversation was
+        # followed up already (its next reply came leased with the record, or it has none)
+        # and the last claim left nothing behind.
+        if task.cancelled() or exc is not None or task.result() or self._full:
+            self._outbox_wake.set()
 
-    async def deliver(self, delivery: Delivery, seen: asyncio.Task[None] | None = None) -> None:
+    async def deliver(self, delivery: Delivery, seen: asyncio.Task[None] | None = None) -> bool:
         """Send one leased reply; `seen` is its message's "seen" mark if that was on its
-        way when the reply was leased: the reply follows it."""
+        way when the reply was leased: the reply follows it. False when the conversation's
+        next reply needs no claim (it is on its way, or there is none)."""
         adapter = self.adapters.get(delivery.channel)
         if adapter is None:
             await self.store.undeliverable(
                 self.owner, delivery.id, f"the {delivery.channel} channel is not configured"
             )
-            return
+            return True
         # While the "seen" mark was on its way, a person may have taken the conversation
         # over: the bot's reply is then not sent. Without one, right after the claim, there
         # is nothing new to see (and one store round trip less).
         if seen is not None:
             await asyncio.wait([seen])
             if not await self.store.still_ours(self.owner, delivery.id):
-                return
+                return True
         try:
             platform_id = await adapter.send(delivery.outgoing)
         except PermanentSendError as exc:
@@ -462,11 +471,19 @@ class Pipeline:
             await self._retry(delivery, repr(exc), None)
             self._count_failure(delivery, "exception", "retried")
         else:
-            await self.store.delivered(self.owner, delivery.id, platform_id)
+            # The conversation's next reply comes back leased with the record and leaves at
+            # once, without a claim; not while webhooks pour in (the sender paces itself).
+            lease = 0.0 if self.under_burst() else self.options.lease
+            following = await self.store.delivered(self.owner, delivery.id, platform_id, lease)
             self.metrics.sent.labels(delivery.channel, delivery.author).inc()
             if delivery.created_at:
                 latency = max(0.0, time.time() - delivery.created_at)
                 self.metrics.delivery_latency.labels(delivery.channel).observe(latency)
+            if following is not None:  # the next turn's first reply waits for its "seen"
+                first = following.outgoing.first_of_turn
+                self._send(following, self._seen.get(following.conversation_id) if first else None)
+            return not lease
+        return True
 
     def _count_failure(self, delivery: Delivery, code: str | None, outcome: str) -> None:
         self.metrics.send_failures.labels(delivery.channel, code or "unknown", outcome).inc()

@@ -270,6 +270,29 @@ async def test_a_turns_first_reply_is_leased_as_the_turn_is_committed(store: Sto
     assert [d.outgoing.reply.text for d in seconds] == ["deux", "deux"]
 
 
+async def test_a_reply_recorded_sent_brings_the_next_one_leased(store: Store) -> None:
+    await store.add_inbox([event("a", "a1")])
+    [claimed] = await store.claim_events("w", 10, lease=60)
+    replies = [Reply(text="un"), Reply(text="deux"), Reply(text="trois")]
+    turn = TurnRecord(claimed, claimed.conversation.state, replies)
+    [first] = (await store.finish_turns("w", [turn], lease=60)).deliveries
+    # A lease lost meanwhile (another sender holds the reply): nothing follows.
+    assert await store.delivered("someone else", first.id, "m_1", lease=60) is None
+    second = await store.delivered("w", first.id, "m_1", lease=60)
+    assert second is not None and second.outgoing.reply.text == "deux"
+    assert not second.outgoing.first_of_turn and second.outgoing.recipient == "a"
+    assert second.attempts == 1 and second.outgoing.reference == str(second.id)
+    assert await store.claim_deliveries("s", 10, lease=60, now=time.time()) == []  # it is ours
+    # Without a lease, the next one waits for a claim.
+    assert await store.delivered("w", second.id, "m_2") is None
+    [third] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
+    assert third.outgoing.reply.text == "trois"
+    assert await store.delivered("s", third.id, "m_3", lease=60) is None  # the last one
+    conversation = await store.conversation("messenger", "a")
+    assert conversation is not None
+    assert [r.status for r in await store.outbox(conversation.id)] == ["sent", "sent", "sent"]
+
+
 async def test_a_first_reply_is_not_leased_ahead_of_an_earlier_one_waiting(store: Store) -> None:
     await store.add_inbox([event("a", "a1")])
     [claimed] = await store.claim_events("w", 10, lease=60)

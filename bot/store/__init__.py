@@ -348,7 +348,13 @@ class Store(Protocol):
         """True while the lease holds and the reply was not dropped (a person took over)."""
         ...
 
-    async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None: ...
+    async def delivered(
+        self, owner: str, delivery_id: int, platform_id: str | None, lease: float = 0.0
+    ) -> Delivery | None:
+        """Record a reply the platform took. With `lease` (seconds), its conversation's
+        next reply, if one is due, is leased to `owner` at once and returned, as
+        `claim_deliveries` would: a turn's replies follow each other without a claim."""
+        ...
 
     async def retry_later(self, owner: str, delivery_id: int, at: float, error: str) -> None: ...
 

@@ -13,12 +13,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 from adapters.base import Inbound
 
-# A reply the platform took: (sent at, platform message id, outbox id, lease owner).
-DeliveredRow = tuple[float, str | None, int, str]
+if TYPE_CHECKING:
+    from bot.store import Delivery
+
+# A reply the platform took: (sent at, platform message id, outbox id, lease owner, end of
+# the lease to take on its conversation's next reply or None).
+DeliveredRow = tuple[float, str | None, int, str, float | None]
 
 # The rows of one webhook's events (channel, platform id, customer id, kind, message JSON,
 # received at), the poller cursor saved with them, and the time.
@@ -116,9 +120,13 @@ class GroupWrites:
         if events or cursor is not None:
             await self._inbox_writes.submit(inbox_write(events, cursor))
 
-    async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None:
+    async def delivered(
+        self, owner: str, delivery_id: int, platform_id: str | None, lease: float = 0.0
+    ) -> Delivery | None:
         # Replies that come back from the platform together share one commit.
-        await self._deliveries.submit((time.time(), platform_id, delivery_id, owner))
+        now = time.time()
+        until = now + lease if lease else None
+        return await self._deliveries.submit((now, platform_id, delivery_id, owner, until))
 
     async def _drain_writes(self) -> None:
         await self._inbox_writes.drain()
@@ -127,5 +135,5 @@ class GroupWrites:
     async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[None]:
         raise NotImplementedError
 
-    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[None]:
+    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[Delivery | None]:
         raise NotImplementedError

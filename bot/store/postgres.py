@@ -260,12 +260,37 @@ RETURNING outbox.id
 
 STILL_OURS = "SELECT 1 FROM outbox WHERE id = $1 AND lease_owner = $2 AND status = 'sending'"
 
+# Replies the platform took, recorded; and, for those given the end of a lease, their
+# conversation's next open reply (the new head of its queue) leased at once when it is
+# due: what CLAIM_DELIVERIES would take next, without the claim. Each row leased, with the
+# id of the reply it follows.
 DELIVERED = """
-UPDATE outbox SET status = 'sent', sent_at = d.sent_at, platform_message_id = d.platform_id,
-                  error = NULL, lease_owner = NULL, lease_until = NULL
-FROM unnest($1::float8[], $2::text[], $3::bigint[], $4::text[])
-     AS d (sent_at, platform_id, id, owner)
-WHERE outbox.id = d.id AND outbox.lease_owner = d.owner
+WITH sent AS (
+    UPDATE outbox
+    SET status = 'sent', sent_at = d.sent_at, platform_message_id = d.platform_id,
+        error = NULL, lease_owner = NULL, lease_until = NULL
+    FROM unnest($1::float8[], $2::text[], $3::bigint[], $4::text[], $5::float8[])
+         AS d (sent_at, platform_id, id, owner, until)
+    WHERE outbox.id = d.id AND outbox.lease_owner = d.owner
+    RETURNING outbox.id, outbox.conversation_id, d.owner, d.until, d.sent_at
+), next AS (
+    SELECT sent.id AS after, head.id, sent.owner, sent.until
+    FROM sent CROSS JOIN LATERAL (
+        SELECT o.id, o.status, o.next_attempt_at FROM outbox AS o
+        WHERE o.conversation_id = sent.conversation_id AND o.id <> sent.id
+          AND o.status IN ('pending', 'sending')
+        ORDER BY o.id LIMIT 1
+    ) AS head
+    WHERE sent.until IS NOT NULL AND head.status = 'pending'
+      AND head.next_attempt_at <= sent.sent_at
+)
+UPDATE outbox SET status = 'sending', lease_owner = next.owner, lease_until = next.until,
+                  attempts = outbox.attempts + 1
+FROM next, conversations AS c
+WHERE outbox.id = next.id AND outbox.status = 'pending' AND c.id = outbox.conversation_id
+RETURNING next.after, outbox.id, outbox.conversation_id, outbox.author, outbox.reply,
+          outbox.first_of_turn, outbox.attempts, outbox.created_at,
+          c.channel, c.customer_id, c.last_customer_ms
 """
 
 RETRY_LATER = """
@@ -542,28 +567,7 @@ class PostgresStore(GroupWrites):
         # replies due, leased, with whom they go to.
         async with self._conn() as db:
             rows = await db.fetch(CLAIM_DELIVERIES, owner, now + lease, now, limit)
-        deliveries = []
-        for row in sorted(rows, key=lambda r: r["id"]):
-            outgoing = Outgoing(
-                recipient=row["customer_id"],
-                reply=Reply.model_validate_json(row["reply"]),
-                human=row["author"] != "bot",
-                last_customer_ms=row["last_customer_ms"],
-                first_of_turn=row["first_of_turn"],
-                reference=str(row["id"]),
-            )
-            deliveries.append(
-                Delivery(
-                    row["id"],
-                    row["conversation_id"],
-                    cast(Channel, row["channel"]),
-                    row["author"],
-                    outgoing,
-                    row["attempts"],
-                    row["created_at"],
-                )
-            )
-        return deliveries
+        return [_delivery(row) for row in sorted(rows, key=lambda r: r["id"])]
 
     async def confirm_deliveries(self, receipts: Sequence[tuple[int, str]]) -> int:
         if not receipts:
@@ -587,10 +591,11 @@ class PostgresStore(GroupWrites):
         async with self._conn() as db:
             return await db.fetchval(STILL_OURS, delivery_id, owner) is not None
 
-    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[None]:
+    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[Delivery | None]:
         async with self._conn() as db:  # one statement: atomic, one round trip
-            await db.execute(DELIVERED, *_columns(rows))
-        return [None] * len(rows)
+            leased = await db.fetch(DELIVERED, *_columns(rows))
+        following = {row["after"]: _delivery(row) for row in leased}
+        return [following.get(delivery_id) for _, _, delivery_id, _, _ in rows]
 
     async def retry_later(self, owner: str, delivery_id: int, at: float, error: str) -> None:
         async with self._conn() as db:
@@ -793,6 +798,27 @@ async def _keep_session(conn: Connection) -> None:
     leaves no session state to undo: its advisory lock is the transaction's, it opens no
     cursor outside a transaction, listens on a connection of its own and changes no
     setting. asyncpg still rolls back a transaction left open before calling this."""
+
+
+def _delivery(row: asyncpg.Record) -> Delivery:
+    """A leased outbox row, with its conversation's channel, customer and last message."""
+    outgoing = Outgoing(
+        recipient=row["customer_id"],
+        reply=Reply.model_validate_json(row["reply"]),
+        human=row["author"] != "bot",
+        last_customer_ms=row["last_customer_ms"],
+        first_of_turn=row["first_of_turn"],
+        reference=str(row["id"]),
+    )
+    return Delivery(
+        row["id"],
+        row["conversation_id"],
+        cast(Channel, row["channel"]),
+        row["author"],
+        outgoing,
+        row["attempts"],
+        row["created_at"],
+    )
 
 
 def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:

@@ -179,6 +179,19 @@ WHERE id IN (
 RETURNING id, conversation_id, author, reply, first_of_turn, attempts, created_at
 """
 
+# After a reply is recorded sent: its conversation's next open reply (the new head of its
+# queue), leased when it is due (what CLAIM_DELIVERIES would take next).
+LEASE_NEXT_REPLY = """
+UPDATE outbox SET status = 'sending', lease_owner = :owner, lease_until = :until,
+                  attempts = attempts + 1
+WHERE id = (
+    SELECT MIN(id) FROM outbox
+    WHERE conversation_id = (SELECT conversation_id FROM outbox WHERE id = :sent)
+      AND status IN ('pending', 'sending')
+) AND status = 'pending' AND next_attempt_at <= :now
+RETURNING id, conversation_id, author, reply, first_of_turn, attempts, created_at
+"""
+
 RECIPIENTS = """
 SELECT id, channel, customer_id, last_customer_ms FROM conversations WHERE id IN ({marks})
 """
@@ -664,32 +677,7 @@ class SQLiteStore(GroupWrites):
                 CLAIM_DELIVERIES,
                 {"owner": owner, "until": now + lease, "now": now, "limit": limit},
             ).fetchall()
-            if not rows:
-                return []
-            ids = sorted({row[1] for row in rows})
-            marks = ",".join("?" * len(ids))
-            people = {
-                r[0]: r[1:] for r in db.execute(RECIPIENTS.format(marks=marks), ids).fetchall()
-            }
-            deliveries = []
-            for delivery_id, conversation_id, author, reply, first, attempts, created in sorted(
-                rows
-            ):
-                channel, customer_id, last_ms = people[conversation_id]
-                outgoing = Outgoing(
-                    recipient=customer_id,
-                    reply=Reply.model_validate_json(reply),
-                    human=author != "bot",
-                    last_customer_ms=last_ms,
-                    first_of_turn=bool(first),
-                    reference=str(delivery_id),
-                )
-                deliveries.append(
-                    Delivery(
-                        delivery_id, conversation_id, channel, author, outgoing, attempts, created
-                    )
-                )
-            return deliveries
+            return _deliveries(db, sorted(rows))
 
         return await self._call(run, write=True)
 
@@ -720,9 +708,20 @@ class SQLiteStore(GroupWrites):
 
         return await self._call(run)
 
-    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[None]:
-        await self._call(lambda db: db.executemany(DELIVERED, rows), write=True)
-        return [None] * len(rows)
+    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[Delivery | None]:
+        def run(db: sqlite3.Connection) -> list[Delivery | None]:
+            following: list[Delivery | None] = []
+            for sent_at, platform_id, delivery_id, owner, until in rows:
+                recorded = db.execute(DELIVERED, (sent_at, platform_id, delivery_id, owner))
+                if until is None or recorded.rowcount != 1:
+                    following.append(None)
+                    continue
+                lease = {"owner": owner, "until": until, "sent": delivery_id, "now": sent_at}
+                head = db.execute(LEASE_NEXT_REPLY, lease).fetchall()
+                following.append(_deliveries(db, head)[0] if head else None)
+            return following
+
+        return await self._call(run, write=True)
 
     async def retry_later(self, owner: str, delivery_id: int, at: float, error: str) -> None:
         await self._call(
@@ -928,6 +927,31 @@ def _find_escalation(db: sqlite3.Connection, escalation_id: int) -> EscalationVi
     if row is None:
         raise NotFound(f"no escalation {escalation_id}")
     return EscalationView.from_row(row)
+
+
+def _deliveries(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> list[Delivery]:
+    """Leased outbox rows (id, conversation id, author, reply, first of turn, attempts,
+    created at), with their conversations' channel, customer and last message."""
+    if not rows:
+        return []
+    ids = sorted({row[1] for row in rows})
+    marks = ",".join("?" * len(ids))
+    people = {r[0]: r[1:] for r in db.execute(RECIPIENTS.format(marks=marks), ids).fetchall()}
+    deliveries = []
+    for delivery_id, conversation_id, author, reply, first, attempts, created in rows:
+        channel, customer_id, last_ms = people[conversation_id]
+        outgoing = Outgoing(
+            recipient=customer_id,
+            reply=Reply.model_validate_json(reply),
+            human=author != "bot",
+            last_customer_ms=last_ms,
+            first_of_turn=bool(first),
+            reference=str(delivery_id),
+        )
+        deliveries.append(
+            Delivery(delivery_id, conversation_id, channel, author, outgoing, attempts, created)
+        )
+    return deliveries
 
 
 def _queue(
