@@ -156,9 +156,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     hub = app[api.EVENTS]
     store = app[STORE]
     await store.listen(hub.publish)
-    pipeline = Pipeline(
-        store, app[ENGINE], channels, options, on_event=store.notify, metrics=app[METRICS]
-    )
+    pipeline = Pipeline(store, app[ENGINE], channels, options, metrics=app[METRICS])
     app[PIPELINE] = pipeline
     pipeline.start()
     yield

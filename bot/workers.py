@@ -21,7 +21,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from adapters.base import ChannelAdapter, PermanentSendError, RetryableSendError
 from bot.engine import Engine
@@ -79,12 +78,10 @@ class Pipeline:
         engine: Engine,
         adapters: Mapping[str, ChannelAdapter],
         options: WorkerOptions | None = None,
-        on_event: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics or Metrics()
-        self.on_event = on_event
         self.engine = engine
         self.adapters = adapters
         self.options = options or WorkerOptions()
@@ -305,18 +302,13 @@ class Pipeline:
                 name = await adapter.display_name(conversation.customer_id)
                 if name:
                     await self.store.set_customer_name(conversation.id, name)
-        if self.on_event is None:
-            return
+        changes = []
         for turn in turns:
-            if not turn.state.escalated:
-                continue
-            view = await self.store.active_escalation(turn.event.conversation.id)
-            if view is None:
-                continue
-            name = "message" if turn.event.conversation.state.escalated else "escalation"
-            await self.on_event(
-                name, {"escalation_id": view.id, "status": view.status, "agent": view.agent}
-            )
+            if turn.state.escalated:  # a new escalation, or a message to a person who has it
+                before = turn.event.conversation
+                changes.append((before.id, "message" if before.state.escalated else "escalation"))
+        if changes:
+            await self.store.announce(changes)
 
     def turn(self, event: ClaimedEvent) -> TurnRecord:
         """What one event does to its conversation: pure, no I/O."""

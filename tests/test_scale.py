@@ -109,3 +109,12 @@ async def test_two_agents_on_two_instances_claim_once_and_events_cross_over(
             second.release()
             name, data = await next_event(stream)
             assert name == "claimed" and data["escalation_id"] == escalation
+
+            # The customer writes again, through the other instance: the desk hears of it
+            # with the escalation as it stands, whoever holds it.
+            winner = "Ana" if first.status == 200 else "Bob"
+            await deliver(session, b, fb.text("u-cross", "vous êtes là ?"))
+            assert await next_event(stream) == (
+                "message",
+                {"escalation_id": escalation, "status": "claimed", "agent": winner},
+            )

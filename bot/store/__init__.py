@@ -407,6 +407,12 @@ class Store(Protocol):
 
     async def active_escalation(self, conversation_id: int) -> EscalationView | None: ...
 
+    async def announce(self, changes: Sequence[tuple[int, str]]) -> None:
+        """Tell the desks, on every instance, about conversations a person handles: for each
+        (conversation id, event name), the event with the conversation's active escalation
+        (its id, status and agent); nothing for a conversation without one."""
+        ...
+
     async def escalation(self, escalation_id: int) -> EscalationView:
         """Raises NotFound."""
         ...

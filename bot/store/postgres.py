@@ -199,6 +199,24 @@ WHERE conversation_id = $1 AND author = 'bot' AND status IN ('pending', 'sending
   AND COALESCE(message_id, 0) <> ALL($2::bigint[])
 """
 
+# Desk events for conversations a person handles, one per (conversation, event name) with
+# its active escalation, in one statement: what `notify` sends, built by the database.
+ANNOUNCE = """
+SELECT pg_notify($1, json_build_object(
+    'name', a.name,
+    'data', json_build_object('escalation_id', e.id, 'status', e.status, 'agent', e.agent)
+)::text)
+FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS a (conversation_id, name, position)
+CROSS JOIN LATERAL (
+    -- One probe of escalations_active per conversation (LIMIT keeps the subquery from
+    -- being flattened into a join that would read every active escalation).
+    SELECT id, status, agent FROM escalations
+    WHERE conversation_id = a.conversation_id AND status IN ('open', 'claimed')
+    LIMIT 1
+) AS e
+ORDER BY a.position
+"""
+
 ACTIVE_ESCALATION = """
 SELECT id, status, agent FROM escalations
 WHERE conversation_id = $1 AND status IN ('open', 'claimed')
@@ -430,6 +448,12 @@ class PostgresStore(GroupWrites):
         payload = json.dumps({"name": name, "data": data})
         async with self._conn() as db:
             await db.execute("SELECT pg_notify($1, $2)", self._channel, payload)
+
+    async def announce(self, changes: Sequence[tuple[int, str]]) -> None:
+        if not changes:
+            return
+        async with self._conn() as db:
+            await db.execute(ANNOUNCE, self._channel, *_columns(changes))
 
     async def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)

@@ -461,6 +461,13 @@ class SQLiteStore(GroupWrites):
     async def listen(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
         self._listeners.append(listener)
 
+    async def announce(self, changes: Sequence[tuple[int, str]]) -> None:
+        for conversation_id, name in changes:
+            view = await self.active_escalation(conversation_id)
+            if view is not None:
+                data = {"escalation_id": view.id, "status": view.status, "agent": view.agent}
+                await self.notify(name, data)
+
     # -- plumbing -----------------------------------------------------------------------
 
     class _Tx:
