@@ -12,6 +12,7 @@ import itertools
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -34,7 +35,8 @@ def main() -> None:
     rows = load("devset")
     results = []
     for values in itertools.product(*GRID.values()):
-        tuning = replace(Tuning(), **dict(zip(GRID, values, strict=True)))
+        overrides: dict[str, Any] = dict(zip(GRID, values, strict=True))
+        tuning = replace(Tuning(), **overrides)
         s = score(Matcher(catalogue, tuning=tuning), rows)
         results.append((s.wrong_answers <= 0.01 and s.out_of_scope >= 0.9, s.in_scope, s, tuning))
     results.sort(key=lambda r: (r[0], r[1], r[2].out_of_scope), reverse=True)

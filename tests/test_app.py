@@ -20,7 +20,7 @@ Client = TestClient[web.Request, web.Application]
 async def client(
     aiohttp_client: Callable[[web.Application], Awaitable[Client]], engine: Engine
 ) -> Client:
-    return await aiohttp_client(create_app(Settings(_env_file=None), engine))  # type: ignore[call-arg]
+    return await aiohttp_client(create_app(Settings(_env_file=None), engine))
 
 
 async def test_health_answers_without_any_channel_configured(client: Client) -> None:

@@ -111,7 +111,11 @@ async def test_kill_9_twice_while_replies_go_out_then_restart_answers_each_messa
             if number < len(words):
                 await send(base, fb.text(psid, words[number], mid=f"m_{psid}_{number}"))
     for fraction in (0.25, 0.6):
-        await graph.wait_until(lambda f=fraction: len(graph.messages) >= total * f, within=20)
+
+        def reached(share: float = fraction) -> bool:
+            return len(graph.messages) >= total * share
+
+        await graph.wait_until(reached, within=20)
         process.send_signal(signal.SIGKILL)
         await process.wait()
         process = await start()

@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from oauthlib.common import Request
@@ -143,7 +143,8 @@ class FakeX:
             self.rejected.append((401, request.path))
             await self._notify()
             return web.json_response(v1_error(32, f"Could not authenticate you ({problem})."), status=401)
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
 
     async def _refuse(self, status: int, body: dict[str, Any], path: str, headers: dict[str, str] | None = None) -> web.Response:
         self.rejected.append((status, path))
@@ -269,7 +270,8 @@ def check_signature(method: str, url: str, authorization: str) -> str | None:
     if abs(int(oauth.get("oauth_timestamp", "0")) - time.time()) > 300:
         return "stale timestamp"
     query = url.split("?", 1)[1] if "?" in url else ""
-    request = Request(url, method, headers={"Authorization": authorization})
+    # oauthlib's stubs know neither a plain str method nor the attributes verify reads.
+    request: Any = Request(url, cast(Any, method), headers={"Authorization": authorization})
     request.params = signature.collect_parameters(
         uri_query=query, headers={"Authorization": authorization}, exclude_oauth_signature=True
     )
