@@ -1350,6 +1350,12 @@ def verdicts(results: dict[str, Any]) -> list[str]:
                     f"{store}: the load generator was up to {s['max_late_ms']:.0f} ms "
                     "behind schedule"
                 )
+            if s["steal"] > 0.05:
+                out.append(
+                    f"{store}: the hypervisor took {s['steal']:.2f} of a core from this "
+                    "machine during the sustained run (steal): its latencies are a slower "
+                    "machine's"
+                )
     return out
 
 
