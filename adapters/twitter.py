@@ -30,6 +30,7 @@ import collections
 import hashlib
 import hmac
 import logging
+import re
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -60,6 +61,10 @@ SIGNATURE_HEADER: Final = "x-twitter-webhooks-signature"
 DM_LINK: Final = "https://twitter.com/messages/compose?recipient_id={account}"
 RATE_LIMIT_PAUSE: Final = 60.0
 QUICK_REPLY_METADATA: Final = 1000
+# The CRC tokens X sends are base64 (standard or URL-safe) of random bytes. Only tokens of
+# that shape are signed: the CRC answer is the very HMAC a webhook's signature is, so
+# signing anything else (a JSON body above all) would let anyone forge webhooks.
+CRC_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9+/_-]{8,128}={0,2}")
 DmApi = Literal["v1", "v2"]
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 # v1.1 error codes that will not change on another try: the user does not accept DMs from
@@ -235,10 +240,15 @@ class TwitterAdapter:
     # -- webhook --------------------------------------------------------------------------
 
     def handshake(self, query: Mapping[str, str]) -> web.Response:
-        """The Challenge-Response Check: sign `crc_token` with the consumer secret."""
+        """The Challenge-Response Check: sign `crc_token` with the consumer secret.
+
+        Only a token shaped as X sends them is signed, never one that could be a body.
+        """
         token = query.get("crc_token")
         if not token:
             return web.json_response({"error": "crc_token is required"}, status=400)
+        if CRC_TOKEN_RE.fullmatch(token) is None:
+            return web.json_response({"error": "crc_token is malformed"}, status=400)
         return web.json_response({"response_token": f"sha256={self._hmac(token.encode())}"})
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> bool:

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     bot_log_format: Literal["text", "json"] = Field(default="text", alias="BOT_LOG_FORMAT")
     # Seconds SIGTERM waits for in-flight work before exiting.
     bot_drain_seconds: float = Field(default=10.0, ge=0, alias="BOT_DRAIN_SECONDS")
+    # Behind our reverse proxy (deploy/nginx.conf): the client is the address the proxy
+    # appended to X-Forwarded-For, and X-Forwarded-Proto tells whether it came over TLS.
+    # Off when the server is reached directly, where anyone could write those headers.
+    bot_trust_proxy: bool = Field(default=False, alias="BOT_TRUST_PROXY")
 
     @field_validator("bot_database_url")
     @classmethod

@@ -31,6 +31,17 @@ def error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def client_address(request: web.Request) -> str:
+    """Who is calling: the peer's address, or the one our proxy saw when it is trusted."""
+    if request.app[SETTINGS].bot_trust_proxy:
+        # The proxy appends the address it saw: the last entry is the only one not written
+        # by the client.
+        forwarded = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip()
+        if forwarded:
+            return forwarded[:64]
+    return request.remote or "unknown"
+
+
 def first_error(exc: ValidationError) -> str:
     """The first problem pydantic found, as `field: message`."""
     first: Any = exc.errors()[0]

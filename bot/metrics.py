@@ -28,6 +28,12 @@ class Metrics:
             ["channel", "reason"],
             registry=r,
         )
+        self.handshake_refusals = Counter(
+            "bot_webhook_handshake_refusals",
+            "Subscription checks (CRC, hub.challenge) refused, by channel and reason",
+            ["channel", "reason"],
+            registry=r,
+        )
         self.events = Counter(
             "bot_inbox_events",
             "Inbox events processed, by channel and kind",

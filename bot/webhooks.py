@@ -12,19 +12,28 @@ import logging
 from aiohttp import web
 
 from adapters.base import Inbound, PayloadError
-from bot.http import ADAPTERS, METRICS, PIPELINE, STORE, error
+from bot.http import ADAPTERS, METRICS, PIPELINE, STORE, client_address, error
 from bot.store import StoreError
+from bot.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
 
 CHANNELS = ("messenger", "twitter")
+# Platforms check a subscription when it is made, then X about once an hour: a few checks
+# a minute per client is plenty, and bounds what a caller can have us compute.
+HANDSHAKES = web.AppKey("handshakes", Throttle)
+HANDSHAKE_RATE = 1 / 12
+HANDSHAKE_BURST = 5
+# What a refused check's status means, for the refusal counter.
+_REFUSALS = {400: "malformed", 403: "forbidden"}
 
 
 def add_routes(app: web.Application) -> None:
     """`/webhooks/messenger` and `/webhooks/twitter`, each a plain route (found by the
     router without a regular expression, on the path every webhook takes), and any other
     name, which gets a clear 404."""
+    app[HANDSHAKES] = Throttle(HANDSHAKE_RATE, HANDSHAKE_BURST)
     for channel in CHANNELS:
         app.router.add_get(f"/webhooks/{channel}", functools.partial(handshake, channel))
         app.router.add_post(f"/webhooks/{channel}", functools.partial(receive, channel))
@@ -33,10 +42,22 @@ def add_routes(app: web.Application) -> None:
 
 
 async def handshake(channel: str, request: web.Request) -> web.StreamResponse:
-    adapter = request.app[ADAPTERS].get(channel)
+    app = request.app
+    adapter = app[ADAPTERS].get(channel)
     if adapter is None:
         return _not_configured(channel)
-    return adapter.handshake(request.query)
+    wait = app[HANDSHAKES].wait(f"{channel} {client_address(request)}")
+    if wait:
+        app[METRICS].handshake_refusals.labels(channel, "rate_limited").inc()
+        response = error(429, "too many subscription checks; try again later")
+        response.headers["Retry-After"] = str(wait)
+        return response
+    response = adapter.handshake(request.query)
+    if response.status >= 400:
+        reason = _REFUSALS.get(response.status, "refused")
+        app[METRICS].handshake_refusals.labels(channel, reason).inc()
+        log.warning("%s subscription check refused: %s", channel, reason)
+    return response
 
 
 async def receive(channel: str, request: web.Request) -> web.StreamResponse:

@@ -79,6 +79,37 @@ async def test_crc_without_token_is_a_400(bot: Client) -> None:
     assert "crc_token" in (await response.json())["error"]
 
 
+async def test_crc_never_signs_a_webhook_body(bot: Client, fake_x: FakeX) -> None:
+    # The CRC answer is the same HMAC as a webhook signature: were any token signed, an
+    # attacker could send a forged DM as crc_token and post it with the signature returned.
+    forged = x.encode(x.webhook(dms=[x.dm("6666", "mdp oublié")]))
+    for token in (forged.decode(), "{}", "a" * 300, "abc def", "é" * 20):
+        response = await bot.get("/webhooks/twitter", params={"crc_token": token})
+        assert response.status == 400, token
+        assert "response_token" not in await response.json()
+    signature = {"x-twitter-webhooks-signature": "sha256=", "Content-Type": "application/json"}
+    assert (await bot.post("/webhooks/twitter", data=forged, headers=signature)).status == 403
+    await settled(bot)
+    assert await store(bot).conversation("twitter", "6666") is None
+    assert fake_x.dms == []
+    metrics = await (await bot.get("/metrics")).text()
+    assert 'bot_webhook_handshake_refusals_total{channel="twitter",reason="malformed"} 5.0' in metrics
+
+
+async def test_crc_is_rate_limited_per_client(bot: Client) -> None:
+    statuses = [
+        (await bot.get("/webhooks/twitter", params={"crc_token": f"dG9rZW4{n:04d}"})).status
+        for n in range(40)
+    ]
+    assert statuses[:5] == [200] * 5  # X's own checks (hourly, and on demand) pass
+    assert statuses[-1] == 429
+    refused = await bot.get("/webhooks/twitter", params={"crc_token": "dG9rZW4tbGFzdA"})
+    assert refused.status == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    metrics = await (await bot.get("/metrics")).text()
+    assert 'bot_webhook_handshake_refusals_total{channel="twitter",reason="rate_limited"}' in metrics
+
+
 async def test_wrong_or_missing_signature_is_refused_and_nothing_stored(bot: Client, fake_x: FakeX) -> None:
     raw = x.encode(x.webhook(dms=[x.dm("1001", "mdp oublié")]))
     wrong = await bot.post("/webhooks/twitter", data=raw, headers=x.sign(raw, secret="guess"))
