@@ -251,7 +251,7 @@ async def chat_message(request: web.Request) -> web.Response:
         body = ChatRequest.model_validate_json(await request.read())
     except ValidationError as exc:
         return error(400, first_error(exc))
-    outcome = request.app[LOCAL].send(body.conversation, body.text, body.payload)
+    outcome = await request.app[LOCAL].reply(body.conversation, body.text, body.payload)
     return web.json_response(
         {
             "replies": [reply.model_dump(mode="json") for reply in outcome.replies],

@@ -6,7 +6,10 @@ the same engine serves the terminal, the `/chat` page and the channel workers.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.models import Decision, IncomingMessage, Reply
 from bot.policy import ConversationState, Policy
@@ -14,6 +17,11 @@ from intents.catalogue import Catalogue, load_catalogue
 from intents.matcher import Match, Matcher
 from responses.limits import LOCAL, ChannelLimits
 from responses.renderer import Renderer
+
+T = TypeVar("T")
+
+# Messages longer than this (characters) are understood in a thread, off the event loop.
+LONG_MESSAGE = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +67,11 @@ class Engine:
         turn = self._policy.decide(state, message, match)
         replies = self.renderer.render(turn.decision.says, limits)
         return Outcome(match, turn.decision, turn.state, replies)
+
+
+async def off_loop_if_long(message: IncomingMessage, work: Callable[[], T]) -> T:
+    """Run `work` (understanding `message`) here, or in a thread when the message is long,
+    so that one long paste never holds the event loop."""
+    if len(message.text) > LONG_MESSAGE:
+        return await asyncio.to_thread(work)
+    return work()

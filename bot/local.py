@@ -6,10 +6,11 @@ Memory is bounded: the least recently active conversations are forgotten first.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import OrderedDict
 
-from bot.engine import Engine, Outcome
+from bot.engine import Engine, Outcome, off_loop_if_long
 from bot.models import IncomingMessage
 from bot.policy import ConversationState
 
@@ -26,7 +27,20 @@ class LocalConversations:
         self._ids = itertools.count(1)
 
     def send(self, conversation: str, text: str = "", payload: str | None = None) -> Outcome:
-        state = self._states.pop(conversation, None) or ConversationState()
+        """Answer one message of `conversation` (the `chat` command)."""
+        state, message = self._next(conversation, text, payload)
+        return self._keep(conversation, self._engine.respond(state, message))
+
+    async def reply(self, conversation: str, text: str = "", payload: str | None = None) -> Outcome:
+        """The same for the `/chat` page: a long message is understood off the event loop."""
+        state, message = self._next(conversation, text, payload)
+        work = functools.partial(self._engine.respond, state, message)
+        return self._keep(conversation, await off_loop_if_long(message, work))
+
+    def _next(
+        self, conversation: str, text: str, payload: str | None
+    ) -> tuple[ConversationState, IncomingMessage]:
+        state = self._states.get(conversation) or ConversationState()
         message = IncomingMessage(
             channel="local",
             platform_id=f"local-{next(self._ids)}",
@@ -34,7 +48,10 @@ class LocalConversations:
             text=text,
             payload=payload,
         )
-        outcome = self._engine.respond(state, message)
+        return state, message
+
+    def _keep(self, conversation: str, outcome: Outcome) -> Outcome:
+        self._states.pop(conversation, None)
         self._states[conversation] = outcome.state
         while len(self._states) > self._capacity:
             self._states.popitem(last=False)

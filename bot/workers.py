@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from adapters.base import ChannelAdapter, PermanentSendError, RetryableSendError
-from bot.engine import Engine
+from bot.engine import Engine, off_loop_if_long
 from bot.metrics import Metrics
 from bot.models import Reply
 from bot.policy import ConversationState
@@ -212,7 +212,8 @@ class Pipeline:
         for event in events:
             await asyncio.sleep(0)  # between two turns, let webhooks be acknowledged
             try:
-                turns.append(self.turn(event))
+                work = functools.partial(self.turn, event)
+                turns.append(await off_loop_if_long(event.message, work))
             except Exception as exc:
                 give_up = event.attempts >= self.options.event_attempts
                 log.exception("event %s not processed (attempt %s)", event.id, event.attempts)

@@ -7,6 +7,12 @@ split, abbreviations and synonyms mapped to one form (mdp, password, mot de pass
 motdepasse; mail, e-mail, courriel -> mail), repeated letters squeezed, emojis dropped,
 and URLs, e-mail addresses and licence keys masked. The number of days of the
 "adresse supprimée" error is kept as an entity.
+
+Whatever a message holds, normalising it costs time and memory in proportion to a
+bounded part of it: the first `MAX_TEXT_CHARS` characters are read (a longer message is
+a paste; the agent still sees all of it), every pattern runs in linear time, at most
+`MAX_CORRECTIONS` distinct unknown words of a message are offered to typo correction,
+and only words of at most `MAX_CACHED_WORD` characters are cached.
 """
 
 from __future__ import annotations
@@ -26,15 +32,23 @@ URL_MASK: Final = "urlx"
 EMAIL_MASK: Final = "emailx"
 KEY_MASK: Final = "licencex"
 
-_EMAIL_RE: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# Every pattern below runs in linear time on any text: a match may only start where its
+# run of characters starts (the look-behinds), and runs that cannot give back characters
+# are possessive, so a long word without a match is scanned once, not once per position.
+_EMAIL_RE: Final = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+", re.UNICODE)
 _URL_RE: Final = re.compile(
-    r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|fr|net|org|be|ca|ch|io|eu)\b(?:/\S*)?"
+    r"(?:https?://|www\.)\S+"
+    r"|(?<![\w.-])[\w-]++(?:\.[\w-]++)*\.(?:com|fr|net|org|be|ca|ch|io|eu)\b(?:/\S*)?"
 )
 # Parallels licence keys: groups of letters and digits joined by dashes.
-_KEY_RE: Final = re.compile(r"\b[A-Za-z0-9]{4,8}(?:-[A-Za-z0-9]{4,8}){3,}\b")
+_KEY_RE: Final = re.compile(r"(?<![A-Za-z0-9-])[A-Za-z0-9]{4,8}(?:-[A-Za-z0-9]{4,8}){3,}\b")
 _APOSTROPHE_MAP: Final = {"’": "'", "‘": "'", "´": "'", "`": "'", "ʼ": "'", "′": "'"}
 _REPEAT_RE: Final = re.compile(r"([a-z])\1{2,}")
 NON_WORD_RE: Final = re.compile(r"[^a-z0-9]+")
+# The same for ASCII text, as a byte table: every byte but a-z and 0-9 becomes a space.
+_ASCII_WORDS: Final = bytes(
+    c if chr(c).isascii() and (chr(c).islower() or chr(c).isdigit()) else 32 for c in range(256)
+)
 _DAYS_RE: Final = re.compile(
     r"\b(\d{1,4}|sept|dix|quatorze|quinze|vingt|trente|quarante|cinquante|soixante|septante"
     r"|quatre vingt dix|quatre vingts?|huitante|octante|nonante|cent)\s*"
@@ -48,15 +62,25 @@ _DAY_WORDS: Final = {
 }  # fmt: skip
 _DAY_UNITS: Final = ("j", "jr", "jrs", "jour", "jours", "day", "days")
 _MIN_FUZZY_LEN: Final = 4
+MAX_TEXT_CHARS: Final = 20_000
+MAX_CORRECTIONS: Final = 48
+# No catalogue word is this long: a longer word is neither corrected nor cached.
+MAX_CACHED_WORD: Final = 32
 # A first word's phrases: by second word, (words, replacement) longest first; and the word's
 # own replacement, if any.
 _Phrases = tuple[dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]], tuple[str, ...] | None]
 # Where a long message turns to another clause: the end of a sentence, a semicolon, dots,
 # or a word that turns the story ("mais", "sauf que", "par contre", "et puis", "depuis").
 # Full stops inside a word (my.parallels.com, 2.5) are not ends; URLs are masked already.
+# Each branch starts after one space or punctuation mark, so that the scan skips letters
+# fast: a run of marks from its first one, followed by a space or the end; a run of two
+# dots or more; a space before a turning word.
 _CLAUSE_RE: Final = re.compile(
-    r"[.!?;:]+(?=\s|$)|\.{2,}|\s(?=(?:mais|sauf que?|par contre|et puis|depuis|du coup|pourtant"
-    r"|cependant|alors que|bref)\b)"
+    r"[\s.!?;:](?:"
+    r"(?<=[.!?;:])(?<![.!?;:]{2})[.!?;:]*+(?=\s|$)"
+    r"|(?<=\.)(?<!\.\.)\.++"
+    r"|(?<=\s)(?=(?:mais|sauf que?|par contre|et puis|depuis|du coup|pourtant|cependant"
+    r"|alors que|bref)\b))"
 )
 # Clauses are looked for only in messages this long (characters); shorter ones are one.
 _CLAUSE_FROM_CHARS: Final = 60
@@ -91,13 +115,16 @@ _NON_ASCII_RE: Final = re.compile(r"[^\x00-\x7f]+")
 
 
 def _decompose(match: re.Match[str]) -> str:
-    return _decompose_run(match.group(0))
+    run = match.group(0)
+    return _decompose_short(run) if len(run) <= MAX_CACHED_WORD else _decompose_run(run)
 
 
-@lru_cache(maxsize=4096)
 def _decompose_run(run: str) -> str:
     decomposed = unicodedata.normalize("NFKD", run)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_decompose_short: Final = lru_cache(maxsize=4096)(_decompose_run)
 
 
 def stem(token: str) -> str:
@@ -195,15 +222,25 @@ class Normalizer:
 
     def normalize(self, text: str) -> Normalized:
         words, days, domains, starts = self._prepare(text)
-        canonical = self._canonical
+        canonical, known = self._canonical, self._known
         tokens: list[str] = []
         clauses: list[int] = []
         starts_at = set(starts)
+        # The unknown words offered to typo correction: the message's first few distinct
+        # ones, whatever was seen before, so that the result depends on the text alone.
+        corrected: set[str] = set()
         for n, word in enumerate(words):
             # A clause begins where its first word's tokens do; empty clauses merge.
             if n in starts_at and tokens and (not clauses or clauses[-1] < len(tokens)):
                 clauses.append(len(tokens))
-            tokens.extend(canonical(word))
+            if len(word) > MAX_CACHED_WORD:
+                tokens.extend(self._canonical_uncached(word, False))
+            elif word in known or len(word) < _MIN_FUZZY_LEN:
+                tokens.extend(canonical(word, False))
+            else:
+                if len(corrected) < MAX_CORRECTIONS:
+                    corrected.add(word)
+                tokens.extend(canonical(word, word in corrected))
         if clauses and clauses[-1] == len(tokens):
             clauses.pop()
         return Normalized(tuple(tokens), days, domains, tuple(clauses))
@@ -211,6 +248,7 @@ class Normalizer:
     def _prepare(self, text: str) -> tuple[list[str], int | None, tuple[str, ...], list[int]]:
         """Words, days, mail domains, and the word offsets where clauses after the first begin."""
         domains: tuple[str, ...] = ()
+        text = text[:MAX_TEXT_CHARS]
         # The guards skip scans that cannot match: most messages have no "@", "-" or ".".
         if "@" in text:
             domains = tuple(m.group(0).rsplit("@", 1)[1].lower() for m in _EMAIL_RE.finditer(text))
@@ -229,7 +267,10 @@ class Normalizer:
         for piece in pieces:
             if words:
                 starts.append(len(words))
-            words.extend(squeezed(w) for w in NON_WORD_RE.sub(" ", piece).split())
+            # A word longer than any catalogue word stays as it is: it will match nothing.
+            words.extend(
+                squeezed(w) if len(w) <= MAX_CACHED_WORD else w for w in _words(piece)
+            )
         days = _days(words)
         out, out_starts = self._rewrite_phrases(words, starts)
         return out, days, domains, out_starts
@@ -268,11 +309,13 @@ class Normalizer:
         head = match.group(0).split(".", 1)[0].lower()
         return f" {head} " if head in self._lexicon.mailboxes else f" {URL_MASK} "
 
-    def _canonical_uncached(self, word: str) -> tuple[str, ...]:
+    def _canonical_uncached(self, word: str, correct: bool) -> tuple[str, ...]:
+        """The word's tokens: synonyms mapped, stop words dropped, stemmed; typos corrected
+        against the vocabulary when `correct` is set."""
         # SMS glues "je" to its verb: jrecois, jpeux, jarrive -> recois, peux, arrive.
         if len(word) > 4 and word[0] == "j" and word[1:] in self._lexicon.words:
             word = word[1:]
-        if word not in self._known and len(word) >= _MIN_FUZZY_LEN and self._vocabulary:
+        if correct and word not in self._known and len(word) >= _MIN_FUZZY_LEN and self._vocabulary:
             best = process.extractOne(
                 word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self._typo_cutoff
             )
@@ -291,6 +334,13 @@ def _phrase_at(words: list[str], i: int, found: _Phrases) -> tuple[int, tuple[st
             if k == 2 or tuple(words[i : i + k]) == key:
                 return k, replacement
     return (1, single) if single is not None else (0, ())
+
+
+def _words(folded: str) -> list[str]:
+    """The runs of a-z and 0-9 of a folded text."""
+    if folded.isascii():
+        return folded.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
+    return NON_WORD_RE.sub(" ", folded).split()
 
 
 def _squeeze(word: str) -> str:

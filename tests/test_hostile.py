@@ -22,6 +22,8 @@ import math
 import random
 import socket
 import string
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -669,6 +671,65 @@ def test_any_surrogate_free_text_gives_a_sane_match(text: str) -> None:
 @example("é\u0301" * 50_000)
 def test_100_kb_of_text_gives_a_sane_match_in_well_under_a_second(text: str) -> None:
     check_match(text)
+
+
+# Texts that made the old e-mail, URL and clause patterns backtrack once per position.
+BACKTRACKERS = (
+    "a" * 50_000 + "@" + "b" * 50_000,
+    "a." * 50_000,
+    "x@" * 50_000,
+    "!?" * 50_000 + "x",
+    "a-" * 50_000,
+    "abcd-" * 20_000 + "abcdefghijk",
+    "." * 100_000 + "a",
+    "mot.de@passe-oublie " * 5_000,
+)
+
+
+def unique_words(seed: int, size: int = 100_000) -> str:
+    rnd = random.Random(seed)
+    words: list[str] = []
+    while sum(map(len, words)) < size:
+        words.append("".join(rnd.choices(string.ascii_lowercase + "éè", k=rnd.randint(4, 12))))
+    return " ".join(words)
+
+
+@settings(HOSTILE, max_examples=20)
+@given(huge_text() | st.sampled_from(BACKTRACKERS) | st.integers(0, 2**16).map(unique_words))
+def test_100_kb_of_any_text_normalises_in_under_50_ms(text: str) -> None:
+    normalizer = MATCHER.normalizer
+    started = time.thread_time()  # this thread's CPU: what the event loop would lose
+    normalizer.normalize(text)
+    assert time.thread_time() - started < 0.050, len(text)
+
+
+@pytest.mark.parametrize("text", BACKTRACKERS, ids=range(len(BACKTRACKERS)))
+def test_a_pattern_that_used_to_backtrack_normalises_in_under_50_ms(text: str) -> None:
+    started = time.thread_time()
+    MATCHER.normalizer.normalize(text)
+    assert time.thread_time() - started < 0.050
+
+
+MEMORY_PROBE = """
+import os, resource
+from intents.catalogue import load_catalogue
+from intents.matcher import Matcher
+
+matcher = Matcher(load_catalogue())
+for n in range(100_000):
+    word = os.urandom(2_500).hex()  # 5,000 characters, never seen before
+    matcher.match(word if n % 2 else "é".join(word[i : i + 40] for i in range(0, 5_000, 40)))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_a_hundred_thousand_unique_long_words_leave_memory_bounded() -> None:
+    """The matcher's caches are bounded by size, not by count of entries of any length."""
+    probe = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE], capture_output=True, text=True, check=True
+    )
+    peak_mb = int(probe.stdout.strip())
+    assert peak_mb <= 200, f"peak RSS {peak_mb} MB"
 
 
 @settings(HOSTILE, max_examples=200)

@@ -65,6 +65,33 @@ async def test_accented_bodies_are_answered_escaped_or_raw(bot: Client, graph: F
     assert "réinitialiser" in " ".join(graph.texts("u-raw"))
 
 
+async def test_a_long_hostile_message_does_not_stall_other_requests(
+    bot: Client, graph: FakeGraph
+) -> None:
+    """Texts that made the old patterns backtrack for seconds: the server keeps answering."""
+    stalls: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            stalls.append(loop.time() - before)
+
+    ticking = asyncio.create_task(ticker())
+    hostile = ("a" * 10_000 + "@" + "b" * 10_000, "a." * 15_000, "x@" * 15_000)
+    for n, text in enumerate(hostile):
+        assert await post(bot, fb.text(f"u-long-{n}", text)) == 200
+    for n in range(len(hostile)):
+        await graph.wait_for(2, recipient=f"u-long-{n}")
+    health = await bot.get("/healthz")
+    stop.set()
+    await ticking
+    assert health.status == 200
+    assert max(stalls) < 0.25, f"the event loop stalled {max(stalls):.2f} s"
+
+
 async def test_wrong_or_missing_signature_is_refused_and_nothing_stored(
     bot: Client, graph: FakeGraph
 ) -> None:
