@@ -10,17 +10,18 @@ acknowledgement path's own, without the engine competing for the event loop.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-from bot import cli, workers
+from bot import cli, inbox, sender
 
 
-async def _idle(self: workers.Pipeline) -> bool:
+async def _idle(self: Any) -> bool:
     return False
 
 
 def main() -> int:
-    workers.Pipeline.process_inbox = _idle  # type: ignore[method-assign]
-    workers.Pipeline.deliver_outbox = _idle  # type: ignore[method-assign]
+    inbox.InboxWorker.step = _idle  # type: ignore[method-assign]
+    sender.Sender.step = _idle  # type: ignore[method-assign]
     return cli.main(sys.argv[1:])
 
 

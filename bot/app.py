@@ -36,8 +36,10 @@ from bot.http import (
     error,
     first_error,
 )
+from bot.inbox import InboxOptions
 from bot.local import LocalConversations
 from bot.metrics import Metrics
+from bot.sender import SenderOptions
 from bot.store import StoreError, open_store
 from bot.workers import Pipeline, WorkerOptions
 
@@ -88,9 +90,9 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     store = open_store(
         settings.bot_database_url,
         busy_timeout=settings.bot_db_busy_timeout,
-        unconfirmed_wait=settings.bot_unconfirmed_wait,
+        sqlite_sync=settings.bot_sqlite_sync,
     )
-    await store.open()
+    await store.open(unconfirmed_wait=settings.bot_unconfirmed_wait)
     app[STORE] = store
     yield
     await store.close()
@@ -145,12 +147,15 @@ def _secret(value: SecretStr | None) -> str | None:
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     options = WorkerOptions(
-        lease=settings.bot_lease_seconds,
-        send_attempts=settings.bot_send_attempts,
-        backoff=settings.bot_send_backoff,
-        backoff_max=settings.bot_send_backoff_max,
+        inbox=InboxOptions(lease=settings.bot_lease_seconds),
+        sender=SenderOptions(
+            lease=settings.bot_lease_seconds,
+            send_attempts=settings.bot_send_attempts,
+            backoff=settings.bot_send_backoff,
+            backoff_max=settings.bot_send_backoff_max,
+            unconfirmed_wait=settings.bot_unconfirmed_wait,
+        ),
         drain=settings.bot_drain_seconds,
-        unconfirmed_wait=settings.bot_unconfirmed_wait,
     )
     channels = app[ADAPTERS]
     hub = app[api.EVENTS]

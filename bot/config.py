@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # Seconds before resending a reply whose fate is unknown (a timeout, a crash mid-send),
     # so that the platform's echo can confirm it was delivered and cancel the resend.
     bot_unconfirmed_wait: float = Field(default=10.0, ge=0, le=3600, alias="BOT_UNCONFIRMED_WAIT")
+    # How SQLite's commits reach the disk: "thread" (the write-ahead log is synced by a
+    # thread, the event loop goes on meanwhile) or "full" (SQLite's synchronous = FULL: the
+    # loop waits for the disk at each commit). Both survive a power cut.
+    bot_sqlite_sync: Literal["thread", "full"] = Field(default="thread", alias="BOT_SQLITE_SYNC")
     # Seconds a statement waits for a locked SQLite database before giving up (503).
     bot_db_busy_timeout: float = Field(default=5.0, gt=0, le=60, alias="BOT_DB_BUSY_TIMEOUT")
     # Seconds a worker holds an event or a reply before another may take it up.

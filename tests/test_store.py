@@ -1,4 +1,4 @@
-"""The store's contract, on a real SQLite file: what the pipeline relies on."""
+"""The store's contract, on a real SQLite file and on PostgreSQL: what the pipeline relies on."""
 
 from __future__ import annotations
 
@@ -9,31 +9,48 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from adapters.base import Inbound
 from bot.models import IncomingMessage, Reply
 from bot.store import NewEscalation, Store, StoreError, TurnRecord, open_store
-from bot.store.postgres import PostgresStore
-from bot.store.sqlite import SQLiteStore
+from bot.store.store import migrations
 from tests.conftest import postgres_schema
 
-LATEST = max(
-    int(f.name.split("_")[0])
-    for f in (Path(__file__).parent.parent / "bot/store/migrations/sqlite").glob("*.sql")
-)
+LATEST = max(version for version, _, _ in migrations("sqlite"))
+
+
+class Clock:
+    """The store's clock, set by the test."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
+) -> AsyncIterator[Store]:
     """The same contract on both databases."""
     async with contextlib.AsyncExitStack() as stack:
         if request.param == "sqlite":
             url = f"sqlite:///{tmp_path}/store.sqlite3"
         else:
             url = await stack.enter_async_context(postgres_schema())
-        opened = open_store(url)
+        opened = open_store(url, clock=clock)
         await opened.open()
         stack.push_async_callback(opened.close)
         yield opened
@@ -87,7 +104,7 @@ async def test_one_conversation_is_handed_out_one_event_at_a_time_in_order(store
     # While a1 is held, a2 waits, even for another worker.
     assert await store.claim_events("w2", 10, lease=60) == []
     turns = [TurnRecord(e, e.conversation.state) for e in first]
-    assert (await store.finish_turns("w1", turns)).committed == 2
+    assert await store.finish_turns("w1", turns) == 2
     second = await store.claim_events("w2", 10, lease=60)
     assert [e.message.platform_id for e in second] == ["a2"]
 
@@ -134,14 +151,17 @@ async def test_a_backlog_larger_than_one_claim_is_processed_in_order_and_once(
     assert all(numbers == sorted(numbers) for numbers in seen.values())
 
 
-async def test_expired_lease_is_taken_over_and_the_old_holder_cannot_finish(store: Store) -> None:
+async def test_expired_lease_is_taken_over_and_the_old_holder_cannot_finish(
+    store: Store, clock: Clock
+) -> None:
     await store.add_inbox([event("a", "a1")])
-    [held] = await store.claim_events("slow", 10, lease=0.01)
-    await asyncio.sleep(0.02)
+    [held] = await store.claim_events("slow", 10, lease=30)
+    assert await store.claim_events("fast", 10, lease=60) == []
+    clock.advance(31)
     [taken] = await store.claim_events("fast", 10, lease=60)
     assert taken.id == held.id and taken.attempts == 2
-    assert (await store.finish_turns("slow", [TurnRecord(held, held.conversation.state)])).committed == 0
-    assert (await store.finish_turns("fast", [TurnRecord(taken, taken.conversation.state)])).committed == 1
+    assert await store.finish_turns("slow", [TurnRecord(held, held.conversation.state)]) == 0
+    assert await store.finish_turns("fast", [TurnRecord(taken, taken.conversation.state)]) == 1
 
 
 async def test_turn_from_an_outdated_state_is_not_committed_but_processed_again(
@@ -162,7 +182,7 @@ async def test_turn_from_an_outdated_state_is_not_committed_but_processed_again(
     # An agent resolves while the worker is busy with a2, computed as "escalated: silent".
     await store.resolve(view.id, "Ana", Reply(text="L'assistant reprend."))
     silent = TurnRecord(second, second.conversation.state)
-    assert (await store.finish_turns("w", [silent])).committed == 0
+    assert await store.finish_turns("w", [silent]) == 0
     [again] = await store.claim_events("w", 10, lease=60)
     assert again.id == second.id and not again.conversation.state.escalated
 
@@ -179,7 +199,7 @@ async def test_turn_commits_transcript_replies_and_escalation_together(store: St
         score=97.0,
         escalation=NewEscalation("asked_for_human", "human", 97.0),
     )
-    assert (await store.finish_turns("w", [turn])).committed == 1
+    assert await store.finish_turns("w", [turn]) == 1
     conversation = await store.conversation("messenger", "a")
     assert conversation is not None and conversation.state.escalated
     transcript = await store.transcript(conversation.id)
@@ -189,7 +209,7 @@ async def test_turn_commits_transcript_replies_and_escalation_together(store: St
     ]
     [escalation] = await store.escalations(conversation.id)
     assert (escalation.status, escalation.reason, escalation.intent) == ("open", "asked_for_human", "human")
-    [delivery] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
+    [delivery] = await store.claim_deliveries("s", 10, lease=60)
     assert delivery.outgoing.recipient == "a" and delivery.outgoing.first_of_turn
 
 
@@ -204,7 +224,7 @@ async def test_turns_committed_together_keep_each_conversations_order(store: Sto
         )
         for e in claimed
     ]
-    assert (await store.finish_turns("w", turns)).committed == 3
+    assert await store.finish_turns("w", turns) == 3
     for customer in ("a", "b", "c"):
         conversation = await store.conversation("messenger", customer)
         assert conversation is not None
@@ -215,7 +235,7 @@ async def test_turns_committed_together_keep_each_conversations_order(store: Sto
             ("bot", f"{customer}: deux"),
         ]
     sent = []
-    while deliveries := await store.claim_deliveries("s", 10, lease=60, now=time.time()):
+    while deliveries := await store.claim_deliveries("s", 10, lease=60):
         for d in deliveries:
             sent.append((d.outgoing.recipient, d.outgoing.reply.text, d.outgoing.first_of_turn))
             await store.delivered("s", d.id, None)
@@ -226,86 +246,77 @@ async def test_turns_committed_together_keep_each_conversations_order(store: Sto
         ]
 
 
-async def test_replies_of_a_conversation_go_out_one_after_the_other(store: Store) -> None:
+async def test_replies_of_a_conversation_go_out_one_after_the_other(
+    store: Store, clock: Clock
+) -> None:
     await store.add_inbox([event("a", "a1")])
     [claimed] = await store.claim_events("w", 10, lease=60)
     replies = [Reply(text="un"), Reply(text="deux")]
     await store.finish_turns("w", [TurnRecord(claimed, claimed.conversation.state, replies)])
-    [first] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
-    assert first.outgoing.reply.text == "un"
-    assert await store.claim_deliveries("s", 10, lease=60, now=time.time()) == []
-    await store.retry_later("s", first.id, time.time() + 3600, "HTTP 500")
+    [first] = await store.claim_deliveries("s", 10, lease=60)
+    assert first.outgoing.reply.text == "un" and first.more
+    assert await store.claim_deliveries("s", 10, lease=60) == []
+    await store.retry_later("s", first.id, clock() + 3600, "HTTP 500")
     # Still first in line: "deux" never overtakes "un".
-    assert await store.claim_deliveries("s", 10, lease=60, now=time.time()) == []
-    [again] = await store.claim_deliveries("s", 10, lease=60, now=time.time() + 3601)
+    assert await store.claim_deliveries("s", 10, lease=60) == []
+    clock.advance(3601)
+    [again] = await store.claim_deliveries("s", 10, lease=60)
     assert again.id == first.id and again.attempts == 2
     await store.delivered("s", again.id, "m_1")
-    [second] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
-    assert second.outgoing.reply.text == "deux"
+    [second] = await store.claim_deliveries("s", 10, lease=60)
+    assert second.outgoing.reply.text == "deux" and not second.more
 
 
-async def test_a_turns_first_reply_is_leased_as_the_turn_is_committed(store: Store) -> None:
+async def test_a_claimed_reply_says_whether_more_of_its_conversation_waits(store: Store) -> None:
+    """The sender sends the next one at once when there is one, and claims nothing more
+    after the last one."""
     await store.add_inbox([event("a", "a1"), event("b", "b1")])
-    claimed = await store.claim_events("w", 10, lease=60)
+    claimed = {e.message.sender_id: e for e in await store.claim_events("w", 10, lease=60)}
     turns = [
-        TurnRecord(e, e.conversation.state, [Reply(text=f"{e.message.sender_id}: un"), Reply(text="deux")])
-        for e in claimed
+        TurnRecord(claimed["a"], claimed["a"].conversation.state, [Reply(text="a: un"), Reply(text="a: deux")]),
+        TurnRecord(claimed["b"], claimed["b"].conversation.state, [Reply(text="b: un")]),
     ]
-    finished = await store.finish_turns("w", turns, lease=60)
-    assert finished.committed == 2
-    # Ready to send, as a claim would give them: nobody else can take them.
-    assert sorted((d.outgoing.recipient, d.outgoing.reply.text) for d in finished.deliveries) == [
-        ("a", "a: un"),
-        ("b", "b: un"),
-    ]
-    handed = finished.deliveries[0]
+    assert await store.finish_turns("w", turns) == 2
+    first = {d.outgoing.recipient: d for d in await store.claim_deliveries("w", 10, lease=60)}
+    assert (first["a"].outgoing.reply.text, first["a"].more) == ("a: un", True)
+    assert (first["b"].outgoing.reply.text, first["b"].more) == ("b: un", False)
+    handed = first["a"]
     assert handed.outgoing.first_of_turn and handed.attempts == 1 and handed.channel == "messenger"
     assert handed.outgoing.reference == str(handed.id) and not handed.outgoing.human
-    assert await store.claim_deliveries("s", 10, lease=60, now=time.time()) == []
     assert await store.still_ours("w", handed.id)
-    # The second reply of each turn waits for the first, as ever.
-    for d in finished.deliveries:
-        await store.delivered("w", d.id, None)
-    seconds = await store.claim_deliveries("s", 10, lease=60, now=time.time())
-    assert [d.outgoing.reply.text for d in seconds] == ["deux", "deux"]
+    assert await store.claim_deliveries("s", 10, lease=60) == []  # nobody else takes them
+    await store.delivered("w", handed.id, "m_1")
+    [second] = await store.claim_deliveries("w", 10, lease=60)
+    assert second.outgoing.reply.text == "a: deux" and not second.outgoing.first_of_turn
+    assert not second.more
 
 
-async def test_a_reply_recorded_sent_brings_the_next_one_leased(store: Store) -> None:
+async def test_a_recorded_reply_needs_the_lease_of_who_sent_it(store: Store) -> None:
     await store.add_inbox([event("a", "a1")])
     [claimed] = await store.claim_events("w", 10, lease=60)
-    replies = [Reply(text="un"), Reply(text="deux"), Reply(text="trois")]
-    turn = TurnRecord(claimed, claimed.conversation.state, replies)
-    [first] = (await store.finish_turns("w", [turn], lease=60)).deliveries
-    # A lease lost meanwhile (another sender holds the reply): nothing follows.
-    assert await store.delivered("someone else", first.id, "m_1", lease=60) is None
-    second = await store.delivered("w", first.id, "m_1", lease=60)
-    assert second is not None and second.outgoing.reply.text == "deux"
-    assert not second.outgoing.first_of_turn and second.outgoing.recipient == "a"
-    assert second.attempts == 1 and second.outgoing.reference == str(second.id)
-    assert await store.claim_deliveries("s", 10, lease=60, now=time.time()) == []  # it is ours
-    # Without a lease, the next one waits for a claim.
-    assert await store.delivered("w", second.id, "m_2") is None
-    [third] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
-    assert third.outgoing.reply.text == "trois"
-    assert await store.delivered("s", third.id, "m_3", lease=60) is None  # the last one
+    await store.finish_turns("w", [TurnRecord(claimed, claimed.conversation.state, [Reply(text="un")])])
+    [first] = await store.claim_deliveries("w", 10, lease=60)
+    await store.delivered("someone else", first.id, "m_1")  # a lease lost meanwhile
     conversation = await store.conversation("messenger", "a")
     assert conversation is not None
-    assert [r.status for r in await store.outbox(conversation.id)] == ["sent", "sent", "sent"]
+    assert [r.status for r in await store.outbox(conversation.id)] == ["sending"]
+    await store.delivered("w", first.id, "m_1")
+    [row] = await store.outbox(conversation.id)
+    assert (row.status, row.platform_message_id) == ("sent", "m_1")
 
 
-async def test_a_first_reply_is_not_leased_ahead_of_an_earlier_one_waiting(store: Store) -> None:
+async def test_a_first_reply_is_not_sent_ahead_of_an_earlier_one_waiting(store: Store) -> None:
     await store.add_inbox([event("a", "a1")])
     [claimed] = await store.claim_events("w", 10, lease=60)
     await store.finish_turns("w", [TurnRecord(claimed, claimed.conversation.state, [Reply(text="un")])])
     await store.add_inbox([event("a", "a2")])
     [claimed] = await store.claim_events("w", 10, lease=60)
     turn = TurnRecord(claimed, claimed.conversation.state, [Reply(text="deux")])
-    finished = await store.finish_turns("w", [turn], lease=60)
-    assert finished.committed == 1 and finished.deliveries == []  # "un" is still waiting
-    [first] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
-    assert first.outgoing.reply.text == "un"
+    assert await store.finish_turns("w", [turn]) == 1
+    [first] = await store.claim_deliveries("s", 10, lease=60)
+    assert first.outgoing.reply.text == "un" and first.more
     await store.delivered("s", first.id, None)
-    [second] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
+    [second] = await store.claim_deliveries("s", 10, lease=60)
     assert second.outgoing.reply.text == "deux" and second.outgoing.first_of_turn
 
 
@@ -314,7 +325,7 @@ async def test_takeover_drops_the_bots_unsent_replies(store: Store) -> None:
     [claimed] = await store.claim_events("w", 10, lease=60)
     replies = [Reply(text="un"), Reply(text="deux")]
     await store.finish_turns("w", [TurnRecord(claimed, claimed.conversation.state, replies)])
-    [sending] = await store.claim_deliveries("s", 10, lease=60, now=time.time())
+    [sending] = await store.claim_deliveries("s", 10, lease=60)
     takeover = Inbound(
         "takeover",
         IncomingMessage(channel="messenger", platform_id="echo1", sender_id="a", text="Je prends."),
@@ -336,7 +347,9 @@ async def test_takeover_drops_the_bots_unsent_replies(store: Store) -> None:
     assert (escalation.status, escalation.agent) == ("claimed", "Page Inbox")
 
 
-async def test_purge_deletes_old_conversations_but_not_those_a_person_holds(store: Store) -> None:
+async def test_purge_deletes_old_conversations_but_not_those_a_person_holds(
+    store: Store, clock: Clock
+) -> None:
     for customer in ("old", "escalated", "recent"):
         await store.add_inbox([event(customer, f"{customer}-1")])
     claimed = {e.message.sender_id: e for e in await store.claim_events("w", 10, lease=60)}
@@ -349,9 +362,9 @@ async def test_purge_deletes_old_conversations_but_not_those_a_person_holds(stor
         )
     )
     await store.finish_turns("w", turns)
-    await asyncio.sleep(0.01)
-    cutoff = time.time()
-    await asyncio.sleep(0.01)
+    clock.advance(1)
+    cutoff = clock()
+    clock.advance(1)
     await store.finish_turns("w", [TurnRecord(claimed["recent"], claimed["recent"].conversation.state)])
     conversations, events = await store.purge(cutoff)
     assert await store.conversation("messenger", "old") is None
@@ -360,11 +373,12 @@ async def test_purge_deletes_old_conversations_but_not_those_a_person_holds(stor
     assert conversations >= 1 and events >= 1
 
 
-async def test_purge_of_a_large_history_deletes_all_of_it(store: Store) -> None:
+async def test_purge_of_a_large_history_deletes_all_of_it(store: Store, clock: Clock) -> None:
     customers = [f"p{i}" for i in range(1_200)]  # more than one purge chunk
     await store.add_inbox([event(c, f"{c}-1") for c in customers])
     assert len(await process_all(store)) == 1_200
-    conversations, events = await store.purge(time.time() + 1)
+    clock.advance(1)
+    conversations, events = await store.purge(clock())
     assert (conversations, events) == (1_200, 1_200)
     assert await store.conversation("messenger", "p0") is None
     assert await store.conversation("messenger", "p1199") is None
@@ -383,11 +397,12 @@ async def test_desk_events_reach_listeners_even_after_the_connection_drops(
     await store.listen(listener)
     await store.notify("escalation", {"escalation_id": 1})
     await asyncio.wait_for(got.wait(), 5)
-    if isinstance(store, PostgresStore):
+    if store.dialect == "postgresql":
         # The database drops the listening connection (a restart, a failover…).
         import asyncpg
 
-        admin = await asyncpg.connect(store.url)
+        connector: Any = store.connector
+        admin = await asyncpg.connect(connector.url)
         try:
             ended = await admin.fetchval(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -405,7 +420,7 @@ async def test_desk_events_reach_listeners_even_after_the_connection_drops(
             except TimeoutError:
                 continue
     assert heard[0] == ("escalation", {"escalation_id": 1})
-    assert isinstance(store, SQLiteStore) or heard[-1][0] == "claimed"
+    assert store.dialect == "sqlite" or heard[-1][0] == "claimed"
 
 
 async def test_reopening_keeps_data_and_applies_migrations_once(tmp_path: Path) -> None:
@@ -414,7 +429,6 @@ async def test_reopening_keeps_data_and_applies_migrations_once(tmp_path: Path) 
         store = open_store(url)
         await store.open()
         await store.add_inbox([event("a", "a1")])  # the second time, a redelivery
-        assert isinstance(store, SQLiteStore)
         assert await store.schema_version() == LATEST
         if number == 2:
             assert await process_all(store) == ["a1"]
@@ -516,3 +530,105 @@ async def test_sqlite_write_waits_for_the_disk_without_stopping_the_server(
         assert [a.name for a in await store.agents()] == ["léa"]
     finally:
         await store.close()
+
+
+# -- the queries and the schema ---------------------------------------------------------------
+
+
+async def test_every_named_query_compiles_on_both_databases(store: Store) -> None:
+    """A query with a typo, a missing column or a wrong type fails here, not in production."""
+    import sqlite3 as sqlite
+
+    from bot.store.queries import QUERIES, Query
+
+    queries = QUERIES[store.dialect]
+    names = [name for name in queries.__dataclass_fields__ if name != "dialect"]
+    assert len(names) > 40
+    connector: Any = store.connector
+    if store.dialect == "sqlite":
+        db = sqlite.connect(connector.path)
+        try:
+            for name in names:
+                query: Query = getattr(queries, name)
+                for statement, arity in zip(query.statements, query.arity, strict=True):
+                    if statement.startswith("CREATE TEMP"):
+                        db.execute(statement)  # what the statements after it use
+                    else:
+                        db.execute(f"EXPLAIN {statement}", [None] * arity)
+        finally:
+            db.close()
+    else:
+        import asyncpg
+
+        pg = await asyncpg.connect(connector.url)
+        try:
+            for name in names:
+                query = getattr(queries, name)
+                assert len(query.statements) == 1, name  # one statement, atomic on its own
+                await pg.prepare(query.statements[0])
+        finally:
+            await pg.close()
+
+
+LEGACY = Path(__file__).parent / "data" / "legacy"
+
+
+async def legacy_database(dialect: str, stack: contextlib.AsyncExitStack, tmp_path: Path) -> str:
+    """The URL of a database made by the store before both databases shared one migration
+    sequence (tests/data/legacy), loaded as it was."""
+    if dialect == "sqlite":
+        path = tmp_path / "legacy.sqlite3"
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.executescript((LEGACY / "sqlite-0008.sql").read_text("utf-8"))
+        return f"sqlite:///{path}"
+    import asyncpg
+
+    url = await stack.enter_async_context(postgres_schema())
+    schema = url.rsplit("search_path=", 1)[1]
+    admin = await asyncpg.connect(url)
+    try:
+        dump = (LEGACY / "postgres-0005.sql").read_text("utf-8")
+        await admin.execute(dump.replace("legacy_schema", schema))
+    finally:
+        await admin.close()
+    return url
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+async def test_a_database_of_the_earlier_store_is_upgraded_in_place_and_nothing_is_lost(
+    dialect: str, tmp_path: Path
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        url = await legacy_database(dialect, stack, tmp_path)
+        store = open_store(url)
+        await store.open()
+        stack.push_async_callback(store.close)
+        assert await store.schema_version() == LATEST
+
+        lea = await store.conversation("messenger", "psid-1")
+        assert lea is not None and lea.customer_name == "Léa Martin"
+        assert lea.state.awaiting_feedback and lea.state.last_intent == "forgot_password"
+        assert [(t.author, t.text) for t in await store.transcript(lea.id)] == [
+            ("customer", "j'ai oublié mon mot de passe"),
+            ("bot", "Vous pouvez réinitialiser votre mot de passe."),
+            ("bot", "Est-ce que cela a résolu votre problème ?"),
+        ]
+        assert [r.status for r in await store.outbox(lea.id)] == ["sent", "pending"]
+        [view] = await store.list_escalations("claimed")
+        assert (view.agent, view.reason, view.conversation.customer_id) == (
+            "ana", "asked_for_human", "psid-2",
+        )
+        assert [a.name for a in await store.agents()] == ["ana", "bruno"]
+        assert await store.agent_for("a" * 64) == "ana"
+        assert await store.cursor("twitter:dm") == "1001"
+        assert await store.deletion("0123456789abcdef0123") is not None
+        # What was waiting goes on: the replies still due, and the event not yet handled.
+        due = await store.claim_deliveries("s", 10, lease=60)
+        assert sorted(d.outgoing.reply.text for d in due) == [
+            "Bonjour, je suis Ana.",
+            "Est-ce que cela a résolu votre problème ?",
+            "Est-ce que cela a résolu votre problème ?",
+        ]
+        assert await process_all(store) == ["m3"]
+        await store.add_agent("chloé", "c" * 64)  # new rows get new ids
+        assert [a.name for a in await store.agents()] == ["ana", "bruno", "chloé"]

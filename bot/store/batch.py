@@ -11,23 +11,8 @@ less, which is what lets the webhook path keep up.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Final, Generic, TypeVar
-
-from adapters.base import Inbound
-
-if TYPE_CHECKING:
-    from bot.store import Delivery
-
-# A reply the platform took: (sent at, platform message id, outbox id, lease owner, end of
-# the lease to take on its conversation's next reply or None).
-DeliveredRow = tuple[float, str | None, int, str, float | None]
-
-# The rows of one webhook's events (channel, platform id, customer id, kind, message JSON,
-# received at), the poller cursor saved with them, and the time.
-InboxRow = tuple[str, str, str, str, str, float]
-InboxWrite = tuple[list[InboxRow], tuple[str, str] | None, float]
+from typing import Final, Generic, TypeVar
 
 # At most this many turns of the event loop for a commit to gather what arrives.
 GATHER_TURNS: Final = 8
@@ -86,54 +71,3 @@ class GroupCommit(Generic[Item, Result]):
         """Wait for the writes already submitted."""
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
-
-
-def inbox_write(events: Sequence[Inbound], cursor: tuple[str, str] | None) -> InboxWrite:
-    """What `add_inbox` hands to the group commit for these events."""
-    now = time.time()
-    rows: list[InboxRow] = [
-        (
-            e.message.channel,
-            e.message.platform_id,
-            e.message.sender_id,
-            e.kind,
-            e.message.model_dump_json(),
-            now,
-        )
-        for e in events
-    ]
-    return rows, cursor, now
-
-
-class GroupWrites:
-    """What both stores write in group commits: acknowledged webhooks, and replies the
-    platform took. A store implements `_write_inbox` and `_write_delivered` (one
-    transaction for all the items given) and drains the writes when it closes."""
-
-    def __init__(self) -> None:
-        self._inbox_writes = GroupCommit(self._write_inbox)
-        self._deliveries = GroupCommit(self._write_delivered)
-
-    async def add_inbox(
-        self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
-    ) -> None:
-        if events or cursor is not None:
-            await self._inbox_writes.submit(inbox_write(events, cursor))
-
-    async def delivered(
-        self, owner: str, delivery_id: int, platform_id: str | None, lease: float = 0.0
-    ) -> Delivery | None:
-        # Replies that come back from the platform together share one commit.
-        now = time.time()
-        until = now + lease if lease else None
-        return await self._deliveries.submit((now, platform_id, delivery_id, owner, until))
-
-    async def _drain_writes(self) -> None:
-        await self._inbox_writes.drain()
-        await self._deliveries.drain()
-
-    async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[None]:
-        raise NotImplementedError
-
-    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[Delivery | None]:
-        raise NotImplementedError

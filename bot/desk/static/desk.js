@@ -36,7 +36,7 @@
     days: "Nombre de jours indiqué",
     business_account: "Compte professionnel",
   };
-  const EVENTS = ["escalation", "message", "claimed", "resolved", "reply"];
+  const EVENTS = ["escalation", "message", "claimed", "resolved", "reply", "customer"];
 
   const queueList = $("queue");
   const transcript = $("transcript");

@@ -1,5 +1,7 @@
--- The same schema as SQLite's migrations 0001 to 0004, in PostgreSQL's types.
--- Times are seconds since the epoch; platform timestamps are milliseconds.
+-- The schema of 0001_schema.sqlite.sql in PostgreSQL's types, without `arrivals` (webhooks
+-- go straight into the indexed inbox) and with the indexes the claims walk. (A database
+-- made before this sequence began, at its migration 0005, is this schema already: it is
+-- recorded as 0001 when first opened.)
 
 CREATE TABLE conversations (
     id               BIGSERIAL PRIMARY KEY,
@@ -13,6 +15,7 @@ CREATE TABLE conversations (
     updated_at       DOUBLE PRECISION NOT NULL,
     UNIQUE (channel, customer_id)
 );
+CREATE INDEX conversations_updated ON conversations (updated_at);
 
 CREATE TABLE inbox (
     id          BIGSERIAL PRIMARY KEY,
@@ -31,6 +34,10 @@ CREATE TABLE inbox (
     UNIQUE (channel, platform_id)
 );
 CREATE INDEX inbox_pending ON inbox (channel, customer_id, id) WHERE status = 'pending';
+-- The inbox claim walks pending events in id order.
+CREATE INDEX inbox_pending_id ON inbox (id) WHERE status = 'pending';
+CREATE INDEX inbox_done ON inbox (done_at) WHERE status <> 'pending';
+CREATE INDEX inbox_failed ON inbox (id) WHERE status = 'failed';
 
 CREATE TABLE messages (
     id              BIGSERIAL PRIMARY KEY,
@@ -66,6 +73,10 @@ CREATE TABLE outbox (
     sent_at             DOUBLE PRECISION
 );
 CREATE INDEX outbox_open ON outbox (conversation_id, id) WHERE status IN ('pending', 'sending');
+-- The outbox claim walks the open replies in the order they are due.
+CREATE INDEX outbox_open_due ON outbox (next_attempt_at, id)
+    WHERE status IN ('pending', 'sending');
+CREATE INDEX outbox_failed ON outbox (id) WHERE status = 'failed';
 
 CREATE TABLE escalations (
     id              BIGSERIAL PRIMARY KEY,
@@ -94,4 +105,11 @@ CREATE TABLE cursors (
     name       TEXT PRIMARY KEY,
     value      TEXT NOT NULL,
     updated_at DOUBLE PRECISION NOT NULL
+);
+
+CREATE TABLE deletions (
+    code          TEXT PRIMARY KEY,
+    channel       TEXT NOT NULL,
+    conversations INTEGER NOT NULL,
+    requested_at  DOUBLE PRECISION NOT NULL
 );

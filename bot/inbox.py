@@ -1,0 +1,206 @@
+"""The inbox worker: events from the store, understood, answered, committed.
+
+It leases the head event of each conversation (so one conversation's messages are
+handled strictly in order, different conversations side by side), works out each turn
+(the engine, pure), and commits the new states, the transcript and the replies in one
+transaction. As soon as it knows it will answer, the customer's message is marked as
+read; once committed, the sender takes the replies at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from adapters.base import ChannelAdapter
+from bot.desknews import DeskNews
+from bot.engine import Engine, off_loop_if_long
+from bot.metrics import Metrics
+from bot.models import Reply
+from bot.policy import ConversationState
+from bot.sender import Sender
+from bot.store import (
+    NATIVE_AGENTS,
+    ClaimedEvent,
+    NewEscalation,
+    Store,
+    StoreError,
+    TurnRecord,
+)
+from responses.limits import LOCAL, ChannelLimits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxOptions:
+    lease: float = 60.0
+    # Events claimed per step (one per conversation) and committed together: short steps
+    # keep every reply prompt, and under a burst the rest after each stays in proportion.
+    batch: int = 16
+    event_attempts: int = 5  # an event whose processing keeps raising is set aside
+    flood_limit: int = 12  # messages of one customer answered per window…
+    flood_window_ms: int = 60_000  # …of this length
+
+
+class InboxWorker:
+    """Handles the inbox's events; `step` handles one batch."""
+
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        adapters: Mapping[str, ChannelAdapter],
+        owner: str,
+        options: InboxOptions,
+        sender: Sender,
+        news: DeskNews,
+        metrics: Metrics,
+        clock: Callable[[], float],
+    ) -> None:
+        self._store = store
+        self.engine = engine
+        self._adapters = adapters
+        self._owner = owner
+        self._options = options
+        self._sender = sender
+        self._news = news
+        self._metrics = metrics
+        self._clock = clock
+
+    async def step(self) -> bool:
+        """Handle one batch of events; True when there was work."""
+        options = self._options
+        events = await self._store.claim_events(self._owner, options.batch, options.lease)
+        if not events:
+            return False
+        turns: list[TurnRecord] = []
+        for event in events:
+            await asyncio.sleep(0)  # between two turns, let webhooks be acknowledged
+            try:
+                work = functools.partial(self.turn, event)
+                turns.append(await off_loop_if_long(event.message, work))
+            except Exception as exc:
+                give_up = event.attempts >= options.event_attempts
+                log.exception("event %s not processed (attempt %s)", event.id, event.attempts)
+                await self._store.fail_event(self._owner, event.id, repr(exc), give_up)
+        for turn in turns:
+            if turn.replies:
+                conversation = turn.event.conversation
+                self._sender.mark_seen(
+                    conversation.id, conversation.channel, conversation.customer_id
+                )
+        try:
+            await self._store.finish_turns(self._owner, turns)
+        except StoreError:
+            raise
+        except Exception:
+            # One event the database refuses must not hold its batch back for ever:
+            # commit them one by one, and set aside the one that keeps failing.
+            log.exception("a batch of %s events could not be committed together", len(turns))
+            turns = await self._finish_one_by_one(turns)
+        await self._sender.follow(sum(1 for turn in turns if turn.replies))
+        self._count(turns)
+        self._news.tell(turns)
+        return True
+
+    async def _finish_one_by_one(self, turns: list[TurnRecord]) -> list[TurnRecord]:
+        done = []
+        for turn in turns:
+            try:
+                await self._store.finish_turns(self._owner, [turn])
+            except StoreError:
+                raise
+            except Exception as exc:
+                event = turn.event
+                give_up = event.attempts >= self._options.event_attempts
+                log.exception("event %s not committed (attempt %s)", event.id, event.attempts)
+                await self._store.fail_event(self._owner, event.id, repr(exc), give_up)
+            else:
+                done.append(turn)
+        return done
+
+    def _count(self, turns: list[TurnRecord]) -> None:
+        for turn in turns:
+            channel = turn.event.message.channel
+            self._metrics.events.labels(channel, turn.event.kind).inc()
+            if turn.action is not None:
+                self._metrics.decisions.labels(turn.intent or "none", turn.action).inc()
+            if turn.escalation is not None:
+                self._metrics.escalations.labels("opened").inc()
+            log.info(
+                "%s event handled",
+                turn.event.kind,
+                extra={
+                    "conversation": turn.event.conversation.id,
+                    "channel": channel,
+                    "intent": turn.intent,
+                    "action": turn.action,
+                },
+            )
+
+    def turn(self, event: ClaimedEvent) -> TurnRecord:
+        """What one event does to its conversation: pure, no I/O."""
+        state = event.conversation.state
+        if event.kind == "note":
+            return TurnRecord(event, state)
+        if event.kind == "mention":
+            # A public post: never discuss an account in public; one short reply inviting
+            # to a private conversation, kept in the transcript. The engine does not run.
+            post = event.message.post_id
+            if post is None:
+                return TurnRecord(event, state)
+            text = self.engine.renderer.text("mention")
+            return TurnRecord(event, state, replies=[Reply(text=text, reply_to_post=post)])
+        if event.kind == "takeover":
+            agent = NATIVE_AGENTS.get(event.message.channel, event.message.channel)
+            return TurnRecord(
+                event,
+                state.model_copy(update={"escalated": True}),
+                escalation=NewEscalation("answered_natively", state.last_intent, None, agent),
+                takeover=True,
+            )
+        options = self._options
+        at = event.message.timestamp_ms or int(self._clock() * 1000)
+        recent = (*(t for t in state.recent_ms if at - t < options.flood_window_ms), at)
+        state = state.model_copy(update={"recent_ms": recent[-(options.flood_limit + 1) :]})
+        if len(recent) > options.flood_limit and not state.escalated:
+            return self._flooded(event, state)
+        state = state.model_copy(update={"flood_noticed": False})
+        adapter = self._adapters.get(event.message.channel)
+        limits: ChannelLimits = adapter.limits if adapter is not None else LOCAL
+        outcome = self.engine.respond(state, event.message, limits)
+        decision = outcome.decision
+        escalation = None
+        if decision.action == "escalate":
+            escalation = NewEscalation(
+                decision.escalation_reason or "asked_for_human", decision.intent, decision.score
+            )
+        return TurnRecord(
+            event,
+            outcome.state,
+            replies=outcome.replies,
+            intent=outcome.match.intent,
+            score=outcome.match.score,
+            escalation=escalation,
+            action=decision.action,
+        )
+
+    def _flooded(self, event: ClaimedEvent, state: ConversationState) -> TurnRecord:
+        """Too many messages too fast: one polite notice, then silence until it calms down.
+
+        The messages are kept in the transcript; answering each would flood the customer
+        back and hold the workers for everyone else.
+        """
+        if state.flood_noticed:
+            return TurnRecord(event, state, action="flood")
+        notice = Reply(text=self.engine.renderer.text("flood"))
+        return TurnRecord(
+            event,
+            state.model_copy(update={"flood_noticed": True}),
+            replies=[notice],
+            action="flood",
+        )

@@ -1,1 +1,0 @@
-"""PostgreSQL migrations: `NNNN_name.sql`, applied in order, each once, under an advisory lock."""

@@ -1,0 +1,539 @@
+"""The durable store: conversations, transcript, inbox, outbox, escalations and agents.
+
+One `Store`, each method written once, over a connector for its database (`sqlite.py`,
+`postgres.py`) and the named queries of `sql/`. Work is claimed with leases, so an event
+or a reply held by a process that died is taken up again, and a lease that was lost is
+never finished twice. Time comes from the clock given, so tests can set it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from importlib import resources
+from typing import Any, Final
+
+from adapters.base import Inbound
+from bot.models import Channel, Reply
+from bot.store.batch import GroupCommit
+from bot.store.connector import Connector, Listener, Session
+from bot.store.queries import QUERIES, Queries
+from bot.store.records import (
+    NATIVE_AGENTS,
+    Agent,
+    ClaimedEvent,
+    Conflict,
+    Conversation,
+    Counts,
+    Deletion,
+    Delivery,
+    Duplicate,
+    EscalationView,
+    NotFound,
+    OutboxRow,
+    StoreError,
+    TranscriptEntry,
+    TurnRecord,
+)
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+NATIVE: Final = tuple(NATIVE_AGENTS.values())  # the two names take_escalation expects
+PURGE_CHUNK: Final = 500  # rows a purge deletes per transaction: the service goes on between
+ERROR_CHARS: Final = 500
+_MIGRATION_RE: Final = re.compile(r"^(\d{4})_(\w+?)(?:\.(sqlite|postgres))?\.sql$")
+_DIALECT_FILES: Final = {"sqlite": "sqlite", "postgresql": "postgres"}
+# The last migration of each database's sequence before there was one sequence for both:
+# such a database is the schema of migration 1 already.
+_LEGACY: Final = {"sqlite": "0008_failed_indexes.sql", "postgresql": "0005_outbox_open_due.sql"}
+
+# An acknowledged webhook's events: (channel, platform id, customer id, kind, message JSON,
+# received at) each, and the poller cursor saved with them.
+InboxWrite = tuple[list[tuple[str, str, str, str, str, float]], tuple[str, str, float] | None]
+# A reply the platform took: (sent at, platform message id, outbox id, lease owner).
+DeliveredRow = tuple[float, str | None, int, str]
+
+
+class Store:
+    """The service's durable state. Every method is one transaction."""
+
+    def __init__(self, connector: Connector, clock: Clock) -> None:
+        self.connector = connector
+        self.dialect = connector.dialect
+        self._db = connector
+        self._q: Queries = QUERIES[connector.dialect]
+        self._clock = clock
+        # Writes that arrive while a commit is under way share the next one.
+        self._inbox_writes = GroupCommit(self._write_inbox)
+        self._deliveries = GroupCommit(self._write_delivered)
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    async def open(self, *, unconfirmed_wait: float = 10.0) -> None:
+        """Connect and apply pending migrations. On a database this process alone uses,
+        release the leases an earlier process left; its replies in flight are retried only
+        after `unconfirmed_wait`, time for the platform's echo to confirm them."""
+        await self._db.open()
+        try:
+            await self._migrate()
+            if self._db.exclusive:
+                async with self._db.transaction() as db:
+                    await db.execute(self._q.release_stale_events)
+                    retry_at = self._clock() + unconfirmed_wait
+                    await db.execute(self._q.release_stale_replies, retry_at)
+        except BaseException:
+            await self._db.close()
+            raise
+
+    async def close(self) -> None:
+        await self._inbox_writes.drain()
+        await self._deliveries.drain()
+        await self._db.close()
+
+    async def ping(self) -> None:
+        """Raise StoreError when the database cannot answer."""
+        async with self._db.reading() as db:
+            await db.fetchval(self._q.ping)
+
+    async def schema_version(self) -> int:
+        """The last migration applied."""
+        async with self._db.reading() as db:
+            return int(await db.fetchval(self._q.schema_version))
+
+    async def _migrate(self) -> None:
+        q = self._q
+        async with self._db.transaction() as db:
+            await db.execute(q.lock_migrations)
+            await db.execute(q.create_migrations_table)
+            applied = {row["version"]: row["name"] for row in await db.fetch(q.migrations_applied)}
+            if applied and all(name.endswith(".sql") for name in applied.values()):
+                await self._adopt_legacy(db, applied)
+                applied = {1: "0001_schema"}
+            for version, name, script in migrations(self.dialect):
+                if version in applied:
+                    continue
+                await db.script(script)
+                await db.execute(q.record_migration, version, name, self._clock())
+                log.info("migration %04d %s applied", version, name)
+
+    async def _adopt_legacy(self, db: Session, applied: dict[int, str]) -> None:
+        """A database made before both databases shared one migration sequence."""
+        last = applied[max(applied)]
+        if last != _LEGACY[self.dialect]:
+            raise StoreError(
+                f"this database stopped at migration {last} of an older release: upgrade it "
+                "with that release's successor first"
+            )
+        await db.execute(self._q.forget_migrations)
+        await db.execute(self._q.record_migration, 1, "0001_schema", self._clock())
+        log.info("database of the earlier migration sequence adopted as migration 0001")
+
+    # -- desk events ----------------------------------------------------------------------
+
+    async def notify(self, name: str, data: dict[str, Any]) -> None:
+        """Tell every listener, in every instance on this database, about a desk event."""
+        await self._db.notify([(name, data)])
+
+    async def listen(self, listener: Listener) -> None:
+        """Call `listener(name, data)` for each event notified from now on."""
+        await self._db.listen(listener)
+
+    async def announce(self, changes: Sequence[tuple[int, str]]) -> None:
+        """Tell the desks about conversations a person handles: for each (conversation id,
+        event name), the event with the conversation's active escalation (its id, status
+        and agent); nothing for a conversation without one."""
+        if not changes:
+            return
+        ids = sorted({conversation_id for conversation_id, _ in changes})
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.active_escalations_of, ids)
+        active = {
+            row["conversation_id"]: {
+                "escalation_id": row["escalation_id"],
+                "status": row["status"],
+                "agent": row["agent"],
+            }
+            for row in rows
+        }
+        events = [(name, active[cid]) for cid, name in changes if cid in active]
+        await self._db.notify(events)
+
+    # -- inbox ----------------------------------------------------------------------------
+
+    async def add_inbox(
+        self, events: Sequence[Inbound], cursor: tuple[str, str] | None = None
+    ) -> None:
+        """Store acknowledged events durably; a redelivered event is never processed twice
+        (dropped here, or before it is claimed). `cursor` (name, value), a poller's
+        position, is saved in the same transaction."""
+        if not events and cursor is None:
+            return
+        now = self._clock()
+        rows: list[tuple[str, str, str, str, str, float]] = [
+            (
+                e.message.channel,
+                e.message.platform_id,
+                e.message.sender_id,
+                e.kind,
+                e.message.model_dump_json(),
+                now,
+            )
+            for e in events
+        ]
+        await self._inbox_writes.submit((rows, None if cursor is None else (*cursor, now)))
+
+    async def _write_inbox(self, batch: Sequence[InboxWrite]) -> list[None]:
+        rows = [row for item, _ in batch for row in item]
+        # A poller's last position of the batch (one row per name: an upsert takes each once).
+        cursors = {cursor[0]: cursor for _, cursor in batch if cursor is not None}
+        await self._db.append(
+            [(self._q.add_events, rows), (self._q.save_cursors, list(cursors.values()))]
+        )
+        return [None] * len(batch)
+
+    async def cursor(self, name: str) -> str | None:
+        """The position saved under `name` by `add_inbox`, if any."""
+        async with self._db.reading() as db:
+            value = await db.fetchval(self._q.cursor, name)
+        return None if value is None else str(value)
+
+    async def claim_events(self, owner: str, limit: int, lease: float) -> list[ClaimedEvent]:
+        """Lease the oldest pending event of up to `limit` conversations that have no event
+        leased: a conversation's events are handed out one at a time, in order."""
+        now = self._clock()
+        # Only leases, which every start releases: lost in a power cut, a claim is made again.
+        async with self._db.transaction(atomic=False, durable=False) as db:
+            rows = await db.fetch(self._q.claim_events, owner, now + lease, now, limit)
+        return sorted((ClaimedEvent.from_row(row) for row in rows), key=lambda e: e.id)
+
+    async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
+        """Commit processed events with their effects; a turn whose lease `owner` no longer
+        holds, or computed from a state changed since, is skipped (and its event processed
+        again). The number of turns committed."""
+        if not turns:
+            return 0
+        now = self._clock()
+        # A takeover or an escalation (rare) adds statements that must hold with the turns.
+        rare = [t for t in turns if t.takeover or t.escalation is not None]
+        async with self._db.transaction(atomic=bool(rare)) as db:
+            count = len(turns) + sum(len(t.replies) for t in turns)
+            ids = sorted(row[0] for row in await db.fetch(self._q.new_message_ids, count))
+            rows = await db.fetch(self._q.finish_turns, now, owner, _batch(turns, ids))
+            saved = {row["id"] for row in rows if row["what"] == "done"}
+            for turn in rare:
+                if turn.event.id not in saved:
+                    continue
+                conversation_id = turn.event.conversation.id
+                if turn.takeover:
+                    await db.execute(self._q.drop_bot_replies, conversation_id)
+                new = turn.escalation
+                if new is not None:
+                    # Held at once when a person answers already (a native inbox).
+                    held = new.agent is not None
+                    await db.execute(
+                        self._q.open_escalation, conversation_id,
+                        "claimed" if held else "open", new.reason, new.intent, new.score,
+                        new.agent, now, now if held else None,
+                    )  # fmt: skip
+                    if held:  # an escalation open already becomes theirs
+                        await db.execute(
+                            self._q.claim_open_escalation, conversation_id, new.agent, now
+                        )
+        return len(saved)
+
+    async def fail_event(self, owner: str, event_id: int, error: str, give_up: bool) -> None:
+        """Release an event whose processing raised; `give_up` marks it failed for good."""
+        async with self._db.transaction() as db:
+            await db.execute(
+                self._q.release_event, error[:ERROR_CHARS], give_up, event_id, owner
+            )
+
+    async def set_customer_name(self, conversation_id: int, name: str) -> None:
+        async with self._db.transaction() as db:
+            await db.execute(self._q.set_customer_name, name, conversation_id)
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    async def claim_deliveries(self, owner: str, limit: int, lease: float) -> list[Delivery]:
+        """Lease the first unsent reply of up to `limit` conversations, when it is due."""
+        now = self._clock()
+        async with self._db.transaction(atomic=False, durable=False) as db:
+            rows = await db.fetch(self._q.claim_deliveries, owner, now + lease, now, limit)
+        return sorted((Delivery.from_row(row) for row in rows), key=lambda d: d.id)
+
+    async def still_ours(self, owner: str, delivery_id: int) -> bool:
+        """True while the lease holds and the reply was not dropped (a person took over)."""
+        async with self._db.reading() as db:
+            return await db.fetchval(self._q.still_ours, delivery_id, owner) is not None
+
+    async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None:
+        """Record a reply the platform took (replies that come back together share one
+        commit)."""
+        await self._deliveries.submit((self._clock(), platform_id, delivery_id, owner))
+
+    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[None]:
+        async with self._db.transaction(atomic=False) as db:
+            await db.bulk(self._q.delivered, rows)
+        return [None] * len(rows)
+
+    async def confirm_deliveries(self, receipts: Sequence[tuple[int, str]]) -> int:
+        """Mark replies delivered on the platform's word (echoes of (outbox id, message
+        id)), whatever state they were in: a reply confirmed is never sent again."""
+        if not receipts:
+            return 0
+        now = self._clock()
+        rows = [(platform_id, now, delivery_id) for delivery_id, platform_id in receipts]
+        async with self._db.transaction(atomic=False) as db:
+            return await db.bulk(self._q.confirm_deliveries, rows)
+
+    async def retry_later(self, owner: str, delivery_id: int, at: float, error: str) -> None:
+        async with self._db.transaction() as db:
+            await db.execute(self._q.retry_later, at, error[:ERROR_CHARS], delivery_id, owner)
+
+    async def undeliverable(self, owner: str, delivery_id: int, error: str) -> None:
+        async with self._db.transaction() as db:
+            await db.execute(self._q.undeliverable, error[:ERROR_CHARS], delivery_id, owner)
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def conversation(self, channel: Channel, customer_id: str) -> Conversation | None:
+        async with self._db.reading() as db:
+            row = await db.fetchrow(self._q.conversation, channel, customer_id)
+        return None if row is None else Conversation.from_row(row)
+
+    async def transcript(self, conversation_id: int) -> list[TranscriptEntry]:
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.transcript, conversation_id)
+        return [TranscriptEntry.from_row(row) for row in rows]
+
+    async def escalations(self, conversation_id: int) -> list[EscalationView]:
+        """Every escalation of one conversation, oldest first."""
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.conversation_escalations, conversation_id)
+        return [EscalationView.from_row(row) for row in rows]
+
+    async def outbox(self, conversation_id: int) -> list[OutboxRow]:
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.outbox, conversation_id)
+        return [OutboxRow.from_row(row) for row in rows]
+
+    async def counts(self) -> Counts:
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.backlog_counts)
+            arrivals = int(await db.fetchval(self._q.waiting_arrivals))
+        by_status = {str(row[0]): int(row[1]) for row in rows if row[1]}
+        if arrivals:
+            by_status["inbox:pending"] = by_status.get("inbox:pending", 0) + arrivals
+        return Counts.from_statuses(by_status)
+
+    # -- data protection ------------------------------------------------------------------
+
+    async def forget(self, channel: Channel, customer_ids: Sequence[str], code: str) -> int:
+        """Delete everything stored about one customer, known by these ids on `channel`
+        (conversations, transcript, replies, escalations, pending events), and record the
+        request under `code`. Returns the number of conversations deleted."""
+        async with self._db.transaction() as db:
+            deleted = 0
+            for customer_id in dict.fromkeys(customer_ids):
+                await db.execute(self._q.forget_events, channel, customer_id)
+                deleted += await db.execute(self._q.forget_conversations, channel, customer_id)
+            await db.execute(self._q.record_deletion, code, channel, deleted, self._clock())
+        return deleted
+
+    async def deletion(self, code: str) -> Deletion | None:
+        async with self._db.reading() as db:
+            row = await db.fetchrow(self._q.deletion, code)
+        return None if row is None else Deletion.from_row(row)
+
+    async def purge(self, before: float) -> tuple[int, int]:
+        """Delete conversations untouched since `before` (unless a person has them) and the
+        inbox rows done before it, by short transactions. Returns (conversations, inbox
+        rows) deleted."""
+        counts = []
+        for query in (self._q.purge_conversations, self._q.purge_events):
+            deleted = 0
+            while True:
+                async with self._db.transaction() as db:
+                    n = await db.execute(query, before, PURGE_CHUNK)
+                deleted += n
+                if n < PURGE_CHUNK:
+                    break
+            counts.append(deleted)
+        return counts[0], counts[1]
+
+    # -- agents ---------------------------------------------------------------------------
+
+    async def add_agent(self, name: str, token_hash: str) -> None:
+        """Raises Conflict when the name is taken."""
+        try:
+            async with self._db.transaction() as db:
+                await db.execute(self._q.add_agent, name, token_hash, self._clock())
+        except Duplicate:
+            raise Conflict(f"an agent named {name!r} already exists") from None
+
+    async def remove_agent(self, name: str) -> None:
+        """Raises NotFound for an unknown name; the agent's token stops working at once."""
+        async with self._db.transaction() as db:
+            if await db.execute(self._q.remove_agent, name) == 0:
+                raise NotFound(f"no agent named {name!r}")
+
+    async def agents(self) -> list[Agent]:
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.agents)
+        return [Agent(row["name"], row["created_at"]) for row in rows]
+
+    async def agent_for(self, token_hash: str) -> str | None:
+        """The name of the agent holding this token, if any."""
+        async with self._db.reading() as db:
+            name = await db.fetchval(self._q.agent_for, token_hash)
+        return None if name is None else str(name)
+
+    # -- escalations (the desk) -----------------------------------------------------------
+
+    async def list_escalations(self, status: str | None) -> list[EscalationView]:
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.escalations, status)
+        return [EscalationView.from_row(row) for row in rows]
+
+    async def active_escalation(self, conversation_id: int) -> EscalationView | None:
+        async with self._db.reading() as db:
+            row = await db.fetchrow(self._q.active_escalation, conversation_id)
+        return None if row is None else EscalationView.from_row(row)
+
+    async def escalation(self, escalation_id: int) -> EscalationView:
+        """Raises NotFound."""
+        async with self._db.reading() as db:
+            return await self._find_escalation(db, escalation_id)
+
+    async def claim(self, escalation_id: int, agent: str) -> EscalationView:
+        """Atomically give an open escalation to `agent`; Conflict when another holds it."""
+        async with self._db.transaction() as db:
+            await self._take(db, self._q.take_escalation, escalation_id, agent)
+            return await self._find_escalation(db, escalation_id)
+
+    async def agent_reply(self, escalation_id: int, agent: str, reply: Reply) -> EscalationView:
+        """Queue an agent's message (claiming an open escalation); Conflict when another
+        agent holds it or it is resolved."""
+        async with self._db.transaction() as db:
+            await self._take(db, self._q.take_escalation, escalation_id, agent)
+            view = await self._find_escalation(db, escalation_id)
+            await self._queue(db, view.conversation.id, "agent", agent, reply)
+            return view
+
+    async def resolve(self, escalation_id: int, agent: str, handback: Reply) -> EscalationView:
+        """Close the escalation, give the conversation back to the bot and queue `handback`.
+        Conflict when another agent holds it or it is already resolved."""
+        async with self._db.transaction() as db:
+            await self._take(db, self._q.resolve_escalation, escalation_id, agent)
+            view = await self._find_escalation(db, escalation_id)
+            state = view.conversation.state.handed_back()
+            await db.execute(
+                self._q.save_state, state.model_dump_json(), self._clock(), view.conversation.id
+            )
+            await self._queue(db, view.conversation.id, "bot", None, handback)
+            return view
+
+    async def _take(self, db: Session, statement: Any, escalation_id: int, agent: str) -> None:
+        """Run a claim or resolve; explain a refusal with NotFound or Conflict."""
+        if await db.execute(statement, escalation_id, agent, self._clock(), *NATIVE) == 1:
+            return
+        current = await db.fetchrow(self._q.escalation_holder, escalation_id)
+        if current is None:
+            raise NotFound(f"no escalation {escalation_id}")
+        if current["status"] == "resolved":
+            raise Conflict(f"escalation {escalation_id} is already resolved")
+        raise Conflict(f"escalation {escalation_id} is held by {current['agent']}")
+
+    async def _find_escalation(self, db: Session, escalation_id: int) -> EscalationView:
+        row = await db.fetchrow(self._q.escalation, escalation_id)
+        if row is None:
+            raise NotFound(f"no escalation {escalation_id}")
+        return EscalationView.from_row(row)
+
+    async def _queue(
+        self, db: Session, conversation_id: int, author: str, agent: str | None, reply: Reply
+    ) -> None:
+        """Add an outgoing message to the transcript and the outbox."""
+        now = self._clock()
+        message_id = await db.fetchval(
+            self._q.add_message, conversation_id, author, agent, reply.text, now
+        )
+        await db.execute(
+            self._q.add_delivery, conversation_id, message_id, author, reply.model_dump_json(), now
+        )
+
+
+def migrations(dialect: str) -> list[tuple[int, str, str]]:
+    """(version, name, script) of every migration for `dialect`, in order: the common file
+    of a version, or its file for this dialect."""
+    own = _DIALECT_FILES[dialect]
+    found: dict[int, tuple[str, str]] = {}
+    for item in resources.files("bot.store.migrations").iterdir():
+        match = _MIGRATION_RE.match(item.name)
+        if match is None or match.group(3) not in (None, own):
+            continue
+        version = int(match.group(1))
+        found[version] = (f"{match.group(1)}_{match.group(2)}", item.read_text("utf-8"))
+    return [(version, *found[version]) for version in sorted(found)]
+
+
+def _batch(turns: Sequence[TurnRecord], ids: Sequence[int]) -> str:
+    """The batch `finish_turns` writes, as JSON: each turn's new state; the transcript
+    lines (each customer's message, or what a person wrote natively, then the bot's
+    replies, given `ids` in that order, so that each conversation's transcript keeps it);
+    the replies to send."""
+    numbers = iter(ids)
+    messages: list[dict[str, Any]] = []
+    replies: list[dict[str, Any]] = []
+    for turn in turns:
+        event, message = turn.event, turn.event.message
+        native = event.kind == "takeover"
+        messages.append(
+            {
+                "id": next(numbers),
+                "conversation_id": event.conversation.id,
+                "direction": "out" if native else "in",
+                "author": "native" if native else "customer",
+                "agent": NATIVE_AGENTS.get(message.channel, message.channel) if native else None,
+                "text": message.text,
+                "payload": message.payload,
+                "attachments": message.attachments,
+                "platform_id": message.platform_id,
+                "intent": turn.intent,
+                "score": turn.score,
+                "event_id": event.id,
+            }
+        )
+    for turn in turns:
+        for position, reply in enumerate(turn.replies):
+            message_id = next(numbers)
+            conversation_id, event_id = turn.event.conversation.id, turn.event.id
+            messages.append(
+                {
+                    "id": message_id, "conversation_id": conversation_id, "direction": "out",
+                    "author": "bot", "agent": None, "text": reply.text, "payload": None,
+                    "attachments": 0, "platform_id": None, "intent": None, "score": None,
+                    "event_id": event_id,
+                }
+            )  # fmt: skip
+            replies.append(
+                {
+                    "conversation_id": conversation_id, "message_id": message_id,
+                    "reply": reply.model_dump_json(), "first_of_turn": position == 0,
+                    "event_id": event_id, "position": len(replies),
+                }
+            )  # fmt: skip
+    states = [
+        {
+            "event_id": t.event.id,
+            "conversation_id": t.event.conversation.id,
+            "state": t.state.model_dump_json(),
+            "ms": (t.event.message.timestamp_ms or None) if t.event.kind == "message" else None,
+            "version": t.event.conversation.version,
+        }
+        for t in turns
+    ]
+    return json.dumps({"turns": states, "messages": messages, "replies": replies})
