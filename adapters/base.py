@@ -23,9 +23,32 @@ from responses.limits import ChannelLimits
 # - "note": kept in the transcript only (a message delivered while another app had the thread).
 # - "mention": a public post naming the account; one public reply inviting to a private
 #   conversation, no engine run;
-# - "receipt": the platform's echo of a reply we sent (`payload` = the outbox reference,
-#   `platform_id` = the platform's message id): proof that it was delivered.
-EventKind = Literal["message", "takeover", "note", "mention", "receipt"]
+# - "receipt": the platform's echo of a reply we sent (`receipt` says which): proof that
+#   it was delivered;
+# - "own": a message the account sent from an app the platform does not name: ours if the
+#   outbox has it (or one of ours to this customer is on its way), else a person's
+#   (a takeover). The service decides, with the outbox; adapters keep no record of sends.
+EventKind = Literal["message", "takeover", "note", "mention", "receipt", "own"]
+# Outbox ids are the database's 64-bit integers.
+_MAX_REFERENCE_DIGITS = 18
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Which reply the platform delivered: our outbox id, and the platform's message id."""
+
+    outbox_id: int
+    platform_id: str
+
+    @classmethod
+    def read(cls, reference: str, platform_id: str) -> Receipt | None:
+        """From the reference our send carried; None unless it is one of our outbox ids
+        (plain ASCII digits, as we wrote them)."""
+        if not (reference.isascii() and reference.isdigit()):
+            return None
+        if len(reference) > _MAX_REFERENCE_DIGITS:
+            return None
+        return cls(int(reference), platform_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +57,7 @@ class Inbound:
 
     kind: EventKind
     message: IncomingMessage
+    receipt: Receipt | None = None  # set on a "receipt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +166,7 @@ class ChannelAdapter(Protocol):
         ...
 
     def parse(self, body: bytes) -> list[Inbound]:
-        """The events of a verified body; [] for receipts, own echoes and unknown kinds.
+        """The events of a verified body; nothing for unknown kinds.
 
         Raises PayloadError when the body is not JSON of the platform's shape.
         """

@@ -40,6 +40,7 @@ from adapters.base import (
     Outgoing,
     PayloadError,
     PermanentSendError,
+    Receipt,
     RetryableSendError,
     Window,
     call_api,
@@ -247,10 +248,11 @@ class MessengerAdapter:
         if not self._ours(message):
             # A person answered from the Page Inbox (or another tool): the bot steps aside.
             return _inbound("takeover", event, message, customer)
-        reference = (message.get("metadata") or "").partition(":")[2]
-        if not reference:
-            return None
-        return _inbound("receipt", event, message, customer, payload=reference)
+        receipt = Receipt.read((message.get("metadata") or "").partition(":")[2], message["mid"])
+        if receipt is None:
+            return None  # ours, but not one we can tie to a reply
+        inbound = _inbound("receipt", event, message, customer)
+        return Inbound("receipt", inbound.message, receipt)
 
     def _ours(self, message: _Message) -> bool:
         metadata = message.get("metadata")

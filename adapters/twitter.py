@@ -26,7 +26,6 @@ Values come from the X API documentation:
 from __future__ import annotations
 
 import base64
-import collections
 import hashlib
 import hmac
 import logging
@@ -43,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from yarl import URL
 
 from adapters.base import (
+    EventKind,
     Inbound,
     Outgoing,
     PayloadError,
@@ -223,15 +223,6 @@ class TwitterAdapter:
         self._dm_api: DmApi = dm_api
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        # Ids of what this process sent: in poll mode our own DMs come back with the
-        # others, and v2 events do not say which app sent them.
-        self._sent: collections.deque[str] = collections.deque(maxlen=5000)
-        self._started_ms = int(time.time() * 1000)
-        if app_id is None:
-            log.warning(
-                "TWITTER_APP_ID is not set: DMs the account sends from the X app cannot be "
-                "told from the bot's own, so they will not pause the bot"
-            )
 
     @property
     def dm_api(self) -> DmApi:
@@ -268,9 +259,7 @@ class TwitterAdapter:
         except ValidationError as exc:
             raise PayloadError(_reason(exc)) from None
         account = webhook.for_user_id
-        if self._user_id is None:
-            self._user_id = account  # TWITTER_USER_ID unset: the webhook says who we are
-        elif account != self._user_id:
+        if self._user_id is not None and account != self._user_id:
             log.warning("X webhook for another account (%s) ignored", account)
             return []
         events: list[Inbound] = []
@@ -298,11 +287,11 @@ class TwitterAdapter:
         data = create.message_data
         stamp = _int(event.created_timestamp)
         if create.sender_id == account:
-            if self._ours(event.id, create.source_app_id):
+            kind = self._own_kind(create.source_app_id)
+            if kind is None:
                 return None
-            # A person answered from the X app: the bot steps aside for this customer.
-            return Inbound("takeover", self._incoming(event.id, create.target.recipient_id,
-                                                      data.text, None, 0, stamp, None))
+            return Inbound(kind, self._incoming(event.id, create.target.recipient_id,
+                                                data.text, None, 0, stamp, None))
         user = users.get(create.sender_id, {})
         name = user.get("name") or user.get("screen_name")
         return Inbound(
@@ -318,12 +307,13 @@ class TwitterAdapter:
             ),
         )
 
-    def _ours(self, event_id: str, source_app_id: str | None) -> bool:
-        if event_id in self._sent:
-            return True
-        if self._app_id is None:
-            return True  # cannot tell: never pause the bot on a guess
-        return source_app_id == self._app_id
+    def _own_kind(self, source_app_id: str | None) -> EventKind | None:
+        """What a DM the account sent is: ours (None: nothing to do), a person's answer
+        from another app ("takeover"), or, when X does not say which app sent it or we do
+        not know ours, for the outbox to tell ("own")."""
+        if source_app_id is None or self._app_id is None:
+            return "own"
+        return None if source_app_id == self._app_id else "takeover"
 
     def _tweet(self, item: dict[str, Any], account: str) -> Inbound | None:
         try:
@@ -352,8 +342,22 @@ class TwitterAdapter:
         return Inbound("note" if replying else "mention", message)
 
     def dm_link(self) -> str:
-        """The address that opens a DM to the support account."""
-        return DM_LINK.format(account=self._user_id or "")
+        """The address that opens a DM to the support account ("" while it is unknown)."""
+        return DM_LINK.format(account=self._user_id) if self._user_id else ""
+
+    async def identify(self) -> None:
+        """Learn the support account's id when TWITTER_USER_ID is not set (`GET /2/users/me`),
+        once, at start: every instance then knows the same. Best effort."""
+        if self._user_id is not None:
+            return
+        try:
+            answer = await self._request("GET", "/2/users/me")
+        except SendError as exc:
+            log.warning("X account id unknown (set TWITTER_USER_ID): %s", exc)
+            return
+        found = _dig(answer, "data", "id")
+        if isinstance(found, str) and found.isascii() and found.isdigit():
+            self._user_id = found
 
     def _incoming(
         self,
@@ -429,13 +433,9 @@ class TwitterAdapter:
         stamp = _iso_ms(event.created_at)
         attachments = len(event.attachments.get("media_keys", [])) if event.attachments else 0
         if event.sender_id == account:
-            if event.id in self._sent or stamp < self._started_ms:
-                # Ours, or sent before this process started, when it may have been ours.
-                return None
-            if self._app_id is None:
-                return None
-            return Inbound("takeover", self._incoming(event.id, customer, event.text, None,
-                                                      attachments, stamp, None))
+            # v2 events do not say which app sent them: the outbox tells.
+            return Inbound("own", self._incoming(event.id, customer, event.text, None,
+                                                 attachments, stamp, None))
         return Inbound(
             "message",
             self._incoming(event.id, customer, event.text, None, attachments, stamp,
@@ -483,7 +483,7 @@ class TwitterAdapter:
             # The link opens a DM to the account; X shows it as a "Send a private message"
             # button under the post.
             body = {
-                "text": f"{reply.text} {self.dm_link()}",
+                "text": f"{reply.text} {self.dm_link()}".rstrip(),
                 "reply": {"in_reply_to_tweet_id": reply.reply_to_post},
             }
             answer = await self._request("POST", "/2/tweets", body=body)
@@ -497,8 +497,6 @@ class TwitterAdapter:
             path = f"/2/dm_conversations/with/{outgoing.recipient}/messages"
             answer = await self._request("POST", path, body={"text": v2_text(reply)})
             sent = _dig(answer, "data", "dm_event_id")
-        if sent is not None:
-            self._sent.append(sent)
         return sent
 
     async def _request(

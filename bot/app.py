@@ -108,6 +108,9 @@ async def _session(app: web.Application) -> AsyncIterator[None]:
 
 async def _adapters(app: web.Application) -> AsyncIterator[None]:
     app[ADAPTERS] = adapters(app[SETTINGS], app[SESSION])
+    twitter = app[ADAPTERS].get("twitter")
+    if isinstance(twitter, TwitterAdapter):
+        await twitter.identify()
     yield
 
 
@@ -191,6 +194,7 @@ async def _twitter_poller(app: web.Application) -> AsyncIterator[None]:
             try:
                 cursor = await store.cursor(TWITTER_CURSOR)
                 events, new_cursor = await adapter.poll(cursor)
+                events = await webhooks.sort_out(store, events)
                 if events or new_cursor != cursor:
                     await store.add_inbox(events, cursor=(TWITTER_CURSOR, new_cursor))
                 if events:

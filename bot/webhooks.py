@@ -13,7 +13,7 @@ from aiohttp import web
 
 from adapters.base import Inbound, PayloadError
 from bot.http import ADAPTERS, METRICS, PIPELINE, STORE, client_address, error
-from bot.store import StoreError
+from bot.store import Store, StoreError
 from bot.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -85,31 +85,41 @@ async def _receive(channel: str, app: web.Application, request: web.Request) -> 
         events = adapter.parse(body)
     except PayloadError as exc:
         return error(400, str(exc))
-    if any(e.kind == "receipt" for e in events):
-        await _confirm(app, [e for e in events if e.kind == "receipt"])
-        events = [e for e in events if e.kind != "receipt"]
-    if events:
-        try:
+    try:
+        events = await sort_out(app[STORE], events)
+        if events:
             await app[STORE].add_inbox(events)
-        except StoreError as exc:
-            # Not acknowledged: the platform delivers it again later, nothing is lost.
-            log.error("%s webhook not stored: %s", channel, exc)
-            return error(503, "temporarily unable to store the event")
+    except StoreError as exc:
+        # Not acknowledged: the platform delivers it again later, nothing is lost.
+        log.error("%s webhook not stored: %s", channel, exc)
+        return error(503, "temporarily unable to store the event")
+    if events:
         app[PIPELINE].wake_inbox()
     return web.Response(text="EVENT_RECEIVED")
 
 
-async def _confirm(app: web.Application, receipts: list[Inbound]) -> None:
-    """The platform echoed replies we sent: they are delivered, whatever we thought."""
-    pairs = [
-        (int(r.message.payload), r.message.platform_id)
-        for r in receipts
-        if r.message.payload and r.message.payload.isdigit()
-    ]
+async def sort_out(store: Store, events: list[Inbound]) -> list[Inbound]:
+    """The events to store: receipts recorded instead (the platform delivered replies we
+    sent, whatever we thought), and the account's own messages that the platform does not
+    attribute kept only when a person wrote them (a takeover)."""
+    if not any(e.kind in ("receipt", "own") for e in events):
+        return events  # nearly always: no round trip to the store
+    receipts = [(e.receipt.outbox_id, e.receipt.platform_id) for e in events if e.receipt]
     try:
-        await app[STORE].confirm_deliveries(pairs)
+        await store.confirm_deliveries(receipts)
     except StoreError as exc:  # a receipt only saves a possible resend: never fail for it
         log.warning("delivery receipts not recorded: %s", exc)
+    kept = []
+    for event in events:
+        if event.kind == "receipt":
+            continue
+        if event.kind == "own":
+            message = event.message
+            if await store.sent_by_us(message.channel, message.sender_id, message.platform_id):
+                continue
+            event = Inbound("takeover", message)  # a person answered from another app
+        kept.append(event)
+    return kept
 
 
 async def _unknown(request: web.Request) -> web.Response:

@@ -422,8 +422,12 @@ def parsed_or_refused(adapter: MessengerAdapter | TwitterAdapter, body: bytes) -
     assert isinstance(events, list)
     for event in events:
         assert isinstance(event, Inbound)
-        assert event.kind in ("message", "takeover", "note", "mention")
+        assert event.kind in ("message", "takeover", "note", "mention", "own", "receipt")
         assert event.message.channel == adapter.channel
+        # A receipt names one of our outbox ids, nothing else; only receipts name one.
+        assert (event.kind == "receipt") == (event.receipt is not None)
+        if event.receipt is not None:
+            assert 0 <= event.receipt.outbox_id < 2**63
 
 
 @settings(HOSTILE, max_examples=400)
@@ -711,7 +715,7 @@ def test_a_pattern_that_used_to_backtrack_normalises_in_under_50_ms(text: str) -
 
 
 MEMORY_PROBE = """
-import os, resource
+import os, re
 from intents.catalogue import load_catalogue
 from intents.matcher import Matcher
 
@@ -719,7 +723,9 @@ matcher = Matcher(load_catalogue())
 for n in range(100_000):
     word = os.urandom(2_500).hex()  # 5,000 characters, never seen before
     matcher.match(word if n % 2 else "é".join(word[i : i + 40] for i in range(0, 5_000, 40)))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# The peak of this process's own memory (ru_maxrss would count the parent's, over fork).
+status = open("/proc/self/status").read()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)
 """
 
 

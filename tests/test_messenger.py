@@ -92,6 +92,17 @@ async def test_a_long_hostile_message_does_not_stall_other_requests(
     assert max(stalls) < 0.25, f"the event loop stalled {max(stalls):.2f} s"
 
 
+async def test_a_day_long_retry_after_does_not_park_a_reply_for_a_day(
+    bot: Client, graph: FakeGraph
+) -> None:
+    """A platform's Retry-After is honoured up to BOT_SEND_BACKOFF_MAX (0.2 s here)."""
+    graph.fail_next(
+        429, graph_error(613, "Calls to this API have exceeded the rate limit."), {"Retry-After": "86400"}
+    )
+    assert await post(bot, fb.text("u-patient", "mot de passe oublié")) == 200
+    await graph.wait_for(3, recipient="u-patient", within=10)
+
+
 async def test_wrong_or_missing_signature_is_refused_and_nothing_stored(
     bot: Client, graph: FakeGraph
 ) -> None:
@@ -165,6 +176,19 @@ async def test_receipts_reactions_own_echoes_and_unknown_kinds_are_acknowledged_
     await settled(bot)
     assert graph.requests == 0
     assert await store(bot).conversation("messenger", "u-quiet") is None
+
+
+async def test_an_echo_with_an_unreadable_reference_costs_nothing_to_the_message_beside_it(
+    bot: Client, graph: FakeGraph
+) -> None:
+    """Our own echo's metadata carries the outbox id: one that is not a plain number (a
+    superscript digit, one too large for the database, 5,000 digits) is ignored, and the
+    customer's message in the same webhook is answered."""
+    for n, reference in enumerate(("²", "99999999999999999999999", "7" * 5000, "-3", " 12")):
+        echo = fb.echo(f"u-ref-{n}", "Bonjour", app_id=1, metadata=f"parallels-support-bot:{reference}")
+        assert await post(bot, echo, fb.text(f"u-ref-{n}", "mot de passe oublié")) == 200
+        await graph.wait_for(3, recipient=f"u-ref-{n}")
+    await settled(bot)
 
 
 async def test_a_malformed_event_does_not_cost_the_others_in_its_webhook(

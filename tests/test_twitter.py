@@ -221,7 +221,11 @@ async def test_answer_from_the_x_app_pauses_the_bot(bot: Client, fake_x: FakeX) 
 # -- delivery ------------------------------------------------------------------------------------
 
 
-async def test_429_waits_for_the_rate_limit_reset_then_delivers_once(bot: Client, fake_x: FakeX) -> None:
+async def test_429_waits_for_the_rate_limit_reset_then_delivers_once(
+    aiohttp_client: MakeClient, settings: Settings, fake_x: FakeX, engine: Engine
+) -> None:
+    patient = x_settings(settings, fake_x, bot_send_backoff_max=5.0)  # the reset is sooner
+    bot = await aiohttp_client(create_app(patient, engine))
     reset = str(int(time.time()) + 2)
     fake_x.fail_next(429, x.v1_error(88, "Rate limit exceeded"), {"x-rate-limit-reset": reset})
     fake_x.fail_next(503, x.v1_error(130, "Over capacity"))
@@ -317,7 +321,6 @@ async def test_polling_answers_new_dms_once_across_restarts(
     await first.close()
     for i in range(3):
         fake_x.receive(f"104{i + 1}", "mdp oublié", name=f"Client {i}")
-    fake_x.receive(x.ACCOUNT, "Réponse envoyée avant le redémarrage", recipient="1041")
 
     second = await aiohttp_client(create_app(poll, engine))
     for i in range(3):
@@ -333,7 +336,58 @@ async def test_polling_answers_new_dms_once_across_restarts(
         assert len(fake_x.texts(f"104{i + 1}")) == 3  # each new DM answered once
     conversation = await store(third).conversation("twitter", "1041")
     assert conversation is not None and conversation.customer_name == "Client 0"
-    assert not conversation.state.escalated  # the account's own message did not pause the bot
+    # The replies the second one sent came back in the third one's read: not a person.
+    assert not conversation.state.escalated
+
+
+async def test_polling_a_person_answering_from_the_x_app_pauses_the_bot(
+    aiohttp_client: MakeClient, settings: Settings, fake_x: FakeX, engine: Engine
+) -> None:
+    """X's DM events do not say which app sent the account's messages: one the outbox does
+    not know is a person's."""
+    poll = x_settings(settings, fake_x, twitter_mode="poll", twitter_dm_api="v2", twitter_poll_seconds=0.2)
+    client = await aiohttp_client(create_app(poll, engine))
+    await fake_x.wait_until(lambda: fake_x.reads >= 1)
+    await asyncio.sleep(0.3)
+    fake_x.receive("1050", "mdp oublié")
+    await fake_x.wait_for(3, "1050")
+    fake_x.receive(x.ACCOUNT, "Bonjour, ici Julie du service client.", recipient="1050")
+    reads = fake_x.reads
+    await fake_x.wait_until(lambda: fake_x.reads >= reads + 2)
+    await settled(client)
+    conversation = await store(client).conversation("twitter", "1050")
+    assert conversation is not None and conversation.state.escalated
+    fake_x.receive("1050", "merci Julie")
+    reads = fake_x.reads
+    await fake_x.wait_until(lambda: fake_x.reads >= reads + 2)
+    await settled(client)
+    assert len(fake_x.texts("1050")) == 3  # the bot stays silent while Julie answers
+
+
+async def test_a_reply_one_instance_sent_is_not_taken_for_a_person_by_another(
+    aiohttp_client: MakeClient, settings: Settings, fake_x: FakeX, engine: Engine, postgres_url: str
+) -> None:
+    """Two instances poll X's DMs, where the account's own DMs come back without the app
+    that sent them: the instance that did not send a reply must not pause the bot for it."""
+    poll = x_settings(
+        settings, fake_x, twitter_mode="poll", twitter_dm_api="v2", twitter_poll_seconds=0.2,
+        bot_database_url=postgres_url,
+    )  # fmt: skip
+    first = await aiohttp_client(create_app(poll, engine))
+    second = await aiohttp_client(create_app(poll, engine))
+    await fake_x.wait_until(lambda: fake_x.reads >= 2)
+    await asyncio.sleep(1.1)  # both read once (new DMs are answered), a second ago (X's stamps)
+    fake_x.receive("2001", "j'ai oublié mon mot de passe")
+    await fake_x.wait_for(3, "2001")
+    reads = fake_x.reads
+    await fake_x.wait_until(lambda: fake_x.reads >= reads + 6)  # each instance read them
+    await settled(first)
+    await settled(second)
+    conversation = await store(first).conversation("twitter", "2001")
+    assert conversation is not None and not conversation.state.escalated
+    assert await store(first).list_escalations(None) == []
+    fake_x.receive("2001", "non")  # and the bot still answers the customer
+    await fake_x.wait_for(4, "2001")
 
 
 async def test_polling_backs_off_on_429(aiohttp_client: MakeClient, settings: Settings, fake_x: FakeX, engine: Engine) -> None:

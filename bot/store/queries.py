@@ -70,6 +70,7 @@ class Queries:
     release_stale_replies: Query
     claim_deliveries: Query
     still_ours: Query
+    sent_by_us: Query
     delivered: Query
     confirm_deliveries: Query
     retry_later: Query

@@ -269,6 +269,12 @@ class Store:
         async with self._db.reading() as db:
             return await db.fetchval(self._q.still_ours, delivery_id, owner) is not None
 
+    async def sent_by_us(self, channel: Channel, customer_id: str, platform_id: str) -> bool:
+        """Is this message the account sent one of our replies (recorded sent under this
+        id, or one on its way to this customer right now)? Otherwise a person wrote it."""
+        async with self._db.reading() as db:
+            return bool(await db.fetchval(self._q.sent_by_us, channel, customer_id, platform_id))
+
     async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None:
         """Record a reply the platform took (replies that come back together share one
         commit)."""

@@ -94,6 +94,7 @@ class FakeX:
         app.router.add_post("/2/dm_conversations/with/{participant}/messages", self._v2_dm)
         app.router.add_post("/2/tweets", self._tweet)
         app.router.add_get("/2/dm_events", self._dm_events)
+        app.router.add_get("/2/users/me", self._me)
         app.router.add_post("/1.1/account_activity/all/{env}/webhooks.json", self._register)
         app.router.add_get("/1.1/account_activity/all/{env}/webhooks.json", self._list_webhooks)
         app.router.add_post("/1.1/account_activity/all/{env}/subscriptions.json", self._subscribe)
@@ -105,9 +106,12 @@ class FakeX:
     def texts(self, recipient: str) -> list[str]:
         return [dm["text"] for dm in self.dms if dm["recipient"] == recipient]
 
-    def receive(self, sender: str, text: str, *, recipient: str = ACCOUNT, name: str | None = None) -> str:
+    def receive(
+        self, sender: str, text: str, *, recipient: str = ACCOUNT, name: str | None = None,
+        event_id: str | None = None,
+    ) -> str:
         """A DM that `GET /2/dm_events` will list (as sent by `sender`)."""
-        event_id = next_id()
+        event_id = event_id or next_id()
         low, high = sorted((sender, recipient), key=int)
         self.received.append(
             {
@@ -189,6 +193,8 @@ class FakeX:
             return await self._refuse(403, _problem("Forbidden", "You cannot send messages to this user."), request.path)
         event_id = next_id()
         self.dms.append({"recipient": recipient, "text": text, "options": [], "api": "v2", "id": event_id})
+        # As on X, the account's own DMs are listed with the others (without the app).
+        self.receive(ACCOUNT, text, recipient=recipient, event_id=event_id)
         await self._notify()
         low, high = sorted((recipient, ACCOUNT), key=int)
         return web.json_response({"data": {"dm_conversation_id": f"{low}-{high}", "dm_event_id": event_id}}, status=201)
@@ -205,6 +211,9 @@ class FakeX:
         self.tweets.append({**body, "id": tweet_id})
         await self._notify()
         return web.json_response({"data": {"id": tweet_id, "text": text}}, status=201)
+
+    async def _me(self, request: web.Request) -> web.Response:
+        return web.json_response({"data": {"id": ACCOUNT, "name": "Parallels", "username": "ParallelsSupport"}})
 
     async def _dm_events(self, request: web.Request) -> web.Response:
         self.reads += 1

@@ -67,6 +67,13 @@ WHERE id = $3 AND lease_owner = $4
 -- name: still_ours
 SELECT 1 FROM outbox WHERE id = $1 AND lease_owner = $2 AND status = 'sending'
 
+-- name: sent_by_us
+-- $1 channel, $2 customer, $3 platform message id: one of our replies (recorded sent under
+-- that id, or on its way to this customer right now, its id not yet recorded).
+SELECT EXISTS (SELECT 1 FROM outbox WHERE platform_message_id = $3)
+    OR EXISTS (SELECT 1 FROM outbox o JOIN conversations c ON c.id = o.conversation_id
+               WHERE c.channel = $1 AND c.customer_id = $2 AND o.status = 'sending')
+
 -- name: retry_later
 UPDATE outbox SET status = 'pending', next_attempt_at = $1, error = $2,
                   lease_owner = NULL, lease_until = NULL
