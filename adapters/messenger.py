@@ -25,7 +25,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Final, NotRequired, cast
 
 import aiohttp
@@ -151,7 +151,9 @@ class MessengerAdapter:
         app_id: str | None = None,
         session: aiohttp.ClientSession | None = None,
         timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self._clock = clock
         self._secret = app_secret.encode()
         self._verify_token = verify_token
         self._page_token = page_token
@@ -356,7 +358,7 @@ class MessengerAdapter:
 
     async def send(self, outgoing: Outgoing) -> str | None:
         """Send one reply (RESPONSE, or HUMAN_AGENT for a person after 24 hours)."""
-        messaging = _messaging_type(outgoing, int(time.time() * 1000))
+        messaging = _messaging_type(outgoing, int(self._clock() * 1000))
         body: dict[str, Any] = {
             "recipient": {"id": outgoing.recipient},
             **messaging,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from importlib import resources
 
 import aiohttp
@@ -26,6 +27,7 @@ from bot.desk.events import EventHub
 from bot.engine import Engine
 from bot.http import (
     ADAPTERS,
+    CLOCK,
     ENGINE,
     LOCAL,
     METRICS,
@@ -56,9 +58,13 @@ class ChatRequest(BaseModel):
     payload: str | None = Field(default=None, max_length=200)
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> web.Application:
-    """Build the application; nothing starts before it runs."""
+def create_app(
+    settings: Settings, engine: Engine | None = None, *, clock: Callable[[], float] = time.time
+) -> web.Application:
+    """Build the application; nothing starts before it runs. `clock` tells the time to the
+    store, the workers, the desk and the channels (tests set it)."""
     app = web.Application(client_max_size=MAX_BODY)
+    app[CLOCK] = clock
     engine = engine or Engine.default()
     if settings.bot_business_hours:
         engine = engine.with_hours(settings.bot_business_hours)
@@ -89,6 +95,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = open_store(
         settings.bot_database_url,
+        clock=app[CLOCK],
         busy_timeout=settings.bot_db_busy_timeout,
         sqlite_sync=settings.bot_sqlite_sync,
     )
@@ -107,14 +114,16 @@ async def _session(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _adapters(app: web.Application) -> AsyncIterator[None]:
-    app[ADAPTERS] = adapters(app[SETTINGS], app[SESSION])
+    app[ADAPTERS] = adapters(app[SETTINGS], app[SESSION], app[CLOCK])
     twitter = app[ADAPTERS].get("twitter")
     if isinstance(twitter, TwitterAdapter):
         await twitter.identify()
     yield
 
 
-def adapters(settings: Settings, session: aiohttp.ClientSession) -> dict[str, ChannelAdapter]:
+def adapters(
+    settings: Settings, session: aiohttp.ClientSession, clock: Callable[[], float] = time.time
+) -> dict[str, ChannelAdapter]:
     """The channels whose secrets are configured."""
     found: dict[str, ChannelAdapter] = {}
     if settings.messenger_app_secret is not None:
@@ -126,6 +135,7 @@ def adapters(settings: Settings, session: aiohttp.ClientSession) -> dict[str, Ch
             app_id=settings.messenger_app_id,
             session=session,
             timeout=settings.bot_send_timeout,
+            clock=clock,
         )
     if settings.twitter_enabled and settings.twitter_consumer_secret is not None:
         found["twitter"] = TwitterAdapter(
@@ -164,7 +174,9 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     hub = app[api.EVENTS]
     store = app[STORE]
     await store.listen(hub.publish)
-    pipeline = Pipeline(store, app[ENGINE], channels, options, metrics=app[METRICS])
+    pipeline = Pipeline(
+        store, app[ENGINE], channels, options, metrics=app[METRICS], clock=app[CLOCK]
+    )
     app[PIPELINE] = pipeline
     pipeline.start()
     yield

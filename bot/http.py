@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -24,6 +25,9 @@ SESSION = web.AppKey("session", aiohttp.ClientSession)
 ADAPTERS = web.AppKey("adapters", dict[str, ChannelAdapter])
 PIPELINE = web.AppKey("pipeline", Pipeline)
 METRICS = web.AppKey("metrics", Metrics)
+# Seconds since the epoch: the one clock of the store, the workers, the desk and the
+# channels, which tests set.
+CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 
 
 def error(status: int, message: str) -> web.Response:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -23,7 +22,7 @@ from aiohttp import web
 
 from adapters.base import PayloadError
 from adapters.messenger import MessengerAdapter
-from bot.http import ADAPTERS, SETTINGS, STORE, error
+from bot.http import ADAPTERS, CLOCK, SETTINGS, STORE, error
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -83,17 +82,17 @@ async def deletion_status(request: web.Request) -> web.Response:
 async def retention(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: purge old conversations every hour while BOT_RETENTION_DAYS is set."""
     days = app[SETTINGS].bot_retention_days
-    task = asyncio.create_task(_purge_forever(app[STORE], days)) if days else None
+    task = asyncio.create_task(_purge_forever(app[STORE], days, app[CLOCK])) if days else None
     yield
     if task is not None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def _purge_forever(store: Store, days: float) -> None:
+async def _purge_forever(store: Store, days: float, clock: Callable[[], float]) -> None:
     while True:
         try:
-            conversations, events = await store.purge(time.time() - days * DAY)
+            conversations, events = await store.purge(clock() - days * DAY)
             if conversations or events:
                 log.info(
                     "retention: %s conversation(s) and %s old event(s) older than %s days deleted",

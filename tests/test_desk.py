@@ -18,6 +18,7 @@ from bot.desk.auth import COOKIE, CSRF_HEADER, csrf_token, hash_token, new_token
 from bot.engine import Engine
 from bot.http import STORE
 from bot.store import Store
+from tests.clock import Clock
 from tests.fakes import messenger as fb
 
 Client = TestClient[web.Request, web.Application]
@@ -25,9 +26,9 @@ Client = TestClient[web.Request, web.Application]
 XSS = '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>'
 
 
-def desk_app(settings: Settings, engine: Engine) -> web.Application:
+def desk_app(settings: Settings, engine: Engine, clock: Clock | None = None) -> web.Application:
     """The real app with the desk's pages."""
-    app = create_app(settings, engine)
+    app = create_app(settings, engine, clock=clock or Clock())
     if not any(resource.canonical == "/desk" for resource in app.router.resources()):
         pages.add_routes(app)  # until bot/app.py wires the pages in itself
     return app

@@ -8,10 +8,7 @@ Skipped when Chromium or Playwright is missing, unless BOT_REQUIRE_BROWSER=1 (CI
 from __future__ import annotations
 
 import os
-import sqlite3
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +21,7 @@ from bot.config import Settings
 from bot.desk.auth import hash_token, new_token
 from bot.engine import Engine
 from bot.http import STORE
+from tests.clock import Clock
 from tests.fakes import messenger as fb
 from tests.fakes.graph import FakeGraph
 from tests.test_desk import desk_app
@@ -74,9 +72,12 @@ class Desk:
     server: TestServer
     webhooks: Client
     token: str
+    clock: Clock
 
     async def customer_says(self, psid: str, words: str) -> None:
-        body = fb.encode(fb.webhook(fb.text(psid, words)))
+        event = fb.text(psid, words)
+        event["timestamp"] = int(self.clock() * 1000)  # Facebook's time is the service's
+        body = fb.encode(fb.webhook(event))
         response = await self.webhooks.post("/webhooks/messenger", data=body, headers=fb.sign(body))
         assert response.status == 200
 
@@ -88,10 +89,11 @@ async def desk(
     messenger_settings: Settings,
     engine: Engine,
 ) -> Desk:
-    server = await aiohttp_server(desk_app(messenger_settings, engine))
+    clock = Clock()
+    server = await aiohttp_server(desk_app(messenger_settings, engine, clock))
     token = new_token()
     await server.app[STORE].add_agent("alice", hash_token(token))
-    return Desk(server, await aiohttp_client(server), token)
+    return Desk(server, await aiohttp_client(server), token, clock)
 
 
 async def test_an_agent_takes_a_live_escalation_and_replies_from_the_desk(
@@ -203,27 +205,19 @@ async def test_the_desk_page_is_readable_before_any_escalation(
         await page.close()
 
 
-def _age_conversation(settings: Settings, psid: str, days: float) -> None:
-    """Pretend the customer's last message is `days` old (the store has no clock to mock)."""
-    path = settings.bot_database_url.removeprefix("sqlite:///")
-    last = int((time.time() - days * 86400) * 1000)
-    with closing(sqlite3.connect(path)) as db, db:
-        db.execute(
-            "UPDATE conversations SET last_customer_ms = ? WHERE customer_id = ?", (last, psid)
-        )
-
-
 async def test_the_desk_shows_the_messenger_window_and_closes_the_reply_box(
     desk: Desk, graph: FakeGraph, messenger_settings: Settings, browser: Browser
 ) -> None:
     from playwright.async_api import expect
 
     server, token = desk.server, desk.token
-    for psid in ("psid-five-days", "psid-eight-days"):
-        await desk.customer_says(psid, "je veux parler à un humain")
+    day = 86_400.0
+    await desk.customer_says("psid-eight-days", "je veux parler à un humain")
     await graph.wait_for(1, recipient="psid-eight-days")
-    _age_conversation(messenger_settings, "psid-five-days", days=4.9)
-    _age_conversation(messenger_settings, "psid-eight-days", days=8)
+    desk.clock.advance(3.1 * day)
+    await desk.customer_says("psid-five-days", "je veux parler à un humain")
+    await graph.wait_for(1, recipient="psid-five-days")
+    desk.clock.advance(4.9 * day)  # the customers last wrote 8 and 4.9 days ago
 
     page = await browser.new_page(viewport={"width": 1366, "height": 800})
     try:

@@ -30,7 +30,7 @@ from tests.serving import (
     stop,
 )
 
-Serve = Callable[[], Awaitable[asyncio.subprocess.Process]]
+Serve = Callable[..., Awaitable[asyncio.subprocess.Process]]
 
 
 @pytest.fixture
@@ -51,8 +51,8 @@ async def serve(graph: FakeGraph, tmp_path: Path) -> AsyncIterator[tuple[Serve, 
 
     graph.echo_to = f"http://127.0.0.1:{port}/webhooks/messenger"  # Facebook's echoes
 
-    async def start() -> asyncio.subprocess.Process:
-        processes.append(await start_serve(env, port, tmp_path))
+    async def start(**more: str) -> asyncio.subprocess.Process:
+        processes.append(await start_serve({**env, **more}, port, tmp_path))
         return processes[-1]
 
     yield start, f"http://127.0.0.1:{port}"
@@ -71,11 +71,14 @@ CONVERSATIONS = {
 }
 
 
+@pytest.mark.parametrize("sync", ["thread", "full"])
 async def test_kill_9_after_acknowledgement_then_restart_answers_each_message_once(
-    serve: tuple[Serve, str], graph: FakeGraph, engine: Engine
+    serve: tuple[Serve, str], graph: FakeGraph, engine: Engine, sync: str
 ) -> None:
+    """In either way SQLite's commits reach the disk (BOT_SQLITE_SYNC), an acknowledged
+    webhook survives the process."""
     start, base = serve
-    process = await start()
+    process = await start(BOT_SQLITE_SYNC=sync)
     graph.hold = asyncio.Event()  # the platform hangs: nothing can be sent before the crash
     for number in range(3):
         for psid, words in CONVERSATIONS.items():
@@ -87,7 +90,7 @@ async def test_kill_9_after_acknowledgement_then_restart_answers_each_message_on
     graph.hold.set()
     assert graph.messages == []
 
-    await start()
+    await start(BOT_SQLITE_SYNC=sync)
     expected = expected_replies(engine, CONVERSATIONS)
     await assert_answered_once(graph, expected, within=20, settle=0.5)
 

@@ -17,22 +17,10 @@ from adapters.base import Inbound
 from bot.models import IncomingMessage, Reply
 from bot.store import NewEscalation, Store, StoreError, TurnRecord, open_store
 from bot.store.store import migrations
+from tests.clock import Clock
 from tests.conftest import postgres_schema
 
 LATEST = max(version for version, _, _ in migrations("sqlite"))
-
-
-class Clock:
-    """The store's clock, set by the test."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from adapters.base import Window
 from bot.desk.auth import authenticate
 from bot.desk.events import CLOSED, EventHub
-from bot.http import ADAPTERS, ENGINE, METRICS, PIPELINE, STORE, error, first_error
+from bot.http import ADAPTERS, CLOCK, ENGINE, METRICS, PIPELINE, STORE, error, first_error
 from bot.models import Reply
 from bot.store import Conflict, EscalationView, NotFound, TranscriptEntry
 
@@ -94,7 +93,7 @@ async def escalation(request: web.Request) -> web.Response:
 
 
 def summary(request: web.Request, view: EscalationView) -> dict[str, Any]:
-    now = time.time()
+    now = request.app[CLOCK]()
     conversation = view.conversation
     window = _window(request, view)
     return {
@@ -119,7 +118,8 @@ def detail(
 ) -> dict[str, Any]:
     state = view.conversation.state
     body = summary(request, view)
-    waiting = _waiting(transcript) if view.status != "resolved" else None
+    now = request.app[CLOCK]()
+    waiting = _waiting(transcript, now) if view.status != "resolved" else None
     body["waiting_seconds"] = waiting
     body["brief"] = {
         "intent": view.intent,
@@ -147,7 +147,7 @@ def detail(
     return body
 
 
-def _waiting(transcript: list[TranscriptEntry]) -> int | None:
+def _waiting(transcript: list[TranscriptEntry], now: float) -> int | None:
     """Seconds since the customer's first message that no person has answered yet."""
     first_unanswered = None
     for entry in transcript:
@@ -155,7 +155,7 @@ def _waiting(transcript: list[TranscriptEntry]) -> int | None:
             first_unanswered = None
         elif entry.author == "customer" and first_unanswered is None:
             first_unanswered = entry.created_at
-    return None if first_unanswered is None else int(time.time() - first_unanswered)
+    return None if first_unanswered is None else int(now - first_unanswered)
 
 
 def _window(request: web.Request, view: EscalationView) -> Window:
@@ -163,7 +163,8 @@ def _window(request: web.Request, view: EscalationView) -> Window:
     adapter = adapters.get(view.conversation.channel)
     if adapter is None:
         return Window("none")
-    return adapter.agent_window(view.conversation.last_customer_ms, int(time.time() * 1000))
+    now_ms = int(request.app[CLOCK]() * 1000)
+    return adapter.agent_window(view.conversation.last_customer_ms, now_ms)
 
 
 # -- changing -----------------------------------------------------------------------------
