@@ -244,6 +244,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu() -> float:
+    """CPU seconds of every PostgreSQL process of the machine so far (0 where none runs):
+    the database's share of a run, apart from the servers'."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == "postgres":
+                total += cpu_seconds(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+    return total
+
+
 def machine_cpu() -> tuple[float, float]:
     """CPU seconds the whole machine spent busy, and stolen by the hypervisor, so far."""
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -545,6 +560,9 @@ class Ingestion:
     durable: bool | None = None
     processed: int | None = None
     note: str = ""
+    # CPU per acknowledged webhook, in microseconds: the servers', and the database's.
+    server_us_per_webhook: float = 0.0
+    database_us_per_webhook: float = 0.0
 
     def row(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -569,6 +587,7 @@ async def ingest(
     cpu_before = [cpu_seconds(pid) for pid in pids]
     helpers_before = sum(cpu_seconds(pid) for pid in helpers)
     machine_before, _ = machine_cpu()
+    database_before = database_cpu()
     self_before = own_cpu()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.monotonic()
@@ -588,6 +607,7 @@ async def ingest(
         )
     )
     cpu_after = [cpu_seconds(pid) for pid in pids]
+    database = database_cpu() - database_before
     window = time.monotonic() - began
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     loadgen = (children_after.ru_utime + children_after.ru_stime) - (
@@ -598,6 +618,7 @@ async def ingest(
     others = max(0.0, (machine_cpu()[0] - machine_before - ours) / window)
     ok = sum(r.ok for r in results)
     span = max(r.seconds for r in results)
+    served = sum(b - a for a, b in zip(cpu_before, cpu_after, strict=True))
     errors: dict[str, int] = {}
     for r in results:
         for k, v in r.errors.items():
@@ -611,9 +632,11 @@ async def ingest(
             max_ms=max(r.max_ms for r in results),
             acknowledged=ok,
             errors={k: v for k, v in errors.items() if v},
-            server_cpu=sum(b - a for a, b in zip(cpu_before, cpu_after, strict=True)) / span,
+            server_cpu=served / span,
             loadgen_cpu=loadgen / window,
             other_processes=others,
+            server_us_per_webhook=served / ok * 1e6 if ok else float("nan"),
+            database_us_per_webhook=database / ok * 1e6 if ok else float("nan"),
         ),
         list(results),
     )
@@ -685,6 +708,9 @@ class Sustained:
     machine_busy: float = 0.0  # cores busy, the whole machine, during the run and drain
     other_processes: float = 0.0  # cores busy with processes not of this benchmark
     steal: float = 0.0  # cores' worth of time the hypervisor took
+    # CPU per customer message answered, in milliseconds: the servers', the database's.
+    server_ms_per_message: float = 0.0
+    database_ms_per_message: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
@@ -783,6 +809,7 @@ async def sustained(
     cpu_before = [cpu_seconds(pid) for pid in pids]
     graph_before = cpu_seconds(graph.process.pid)
     machine_before, steal_before = machine_cpu()
+    database_before = database_cpu()
     self_before = own_cpu()
     run = uuid.uuid4().hex[:6]
     began, ended = await send_load(messages, [s.url for s in servers], rate, run)
@@ -796,6 +823,7 @@ async def sustained(
     await asyncio.sleep(1.0)
     data = await graph_records(graph.url)
     cpu_after = [cpu_seconds(pid) for pid in pids]
+    database = database_cpu() - database_before
     window = time.monotonic() - began
     graph_cpu = (cpu_seconds(graph.process.pid) - graph_before) / window
     machine_after, steal_after = machine_cpu()
@@ -875,6 +903,9 @@ async def sustained(
         machine_busy=machine_busy,
         other_processes=max(0.0, machine_busy - ours),
         steal=(steal_after - steal_before) / window,
+        server_ms_per_message=sum(b - a for a, b in zip(cpu_before, cpu_after, strict=True))
+        / max(1, len(accepted)) * 1e3,
+        database_ms_per_message=database / max(1, len(accepted)) * 1e3,
         notes=notes,
     )
 
@@ -1310,6 +1341,15 @@ def verdicts(results: dict[str, Any]) -> list[str]:
                 f"{store}: ingestion {ratio:.0%} of bare ({spread}; target ≥ 50 %): "
                 + ("met" if ratio >= 0.5 else "NOT met")
             )
+            if store == "postgres":
+                bare, served = ingestion["bare"], ingestion["serve"]
+                times = served["server_us_per_webhook"] / bare["server_us_per_webhook"]
+                out.append(
+                    f"postgres: CPU per stored webhook: serve {served['server_us_per_webhook']:.0f}"
+                    f" µs, the database {served['database_us_per_webhook']:.0f} µs apart, the "
+                    f"bare server {bare['server_us_per_webhook']:.0f} µs: serve {times:.2f}× "
+                    f"(target ≤ 2×): {'met' if times <= 2 else 'NOT met'}"
+                )
             generators = 2 if store == "postgres" else 1  # one wrk per server
             for row, serve_ratio in ingestion_runs(ingestion):
                 if serve_ratio is None:
@@ -1335,6 +1375,10 @@ def verdicts(results: dict[str, Any]) -> list[str]:
             out.append(
                 f"{store}: sustained: "
                 + ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in checks)
+            )
+            out.append(
+                f"{store}: CPU per message answered: serve {s['server_ms_per_message']:.2f} ms, "
+                f"the database {s['database_ms_per_message']:.2f} ms"
             )
             if s["out_of_order"]:
                 out.append(
