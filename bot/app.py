@@ -234,9 +234,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the store answers and the workers run."""
+    """Ready while the store accepts a write and the workers run."""
     try:
-        await request.app[STORE].ping()
+        await request.app[STORE].writable()
     except StoreError as exc:
         return web.json_response({"status": "unavailable", "store": str(exc)}, status=503)
     if not request.app[PIPELINE].running:

@@ -131,3 +131,44 @@ async def test_database_locked_too_long_answers_503_and_the_redelivery_is_answer
     await graph.wait_for(3, recipient="u-503")
     await settled(bot)
     assert graph.texts("u-503") == expected_replies(engine, {"u-503": ["mdp oublié"]})["u-503"]
+
+
+async def test_readiness_fails_while_the_database_cannot_be_written(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+    messenger_settings: Settings,
+    engine: Engine,
+) -> None:
+    """A load balancer must stop sending webhooks to an instance that cannot store them."""
+    settings = messenger_settings.model_copy(update={"bot_db_busy_timeout": 0.3})
+    bot = await aiohttp_client(create_app(settings, engine))
+    assert (await bot.get("/readyz")).status == 200
+    path = settings.sqlite_path
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # an operator's long transaction: reads pass, writes wait
+    try:
+        refused = await bot.get("/readyz")
+        assert refused.status == 503
+        assert "store" in await refused.json()
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert (await bot.get("/readyz")).status == 200
+
+
+async def test_readiness_fails_once_the_database_file_is_gone(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+    messenger_settings: Settings,
+    engine: Engine,
+) -> None:
+    """Deleted or replaced under a running bot, the file it still writes to would vanish at
+    the next start: the instance says it is not ready."""
+    bot = await aiohttp_client(create_app(messenger_settings, engine))
+    path = messenger_settings.sqlite_path
+    assert path is not None
+    assert (await bot.get("/readyz")).status == 200
+    path.unlink()
+    refused = await bot.get("/readyz")
+    assert refused.status == 503
+    assert "replaced or deleted" in (await refused.json())["store"]
+

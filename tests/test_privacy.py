@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.http import STORE
+from bot.http import SETTINGS, STORE
 from tests.fakes import messenger as fb
 from tests.fakes.graph import FakeGraph
 from tests.serving import run_bot, settled
@@ -134,3 +134,24 @@ def test_forget_command_deletes_a_customer_by_hand(tmp_path: Path) -> None:
             await store.close()
 
     assert asyncio.run(gone())
+
+
+async def test_a_forgotten_customers_words_leave_the_database_files(
+    bot: Client, graph: FakeGraph
+) -> None:
+    """Deleted rows stay readable in a database file's free pages and write-ahead log unless
+    they are overwritten: after `forget`, the customer's words are in neither file."""
+    marker = "zorglub-oublie-42"
+    await post(bot, fb.text("u-erase", f"je veux parler à un humain, {marker}"))
+    await graph.wait_for(2, recipient="u-erase")
+    await settled(bot)
+    store = bot.app[STORE]
+    conversation = await store.conversation("messenger", "u-erase")
+    assert conversation is not None
+    await store.forget("messenger", ["u-erase"], "0123456789abcdef0123")
+    path = Path(bot.app[SETTINGS].bot_database_url.removeprefix("sqlite:///"))
+    files = [f for f in (path, Path(f"{path}-wal")) if f.exists()]
+    assert files
+    for file in files:
+        assert marker.encode() not in file.read_bytes(), file.name
+

@@ -75,6 +75,16 @@ class Connector(Protocol):
         that runs beside the event loop's own."""
         ...
 
+    async def check(self) -> None:
+        """Raise StoreError when what was opened is no longer the database (a file deleted
+        or replaced under the running process)."""
+        ...
+
+    async def erase(self) -> None:
+        """After deletions: make sure the deleted rows are gone from the files too, not
+        only unreachable (SQLite keeps them in free pages and in its log otherwise)."""
+        ...
+
     async def notify(self, events: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Tell every listener, on every instance using this database, about desk events."""
         ...

@@ -114,6 +114,12 @@ class PostgresConnector:
         finally:
             await self._pool.release(db)
 
+    async def check(self) -> None:
+        """Nothing to check beyond what a statement finds."""
+
+    async def erase(self) -> None:
+        """Deleted rows are reclaimed by autovacuum (keep it on), not readable through SQL."""
+
     # -- desk events ----------------------------------------------------------------------
 
     async def notify(self, events: Sequence[tuple[str, dict[str, Any]]]) -> None:

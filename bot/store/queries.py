@@ -53,6 +53,7 @@ class Queries:
     schema_version: Query
     lock_migrations: Query
     ping: Query
+    write_probe: Query
     # inbox
     add_events: Query
     save_cursors: Query

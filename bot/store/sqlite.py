@@ -83,6 +83,7 @@ class SQLiteConnector:
         # neither can starve the other, and they never meet in SQLite's busy handler.
         self._turn = asyncio.Lock()
         self._lock: int | None = None
+        self._inode: int | None = None  # of the file opened
         self._listeners: list[Listener] = []
 
     # -- life cycle ---------------------------------------------------------------------
@@ -103,6 +104,7 @@ class SQLiteConnector:
             self._loop_db = self._connection(0.0)
             if self._sync == "thread":  # `transaction` has the log synced in a thread
                 self._loop_db.execute("PRAGMA synchronous = NORMAL")
+            self._inode = os.stat(self.path).st_ino
         except BaseException:
             await self.close()
             raise
@@ -163,6 +165,8 @@ class SQLiteConnector:
             db.execute("PRAGMA foreign_keys = ON")
             # Commits never copy the log back themselves: `_checkpoint_soon` has it done.
             db.execute("PRAGMA wal_autocheckpoint = 0")
+            # What is deleted is overwritten, not left readable in free pages.
+            db.execute("PRAGMA secure_delete = ON")
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite: cannot open {self.path}: {exc}") from None
         return db
@@ -288,6 +292,31 @@ class SQLiteConnector:
         if self._checkpoint_db is not None:
             self._checkpoint_db.close()
             self._checkpoint_db = None
+
+    async def check(self) -> None:
+        try:
+            current = os.stat(self.path).st_ino
+        except OSError:
+            current = None
+        if current is None or current != self._inode:
+            raise StoreError(f"SQLite: {self.path} was replaced or deleted under this process")
+
+    async def erase(self) -> None:
+        """Copy the log into the database (where secure_delete overwrote the rows) and empty
+        it, so the deleted rows' old pages leave the log file too."""
+        if self._checkpointer is None:
+            raise StoreError("the store is not open")
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
+
+        def truncate() -> None:
+            if self._checkpoint_db is None:
+                self._checkpoint_db = self._connection(self._busy_timeout)
+            busy, _, _ = self._checkpoint_db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                log.warning("SQLite: the log could not be emptied after a deletion (busy)")
+
+        await asyncio.get_running_loop().run_in_executor(self._checkpointer, truncate)
 
     # -- desk events ----------------------------------------------------------------------
 

@@ -98,6 +98,12 @@ class Store:
         async with self._db.reading() as db:
             await db.fetchval(self._q.ping)
 
+    async def writable(self) -> None:
+        """Raise StoreError unless the database it opened accepts a write now."""
+        await self._db.check()
+        async with self._db.transaction() as db:
+            await db.execute(self._q.write_probe)
+
     async def schema_version(self) -> int:
         """The last migration applied."""
         async with self._db.reading() as db:
@@ -347,6 +353,7 @@ class Store:
                 await db.execute(self._q.forget_events, channel, customer_id)
                 deleted += await db.execute(self._q.forget_conversations, channel, customer_id)
             await db.execute(self._q.record_deletion, code, channel, deleted, self._clock())
+        await self._db.erase()
         return deleted
 
     async def deletion(self, code: str) -> Deletion | None:
@@ -368,6 +375,8 @@ class Store:
                 if n < PURGE_CHUNK:
                     break
             counts.append(deleted)
+        if any(counts):
+            await self._db.erase()
         return counts[0], counts[1]
 
     # -- agents ---------------------------------------------------------------------------

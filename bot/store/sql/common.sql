@@ -27,6 +27,11 @@ SELECT MAX(version) FROM schema_migrations
 -- name: ping
 SELECT 1
 
+-- name: write_probe
+-- A write that changes nothing: can the database be written right now?
+UPDATE schema_migrations SET applied_at = applied_at
+WHERE version = (SELECT MIN(version) FROM schema_migrations)
+
 -- name: cursor
 SELECT value FROM cursors WHERE name = $1
 
