@@ -11,7 +11,7 @@ the counters zeroed before each measure and dumped after it (`callgrind_control`
 two figures per server show how well they repeat.
 
 `serve` runs with its workers idle (bench/e2e_ingest_only.py): signature, parse, durable
-insert (SQLite, a synchronous group commit), 200 — the ingestion of issue 7. callgrind
+insert (SQLite, a synchronous group commit), 200: the ingestion path alone. callgrind
 counts the processes' own instructions, every thread of them, not the kernel's (socket
 I/O, and `serve`'s fsyncs): the ratio is the one the rates would have if both ran at the
 same instructions per second and the kernel's share were alike.

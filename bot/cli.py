@@ -154,14 +154,13 @@ def _serve(args: argparse.Namespace) -> int:
         # gets its own structured line and /metrics counts requests by status.
         app = create_app(settings)
         # The engine (catalogue, lexicon, matcher) lives as long as the process: out of the
-        # collector's sight, its full passes no longer pause the loop (about 20 ms each).
+        # collector's sight, its full passes no longer pause the loop.
         gc.collect()
         gc.freeze()
         # Each webhook allocates a few dozen objects that die with it, and the young
-        # generation also holds those of every request in flight: collected every 700
-        # allocations (the default), they were traversed again and again, 4 to 8 % of the
-        # CPU under a burst. Every 10,000, that cost is gone; the rare garbage cycles wait
-        # a little longer to be freed.
+        # generation also holds those of every request in flight: collected at the
+        # default threshold, they are traversed again and again under a burst. A higher
+        # threshold spares that; the rare garbage cycles wait a little longer to be freed.
         gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
         web.run_app(app, host=host, port=port, print=None, access_log=None)
     except StoreError as exc:

@@ -1,7 +1,7 @@
 """Live events for the desk: what happened, fanned out to every connected agent.
 
-In one process an in-memory hub is enough; several instances on PostgreSQL will relay
-through LISTEN/NOTIFY (the scale issue). A slow listener never holds anyone up: its
+Each process has its hub; the store relays every instance's events to all of them
+(LISTEN/NOTIFY on PostgreSQL). A slow listener never holds anyone up: its
 queue is bounded, and when it overflows that listener is disconnected (its page
 reconnects and refetches).
 """
