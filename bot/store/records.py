@@ -11,6 +11,27 @@ from adapters.base import EventKind, Outgoing
 from bot.models import Channel, IncomingMessage, Reply
 from bot.policy import ConversationState
 
+__all__ = [
+    "NATIVE_AGENTS",
+    "Agent",
+    "Author",
+    "ClaimedEvent",
+    "Conflict",
+    "Conversation",
+    "Counts",
+    "Deletion",
+    "Delivery",
+    "Duplicate",
+    "EscalationView",
+    "NewEscalation",
+    "NotFound",
+    "OutboxRow",
+    "Row",
+    "StoreError",
+    "TranscriptEntry",
+    "TurnRecord",
+]
+
 # Who wrote a transcript entry; "native" is a person answering from the platform's own app
 # (the Page Inbox, the X app), under these agent names.
 Author = Literal["customer", "bot", "agent", "native"]

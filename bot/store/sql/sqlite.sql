@@ -32,38 +32,26 @@ ORDER BY id
 ON CONFLICT (channel, platform_id) DO NOTHING;
 DELETE FROM arrivals
 WHERE id <= (SELECT MAX(id) FROM (SELECT id FROM arrivals ORDER BY id LIMIT 2 * $4));
+CREATE TEMP TABLE IF NOT EXISTS claiming (id INTEGER PRIMARY KEY);
+DELETE FROM temp.claiming;
+INSERT INTO temp.claiming (id)
+SELECT i.id FROM (
+    SELECT MIN(id) AS id FROM inbox WHERE status = 'pending' GROUP BY channel, customer_id
+) AS heads JOIN inbox AS i USING (id)
+WHERE i.lease_until IS NULL OR i.lease_until < $3
+ORDER BY i.id LIMIT $4;
 INSERT INTO conversations (channel, customer_id, customer_name, created_at, updated_at)
 SELECT channel, customer_id, json_extract(message, '$.sender_name'), $3, $3 FROM inbox
-WHERE id IN (
-    SELECT i.id FROM (
-        SELECT MIN(id) AS id FROM inbox WHERE status = 'pending' GROUP BY channel, customer_id
-    ) AS heads JOIN inbox i USING (id)
-    WHERE i.lease_until IS NULL OR i.lease_until < $3
-    ORDER BY i.id LIMIT $4
-)
+WHERE id IN (SELECT id FROM temp.claiming)
 ON CONFLICT (channel, customer_id) DO UPDATE
     SET customer_name = COALESCE(excluded.customer_name, customer_name);
 UPDATE inbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
-WHERE id IN (
-    SELECT i.id FROM (
-        SELECT MIN(id) AS id FROM inbox WHERE status = 'pending' GROUP BY channel, customer_id
-    ) AS heads JOIN inbox i USING (id)
-    WHERE i.lease_until IS NULL OR i.lease_until < $3
-    ORDER BY i.id LIMIT $4
-)
-RETURNING id AS event_id, kind, message, attempts,
-    (SELECT c.id FROM conversations c
-     WHERE c.channel = inbox.channel AND c.customer_id = inbox.customer_id) AS conversation_id,
-    channel, customer_id,
-    (SELECT c.customer_name FROM conversations c
-     WHERE c.channel = inbox.channel AND c.customer_id = inbox.customer_id) AS customer_name,
-    (SELECT c.state FROM conversations c
-     WHERE c.channel = inbox.channel AND c.customer_id = inbox.customer_id) AS state,
-    (SELECT c.last_customer_ms FROM conversations c
-     WHERE c.channel = inbox.channel AND c.customer_id = inbox.customer_id)
-        AS last_customer_ms,
-    (SELECT c.version FROM conversations c
-     WHERE c.channel = inbox.channel AND c.customer_id = inbox.customer_id) AS version
+WHERE id IN (SELECT id FROM temp.claiming);
+SELECT i.id AS event_id, i.kind, i.message, i.attempts, c.id AS conversation_id, c.channel,
+       c.customer_id, c.customer_name, c.state, c.last_customer_ms, c.version
+FROM temp.claiming AS claimed
+JOIN inbox AS i ON i.id = claimed.id
+JOIN conversations AS c ON c.channel = i.channel AND c.customer_id = i.customer_id
 
 -- name: new_message_ids
 -- Ids for a batch's transcript lines, taken in the batch's own write transaction.
