@@ -41,6 +41,7 @@ from bot.http import (
 from bot.inbox import InboxOptions
 from bot.local import LocalConversations
 from bot.metrics import Metrics
+from bot.redaction import redact_events
 from bot.sender import SenderOptions
 from bot.store import StoreError, open_store
 from bot.workers import Pipeline, WorkerOptions
@@ -206,7 +207,7 @@ async def _twitter_poller(app: web.Application) -> AsyncIterator[None]:
             try:
                 cursor = await store.cursor(TWITTER_CURSOR)
                 events, new_cursor = await adapter.poll(cursor)
-                events = await webhooks.sort_out(store, events)
+                events = redact_events(await webhooks.sort_out(store, events))
                 if events or new_cursor != cursor:
                     await store.add_inbox(events, cursor=(TWITTER_CURSOR, new_cursor))
                 if events:

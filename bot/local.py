@@ -13,6 +13,7 @@ from collections import OrderedDict
 from bot.engine import Engine, Outcome, off_loop_if_long
 from bot.models import IncomingMessage
 from bot.policy import ConversationState
+from bot.redaction import redact
 
 MAX_CONVERSATIONS = 10_000
 
@@ -45,7 +46,7 @@ class LocalConversations:
             channel="local",
             platform_id=f"local-{next(self._ids)}",
             sender_id=conversation,
-            text=text,
+            text=redact(text),
             payload=payload,
         )
         return state, message

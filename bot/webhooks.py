@@ -13,6 +13,7 @@ from aiohttp import web
 
 from adapters.base import Inbound, PayloadError
 from bot.http import ADAPTERS, METRICS, PIPELINE, STORE, client_address, error
+from bot.redaction import redact_events
 from bot.store import Store, StoreError
 from bot.throttle import Throttle
 
@@ -88,6 +89,7 @@ async def _receive(channel: str, app: web.Application, request: web.Request) -> 
     try:
         events = await sort_out(app[STORE], events)
         if events:
+            events = redact_events(events)  # no pasted password or card number is ever stored
             await app[STORE].add_inbox(events)
     except StoreError as exc:
         # Not acknowledged: the platform delivers it again later, nothing is lost.
