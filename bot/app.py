@@ -10,17 +10,16 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from importlib import resources
 
 import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import SecretStr
 
 from adapters.base import ChannelAdapter
 from adapters.messenger import MessengerAdapter
 from adapters.twitter import PollError, TwitterAdapter
-from bot import privacy, webhooks
+from bot import chat, privacy, webhooks
 from bot.config import Settings
 from bot.desk import api, pages
 from bot.desk.events import EventHub
@@ -35,8 +34,6 @@ from bot.http import (
     SESSION,
     SETTINGS,
     STORE,
-    error,
-    first_error,
 )
 from bot.inbox import InboxOptions
 from bot.local import LocalConversations
@@ -49,14 +46,6 @@ from bot.workers import Pipeline, WorkerOptions
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # platforms' webhooks stay far below; larger bodies get 413
-
-
-class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    conversation: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
-    text: str = Field(default="", max_length=5000)
-    payload: str | None = Field(default=None, max_length=200)
 
 
 def create_app(
@@ -80,8 +69,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    app.router.add_get("/chat", chat_page)
-    app.router.add_post("/chat/messages", chat_message)
+    chat.add_routes(app)
     webhooks.add_routes(app)
     api.add_routes(app)
     pages.add_routes(app)
@@ -260,25 +248,4 @@ async def metrics(request: web.Request) -> web.Response:
         registry.inbox_failed.set(counts.by_status.get("inbox:failed", 0))
     return web.Response(
         body=generate_latest(registry.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
-    )
-
-
-async def chat_page(request: web.Request) -> web.Response:
-    page = resources.files("bot").joinpath("web/chat.html").read_text("utf-8")
-    return web.Response(text=page, content_type="text/html", charset="utf-8")
-
-
-async def chat_message(request: web.Request) -> web.Response:
-    try:
-        body = ChatRequest.model_validate_json(await request.read())
-    except ValidationError as exc:
-        return error(400, first_error(exc))
-    outcome = await request.app[LOCAL].reply(body.conversation, body.text, body.payload)
-    return web.json_response(
-        {
-            "replies": [reply.model_dump(mode="json") for reply in outcome.replies],
-            "intent": outcome.match.intent,
-            "score": outcome.match.score,
-            "escalated": outcome.state.escalated,
-        }
     )

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     bot_retention_days: float | None = Field(default=None, gt=0, alias="BOT_RETENTION_DAYS")
     # The address customers reach this server at, for links we give out (deletion status).
     bot_public_url: str | None = Field(default=None, alias="BOT_PUBLIC_URL")
+    # The public /chat page and its API (try the bot in a browser). Off in a production
+    # server that only serves the platforms and the desk: both answer 404.
+    bot_chat_enabled: bool = Field(default=True, alias="BOT_CHAT_ENABLED")
     bot_log_format: Literal["text", "json"] = Field(default="text", alias="BOT_LOG_FORMAT")
     # Seconds SIGTERM waits for in-flight work before exiting.
     bot_drain_seconds: float = Field(default=10.0, ge=0, alias="BOT_DRAIN_SECONDS")

@@ -67,5 +67,9 @@ async def test_chat_rejects_malformed_requests_with_a_clear_400(
 
 
 async def test_chat_rejects_huge_bodies_with_413(client: Client) -> None:
-    response = await client.post("/chat/messages", data=io.BytesIO(b"x" * (1024 * 1024 + 1)))
+    response = await client.post(
+        "/chat/messages",
+        data=io.BytesIO(b"x" * (1024 * 1024 + 1)),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status == 413

@@ -1,0 +1,104 @@
+"""`/chat`: try the bot in a browser, and `POST /chat/messages`, the JSON API of that page.
+
+The page is public wherever the server is, so it is guarded like any public form:
+- `BOT_CHAT_ENABLED=false` turns both off (404), for a production server that only
+  serves the platforms and the desk;
+- each client (its address, or the one our proxy saw when BOT_TRUST_PROXY is set) may send
+  `CHAT_BURST` messages at once, then one every `1 / CHAT_RATE` seconds; beyond, a 429
+  with Retry-After whose body is also an answer of the assistant, in French, so the page
+  shows it like any other;
+- the API takes `application/json` only (415 otherwise): a browser sends JSON to another
+  site only after a CORS preflight, which we never grant, so no other web page can make
+  its visitors post here with a plain form or `text/plain`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any, Final
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.http import LOCAL, SETTINGS, client_address, error, first_error
+from bot.models import Reply
+from bot.throttle import Throttle
+
+# A person types a message every few seconds and taps choices faster: 10 at once, then
+# one every 3 seconds (20 a minute) is more than anyone chatting needs.
+CHAT_RATE: Final = 1 / 3
+CHAT_BURST: Final = 10
+THROTTLE = web.AppKey("chat_throttle", Throttle)
+PAGE = web.AppKey("chat_page", str)
+
+SLOW_DOWN: Final = (
+    "Vous envoyez beaucoup de messages à la suite : merci de patienter quelques secondes "
+    "avant de réécrire. Je suis toujours là pour vous aider."
+)
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+    text: str = Field(default="", max_length=5000)
+    payload: str | None = Field(default=None, max_length=200)
+
+
+def add_routes(app: web.Application) -> None:
+    """`GET /chat` and `POST /chat/messages`, answering 404 while the chat is turned off."""
+    app[THROTTLE] = Throttle(CHAT_RATE, CHAT_BURST)
+    app[PAGE] = resources.files("bot").joinpath("web/chat.html").read_text("utf-8")
+    app.router.add_get("/chat", chat_page)
+    app.router.add_post("/chat/messages", chat_message)
+
+
+async def chat_page(request: web.Request) -> web.Response:
+    if not request.app[SETTINGS].bot_chat_enabled:
+        return _off()
+    return web.Response(text=request.app[PAGE], content_type="text/html", charset="utf-8")
+
+
+async def chat_message(request: web.Request) -> web.Response:
+    app = request.app
+    if not app[SETTINGS].bot_chat_enabled:
+        return _off()
+    if request.content_type != "application/json":
+        return error(415, "the chat takes application/json only")
+    wait = app[THROTTLE].wait(client_address(request))
+    if wait:
+        response = web.json_response(
+            {"error": "too many messages; try again later", **_answer([Reply(text=SLOW_DOWN)])},
+            status=429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    try:
+        body = ChatRequest.model_validate_json(await request.read())
+    except ValidationError as exc:
+        return error(400, first_error(exc))
+    outcome = await app[LOCAL].reply(body.conversation, body.text, body.payload)
+    return web.json_response(
+        _answer(
+            outcome.replies,
+            intent=outcome.match.intent,
+            score=outcome.match.score,
+            escalated=outcome.state.escalated,
+        )
+    )
+
+
+def _answer(
+    replies: list[Reply], *, intent: str | None = None, score: float = 0.0, escalated: bool = False
+) -> dict[str, Any]:
+    """The chat's reply shape: what the page shows."""
+    return {
+        "replies": [reply.model_dump(mode="json") for reply in replies],
+        "intent": intent,
+        "score": score,
+        "escalated": escalated,
+    }
+
+
+def _off() -> web.Response:
+    return error(404, "the chat is not available on this server")
