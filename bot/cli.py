@@ -133,8 +133,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
+    from bot import server
     from bot.app import create_app
 
     settings = Settings()
@@ -162,7 +161,7 @@ def _serve(args: argparse.Namespace) -> int:
         # default threshold, they are traversed again and again under a burst. A higher
         # threshold spares that; the rare garbage cycles wait a little longer to be freed.
         gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-        web.run_app(app, host=host, port=port, print=None, access_log=None)
+        server.run(app, settings, host, port)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     return 0

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # server that only serves the platforms and the desk: both answer 404.
     bot_chat_enabled: bool = Field(default=True, alias="BOT_CHAT_ENABLED")
     bot_log_format: Literal["text", "json"] = Field(default="text", alias="BOT_LOG_FORMAT")
+    # Open connections at most (lowered to what the process's file limit allows); beyond,
+    # the oldest idle one is closed, or the newcomer gets 503.
+    bot_max_connections: int = Field(default=1000, ge=16, le=1_000_000, alias="BOT_MAX_CONNECTIONS")
+    # Seconds a request's body may take to arrive; a slower one gets 408 and is closed.
+    bot_body_timeout: float = Field(default=10.0, gt=0, le=600, alias="BOT_BODY_TIMEOUT")
     # Seconds SIGTERM waits for in-flight work before exiting.
     bot_drain_seconds: float = Field(default=10.0, ge=0, alias="BOT_DRAIN_SECONDS")
     # Behind our reverse proxy (deploy/nginx.conf): the client is the address the proxy
