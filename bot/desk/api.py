@@ -43,6 +43,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/escalations/{id}/messages", agents_only(message))
     app.router.add_post("/api/escalations/{id}/resolve", agents_only(resolve))
     app.router.add_get("/api/events", agents_only(events))
+    app.on_shutdown.append(_close_streams)
 
 
 def agents_only(handler: Handler) -> Handler:
@@ -222,6 +223,12 @@ async def _publish(request: web.Request, name: str, view: EscalationView) -> Non
 
 
 # -- live events ----------------------------------------------------------------------------
+
+
+async def _close_streams(app: web.Application) -> None:
+    """At shutdown, end the event streams first: a page reconnects to another instance,
+    and the server need not wait for streams that never end by themselves."""
+    app[EVENTS].close()
 
 
 async def events(request: web.Request) -> web.StreamResponse:
