@@ -6,9 +6,10 @@ Only these values cross it. Adapters get the shared `ClientSession` and their se
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Final, Literal, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -146,7 +147,27 @@ async def call_api(
     except TimeoutError as exc:
         raise RetryableSendError(f"{api} timed out", code="timeout") from exc
     except aiohttp.ClientError as exc:
-        raise RetryableSendError(f"{api} unreachable: {exc}", code="network") from exc
+        raise RetryableSendError(f"{api} unreachable: {describe(exc)}", code="network") from exc
+
+
+# An address's query string, wherever it appears in a text (the Send API's address carries
+# the page token as `access_token=…`), and a token named outside an address.
+_QUERY: Final = re.compile(r"""(\b[a-z][a-z0-9+.-]*://[^\s?#'"<>]*)\?[^\s#'"<>]*""", re.I)
+_NAMED_TOKEN: Final = re.compile(r"(access_token|appsecret_proof|token)=[^&\s'\"<>]+", re.I)
+
+
+def describe(exc: BaseException) -> str:
+    """What went wrong in a call to a platform, fit to be stored, shown to agents and
+    logged: the addresses it names lose their query strings, where the tokens are."""
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        url = exc.request_info.real_url.with_query(None)
+        text = f"too many redirects ({len(exc.history)}), the last from {url}"
+    elif isinstance(exc, aiohttp.ClientResponseError):
+        url = exc.request_info.real_url.with_query(None)
+        text = f"HTTP {exc.status} {exc.message} from {url}"
+    else:
+        text = str(exc) or type(exc).__name__
+    return _NAMED_TOKEN.sub(r"\1=…", _QUERY.sub(r"\1?…", text))
 
 
 class ChannelAdapter(Protocol):

@@ -44,6 +44,7 @@ from adapters.base import (
     RetryableSendError,
     Window,
     call_api,
+    describe,
 )
 from bot.models import Channel, IncomingMessage, Reply
 from responses.limits import MESSENGER, ChannelLimits, shorten
@@ -306,7 +307,7 @@ class MessengerAdapter:
             ) as response:
                 answer = await response.json(content_type=None) if response.status == 200 else None
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            log.warning("ID Matching API unreachable: %s", exc)
+            log.warning("ID Matching API unreachable: %s", describe(exc))
             return []
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, list):

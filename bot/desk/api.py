@@ -6,6 +6,7 @@ Errors are `{"error": …}`: 400 invalid input, 401 no valid token, 404 unknown 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable
@@ -20,12 +21,13 @@ from bot.desk.auth import authenticate
 from bot.desk.events import CLOSED, EventHub
 from bot.http import ADAPTERS, CLOCK, ENGINE, METRICS, PIPELINE, STORE, error, first_error
 from bot.models import Reply
-from bot.store import Conflict, EscalationView, NotFound, TranscriptEntry
+from bot.store import Conflict, EscalationView, NotFound, StoreError, TranscriptEntry
 
 EVENTS = web.AppKey("events", EventHub)
 AGENT = web.RequestKey("agent", str)
 STATUSES: Final = ("open", "claimed", "resolved")
 KEEPALIVE: Final = 15.0
+MAX_ID_DIGITS: Final = 18  # below 2**63, what SQLite and PostgreSQL's bigint hold
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -70,9 +72,11 @@ def agents_only(handler: Handler) -> Handler:
 
 
 def _id(request: web.Request) -> int:
+    """The escalation id of the path: plain ASCII digits that fit a database integer
+    ("٣" is not 3, "²" and 23 digits are no id at all), else 404."""
     raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise NotFound(f"no escalation {raw}")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_ID_DIGITS:
+        raise NotFound(f"no escalation {raw[:40]}")
     return int(raw)
 
 
@@ -232,14 +236,29 @@ async def _close_streams(app: web.Application) -> None:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: escalation, message, claimed, reply, resolved."""
+    """Server-sent events: escalation, message, claimed, reply, resolved.
+
+    The agent's token is checked again before each event, and every `KEEPALIVE` seconds
+    without one: once the agent is removed, their stream ends and tells them nothing more.
+    """
     hub = request.app[EVENTS]
     with hub.subscribe() as queue:
         async with sse_response(request, ping_interval=KEEPALIVE) as stream:
             await stream.send(json.dumps({"agent": request[AGENT]}), event="hello")
             while stream.is_connected():
-                name, data = await queue.get()
-                if (name, data) == CLOSED:
+                try:
+                    name, data = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                except TimeoutError:
+                    name, data = "", {}
+                if (name, data) == CLOSED or not await _still_an_agent(request):
                     break
-                await stream.send(json.dumps(data), event=name)
+                if name:
+                    await stream.send(json.dumps(data), event=name)
         return stream
+
+
+async def _still_an_agent(request: web.Request) -> bool:
+    try:
+        return await authenticate(request) == request[AGENT]
+    except StoreError:
+        return False  # cannot tell: the page reconnects and is asked again

@@ -63,6 +63,9 @@ class FakeGraph:
         self.blocked: set[str] = set()  # recipients who blocked the page
         self.hold: asyncio.Event | None = None  # while set to an unset event, requests wait
         self.delay = 0.0  # seconds each Send API request takes
+        # The Send API answers every message with a redirect to itself, page token and all
+        # (a misconfigured proxy in front of the Graph API): clients give up after a few.
+        self.redirect_loop = False
         self.requests = 0
         self.url = ""  # set once it listens
         # Like Facebook with `message_echoes` subscribed: every accepted message is echoed
@@ -131,6 +134,8 @@ class FakeGraph:
             await asyncio.sleep(self.delay)
         if request.query.get("access_token") != TOKEN:
             return await self._refuse(401, graph_error(190, "Invalid OAuth access token."), {})
+        if self.redirect_loop:
+            raise web.HTTPTemporaryRedirect(location=str(request.url))
         try:
             body = await request.json()
         except ValueError:
