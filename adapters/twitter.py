@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER: Final = "x-twitter-webhooks-signature"
 DM_LINK: Final = "https://twitter.com/messages/compose?recipient_id={account}"
 RATE_LIMIT_PAUSE: Final = 60.0
+MAX_NAME: Final = 100  # characters of a display name kept (X allows 50)
 QUICK_REPLY_METADATA: Final = 1000
 # The CRC tokens X sends are base64 (standard or URL-safe) of random bytes. Only tokens of
 # that shape are signed: the CRC answer is the very HMAC a webhook's signature is, so
@@ -293,7 +294,7 @@ class TwitterAdapter:
             return Inbound(kind, self._incoming(event.id, create.target.recipient_id,
                                                 data.text, None, 0, stamp, None))
         user = users.get(create.sender_id, {})
-        name = user.get("name") or user.get("screen_name")
+        name = display_name(user.get("name") or user.get("screen_name"))
         return Inbound(
             "message",
             self._incoming(
@@ -303,7 +304,7 @@ class TwitterAdapter:
                 data.quick_reply_response.metadata if data.quick_reply_response else None,
                 1 if data.attachment else 0,
                 stamp,
-                str(name) if name else None,
+                name,
             ),
         )
 
@@ -332,7 +333,7 @@ class TwitterAdapter:
             channel="twitter",
             platform_id=f"tweet:{tweet.id_str}",
             sender_id=author,
-            sender_name=tweet.user.name or tweet.user.screen_name,
+            sender_name=display_name(tweet.user.name or tweet.user.screen_name),
             text=text,
             timestamp_ms=_int(tweet.timestamp_ms),
             post_id=None if replying else tweet.id_str,
@@ -400,8 +401,9 @@ class TwitterAdapter:
         while True:
             page = await self._events_page(token)
             for user in page.includes.users:
-                if user.name or user.username:
-                    names[user.id] = str(user.name or user.username)
+                name = display_name(user.name or user.username)
+                if name:
+                    names[user.id] = name
             done = False
             for event in page.data:
                 number = int(event.id) if event.id.isdigit() else 0
@@ -646,6 +648,15 @@ def _dig(answer: object, *keys: str) -> str | None:
             return None
         answer = answer.get(key)
     return None if answer is None else str(answer)
+
+
+def display_name(value: object) -> str | None:
+    """A person's name as X gives it, fit to store and show: printable characters, spaces
+    folded, at most `MAX_NAME` characters (X allows 50; a forged webhook, anything)."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = "".join(c for c in value[: MAX_NAME * 4] if c.isprintable() or c.isspace())
+    return " ".join(text.split())[:MAX_NAME] or None
 
 
 def _int(value: str | int) -> int:
