@@ -20,6 +20,7 @@ from typing import Any, Final
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot import security_headers
 from bot.http import LOCAL, SETTINGS, client_address, error, first_error
 from bot.models import Reply
 from bot.throttle import Throttle
@@ -56,7 +57,9 @@ def add_routes(app: web.Application) -> None:
 async def chat_page(request: web.Request) -> web.Response:
     if not request.app[SETTINGS].bot_chat_enabled:
         return _off()
-    return web.Response(text=request.app[PAGE], content_type="text/html", charset="utf-8")
+    page = request.app[PAGE]
+    headers = security_headers.for_page(page)
+    return web.Response(text=page, content_type="text/html", charset="utf-8", headers=headers)
 
 
 async def chat_message(request: web.Request) -> web.Response:

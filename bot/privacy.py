@@ -22,6 +22,7 @@ from aiohttp import web
 
 from adapters.base import PayloadError
 from adapters.messenger import MessengerAdapter
+from bot import security_headers
 from bot.http import ADAPTERS, CLOCK, SETTINGS, STORE, error
 from bot.store import Store
 
@@ -72,11 +73,19 @@ async def deletion_status(request: web.Request) -> web.Response:
     code = request.match_info["code"]
     deletion = await request.app[STORE].deletion(code) if code.isalnum() else None
     if deletion is None:
-        page = _PAGE.render(found=False, code=code)
-        return web.Response(text=page, status=404, content_type="text/html", charset="utf-8")
+        return _page(_PAGE.render(found=False, code=code), status=404)
     when = datetime.fromtimestamp(deletion.requested_at, UTC).strftime("%d/%m/%Y à %H:%M (UTC)")
-    page = _PAGE.render(found=True, code=code, when=when, conversations=deletion.conversations)
-    return web.Response(text=page, content_type="text/html", charset="utf-8")
+    return _page(
+        _PAGE.render(found=True, code=code, when=when, conversations=deletion.conversations)
+    )
+
+
+def _page(html: str, status: int = 200) -> web.Response:
+    # A person's own status page: never kept by a cache.
+    headers = security_headers.for_page(html, cache="no-store")
+    return web.Response(
+        text=html, status=status, content_type="text/html", charset="utf-8", headers=headers
+    )
 
 
 async def retention(app: web.Application) -> AsyncIterator[None]:

@@ -244,3 +244,41 @@ async def test_the_desk_shows_the_messenger_window_and_closes_the_reply_box(
         await expect(page.get_by_role("button", name="Envoyer")).to_be_disabled()
     finally:
         await page.close()
+
+
+async def test_the_chat_page_works_under_its_content_security_policy(
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
+    engine: Engine,
+    browser: Browser,
+) -> None:
+    """/chat's script and style are allowed by hash: the page runs, nothing is blocked."""
+    from playwright.async_api import expect
+
+    from bot.app import create_app
+
+    server = await aiohttp_server(create_app(Settings(_env_file=None), engine))
+    page = await browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+
+    def console(msg: Any) -> None:
+        # Chromium asks for /favicon.ico on its own, and reports its 404.
+        if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
+            problems.append(msg.text)
+
+    page.on("console", console)
+    try:
+        await page.goto(str(server.make_url("/chat")))
+        await page.get_by_label("Votre message").fill("j'ai oublié mon mot de passe")
+        await page.get_by_label("Votre message").press("Enter")
+        bot_says = page.locator(".msg.bot")
+        await expect(bot_says.last).to_have_text("Est-ce que cela a résolu votre problème ?")
+        await expect(page.locator(".choices button").first).to_be_visible()
+        # The style applied too: the customer's bubble is blue, not the browser's default.
+        colour = await page.locator(".msg.customer").evaluate(
+            "e => getComputedStyle(e).backgroundColor"
+        )
+        assert colour == "rgb(37, 99, 235)"
+        assert problems == []
+    finally:
+        await page.close()
