@@ -66,6 +66,10 @@ HUMAN_AGENT_WINDOW_MS: Final = 7 * 24 * HOUR_MS
 TRANSIENT_CODES: Final = frozenset({1, 2, 4, 17, 32, 613, 1200})
 RATE_LIMIT_CODES: Final = frozenset({4, 17, 32, 613})
 RATE_LIMIT_PAUSE: Final = 60.0
+# A data deletion callback's signed_request is refused once older than this (seconds), or
+# dated further in the future than our clocks may differ.
+SIGNED_REQUEST_MAX_AGE: Final = 86_400.0
+CLOCK_SKEW: Final = 300.0
 
 
 # -- webhook payloads -------------------------------------------------------------------
@@ -264,12 +268,15 @@ class MessengerAdapter:
         return self._app_id is not None and str(message.get("app_id")) == self._app_id
 
     def deletion_request(self, signed_request: str) -> str:
-        """The user id of a data deletion callback, once its signature is checked.
+        """The user id of a data deletion callback, once its signature and age are checked.
 
         `signed_request` is base64url(HMAC-SHA256(app secret, payload)) "." base64url(JSON
-        payload) with "algorithm": "HMAC-SHA256" and "user_id" (an app-scoped id):
+        payload) with "algorithm": "HMAC-SHA256", "issued_at" (Unix seconds) and "user_id"
+        (an app-scoped id):
         https://developers.facebook.com/docs/development/create-an-app/app-dashboard/data-deletion-callback
-        Raises PayloadError when it is malformed or not signed with our app secret.
+        Raises PayloadError when it is malformed, not signed with our app secret, or
+        issued more than `SIGNED_REQUEST_MAX_AGE` ago (or in the future): Facebook calls
+        at once, so an old one is a replay.
         """
         signature, _, payload = signed_request.partition(".")
         if not signature or not payload:
@@ -284,6 +291,14 @@ class MessengerAdapter:
             raise PayloadError("signed_request: bad signature")
         if not isinstance(data, dict) or str(data.get("algorithm", "")).upper() != "HMAC-SHA256":
             raise PayloadError("signed_request: unexpected algorithm")
+        issued = data.get("issued_at")
+        if not isinstance(issued, int | float) or isinstance(issued, bool):
+            raise PayloadError("signed_request: no issued_at")
+        age = self._clock() - issued
+        if age > SIGNED_REQUEST_MAX_AGE:
+            raise PayloadError("signed_request: expired, issued more than a day ago")
+        if age < -CLOCK_SKEW:
+            raise PayloadError("signed_request: expired, issued in the future")
         user = data.get("user_id")
         if not isinstance(user, str | int) or not str(user):
             raise PayloadError("signed_request: no user_id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -97,6 +98,15 @@ class Settings(BaseSettings):
     # appended to X-Forwarded-For, and X-Forwarded-Proto tells whether it came over TLS.
     # Off when the server is reached directly, where anyone could write those headers.
     bot_trust_proxy: bool = Field(default=False, alias="BOT_TRUST_PROXY")
+
+    @field_validator("bot_public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # `BOT_PUBLIC_URL=` in a .env file: unset
+        if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an absolute address, like https://bot.example.com")
+        return value
 
     @field_validator("bot_database_url")
     @classmethod

@@ -56,14 +56,25 @@ async def deletion_callback(request: web.Request) -> web.Response:
     try:
         user = adapter.deletion_request(signed)
     except PayloadError as exc:
-        return error(403 if "signature" in str(exc) else 400, str(exc))
+        refused = "signature" in str(exc) or "expired" in str(exc)
+        return error(403 if refused else 400, str(exc))
     code = new_code()
     # Facebook names the user by their app-scoped id; their conversations are stored under
     # the page-scoped id Messenger gives: both are deleted.
     ids = [user, *await adapter.page_scoped_ids(user)]
     deleted = await request.app[STORE].forget("messenger", ids, code)
     log.info("data deletion %s: %s conversation(s) deleted", code, deleted)
-    base = request.app[SETTINGS].bot_public_url or str(request.url.origin())
+    base = request.app[SETTINGS].bot_public_url
+    if not base:
+        # Facebook shows the person this link on facebook.com: it must be absolute, and a
+        # link built from the Host header would point wherever the caller said. The data
+        # is deleted as asked; Facebook is told it failed, the operator why.
+        log.error("data deletion %s: no status link to give, set BOT_PUBLIC_URL", code)
+        return error(
+            503,
+            "deleted, but this server cannot give a status link: BOT_PUBLIC_URL (the "
+            "address people reach it at) is not set",
+        )
     return web.json_response(
         {"url": f"{base.rstrip('/')}/data-deletion/{code}", "confirmation_code": code}
     )

@@ -10,9 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from bot.app import create_app
+from bot.config import Settings
+from bot.engine import Engine
 from bot.http import SETTINGS, STORE
 from tests.fakes import messenger as fb
 from tests.fakes.graph import FakeGraph
@@ -22,19 +26,41 @@ from tests.test_messenger import post
 Client = TestClient[web.Request, web.Application]
 
 
-def signed_request(user_id: str, secret: str = fb.APP_SECRET) -> str:
+PUBLIC_URL = "https://bot.example"
+
+
+def signed_request(
+    user_id: str, secret: str = fb.APP_SECRET, issued_at: float | None = None, **extra: Any
+) -> str:
     """As Facebook builds it: base64url(HMAC-SHA256(payload)) "." base64url(payload)."""
-    payload = json.dumps(
-        {"algorithm": "HMAC-SHA256", "expires": 0, "issued_at": int(time.time()), "user_id": user_id}
-    ).encode()
+    fields = {
+        "algorithm": "HMAC-SHA256",
+        "expires": 0,
+        "issued_at": int(time.time() if issued_at is None else issued_at),
+        "user_id": user_id,
+        **extra,
+    }
+    payload = json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
     encoded = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
     signature = hmac.new(secret.encode(), encoded.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(signature).rstrip(b"=").decode() + "." + encoded
 
 
+@pytest.fixture
+async def public_bot(
+    aiohttp_client: Any, messenger_settings: Settings, engine: Engine, graph: FakeGraph
+) -> Client:
+    """The bot with Messenger on and BOT_PUBLIC_URL set, as the deletion callback needs."""
+    settings = messenger_settings.model_copy(update={"bot_public_url": PUBLIC_URL})
+    client: Client = await aiohttp_client(create_app(settings, engine))
+    graph.echo_to = str(client.make_url("/webhooks/messenger"))
+    return client
+
+
 async def test_deletion_callback_deletes_the_customer_and_gives_a_status_page(
-    bot: Client, graph: FakeGraph
+    public_bot: Client, graph: FakeGraph
 ) -> None:
+    bot = public_bot
     await post(bot, fb.text("u-gone", "je veux parler à un humain, mon mail est jean@exemple.fr"))
     await post(bot, fb.text("u-stays", "mdp oublié"))
     await graph.wait_for(3, recipient="u-stays")
@@ -45,7 +71,7 @@ async def test_deletion_callback_deletes_the_customer_and_gives_a_status_page(
     assert response.status == 200
     body = await response.json()
     code = body["confirmation_code"]
-    assert code.isalnum() and body["url"].endswith(f"/data-deletion/{code}")
+    assert code.isalnum() and body["url"] == f"{PUBLIC_URL}/data-deletion/{code}"
     store = bot.app[STORE]
     assert await store.conversation("messenger", "u-gone") is None
     assert await store.conversation("messenger", "u-stays") is not None
@@ -60,9 +86,9 @@ async def test_deletion_by_app_scoped_id_finds_the_page_scoped_conversation(
     aiohttp_client: Any, messenger_settings: Any, engine: Any, graph: FakeGraph
 ) -> None:
     """Facebook names the user by app-scoped id; Messenger stored them by page-scoped id."""
-    from bot.app import create_app
-
-    settings = messenger_settings.model_copy(update={"messenger_app_id": graph.app_id})
+    settings = messenger_settings.model_copy(
+        update={"messenger_app_id": graph.app_id, "bot_public_url": PUBLIC_URL}
+    )
     bot = await aiohttp_client(create_app(settings, engine))
     await post(bot, fb.text("psid-77", "mdp oublié"))
     await graph.wait_for(3, recipient="psid-77")
@@ -91,6 +117,65 @@ async def test_deletion_callback_refuses_bad_signatures_and_keeps_the_data(
         assert response.status == 400, data
         assert "error" in await response.json()
     assert await bot.app[STORE].conversation("messenger", "u-kept") is not None
+
+
+async def test_an_old_or_future_signed_request_is_refused_and_the_data_kept(
+    public_bot: Client, graph: FakeGraph
+) -> None:
+    """A signed_request is Facebook's word of the moment: one captured years ago (a log, a
+    proxy) must not delete a customer's data now."""
+    bot = public_bot
+    await post(bot, fb.text("u-replay", "mdp oublié"))
+    await graph.wait_for(3, recipient="u-replay")
+    day = 86_400
+    three_years_ago, a_day_and_a_minute_ago = time.time() - 3 * 365 * day, time.time() - day - 60
+    in_an_hour = time.time() + 3_600
+    for issued_at in (three_years_ago, a_day_and_a_minute_ago, in_an_hour):
+        response = await bot.post(
+            "/webhooks/messenger/data-deletion",
+            data={"signed_request": signed_request("u-replay", issued_at=issued_at)},
+        )
+        assert response.status == 403, issued_at
+        assert "issued" in (await response.json())["error"]
+    assert await bot.app[STORE].conversation("messenger", "u-replay") is not None
+    # A fresh one is taken.
+    fresh = await bot.post(
+        "/webhooks/messenger/data-deletion",
+        data={"signed_request": signed_request("u-replay", issued_at=time.time() - 60)},
+    )
+    assert fresh.status == 200
+
+
+async def test_a_signed_request_without_issued_at_is_refused(public_bot: Client) -> None:
+    payload = base64.urlsafe_b64encode(
+        json.dumps({"algorithm": "HMAC-SHA256", "user_id": "u-x"}).encode()
+    ).rstrip(b"=")
+    signature = hmac.new(fb.APP_SECRET.encode(), payload, hashlib.sha256).digest()
+    signed = base64.urlsafe_b64encode(signature).rstrip(b"=").decode() + "." + payload.decode()
+    response = await public_bot.post(
+        "/webhooks/messenger/data-deletion", data={"signed_request": signed}
+    )
+    assert response.status == 400
+    assert "issued_at" in (await response.json())["error"]
+
+
+async def test_without_bot_public_url_the_status_link_is_never_built_from_the_host_header(
+    bot: Client, graph: FakeGraph
+) -> None:
+    """Whoever reaches the server chooses its Host header: a link built from it would send
+    the person to any site. Without BOT_PUBLIC_URL there is no link to give: the data is
+    deleted as asked, and the answer says what the operator must set."""
+    await post(bot, fb.text("u-host", "mdp oublié"))
+    await graph.wait_for(3, recipient="u-host")
+    response = await bot.post(
+        "/webhooks/messenger/data-deletion",
+        data={"signed_request": signed_request("u-host")},
+        headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
+    )
+    assert response.status == 503
+    text = await response.text()
+    assert "evil.example" not in text and "BOT_PUBLIC_URL" in text
+    assert await bot.app[STORE].conversation("messenger", "u-host") is None
 
 
 async def test_unknown_deletion_code_says_so_in_french(bot: Client) -> None:
