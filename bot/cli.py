@@ -163,8 +163,32 @@ def _serve(args: argparse.Namespace) -> int:
         gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
         server.run(app, settings, host, port)
     except StoreError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(_store_error(exc, settings)) from None
+    except OSError as exc:  # the database's folder, the port: one line, not a traceback
+        raise UsageError(_os_error(exc, settings)) from None
     return 0
+
+
+def _os_error(exc: OSError, settings: Settings) -> str:
+    """An operating system's refusal, said in one line, naming the database when it is
+    what could not be opened or created."""
+    path = settings.sqlite_path
+    what = exc.strerror or str(exc)
+    name = str(exc.filename or "")
+    if path is not None and name.startswith(str(path)):  # the file, its -wal, its .lock
+        return f"cannot open the SQLite database {path}: {what} ({name})"
+    if path is not None and name and path.is_relative_to(name):  # a folder on its way
+        return f"cannot create the folder {name} of the SQLite database {path}: {what}"
+    return str(exc)
+
+
+def _store_error(exc: StoreError, settings: Settings) -> str:
+    """The store's error, with the SQLite file it is about (never a PostgreSQL URL, which
+    may hold a password)."""
+    path = settings.sqlite_path
+    if path is not None and str(path) not in str(exc):
+        return f"{exc} (database {path})"
+    return str(exc)
 
 
 def _classify(args: argparse.Namespace) -> int:
@@ -265,6 +289,10 @@ def _with_store(work: Callable[[Store], Awaitable[int]]) -> int:
         return asyncio.run(run())
     except (NotFound, Conflict) as exc:
         raise UsageError(str(exc)) from None
+    except StoreError as exc:
+        raise UsageError(_store_error(exc, Settings())) from None
+    except OSError as exc:
+        raise UsageError(_os_error(exc, Settings())) from None
 
 
 def _forget(args: argparse.Namespace) -> int:

@@ -99,3 +99,34 @@ def test_serve_rejects_a_bad_setting_in_one_line() -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith("error: invalid setting BOT_DATABASE_URL")
+
+
+def test_an_unwritable_database_path_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
+    from tests.serving import run_bot
+
+    (tmp_path / "a-file").write_text("not a folder")
+    for path in (tmp_path / "a-file" / "bot.sqlite3", Path("/proc/bot.sqlite3")):
+        env = {"BOT_DATABASE_URL": f"sqlite:///{path}", "BOT_PORT": "0"}
+        for args in (("serve", "--host", "127.0.0.1"), ("agent", "add", "Ana"), ("db", "upgrade")):
+            result = run_bot(*args, cwd=tmp_path, env=env)
+            assert result.returncode == 2, (args, result.stderr)
+            assert "Traceback" not in result.stderr, result.stderr
+            [line] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+            assert str(path.parent) in line, line  # which file, and what went wrong
+
+
+def test_a_port_in_use_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
+    import socket
+
+    from tests.serving import run_bot
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        env = {"BOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3"}
+        result = run_bot("serve", "--host", "127.0.0.1", "--port", port, cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert port in line and "address already in use" in line
