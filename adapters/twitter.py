@@ -656,7 +656,7 @@ def display_name(value: object) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     text = "".join(c for c in value[: MAX_NAME * 4] if c.isprintable() or c.isspace())
-    return " ".join(text.split())[:MAX_NAME] or None
+    return " ".join(text.split())[:MAX_NAME].rstrip() or None
 
 
 def _int(value: str | int) -> int:

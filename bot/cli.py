@@ -142,8 +142,9 @@ def _serve(args: argparse.Namespace) -> int:
     logs.configure(settings.bot_log_format)
     switches = (("messenger", settings.messenger_enabled), ("twitter", settings.twitter_enabled))
     channels = [name for name, on in switches if on]
+    page = "chat" if settings.bot_chat_enabled else "healthz"
     print(
-        f"Parallels support bot on http://{host}:{port}/chat "
+        f"Parallels support bot on http://{host}:{port}/{page} "
         f"(channels: {', '.join(channels) or 'none, local chat only'})",
         file=sys.stderr,
         flush=True,

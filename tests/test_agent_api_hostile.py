@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
+from adapters.base import describe
 from bot.app import create_app
 from bot.config import Settings
 from bot.engine import Engine
@@ -19,6 +22,7 @@ from tests.fakes import messenger as fb
 from tests.fakes.graph import TOKEN, FakeGraph
 from tests.serving import next_event, settled
 from tests.test_agent_api import ANA, BOB, HUMAN, agents, auth, escalated
+from tests.test_hostile import HOSTILE
 from tests.test_messenger import post
 
 Client = TestClient[web.Request, web.Application]
@@ -101,3 +105,28 @@ async def test_a_revoked_agents_event_stream_stops_receiving_events(
     assert b"escalation" not in bob_saw and b"u-revoked" not in bob_saw
     ana.close()
     await settled(bot)
+
+
+@HOSTILE
+@given(
+    st.sampled_from(["http", "https", "HTTPS"]),
+    st.from_regex(r"[a-z0-9.-]{1,30}(:[0-9]{2,5})?(/[a-z0-9/_.-]{0,30})?", fullmatch=True),
+    st.text(
+        alphabet=st.characters(blacklist_categories=["Cs", "Cc", "Zs"]), min_size=8, max_size=60
+    ),
+    st.sampled_from(["access_token", "appsecret_proof", "token"]),
+)
+def test_a_send_error_never_repeats_a_token_found_in_an_address(
+    scheme: str, rest: str, secret: str, name: str
+) -> None:
+    secret = "".join(c for c in secret if c not in "&#'\"<>?") or "secret-value"
+    if len(secret) < 8:
+        secret = secret + "-secret-value"
+    url = f"{scheme}://{rest}?{name}={secret}&x=1"
+    for text in (
+        f"Cannot connect to {url}",
+        f"url='{url}'",
+        f"URL('{url}') failed",
+        f"{name}={secret}",
+    ):
+        assert secret not in describe(RuntimeError(text))

@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import given
+from hypothesis import strategies as st
 
-from adapters.twitter import MAX_NAME
+from adapters.twitter import MAX_NAME, display_name
 from bot.app import create_app
 from bot.config import Settings
 from bot.engine import Engine
@@ -17,6 +19,7 @@ from tests.conftest import listening
 from tests.fakes import twitter as x
 from tests.fakes.twitter import FakeX
 from tests.serving import settled
+from tests.test_hostile import HOSTILE
 
 Client = TestClient[web.Request, web.Application]
 
@@ -62,3 +65,12 @@ async def test_a_mention_by_a_huge_name_is_stored_bounded(bot: Client) -> None:
     assert conversation is not None and conversation.customer_name is not None
     name = conversation.customer_name
     assert len(name) <= MAX_NAME and "\n" not in name and "\x00" not in name
+
+
+@HOSTILE
+@given(st.text() | st.text(min_size=90, max_size=300) | st.none() | st.integers())
+def test_any_display_name_becomes_at_most_100_printable_characters_or_none(value: object) -> None:
+    name = display_name(value)
+    if name is not None:
+        assert 0 < len(name) <= MAX_NAME and name == name.strip()
+        assert all(c.isprintable() for c in name)
