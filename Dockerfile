@@ -31,7 +31,7 @@ EXPOSE 8080
 ENV BOT_HOST=0.0.0.0 BOT_PORT=8080 BOT_LOG_FORMAT=json
 
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status != 200)"]
+  CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('BOT_PORT', '8080'); sys.exit(urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=2).status != 200)"]
 
 # SIGTERM drains in-flight work (BOT_DRAIN_SECONDS) before the process exits.
 STOPSIGNAL SIGTERM
