@@ -290,8 +290,14 @@ def ensure_service_image(kind: str, name: str, base: str) -> str:
 
 
 def build_image() -> None:
+    previous = podman("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False).stdout.strip()
     # The docker format keeps the HEALTHCHECK; the host's network reaches PyPI.
     podman("build", "--network", "host", "--format", "docker", "-t", IMAGE, str(ROOT), timeout=1800)
+    if (
+        previous
+        and podman("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout.strip() != previous
+    ):
+        podman("rmi", previous, check=False)  # the last build's image, now without a name
 
 
 # -- HTTP checks ----------------------------------------------------------------------------
