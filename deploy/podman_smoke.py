@@ -310,14 +310,14 @@ async def wait_ready(url: str, logs: Logs, within: float = 90.0) -> None:
 
     deadline = time.monotonic() + within
     status = "no answer"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         while time.monotonic() < deadline:
             try:
                 async with session.get(url) as response:
                     if response.status == 200:
                         return
                     status = f"HTTP {response.status}"
-            except aiohttp.ClientError as exc:
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 status = str(exc) or type(exc).__name__
             await asyncio.sleep(0.25)
     raise SmokeError(f"{url} not ready within {within:.0f} s ({status}):\n{await logs()}")
