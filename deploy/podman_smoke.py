@@ -10,10 +10,12 @@ packages (deploy/podman/*.Containerfile). Then, each step timed:
 1. the image alone, on the host's network, on 127.0.0.1 only: /healthz, /chat, its
    HEALTHCHECK, signed Messenger webhooks answered once each at a fake Graph API (whose
    echoes go back to the container), and SIGTERM while a reply is held at the fake: the
-   container exits with status 0 within BOT_DRAIN_SECONDS and a few seconds;
+   container exits with status 0 within BOT_DRAIN_SECONDS and a few seconds; started
+   again, it sends the reply the drain cut, once;
 2. compose.yaml under podman-compose, as written (PostgreSQL, two bot replicas, nginx), with
    a fake Graph API as one more service: webhooks through nginx answered once each and in
-   order, both replicas at work on the one database, the same SIGTERM check for both.
+   order, both replicas at work on the one database, the same SIGTERM check for both, then
+   both started again at new addresses and reached through nginx.
 
 Exits with status 0 when everything held; 2 when podman or root is missing (with the reason).
 Needs root, and Debian's podman, runc, netavark, aardvark-dns, podman-compose and debootstrap.
@@ -513,6 +515,8 @@ def fake_graph_main(port: int, echo_to: str | None) -> None:
 
     from tests.fakes.graph import FakeGraph
 
+    # A held request's connection dies with its replica: not worth a traceback in the logs.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     graph = FakeGraph()
     graph.echo_to = echo_to
 
