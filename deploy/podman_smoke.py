@@ -202,7 +202,7 @@ def compose_images() -> dict[str, str]:
 def present_or_pulled(name: str) -> bool:
     if podman("image", "exists", name, check=False).returncode == 0:
         return True
-    # Where a registry answers, the real image; here the name does not even resolve (50 ms).
+    # Where a registry answers, the real image; where none does, a quick refusal.
     return podman("pull", "--quiet", name, timeout=900, check=False).returncode == 0
 
 
