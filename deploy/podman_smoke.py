@@ -363,23 +363,40 @@ def expected_replies(customers: dict[str, list[str]]) -> dict[str, list[str]]:
     }
 
 
-async def send_webhooks(base: str, customers: dict[str, list[str]]) -> None:
-    """Each customer's messages in order, as signed Messenger webhooks; each must get 200."""
+async def send_webhooks(
+    base: str, customers: dict[str, list[str]], logs: Logs, *, resend_for: float = 0.0
+) -> int:
+    """Each customer's messages in order, as signed Messenger webhooks; each must get 200.
+
+    With `resend_for`, a webhook the proxy could not hand to a replica (502, 504) is sent
+    again for that many seconds, as Facebook does; returns how many were sent again.
+    """
     import aiohttp
 
     from tests.fakes import messenger as fb
 
-    async with aiohttp.ClientSession() as session:
+    resent = 0
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
         for number in range(max(map(len, customers.values()))):
             for psid, words in customers.items():
-                if number < len(words):
-                    body = fb.encode(fb.webhook(fb.text(psid, words[number])))
+                if number >= len(words):
+                    continue
+                body = fb.encode(fb.webhook(fb.text(psid, words[number])))
+                deadline = time.monotonic() + resend_for
+                while True:
                     url = f"{base}/webhooks/messenger"
                     async with session.post(url, data=body, headers=fb.sign(body)) as response:
-                        if response.status != 200:
+                        if response.status == 200:
+                            break
+                        if response.status not in (502, 504) or time.monotonic() > deadline:
                             raise SmokeError(
-                                f"webhook: HTTP {response.status} {await response.text()}"
+                                f"webhook: HTTP {response.status} {await response.text()}\n"
+                                f"{await logs()}"
                             )
+                    resent += 1
+                    await asyncio.sleep(1.0)
+    return resent
 
 
 async def wait_answered(
@@ -481,14 +498,14 @@ async def single(timer: Timer) -> None:
             health = await apodman("healthcheck", "run", name, check=False)
             if health.returncode != 0:
                 raise SmokeError(f"HEALTHCHECK: {health.stdout}{health.stderr}\n{await logs()}")
-            await send_webhooks(base, CUSTOMERS)
+            await send_webhooks(base, CUSTOMERS, logs)
             await wait_answered(texts, expected_replies(CUSTOMERS), logs)
             if graph.echoes_delivered < len(graph.messages):
                 raise SmokeError(f"{graph.echoes_delivered} echoes taken\n{await logs()}")
         with timer.step("image alone: SIGTERM with a reply held at the Graph API"):
             graph.hold = asyncio.Event()
             sent = graph.requests
-            await send_webhooks(base, DRAINED)
+            await send_webhooks(base, DRAINED, logs)
             await graph.wait_until(lambda: graph.requests > sent, within=20)
             stopped = await stop_within_drain([name], grace=int(DRAIN) + 20)
             print(f"  stopped: {stopped}", flush=True)
@@ -646,7 +663,7 @@ async def compose(timer: Timer, images: dict[str, str]) -> None:
                 await wait_healthy(name, logs)
         with timer.step("compose: /healthz, /chat, webhooks through nginx answered once, in order"):
             await check_pages(base)
-            await send_webhooks(base, CUSTOMERS)
+            await send_webhooks(base, CUSTOMERS, logs)
             await wait_answered(texts, expected_replies(CUSTOMERS), logs)
             await both_replicas_at_work()
             tables = await apodman(
@@ -660,7 +677,7 @@ async def compose(timer: Timer, images: dict[str, str]) -> None:
         with timer.step("compose: SIGTERM to both replicas with a reply held"):
             await fake("POST", "/_smoke/hold")
             sent = (await fake("GET", "/_smoke/state"))["requests"]
-            await send_webhooks(base, DRAINED)
+            await send_webhooks(base, DRAINED, logs)
             deadline = time.monotonic() + 20
             while (await fake("GET", "/_smoke/state"))["requests"] == sent:
                 if time.monotonic() > deadline:
@@ -677,7 +694,9 @@ async def compose(timer: Timer, images: dict[str, str]) -> None:
             after = {name: await address(name) for name in bots}
             print(f"  addresses: {before} then {after}", flush=True)
             await wait_ready(f"{base}/readyz", logs, within=30)
-            await send_webhooks(base, AFTER)
+            # Each nginx worker may still hold the old addresses for the resolver's 5 s.
+            resent = await send_webhooks(base, AFTER, logs, resend_for=30)
+            print(f"  webhooks sent again after a 502 or 504: {resent}", flush=True)
             await wait_answered(texts, expected_replies(CUSTOMERS | DRAINED | AFTER), logs)
             await both_replicas_at_work()
     finally:
