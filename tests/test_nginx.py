@@ -33,8 +33,11 @@ def configured(tmp_path: Path, bot_port: int, proxy_port: int) -> list[str]:
             pytest.fail("BOT_REQUIRE_NGINX=1 but nginx is not installed", pytrace=False)
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
     site = (ROOT / "deploy" / "nginx.conf").read_text()
-    assert "server bot:8080" in site and "listen 80;" in site
-    site = site.replace("server bot:8080", f"server 127.0.0.1:{bot_port}")
+    # The template of the nginx image: the replicas by name through the container's DNS.
+    assert "set $bot http://bot:8080;" in site and "listen 80;" in site
+    assert "${NGINX_LOCAL_RESOLVERS}" in site
+    site = site.replace("set $bot http://bot:8080;", f"set $bot http://127.0.0.1:{bot_port};")
+    site = site.replace("${NGINX_LOCAL_RESOLVERS}", "127.0.0.1")
     site = site.replace("listen 80;", f"listen 127.0.0.1:{proxy_port};")
     (tmp_path / "site.conf").write_text(site)
     user = "user root;" if os.geteuid() == 0 else ""
