@@ -206,6 +206,7 @@ class Policy:
         )
         answer = Say(template=f"answer_{intent}", context=context, buttons=buttons)
         turn = self._say(state, "answer", intent, score, answer, question)
+        turn = Turn(turn.decision.model_copy(update={"answered": (intent,)}), turn.state)
         answered = (*state.answered, intent) if intent not in state.answered else state.answered
         return Turn(
             turn.decision,
