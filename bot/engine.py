@@ -56,7 +56,7 @@ class Engine:
         self.matcher = matcher
         self.renderer = renderer
         self.reader = reader or Reader(catalogue, matcher)
-        self._policy = Policy(catalogue, hours)
+        self._policy = Policy(catalogue, hours, self.reader.title_words)
 
     @classmethod
     def default(cls, hours: str | None = None) -> Engine:

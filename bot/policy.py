@@ -72,6 +72,8 @@ _NO_ACKNOWLEDGEMENT: Final = frozenset({"distress", "hacked", "phishing", "legal
 # the other choices offered.
 CHOICE_FLOOR: Final = 45.0
 CHOICE_LEAD: Final = 5.0
+# What a word of a choice's title adds to its score.
+TITLE_WORD: Final = 15.0
 
 
 class ConversationState(BaseModel):
@@ -161,9 +163,16 @@ def fold_words(text: str) -> list[str]:
 class Policy:
     """DESIGN.md's dialogue policy over the catalogue; `decide` is pure."""
 
-    def __init__(self, catalogue: Catalogue, hours: str | None = None) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        hours: str | None = None,
+        title_words: dict[str, frozenset[str]] | None = None,
+    ) -> None:
         self._catalogue = catalogue
         self._hours = hours  # when people answer, told to a customer handed over
+        # Each problem's quick-reply title as the matcher's tokens (Reader.title_words).
+        self._title_words = title_words or {}
 
     def decide(self, state: ConversationState, message: IncomingMessage, reading: Reading) -> Turn:
         if state.escalated:
@@ -260,9 +269,6 @@ class Policy:
                 or _names_missing_mail(reading)
             ):
                 return _with_feedback(self._answer(state, ("reset_email_missing",), score), "no")
-            if reading.symptom is not None and signals.new_question:
-                turn = self._clarify_symptom(state, reading.symptom, score)
-                return _with_feedback(turn, "no")
             return self._not_solved(state, score)
         if feedback == "yes":
             if signals.new_question and new:
@@ -298,6 +304,11 @@ class Policy:
         if reading.problems:
             return self._answer(state, reading.problems, match.score)
         scores = {c.intent: c.score for c in match.candidates}
+        # A word of a choice's title ("celui du mot de passe", "le navigateur") points to it.
+        words = set(reading.match.normalized.tokens)
+        for option in options:
+            shared = words & self._title_words.get(option, frozenset())
+            scores[option] = scores.get(option, 0.0) + TITLE_WORD * len(shared)
         ranked = sorted(options, key=lambda o: -scores.get(o, 0.0))
         best = scores.get(ranked[0], 0.0)
         runner_up = scores.get(ranked[1], 0.0) if len(ranked) > 1 else 0.0
@@ -335,14 +346,14 @@ class Policy:
         intent = match.intent
         if match.decision == "clarify" and intent in PROBLEMS:
             return self._clarify_close(state, reading)
+        if reading.language is not None and intent != "thanks":
+            return self._language(state, reading)
         if match.decision != "none" and intent == "greeting":
             return self._greet(state, score)
         if match.decision != "none" and intent == "thanks":
             if state.awaiting_feedback:
                 return self._resolved(state, score, "yes")
             return self._say(state, "thanks", intent, score, Say(template="thanks"))
-        if reading.language is not None:
-            return self._language(state, reading)
         return self._miss(state, score)
 
     def _miss(self, state: ConversationState, score: float) -> Turn:
@@ -556,8 +567,6 @@ class Policy:
         if acknowledge:
             extras.append(Say(template="acknowledge"))
             update["acknowledged"] = True
-        if not extras:
-            return turn
         says = list(decision.says)
         at = 1 if says and says[0].template == "disclosure" else 0
         says[at:at] = extras

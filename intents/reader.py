@@ -10,7 +10,7 @@ safety matter and another topic included).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
@@ -19,6 +19,9 @@ from intents.matcher import Match, Matcher
 from intents.signals import SignalReader, Signals, flat, without_secrets
 
 HUMAN: Final = "human"
+# A message whose best article problem or symptom scores this is about the article, even
+# when it also names another topic.
+ARTICLE_NEAR: Final = 75.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,11 @@ class Reader:
         self.matcher = matcher or Matcher(catalogue)
         self.signals = signals or SignalReader()
         self.languages = languages or LanguageDetector(self.signals.french_words)
+        normalize = self.matcher.normalizer.normalize
+        #: Each problem's quick-reply title, as tokens: "celui du mot de passe" names it.
+        self.title_words = {
+            i.id: frozenset(normalize(i.label).tokens) for i in catalogue.intents if i.id in PROBLEMS
+        }
 
     def read(self, text: str) -> Reading:
         signals = self.signals.read(text)
@@ -85,4 +93,15 @@ class Reader:
         problems: tuple[str, ...] = ()
         if match.decision == "answer" and match.intent in PROBLEMS:
             problems = (match.intent,)
+        if signals.topic and _near_article(match):
+            # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
+            # account problem is the point, the licence its context.
+            signals = replace(signals, topic=False)
         return Reading(match, signals, language, problems)
+
+
+def _near_article(match: Match) -> bool:
+    """Whether the message is close to an article problem or symptom, whatever else it says."""
+    return any(
+        c.score >= ARTICLE_NEAR for c in match.candidates if c.intent in PROBLEMS or c.intent in SYMPTOMS
+    )
