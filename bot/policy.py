@@ -341,6 +341,8 @@ class Policy:
             return self._answer(state, problems, score)
         if signals.topic:
             return self._redirect(state, score)
+        if signals.elsewhere:
+            return self._miss(state, score)
         if reading.symptom is not None:
             return self._clarify_symptom(state, reading.symptom, score)
         intent = match.intent

@@ -10,7 +10,8 @@ safety matter and another topic included).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass
 from typing import Final
 
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
@@ -44,7 +45,7 @@ class Reading:
             return HUMAN
         if self.problems:
             return self.problems[0]
-        if self.signals.topic:
+        if self.signals.topic or self.signals.elsewhere:
             return NONE
         return self.match.intent
 
@@ -61,7 +62,8 @@ class Reading:
     @property
     def symptom(self) -> str | None:
         """The generic symptom the message describes, when it names no clear problem."""
-        if self.problems or self.signals.topic or self.match.intent not in SYMPTOMS:
+        signals = self.signals
+        if self.problems or signals.topic or signals.elsewhere or self.match.intent not in SYMPTOMS:
             return None
         return self.match.intent
 
@@ -82,26 +84,67 @@ class Reader:
         normalize = self.matcher.normalizer.normalize
         #: Each problem's quick-reply title, as tokens: "celui du mot de passe" names it.
         self.title_words = {
-            i.id: frozenset(normalize(i.label).tokens) for i in catalogue.intents if i.id in PROBLEMS
+            i.id: frozenset(normalize(i.label).tokens)
+            for i in catalogue.intents
+            if i.id in PROBLEMS
         }
 
     def read(self, text: str) -> Reading:
         signals = self.signals.read(text)
         text = without_secrets(text)
+        words = flat(text)
         match = self.matcher.match(text)
-        language = self.languages.language(text, flat(text)) if text.strip() else None
+        if match.intent in _MOVES and match.candidates:
+            # "cc jai oublié mon mdp", "… Merci de m'aider": a greeting or thanks around a
+            # problem does not outweigh it; what is left once they go is read on its own.
+            rest = _MOVES_RE.sub(" ", words).strip()
+            if len(rest.split()) >= 2 and rest != words:
+                other = self.matcher.match(rest)
+                if other.intent not in _MOVES and other.decision != "none":
+                    match = other
+        language = self.languages.language(text, words) if words else None
         problems: tuple[str, ...] = ()
-        if match.decision == "answer" and match.intent in PROBLEMS:
+        if match.decision == "answer" and match.intent in PROBLEMS and not signals.elsewhere:
             problems = (match.intent,)
-        if signals.topic and _near_article(match):
+        if signals.topic and _near_article(match, words) and not _topic_business(problems, words):
             # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
             # account problem is the point, the licence its context.
-            signals = replace(signals, topic=False)
+            signals = signals.without_topic()
+        if signals.topic and problems == ("business_account",) and _topic_business(problems, words):
+            problems = ()
         return Reading(match, signals, language, problems)
 
 
-def _near_article(match: Match) -> bool:
-    """Whether the message is close to an article problem or symptom, whatever else it says."""
-    return any(
-        c.score >= ARTICLE_NEAR for c in match.candidates if c.intent in PROBLEMS or c.intent in SYMPTOMS
+# Greetings and thanks, read apart from the rest of a message.
+_MOVES: Final = frozenset({"greeting", "thanks"})
+_MOVES_RE: Final = re.compile(
+    r"\b(bonjour|bonsoir|salut|slt|cc|coucou|hello|hi|hey|yo|allo|bjr|merci|mrc|thx|thanks"
+    r"|d avance|par avance|beaucoup|cordialement|madame|monsieur|svp|stp|s il vous plait)\b"
+)
+# Words about the account itself: with them, a message close to an article problem is
+# about that problem, whatever product or licence it also names.
+_ACCOUNT_RE: Final = re.compile(
+    r"\b(compte|account|my parallels|mot de passe|mdp|password|adresse|mail|e mail|email"
+    r"|inscri\w*|connexion|connecter|identifiant\w*)\b"
+)
+# What the business-account answer is about: creating that account, finding its option.
+_CREATE_RE: Final = re.compile(
+    r"\b(cre\w*|ouvrir|inscri\w*|enregistr\w*|faire un compte|option|trouve pas|ou est|comment)\b"
+)
+
+
+def _near_article(match: Match, words: str) -> bool:
+    """Whether the message is about an article problem or symptom, whatever else it says:
+    one scores high and the message speaks of the account."""
+    near = any(
+        c.score >= ARTICLE_NEAR
+        for c in match.candidates
+        if c.intent in PROBLEMS or c.intent in SYMPTOMS
     )
+    return near and _ACCOUNT_RE.search(words) is not None
+
+
+def _topic_business(problems: tuple[str, ...], words: str) -> bool:
+    """A business account named about licences or invoices, not about creating it: the
+    licence team's topic ("compte entreprise : transférer une licence")."""
+    return problems == ("business_account",) and _CREATE_RE.search(words) is None
