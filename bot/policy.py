@@ -105,6 +105,16 @@ class ConversationState(BaseModel):
     # The reminder never to send a password or a card number was given.
     reminded: bool = False
 
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """The problems whose feedback is awaited (a state stored before `last_answer`
+        existed has its problem in `last_intent`)."""
+        if not self.awaiting_feedback:
+            return ()
+        if self.last_answer:
+            return self.last_answer
+        return (self.last_intent,) if self.last_intent in PROBLEMS else ()
+
     def handed_back(self) -> ConversationState:
         """The state after an agent resolves: the bot has the conversation again, and its
         hand-back message is the assistant's disclosure."""
@@ -235,7 +245,7 @@ class Policy:
             reason = "other_topic" if state.last_action == "redirect" else "asked_for_human"
             return _with_feedback(self._escalate(state, reason, HUMAN, score), feedback)
         in_context: Turn | None = None
-        if state.awaiting_feedback and state.last_answer:
+        if state.pending:
             in_context = self._after_answer(state, reading)
         elif state.last_action == "clarify" and state.choices:
             in_context = self._after_question(state, reading)
@@ -245,7 +255,7 @@ class Policy:
 
     def _feedback(self, state: ConversationState, reading: Reading) -> Feedback | None:
         """What the message says of the answer before it, if one awaits feedback."""
-        if not (state.awaiting_feedback and state.last_answer):
+        if not state.pending:
             return None
         feedback = reading.signals.feedback
         if feedback == "yes":
@@ -259,7 +269,7 @@ class Policy:
         signals = reading.signals
         feedback = signals.feedback
         score = reading.match.score
-        last = state.last_answer
+        last = state.pending
         new = tuple(p for p in reading.problems if p not in last)
         if feedback == "no":
             if new and not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL):
@@ -441,9 +451,7 @@ class Policy:
         turn = self._say(state, "wait", state.last_intent or NONE, score, says)
         return Turn(
             turn.decision,
-            turn.state.model_copy(
-                update={"awaiting_feedback": True, "last_answer": state.last_answer}
-            ),
+            turn.state.model_copy(update={"awaiting_feedback": True, "last_answer": state.pending}),
         )
 
     def _redirect(self, state: ConversationState, score: float) -> Turn:

@@ -10,8 +10,10 @@ safety matter and another topic included).
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Final
 
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
@@ -32,8 +34,20 @@ class Reading:
     match: Match
     signals: Signals
     language: str | None = None
-    # The article's problems the message names clearly, in the customer's order.
-    problems: tuple[str, ...] = ()
+    # The article's problem the message names clearly, if any (what `classify` reports).
+    problem: tuple[str, ...] = ()
+    # Reads the message sentence by sentence, when asked for `problems`.
+    _several: Callable[[], tuple[str, ...]] | None = None
+    _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """The article's problems the message names clearly, in the customer's order:
+        usually one; two for "j'ai oublié mon mot de passe et en plus mon adresse"."""
+        if "problems" not in self._cache:
+            several = self._several() if self._several is not None else ()
+            self._cache["problems"] = several if len(several) > 1 else self.problem
+        return self._cache["problems"]
 
     @property
     def intent(self) -> str:
@@ -43,8 +57,8 @@ class Reading:
             return NONE
         if self.signals.human:
             return HUMAN
-        if self.problems:
-            return self.problems[0]
+        if self.problem:
+            return self.problem[0]
         if self.signals.topic or self.signals.elsewhere:
             return NONE
         return self.match.intent
@@ -55,7 +69,7 @@ class Reading:
         intent = self.intent
         if intent == NONE:
             return "none"
-        if self.problems or intent == HUMAN:
+        if self.problem or intent == HUMAN:
             return "answer"
         return self.match.decision
 
@@ -63,7 +77,7 @@ class Reading:
     def symptom(self) -> str | None:
         """The generic symptom the message describes, when it names no clear problem."""
         signals = self.signals
-        if self.problems or signals.topic or signals.elsewhere or self.match.intent not in SYMPTOMS:
+        if self.problem or signals.topic or signals.elsewhere or self.match.intent not in SYMPTOMS:
             return None
         return self.match.intent
 
@@ -112,9 +126,56 @@ class Reader:
             signals = signals.without_topic()
         if signals.topic and problems == ("business_account",) and _topic_business(problems, words):
             problems = ()
-        return Reading(match, signals, language, problems)
+        several = None
+        if problems and _SEVERAL_RE.search(words) and len(words.split()) >= SEVERAL_FROM:
+            several = functools.partial(self._several, text)
+        return Reading(match, signals, language, problems, several)
+
+    def _several(self, text: str) -> tuple[str, ...]:
+        """The problems a message names clearly one sentence or clause each, in order.
+
+        A clause counts when, read alone, it is clearly one problem (a high score), and
+        does not deny it ("je n'ai pas oublié mon mot de passe"). The reset e-mail that does
+        not arrive is what follows the "Mot de passe oublié" link (forgot_password,
+        email_in_use): the customer who names both is answered the last. An address
+        "déjà utilisée" and one "supprimée" are two readings of one error message: the
+        message as a whole decides.
+        """
+        found: list[str] = []
+        for piece in _CLAUSE_SPLIT.split(text[:SEVERAL_CHARS]):
+            words = flat(piece)
+            if len(words.split()) < 2 or _DENIAL_RE.search(words):
+                continue
+            match = self.matcher.match(piece)
+            if (
+                match.decision == "answer"
+                and match.intent in PROBLEMS
+                and match.score >= SEVERAL_SCORE
+                and match.intent not in found
+            ):
+                found.append(match.intent)
+        if "reset_email_missing" in found:
+            found = [p for p in found if p not in ("forgot_password", "email_in_use")]
+        if {"email_in_use", "email_deleted"} <= set(found):
+            return ()
+        return tuple(found)
 
 
+# Several problems in one message: only a message this long, with a word that joins two
+# things, is read clause by clause; a clause counts with this score, read alone.
+SEVERAL_FROM: Final = 8
+SEVERAL_SCORE: Final = 90.0
+SEVERAL_CHARS: Final = 2_000
+_SEVERAL_RE: Final = re.compile(
+    r"\b(et|ni|aussi|en plus|puis|ensuite|d abord|egalement|autre|deux|2|plusieurs|sinon)\b"
+)
+_CLAUSE_SPLIT: Final = re.compile(
+    r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"
+    r"|aussi|sinon|ensuite|d'abord|par contre)\s+)",
+    re.IGNORECASE,
+)
+# "Je n'ai pas oublié mon mot de passe", "j'ai toujours accès à mon adresse".
+_DENIAL_RE: Final = re.compile(r"\b(pas|jamais) oubli|\b(toujours|encore|bien) (acces|acceder)\b")
 # Greetings and thanks, read apart from the rest of a message.
 _MOVES: Final = frozenset({"greeting", "thanks"})
 _MOVES_RE: Final = re.compile(

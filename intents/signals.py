@@ -173,12 +173,13 @@ class _Signal:
     """
 
     def __init__(self, patterns: Sequence[str | Sequence[str]], unless: Sequence[str] = ()):
-        self._patterns: list[tuple[Gate | None, tuple[re.Pattern[str], ...]]] = []
+        #: Each pattern's word gate and its compiled parts.
+        self.patterns: list[tuple[Gate | None, tuple[re.Pattern[str], ...]]] = []
         for pattern in patterns:
             parts = (pattern,) if isinstance(pattern, str) else tuple(pattern)
             gates = [g for g in (gate(part) for part in parts) if g is not None]
             best = max(gates, key=_selectivity) if gates else None
-            self._patterns.append((best, tuple(re.compile(p) for p in parts)))
+            self.patterns.append((best, tuple(re.compile(p) for p in parts)))
         self._unless = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
 
     def __call__(self, text: str, words: Words | None = None) -> bool:
@@ -186,7 +187,7 @@ class _Signal:
         words = Words(text) if words is None else words
         found = any(
             (g is None or words.has(g)) and all(part.search(text) for part in parts)
-            for g, parts in self._patterns
+            for g, parts in self.patterns
         )
         return found and not (self._unless is not None and self._unless.search(text))
 
@@ -392,6 +393,15 @@ class SignalReader:
         french = data["french"]
         assert isinstance(french, dict)
         self.french_words: frozenset[str] = frozenset(french["words"])
+
+    def all_signals(self) -> list[_Signal]:
+        """Every signal, for tests of their gates."""
+        done = [found for _, found in self._done]
+        safety = [found for _, found in self._safety]
+        return [
+            *safety, self._human, self._elsewhere, self._topic, self._with_product, self._no,
+            self._wait, self._yes, self._new_question, self._anger, *done,
+        ]  # fmt: skip
 
     def read(self, text: str) -> Signals:
         """Every signal of `text`, the customer's message as sent."""
