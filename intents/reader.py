@@ -118,8 +118,8 @@ class Reader:
                     match = other
         language = self.languages.language(text, words) if words else None
         problems: tuple[str, ...] = ()
-        if match.decision == "answer" and match.intent in PROBLEMS and not signals.elsewhere:
-            problems = (match.intent,)
+        if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
+            problems = () if signals.elsewhere else (match.intent,)
         if signals.topic and _near_article(match, words) and not _topic_business(problems, words):
             # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
             # account problem is the point, the licence its context.
@@ -192,6 +192,36 @@ _ACCOUNT_RE: Final = re.compile(
 _CREATE_RE: Final = re.compile(
     r"\b(cre\w*|ouvrir|inscri\w*|enregistr\w*|faire un compte|option|trouve pas|ou est|comment)\b"
 )
+
+
+# A problem this high, this far ahead of the next problem, is plain enough to answer
+# even though the matcher, wary of close rivals, would ask.
+PLAIN_SCORE: Final = 80.0
+PLAIN_LEAD: Final = 5.5
+PLAIN_NONE_LEAD: Final = 25.0
+_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})
+
+
+def _plain(match: Match) -> bool:
+    """Whether a problem the matcher would ask about is plain all the same: it scores
+    high and the next problem or symptom trails it. Not when the message may be out of
+    scope (`none` not far behind), nor between the two e-mails that do not arrive, which
+    the same words describe (the article's own symptom line, pasted, names both)."""
+    if match.decision != "clarify" or not match.candidates:
+        return False
+    top = match.candidates[0]
+    if top.intent not in PROBLEMS or top.score < PLAIN_SCORE:
+        return False
+    for other in match.candidates[1:]:
+        if other.intent == NONE and top.score - other.score < PLAIN_NONE_LEAD:
+            return False
+    rivals = [c for c in match.candidates[1:] if c.intent in PROBLEMS or c.intent in SYMPTOMS]
+    if not rivals:
+        return True
+    runner_up = rivals[0]
+    if {top.intent, runner_up.intent} <= _MAIL or runner_up.intent == "no_email_received":
+        return False
+    return top.score - runner_up.score >= PLAIN_LEAD
 
 
 def _near_article(match: Match, words: str) -> bool:

@@ -51,7 +51,7 @@ _ACKNOWLEDGEMENTS: Final = frozenset(
 )  # fmt: skip
 _THUMBS_UP: Final = ("👍", "👌", "🙏", "🆗", "✅")
 _THUMBS_DOWN: Final = ("👎", "❌")
-_MARKS_RE: Final = re.compile(r"[!?]{3,}")
+_MARKS_RE: Final = re.compile(r"!{2,}|[!?]{3,}|\?!|!\?")
 # Anger in capitals: this many letters at least, this share of them upper case.
 _CAPS_LETTERS: Final = 12
 _CAPS_SHARE: Final = 0.7
