@@ -126,6 +126,12 @@ class Reader:
             signals = signals.without_topic()
         if signals.topic and problems == ("business_account",) and _topic_business(problems, words):
             problems = ()
+        if problems and problems[0] in _RESET_LINK and "reset_link" in signals.done:
+            # "J'ai fait mot de passe oublié mais le mail arrive pas": the link that answer
+            # gives was used; what follows it in the article is the missing reset e-mail.
+            scores = {c.intent: c.score for c in match.candidates}
+            if scores.get("reset_email_missing", 0.0) >= RESET_NEAR:
+                problems = ("reset_email_missing",)
         several = None
         if problems and _SEVERAL_RE.search(words) and len(words.split()) >= SEVERAL_FROM:
             several = functools.partial(self._several, text)
@@ -161,6 +167,10 @@ class Reader:
         return tuple(found)
 
 
+# Answers that give the "Mot de passe oublié" link, and how close the missing reset e-mail
+# must be for a customer who says they used that link to be answered about it instead.
+_RESET_LINK: Final = frozenset({"forgot_password", "email_in_use"})
+RESET_NEAR: Final = 60.0
 # Several problems in one message: only a message this long, with a word that joins two
 # things, is read clause by clause; a clause counts with this score, read alone.
 SEVERAL_FROM: Final = 8
