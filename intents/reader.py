@@ -120,12 +120,16 @@ class Reader:
         problems: tuple[str, ...] = ()
         if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
             problems = () if signals.elsewhere else (match.intent,)
-        if signals.topic and _near_article(match, words) and not _topic_business(problems, words):
-            # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
-            # account problem is the point, the licence its context.
-            signals = signals.without_topic()
-        if signals.topic and problems == ("business_account",) and _topic_business(problems, words):
-            problems = ()
+        # Another topic can change the reading only of a message that is neither plainly
+        # nothing nor plainly an account problem (read when needed: it costs a scan).
+        unsure = not problems or problems == ("business_account",)
+        if unsure and match.decision != "none" and signals.topic:
+            if _topic_business(problems, words):
+                problems = ()
+            elif _near_article(match, words):
+                # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
+                # account problem is the point, the licence its context.
+                signals = signals.without_topic()
         if problems and problems[0] in _RESET_LINK and "reset_link" in signals.done:
             # "J'ai fait mot de passe oublié mais le mail arrive pas": the link that answer
             # gives was used; what follows it in the article is the missing reset e-mail.

@@ -70,23 +70,12 @@ def without_secrets(text: str) -> str:
 class Signals:
     """What one message says, besides which problem it names.
 
-    What `classify` reports (safety, a person, another topic, another company's password)
-    is read at once; what only a conversation needs (feedback, steps taken, anger, a rank)
-    is read the first time it is asked for, so that classifying stays cheap.
+    Safety and a request for a person are read at once; the rest (another topic, another
+    company's password, feedback, steps taken, anger, a rank) the first time it is asked
+    for, so that classifying a message reads only what can change its intent.
     """
 
-    __slots__ = (
-        "_cache",
-        "_heads",
-        "_reader",
-        "_text",
-        "_words",
-        "elsewhere",
-        "human",
-        "safety",
-        "secret",
-        "topic",
-    )  # fmt: skip
+    __slots__ = ("_cache", "_heads", "_reader", "_text", "_words", "human", "safety", "secret")
 
     def __init__(
         self,
@@ -97,28 +86,32 @@ class Signals:
         *,
         safety: SafetyReason | None = None,
         human: bool = False,
-        topic: bool = False,
-        elsewhere: bool = False,
         secret: bool = False,
     ) -> None:
         self._reader, self._text, self._words, self._heads = reader, text, words, heads
         self._cache: dict[str, object] = {}
         self.safety = safety
         self.human = human
-        self.topic = topic
-        # The password, e-mail or error is another company's or device's (not the account's).
-        self.elsewhere = elsewhere
         self.secret = secret
 
     def without_topic(self) -> Signals:
         """The same signals, another topic not counted."""
         other = Signals(
             self._reader, self._text, self._words, self._heads,
-            safety=self.safety, human=self.human, topic=False, elsewhere=self.elsewhere,
-            secret=self.secret,
+            safety=self.safety, human=self.human, secret=self.secret,
         )  # fmt: skip
-        other._cache = self._cache
+        other._cache = {**self._cache, "topic": False}
         return other
+
+    @property
+    def topic(self) -> bool:
+        """Another Parallels topic (Desktop, licences, billing, installation)."""
+        return self._lazy("topic")  # type: ignore[return-value]
+
+    @property
+    def elsewhere(self) -> bool:
+        """The password, e-mail or error is another company's, a session's or a file's."""
+        return self._lazy("elsewhere")  # type: ignore[return-value]
 
     @property
     def feedback(self) -> FeedbackSignal | None:
@@ -218,10 +211,21 @@ class Words:
         return not (self.whole.isdisjoint(gate.whole) and self.heads.isdisjoint(gate.heads))
 
 
-def _selectivity(g: Gate) -> tuple[int, int]:
-    """Longer words are rarer; fewer of them, rarer still."""
-    shortest = min(len(w) for w in (*g.whole, *g.heads))
-    return shortest, -(len(g.whole) + len(g.heads))
+# Words most messages to an account-support bot have: a gate of them would let every
+# message through.
+_COMMON: Final = frozenset(
+    {"mot", "mots", "passe", "mdp", "password", "mail", "mails", "e", "email", "compte", "compt",
+     "adresse", "adre", "pas", "je", "j", "me", "le", "la", "de", "mon", "ma", "plus", "un",
+     "une", "a", "ai", "message", "lien", "code", "site", "parallels", "para", "reco", "recu",
+     "reçu", "arrive", "arri", "oubl", "oublie"}
+)  # fmt: skip
+
+
+def _selectivity(g: Gate) -> tuple[int, int, int]:
+    """A gate without the commonest words first; then longer words (rarer); then fewer."""
+    words = (*g.whole, *g.heads)
+    common = sum(w in _COMMON for w in words)
+    return -common, min(len(w) for w in words), -len(words)
 
 
 def gate(pattern: str) -> Gate | None:
@@ -412,9 +416,6 @@ class SignalReader:
             return Signals(None, text, secret=secret)
         heads = Words(words)
         safety = next((reason for reason, found in self._safety if found(words, heads)), None)
-        topic = self._topic(words, heads) or (
-            self._product.search(words) is not None and self._with_product(words, heads)
-        )
         return Signals(
             self,
             text,
@@ -422,13 +423,17 @@ class SignalReader:
             heads,
             safety=safety,
             human=self._human(words, heads),
-            topic=topic,
-            elsewhere=self._elsewhere(words, heads),
             secret=secret,
         )
 
     def conversation(self, name: str, text: str, words: str, heads: Words) -> object:
-        """One of the signals only a conversation needs (see Signals)."""
+        """One of the signals read when asked for (see Signals)."""
+        if name == "topic":
+            return self._topic(words, heads) or (
+                self._product.search(words) is not None and self._with_product(words, heads)
+            )
+        if name == "elsewhere":
+            return self._elsewhere(words, heads)
         if name == "new_question":
             return self._new_question(words, heads) or "?" in text
         if name == "done":
