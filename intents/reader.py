@@ -104,9 +104,10 @@ class Reader:
         }
 
     def read(self, text: str) -> Reading:
-        signals = self.signals.read(text)
+        original = text
         text = without_secrets(text)
         words = flat(text)
+        signals = self.signals.read(original, words)
         match = self.matcher.match(text)
         if match.intent in _MOVES and match.candidates:
             # "cc jai oublié mon mdp", "… Merci de m'aider": a greeting or thanks around a
@@ -130,7 +131,7 @@ class Reader:
                 # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
                 # account problem is the point, the licence its context.
                 signals = signals.without_topic()
-        if problems and problems[0] in _RESET_LINK and "reset_link" in signals.done:
+        if problems and problems[0] in _RESET_LINK and signals.took("reset_link"):
             # "J'ai fait mot de passe oublié mais le mail arrive pas": the link that answer
             # gives was used; what follows it in the article is the missing reset e-mail.
             scores = {c.intent: c.score for c in match.candidates}
