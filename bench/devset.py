@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from intents.catalogue import CONVERSATION, NONE
-from intents.matcher import Matcher
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 
 
+class Classified(Protocol):
+    """What a classifier says of a message: `Matcher.match`'s Match, `Reader.read`'s Reading."""
+
+    @property
+    def intent(self) -> str: ...
+
+    @property
+    def decision(self) -> str: ...
+
+
 def load(name: str) -> list[tuple[str, str]]:
-    """(label, text) pairs of tests/data/NAME.tsv; `#` lines are comments."""
+    """(label, text) pairs of tests/data/NAME.tsv (NAME may hold a folder: intents/dev_extra);
+    `#` lines are comments."""
     rows = []
     for line in (DATA / f"{name}.tsv").read_text("utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
@@ -36,10 +48,12 @@ class Scores:
         )
 
 
-def score(matcher: Matcher, rows: list[tuple[str, str]]) -> Scores:
+def score(classify: Callable[[str], Classified], rows: list[tuple[str, str]]) -> Scores:
+    """In-scope and out-of-scope accuracy, and the share of confident wrong article answers
+    (decision `answer`, another problem than the label), of `classify` over `rows`."""
     right = inside = outside = recognised = wrong = 0
     for label, text in rows:
-        match = matcher.match(text)
+        match = classify(text)
         if label == NONE:
             outside += 1
             recognised += match.intent == NONE
@@ -48,4 +62,9 @@ def score(matcher: Matcher, rows: list[tuple[str, str]]) -> Scores:
             right += match.intent == label
         answered = match.decision == "answer" and match.intent not in CONVERSATION
         wrong += answered and match.intent != label
-    return Scores(right / inside, recognised / outside, wrong / len(rows), len(rows))
+    return Scores(
+        right / inside if inside else 1.0,
+        recognised / outside if outside else 1.0,
+        wrong / len(rows) if rows else 0.0,
+        len(rows),
+    )

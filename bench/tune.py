@@ -37,7 +37,7 @@ def main() -> None:
     for values in itertools.product(*GRID.values()):
         overrides: dict[str, Any] = dict(zip(GRID, values, strict=True))
         tuning = replace(Tuning(), **overrides)
-        s = score(Matcher(catalogue, tuning=tuning), rows)
+        s = score(Matcher(catalogue, tuning=tuning).match, rows)
         results.append((s.wrong_answers <= 0.01 and s.out_of_scope >= 0.9, s.in_scope, s, tuning))
     results.sort(key=lambda r: (r[0], r[1], r[2].out_of_scope), reverse=True)
     for ok, _, s, tuning in results[:10]:

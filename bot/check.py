@@ -7,6 +7,7 @@ from collections import defaultdict
 import jinja2
 
 from intents.catalogue import CONVERSATION, PROBLEMS, SYMPTOMS, Catalogue
+from intents.language import NOTE_LANGUAGES
 from intents.matcher import Matcher
 from responses.limits import MESSENGER, TWITTER
 from responses.renderer import Renderer
@@ -15,13 +16,20 @@ from responses.renderer import Renderer
 FIXED_TEMPLATES = (
     "feedback_question", "clarify_ambiguous", "fallback", "offer_human", "rephrase",
     "escalation", "greeting", "thanks", "resolved", "disclosure", "attachment", "handback",
-    "flood", "mention",
+    "flood", "mention", "acknowledge", "redirect", "wait", "secret_reminder", "language_note",
 )  # fmt: skip
+# Answers without the steps the customer said they took (the policy's STEPS).
+_STEPS_TAKEN: list[dict[str, object]] = [{}] + [
+    {"spam_checked": spam, "contacts_added": contacts} for spam in (0, 1) for contacts in (0, 1)
+]
 # The contexts each template is rendered with: every branch it has.
 SAMPLE_CONTEXTS: dict[str, list[dict[str, object]]] = {
     "answer_email_deleted": [{"days": None}, {"days": 1}, {"days": 30}],
     "greeting": [{"hello": 0}, {"hello": 1}],
     "escalation": [{"hours": None}, {"hours": "du lundi au vendredi, de 9 h à 18 h"}],
+    "answer_reset_email_missing": _STEPS_TAKEN,
+    "answer_device_email_missing": _STEPS_TAKEN,
+    "language_note": [{"lang": code} for code in (*NOTE_LANGUAGES, "xx")],
 }
 
 

@@ -26,7 +26,7 @@ from bot.local import LocalConversations
 from bot.models import Reply
 from bot.store import Conflict, NotFound, Store, StoreError, open_store
 from intents.catalogue import CatalogueError, load_catalogue
-from intents.matcher import Matcher
+from intents.reader import Reader
 from responses.renderer import Renderer
 
 # Allocations between two collections of the young generation while serving (see _serve).
@@ -193,20 +193,29 @@ def _store_error(exc: StoreError, settings: Settings) -> str:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    matcher = Matcher(load_catalogue())
+    reader = Reader(load_catalogue())
     lines: Iterable[str] = args.messages or sys.stdin
     for line in lines:
         text = line.rstrip("\n")
         if not text.strip():
             continue
-        match = matcher.match(text)
+        reading = reader.read(text)
+        match = reading.match
         record: dict[str, object] = {
             "text": text,
-            "intent": match.intent,
+            "intent": reading.intent,
             "score": match.score,
-            "decision": match.decision,
+            "decision": reading.decision,
             "candidates": [{"intent": c.intent, "score": c.score} for c in match.candidates[:3]],
         }
+        if len(reading.problems) > 1:
+            record["problems"] = list(reading.problems)
+        if reading.signals.safety is not None:
+            record["safety"] = reading.signals.safety
+        if reading.signals.topic:
+            record["other_topic"] = True
+        if reading.language is not None:
+            record["language"] = reading.language
         if match.days is not None:
             record["days"] = match.days
         print(json.dumps(record, ensure_ascii=False), flush=True)

@@ -15,6 +15,7 @@ from bot.models import Decision, IncomingMessage, Reply
 from bot.policy import ConversationState, Policy
 from intents.catalogue import Catalogue, load_catalogue
 from intents.matcher import Match, Matcher
+from intents.reader import Reader, Reading
 from responses.limits import LOCAL, ChannelLimits
 from responses.renderer import Renderer
 
@@ -28,10 +29,15 @@ LONG_MESSAGE = 2_000
 class Outcome:
     """What one customer message led to."""
 
-    match: Match
+    reading: Reading
     decision: Decision
     state: ConversationState
     replies: list[Reply]
+
+    @property
+    def match(self) -> Match:
+        """What the matcher made of the message (the workers record its intent and score)."""
+        return self.reading.match
 
 
 class Engine:
@@ -44,11 +50,13 @@ class Engine:
         renderer: Renderer,
         *,
         hours: str | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.matcher = matcher
         self.renderer = renderer
-        self._policy = Policy(catalogue, hours)
+        self.reader = reader or Reader(catalogue, matcher)
+        self._policy = Policy(catalogue, hours, self.reader.title_words)
 
     @classmethod
     def default(cls, hours: str | None = None) -> Engine:
@@ -58,15 +66,15 @@ class Engine:
 
     def with_hours(self, hours: str | None) -> Engine:
         """The same engine (sharing its matcher), telling customers these business hours."""
-        return Engine(self.catalogue, self.matcher, self.renderer, hours=hours)
+        return Engine(self.catalogue, self.matcher, self.renderer, hours=hours, reader=self.reader)
 
     def respond(
         self, state: ConversationState, message: IncomingMessage, limits: ChannelLimits = LOCAL
     ) -> Outcome:
-        match = self.matcher.match(message.text)
-        turn = self._policy.decide(state, message, match)
+        reading = self.reader.read(message.text)
+        turn = self._policy.decide(state, message, reading)
         replies = self.renderer.render(turn.decision.says, limits)
-        return Outcome(match, turn.decision, turn.state, replies)
+        return Outcome(reading, turn.decision, turn.state, replies)
 
 
 async def off_loop_if_long(message: IncomingMessage, work: Callable[[], T]) -> T:

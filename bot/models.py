@@ -89,14 +89,30 @@ Action = Literal[
     "resolved",
     "attachment",
     "silent",
+    "wait",
+    "redirect",
+    "language",
 ]
+Feedback = Literal["yes", "no"]
 
 
 class Decision(_Frozen):
-    """What the dialogue policy decided for one customer message."""
+    """What the dialogue policy decided for one customer message.
+
+    `answered` are the article's problems answered, in the customer's order; `feedback`
+    what the message said of the answer before it ("oui merci, et pour …" is "yes" and a new
+    question); `language` the customer's language when it is not French (the reply carries
+    a note in it); `acknowledged` whether the reply opens by acknowledging an angry
+    customer; `reminded` whether it reminds never to send a password or a card number.
+    """
 
     action: Action
     intent: str
     score: float = 0.0
     says: tuple[Say, ...] = ()
     escalation_reason: str | None = None
+    answered: tuple[str, ...] = ()
+    feedback: Feedback | None = None
+    language: str | None = None
+    acknowledged: bool = False
+    reminded: bool = False

@@ -1,29 +1,46 @@
-"""The dialogue policy: one pure function from (state, message, match) to a decision.
+"""The dialogue policy: one pure function from (state, message, reading) to a decision.
 
-DESIGN.md's rules, in the order they apply:
+A message is read first as the answer to what the bot last asked, then as something new
+(DESIGN.md, "A conversation, not a string of messages"). In the order the rules apply:
 
 * while a person has the conversation the bot stays silent;
-* a tap on a choice (or its number, or its title typed) is taken at its word;
-* "Non" / "toujours pas" after an answer escalates (the answer did not help, or the
-  article itself sends the customer to support); "Oui" closes the topic;
-* `human` escalates at once;
-* a clear article problem gets its answer and "Est-ce que cela a résolu votre problème ?";
-* a generic symptom, or two close problems, gets a clarifying question whose choices are
-  the candidate problems: a doubtful message never gets a confident wrong answer;
+* a tap on a choice (or its number, rank or title typed) is taken at its word;
+* a hacked account, a suspicious e-mail, a payment dispute, a legal request, a threat or
+  distress go straight to a person, with the reason for the agent; so does a request for
+  a person (after another topic was routed, with that reason);
+* after an answer: "non" and every way of saying it escalates, unless it brings a new
+  problem ("non, en fait …"), which is answered; "oui" closes, unless it asks something
+  new ("oui merci, et pour … ?"), which is answered in the same turn; "je vais regarder"
+  waits; a step of the answer the customer says they already took escalates;
+* after a clarifying question, the reply is matched against the choices offered (by rank
+  or by content) before the whole catalogue;
+* after another Parallels topic was routed, anything but an article problem goes to a
+  person: the customer does not fail twice;
+* a clear problem gets the article's answer (several, in the customer's order), leaving
+  out the steps the customer already took, then "Est-ce que cela a résolu votre
+  problème ?"; a generic symptom or two close problems get a clarifying question;
+  another Parallels topic is routed on its first message with a one-tap person offer;
 * a miss asks to rephrase; a second offers a person; one more after that escalates;
+  a message in another language without a clear problem is told that the bot answers
+  in French and that a person can take over;
 * a screenshot alone asks for words; a second one in a row goes to a person.
+
+Every reply in another language carries a note in that language; an angry customer's
+opens with one acknowledging sentence; a message with a masked password or card number
+gets, once per conversation, a reminder never to send one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.models import Decision, IncomingMessage, LinkButton, QuickReply, Say
+from bot.models import Decision, Feedback, IncomingMessage, LinkButton, QuickReply, Say
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
-from intents.matcher import Match, read_feedback
-from intents.normalize import fold
+from intents.reader import Reading
+from intents.signals import flat
 
 YES = "feedback:yes"
 NO = "feedback:no"
@@ -33,9 +50,38 @@ GET_STARTED = "get_started"
 INTENT_PREFIX = "intent:"
 MAX_CHOICES = 3
 
+#: The steps of each answer a customer may already have taken (intents/signals.toml):
+#: the answer leaves them out, and once all are done the next step is a person.
+STEPS: Final[dict[str, tuple[str, ...]]] = {
+    "forgot_password": ("reset_link",),
+    "email_in_use": ("reset_link",),
+    "reset_email_missing": ("spam", "contacts"),
+    "device_email_missing": ("spam", "contacts", "other_device"),
+    "forgot_email": ("searched_noreply",),
+    "weak_password": ("complex_password",),
+    "email_deleted": ("waited",),
+}
+#: Answers that send the customer to the "Mot de passe oublié" link, whose next row of the
+#: article is the reset e-mail that does not arrive.
+RESET_LINK_ANSWERS: Final = frozenset({"forgot_password", "email_in_use"})
+#: Problems about an e-mail that does not arrive: one does not follow the other.
+MISSING_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})
+# Safety reasons whose escalation is not opened by "je comprends votre agacement".
+_NO_ACKNOWLEDGEMENT: Final = frozenset({"distress", "hacked", "phishing", "legal", "payment"})
+# A choice of a clarifying question named by its content: its score, and its lead over
+# the other choices offered.
+CHOICE_FLOOR: Final = 45.0
+CHOICE_LEAD: Final = 5.0
+# What a word of a choice's title adds to its score.
+TITLE_WORD: Final = 15.0
+
 
 class ConversationState(BaseModel):
-    """What the bot remembers of one conversation between two messages."""
+    """What the bot remembers of one conversation between two messages.
+
+    Stored as JSON by the store: every field has a default, so that states written before
+    a field existed still load.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -52,7 +98,22 @@ class ConversationState(BaseModel):
     # The service's, not the policy's: when the customer's last messages came (flood guard).
     recent_ms: tuple[int, ...] = ()
     flood_noticed: bool = False
+    # The problems of the last answer, whose feedback is awaited.
+    last_answer: tuple[str, ...] = ()
+    # The article's steps the customer said they took (intents/signals.py, STEPS).
+    done: tuple[str, ...] = ()
+    # The reminder never to send a password or a card number was given.
+    reminded: bool = False
 
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """The problems whose feedback is awaited (a state stored before `last_answer`
+        existed has its problem in `last_intent`)."""
+        if not self.awaiting_feedback:
+            return ()
+        if self.last_answer:
+            return self.last_answer
+        return (self.last_intent,) if self.last_intent in PROBLEMS else ()
 
     def handed_back(self) -> ConversationState:
         """The state after an agent resolves: the bot has the conversation again, and its
@@ -65,6 +126,7 @@ class ConversationState(BaseModel):
                 "misses": 0,
                 "offered_human": False,
                 "choices": (),
+                "last_answer": (),
                 "last_action": "handback",
             }
         )
@@ -78,99 +140,238 @@ class Turn:
     state: ConversationState
 
 
-def chosen_payload(message: IncomingMessage, state: ConversationState) -> str | None:
-    """The payload of a tapped choice, or of a choice typed by its number or its title."""
+def chosen_payload(
+    message: IncomingMessage, state: ConversationState, reading: Reading | None = None
+) -> str | None:
+    """The payload of a tapped choice, or of a choice typed by its number, rank or title."""
     if message.payload:
         return message.payload
+    if not state.choices:
+        return None
     typed = message.text.strip().rstrip(".)")
     # ASCII digits only: "²" is a digit to str.isdigit() but not to int().
     if typed.isascii() and typed.isdecimal() and len(typed) <= 3 and 1 <= int(typed) <= len(
         state.choices
     ):
         return state.choices[int(typed) - 1].payload
-    folded = fold(message.text).strip(" .!")
+    folded = " ".join(fold_words(message.text))
     for choice in state.choices:
-        if folded and folded == fold(choice.title).strip(" .!…"):
+        if folded and folded == " ".join(fold_words(choice.title)):
             return choice.payload
+    if reading is not None and reading.signals.ordinal is not None:
+        problems = [c for c in state.choices if c.payload.startswith(INTENT_PREFIX)]
+        rank = reading.signals.ordinal
+        if problems and (rank == -1 or 1 <= rank <= len(problems)):
+            return problems[rank - 1 if rank > 0 else -1].payload
     return None
+
+
+def fold_words(text: str) -> list[str]:
+    return flat(text).split()
 
 
 class Policy:
     """DESIGN.md's dialogue policy over the catalogue; `decide` is pure."""
 
-    def __init__(self, catalogue: Catalogue, hours: str | None = None) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        hours: str | None = None,
+        title_words: dict[str, frozenset[str]] | None = None,
+    ) -> None:
         self._catalogue = catalogue
         self._hours = hours  # when people answer, told to a customer handed over
+        # Each problem's quick-reply title as the matcher's tokens (Reader.title_words).
+        self._title_words = title_words or {}
 
-    def decide(self, state: ConversationState, message: IncomingMessage, match: Match) -> Turn:
+    def decide(self, state: ConversationState, message: IncomingMessage, reading: Reading) -> Turn:
         if state.escalated:
-            return Turn(Decision(action="silent", intent=match.intent, score=match.score), state)
+            silent = Decision(action="silent", intent=reading.intent, score=reading.match.score)
+            return Turn(silent, state)
+        match = reading.match
         facts = dict(state.facts)
         if match.days is not None:
             facts["days"] = str(match.days)
         facts.update(match.entities)
-        state = state.model_copy(update={"facts": facts})
+        done = tuple(dict.fromkeys((*state.done, *sorted(reading.signals.done))))
+        before = state
+        state = state.model_copy(update={"facts": facts, "done": done})
 
-        payload = chosen_payload(message, state)
+        payload = chosen_payload(message, state, reading)
         if payload is not None:
-            return self._on_payload(state, payload, match)
-        if message.attachments and not message.text.strip():
+            turn = self._on_payload(state, payload, reading)
+            typed = not message.payload
+        elif message.attachments and not message.text.strip():
+            typed = False
             if state.last_action == "attachment":
-                return self._escalate(state, "unreadable_attachment", NONE, 0.0)
-            return self._say(state, "attachment", NONE, 0.0, Say(template="attachment"))
-
-        feedback = read_feedback(message.text) if state.awaiting_feedback else None
-        new_problem = match.decision == "answer" and match.intent != state.last_intent
-        if feedback == "no" and not new_problem:
-            return self._escalate(state, "not_solved", state.last_intent or NONE, match.score)
-        if feedback == "yes" and not new_problem:
-            return self._resolved(state, match)
-        return self._on_match(state, match)
+                turn = self._escalate(state, "unreadable_attachment", NONE, 0.0)
+            else:
+                turn = self._say(state, "attachment", NONE, 0.0, Say(template="attachment"))
+        else:
+            typed = True
+            turn = self._on_text(state, reading)
+        return self._dress(turn, before, reading, typed)
 
     # -- what the customer chose -------------------------------------------------------
 
-    def _on_payload(self, state: ConversationState, payload: str, match: Match) -> Turn:
+    def _on_payload(self, state: ConversationState, payload: str, reading: Reading) -> Turn:
         if payload == YES:
-            return self._resolved(state, match)
+            return self._resolved(state, 100.0, "yes")
         if payload == NO:
-            return self._escalate(state, "not_solved", state.last_intent or NONE, 100.0)
+            return self._not_solved(state, 100.0)
         if payload == HUMAN:
-            return self._escalate(state, "asked_for_human", HUMAN, 100.0)
+            reason = "other_topic" if state.last_action == "redirect" else "asked_for_human"
+            return self._escalate(state, reason, HUMAN, 100.0)
         if payload == REPHRASE:
             return self._say(state, "rephrase", NONE, 0.0, Say(template="rephrase"))
         if payload.startswith(INTENT_PREFIX):
             intent = payload.removeprefix(INTENT_PREFIX)
             if intent in PROBLEMS:
-                return self._answer(state, intent, 100.0, state.facts)
+                return self._answer(state, (intent,), 100.0)
             if intent in SYMPTOMS:
                 return self._clarify_symptom(state, intent, 100.0)
         # Get Started, a menu entry without a problem, or a stale payload: say hello.
-        return self._greet(state, match)
+        return self._greet(state, reading.match.score)
 
     # -- what the customer wrote ---------------------------------------------------------
 
-    def _on_match(self, state: ConversationState, match: Match) -> Turn:
-        intent = match.intent
-        if intent == HUMAN:
-            return self._escalate(state, "asked_for_human", HUMAN, match.score)
-        if match.decision == "none" or intent == NONE:
-            return self._miss(state, match)
-        if intent == "greeting":
-            return self._greet(state, match)
-        if intent == "thanks":
-            if state.awaiting_feedback:
-                return self._resolved(state, match)
-            return self._say(state, "thanks", intent, match.score, Say(template="thanks"))
-        if intent in SYMPTOMS:
-            return self._clarify_symptom(state, intent, match.score)
-        if match.decision == "answer":
-            return self._answer(state, intent, match.score, state.facts)
-        return self._clarify_close(state, match)
+    def _on_text(self, state: ConversationState, reading: Reading) -> Turn:
+        signals = reading.signals
+        score = reading.match.score
+        feedback = self._feedback(state, reading)
+        if signals.safety is not None:
+            return _with_feedback(self._escalate(state, signals.safety, NONE, score), feedback)
+        if signals.human or (reading.match.intent == HUMAN and reading.match.decision == "answer"):
+            reason = "other_topic" if state.last_action == "redirect" else "asked_for_human"
+            return _with_feedback(self._escalate(state, reason, HUMAN, score), feedback)
+        in_context: Turn | None = None
+        if state.pending:
+            in_context = self._after_answer(state, reading)
+        elif state.last_action == "clarify" and state.choices:
+            in_context = self._after_question(state, reading)
+        elif state.last_action == "redirect":
+            in_context = self._after_redirect(state, reading)
+        return in_context if in_context is not None else self._fresh(state, reading)
 
-    def _miss(self, state: ConversationState, match: Match) -> Turn:
+    def _feedback(self, state: ConversationState, reading: Reading) -> Feedback | None:
+        """What the message says of the answer before it, if one awaits feedback."""
+        if not state.pending:
+            return None
+        feedback = reading.signals.feedback
+        if feedback == "yes":
+            return "yes"
+        if feedback == "no":
+            return "no"
+        return None
+
+    def _after_answer(self, state: ConversationState, reading: Reading) -> Turn | None:
+        """A reply to "Est-ce que cela a résolu votre problème ?"."""
+        signals = reading.signals
+        feedback = signals.feedback
+        score = reading.match.score
+        last = state.pending
+        new = tuple(p for p in reading.problems if p not in last)
+        if feedback == "no":
+            if new and not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL):
+                return _with_feedback(self._answer(state, new, score), "no")
+            if set(last) & RESET_LINK_ANSWERS and (
+                "reset_link" in signals.done or "reset_email_missing" in reading.problems
+                or _names_missing_mail(reading)
+            ):
+                return _with_feedback(self._answer(state, ("reset_email_missing",), score), "no")
+            return self._not_solved(state, score)
+        if feedback == "yes":
+            if signals.new_question and new:
+                return _with_feedback(self._answer(state, new, score), "yes")
+            if signals.new_question and reading.symptom is not None:
+                turn = self._clarify_symptom(state, reading.symptom, score)
+                return _with_feedback(turn, "yes")
+            return self._resolved(state, score, "yes")
+        if feedback == "wait":
+            return self._wait(state, score)
+        steps = {step for problem in last for step in STEPS.get(problem, ())}
+        if steps & signals.done and not new:
+            return self._not_solved(state, score)
+        if new:
+            return self._answer(state, new, score)
+        if reading.problems:  # the same problem again: the answer did not help
+            return self._not_solved(state, score)
+        if reading.match.intent == "thanks" and reading.match.decision != "none":
+            return self._resolved(state, score, "yes")
+        return None
+
+    def _after_question(self, state: ConversationState, reading: Reading) -> Turn | None:
+        """A free-text reply to a clarifying question: one of its choices, by content."""
+        options = [
+            c.payload.removeprefix(INTENT_PREFIX)
+            for c in state.choices
+            if c.payload.startswith(INTENT_PREFIX)
+        ]
+        options = [o for o in options if o in PROBLEMS]
+        if not options:
+            return None
+        match = reading.match
+        if reading.problems:
+            return self._answer(state, reading.problems, match.score)
+        scores = {c.intent: c.score for c in match.candidates}
+        # A word of a choice's title ("celui du mot de passe", "le navigateur") points to it.
+        words = set(reading.match.normalized.tokens)
+        for option in options:
+            shared = words & self._title_words.get(option, frozenset())
+            scores[option] = scores.get(option, 0.0) + TITLE_WORD * len(shared)
+        ranked = sorted(options, key=lambda o: -scores.get(o, 0.0))
+        best = scores.get(ranked[0], 0.0)
+        runner_up = scores.get(ranked[1], 0.0) if len(ranked) > 1 else 0.0
+        if best >= CHOICE_FLOOR and best - runner_up >= CHOICE_LEAD:
+            return self._answer(state, (ranked[0],), best)
+        return None
+
+    def _after_redirect(self, state: ConversationState, reading: Reading) -> Turn | None:
+        """After another topic was routed: an article problem is answered, a thank-you or
+        a bare "ok" is returned; anything else (the topic again, "oui", a question the bot
+        cannot read) goes to the person offered: the customer does not fail twice."""
+        match = reading.match
+        if reading.problems or reading.symptom is not None:
+            return None
+        if match.decision != "none" and match.intent in ("thanks", "greeting"):
+            return None
+        if reading.signals.feedback == "wait" and not reading.signals.topic:
+            return self._say(state, "thanks", "thanks", match.score, Say(template="thanks"))
+        return self._escalate(state, "other_topic", NONE, match.score)
+
+    def _fresh(self, state: ConversationState, reading: Reading) -> Turn:
+        """A message read on its own."""
+        match = reading.match
+        signals = reading.signals
+        score = match.score
+        if reading.problems:
+            problems = _after_steps(reading.problems, set(state.done))
+            if not problems:
+                return self._not_solved(state, score)
+            return self._answer(state, problems, score)
+        if signals.topic:
+            return self._redirect(state, score)
+        if signals.elsewhere:
+            return self._miss(state, score)
+        if reading.symptom is not None:
+            return self._clarify_symptom(state, reading.symptom, score)
+        intent = match.intent
+        if match.decision == "clarify" and intent in PROBLEMS:
+            return self._clarify_close(state, reading)
+        if reading.language is not None and intent != "thanks":
+            return self._language(state, reading)
+        if match.decision != "none" and intent == "greeting":
+            return self._greet(state, score)
+        if match.decision != "none" and intent == "thanks":
+            if state.awaiting_feedback:
+                return self._resolved(state, score, "yes")
+            return self._say(state, "thanks", intent, score, Say(template="thanks"))
+        return self._miss(state, score)
+
+    def _miss(self, state: ConversationState, score: float) -> Turn:
         misses = state.misses + 1
         if state.offered_human:
-            return self._escalate(state, "not_understood", NONE, match.score)
+            return self._escalate(state, "not_understood", NONE, score)
         if misses >= 2:
             says = Say(
                 template="offer_human",
@@ -179,24 +380,44 @@ class Policy:
                     QuickReply(title="Reformuler", payload=REPHRASE),
                 ),
             )
-            turn = self._say(state, "offer_human", NONE, match.score, says)
+            turn = self._say(state, "offer_human", NONE, score, says)
             return Turn(
                 turn.decision,
                 turn.state.model_copy(update={"misses": misses, "offered_human": True}),
             )
-        turn = self._say(state, "fallback", NONE, match.score, Say(template="fallback"))
+        turn = self._say(state, "fallback", NONE, score, Say(template="fallback"))
         return Turn(turn.decision, turn.state.model_copy(update={"misses": misses}))
+
+    def _language(self, state: ConversationState, reading: Reading) -> Turn:
+        """Another language, the problem unclear: the note, and a person one tap away."""
+        if state.offered_human:
+            return self._escalate(state, "not_understood", NONE, reading.match.score)
+        says = Say(
+            template="language_note",
+            context={"lang": reading.language},
+            quick_replies=(QuickReply(title=self._catalogue[HUMAN].label, payload=HUMAN),),
+        )
+        turn = self._say(state, "language", NONE, reading.match.score, says)
+        update = {"misses": state.misses + 1, "offered_human": state.misses + 1 >= 2}
+        return Turn(turn.decision, turn.state.model_copy(update=update))
 
     # -- building blocks -----------------------------------------------------------------
 
-    def _answer(
-        self, state: ConversationState, intent: str, score: float, facts: dict[str, str]
-    ) -> Turn:
-        entry = self._catalogue[intent]
-        context: dict[str, int | str | None] = {}
-        if intent == "email_deleted":
-            context["days"] = int(facts["days"]) if "days" in facts else None
-        buttons = tuple(LinkButton(title=link.title, url=link.url) for link in entry.links)
+    def _answer(self, state: ConversationState, problems: tuple[str, ...], score: float) -> Turn:
+        """The article's answer to each problem, in order, then the feedback question."""
+        says: list[Say] = []
+        done = set(state.done)
+        for intent in problems:
+            entry = self._catalogue[intent]
+            context: dict[str, int | str | None] = {}
+            if intent == "email_deleted":
+                days = state.facts.get("days")
+                context["days"] = int(days) if days is not None and days.isdecimal() else None
+            if intent in ("reset_email_missing", "device_email_missing"):
+                context["spam_checked"] = int("spam" in done)
+                context["contacts_added"] = int("contacts" in done)
+            buttons = tuple(LinkButton(title=link.title, url=link.url) for link in entry.links)
+            says.append(Say(template=f"answer_{intent}", context=context, buttons=buttons))
         question = Say(
             template="feedback_question",
             quick_replies=(
@@ -204,25 +425,53 @@ class Policy:
                 QuickReply(title="Non", payload=NO),
             ),
         )
-        answer = Say(template=f"answer_{intent}", context=context, buttons=buttons)
-        turn = self._say(state, "answer", intent, score, answer, question)
-        answered = (*state.answered, intent) if intent not in state.answered else state.answered
+        turn = self._say(state, "answer", problems[-1], score, *says, question)
+        answered = tuple(dict.fromkeys((*state.answered, *problems)))
         return Turn(
-            turn.decision,
+            turn.decision.model_copy(update={"answered": problems}),
             turn.state.model_copy(
-                update={"last_intent": intent, "awaiting_feedback": True, "answered": answered}
+                update={
+                    "last_intent": problems[-1],
+                    "awaiting_feedback": True,
+                    "answered": answered,
+                    "last_answer": problems,
+                }
             ),
         )
+
+    def _wait(self, state: ConversationState, score: float) -> Turn:
+        """The customer goes to try: a short acknowledgement, the question still open."""
+        says = Say(
+            template="wait",
+            quick_replies=(
+                QuickReply(title="Oui", payload=YES),
+                QuickReply(title="Non", payload=NO),
+            ),
+        )
+        turn = self._say(state, "wait", state.last_intent or NONE, score, says)
+        return Turn(
+            turn.decision,
+            turn.state.model_copy(update={"awaiting_feedback": True, "last_answer": state.pending}),
+        )
+
+    def _redirect(self, state: ConversationState, score: float) -> Turn:
+        """Another Parallels topic: what the bot helps with, and a person one tap away."""
+        says = Say(
+            template="redirect",
+            quick_replies=(QuickReply(title=self._catalogue[HUMAN].label, payload=HUMAN),),
+        )
+        return self._say(state, "redirect", NONE, score, says)
 
     def _clarify_symptom(self, state: ConversationState, symptom: str, score: float) -> Turn:
         options = self._catalogue[symptom].candidates
         return self._clarify(state, f"clarify_{symptom}", symptom, score, options)
 
-    def _clarify_close(self, state: ConversationState, match: Match) -> Turn:
+    def _clarify_close(self, state: ConversationState, reading: Reading) -> Turn:
+        match = reading.match
         problems = [c for c in match.candidates if c.intent in PROBLEMS]
         options = tuple(c.intent for c in problems[:MAX_CHOICES])
         if len(options) < 2:
-            return self._miss(state, match)
+            return self._miss(state, match.score)
         return self._clarify(state, "clarify_ambiguous", match.intent, match.score, options)
 
     def _clarify(
@@ -245,15 +494,20 @@ class Policy:
         )
         return Turn(turn.decision, turn.state.model_copy(update={"last_intent": intent}))
 
-    def _greet(self, state: ConversationState, match: Match) -> Turn:
+    def _greet(self, state: ConversationState, score: float) -> Turn:
         # The disclosure already says "Bonjour" on a first message.
         say = Say(template="greeting", context={"hello": int(state.disclosed)})
-        return self._say(state, "greet", "greeting", match.score, say)
+        return self._say(state, "greet", "greeting", score, say)
 
-    def _resolved(self, state: ConversationState, match: Match) -> Turn:
-        return self._say(
-            state, "resolved", state.last_intent or NONE, match.score, Say(template="resolved")
+    def _resolved(self, state: ConversationState, score: float, feedback: Feedback) -> Turn:
+        turn = self._say(
+            state, "resolved", state.last_intent or NONE, score, Say(template="resolved")
         )
+        return _with_feedback(turn, feedback)
+
+    def _not_solved(self, state: ConversationState, score: float) -> Turn:
+        turn = self._escalate(state, "not_solved", state.last_intent or NONE, score)
+        return _with_feedback(turn, "no")
 
     def _escalate(self, state: ConversationState, reason: str, intent: str, score: float) -> Turn:
         say = Say(template="escalation", context={"hours": self._hours})
@@ -282,11 +536,12 @@ class Policy:
                 "escalation_reason": reason,
             }
         )
-        keep_misses = action in ("fallback", "offer_human", "rephrase")
+        keep_misses = action in ("fallback", "offer_human", "rephrase", "language")
         new_state = state.model_copy(
             update={
                 "last_action": action,
                 "awaiting_feedback": False,
+                "last_answer": (),
                 "disclosed": True,
                 "choices": choices,
                 "misses": state.misses if keep_misses else 0,
@@ -294,3 +549,67 @@ class Policy:
             }
         )
         return Turn(decision, new_state)
+
+    # -- what goes around the reply --------------------------------------------------------
+
+    def _dress(
+        self, turn: Turn, before: ConversationState, reading: Reading, typed: bool
+    ) -> Turn:
+        """The reminder, the language note and the acknowledgement, after the disclosure."""
+        decision = turn.decision
+        if decision.action == "silent" or not decision.says:
+            return turn
+        extras: list[Say] = []
+        update: dict[str, object] = {}
+        state_update: dict[str, object] = {}
+        signals = reading.signals
+        if signals.secret and not before.reminded:
+            extras.append(Say(template="secret_reminder"))
+            update["reminded"] = True
+            state_update["reminded"] = True
+        if typed and reading.language is not None:
+            update["language"] = reading.language
+            if decision.action != "language":
+                extras.append(Say(template="language_note", context={"lang": reading.language}))
+        acknowledge = typed and signals.angry and decision.action in (
+            "answer", "clarify", "fallback", "offer_human", "redirect", "escalate", "language",
+        ) and decision.escalation_reason not in _NO_ACKNOWLEDGEMENT  # fmt: skip
+        if acknowledge:
+            extras.append(Say(template="acknowledge"))
+            update["acknowledged"] = True
+        says = list(decision.says)
+        at = 1 if says and says[0].template == "disclosure" else 0
+        says[at:at] = extras
+        update["says"] = tuple(says)
+        return Turn(decision.model_copy(update=update), turn.state.model_copy(update=state_update))
+
+
+def _with_feedback(turn: Turn, feedback: Feedback | None) -> Turn:
+    if feedback is None:
+        return turn
+    return Turn(turn.decision.model_copy(update={"feedback": feedback}), turn.state)
+
+
+def _after_steps(problems: tuple[str, ...], done: set[str]) -> tuple[str, ...]:
+    """The problems still worth an answer once the steps the customer took are counted.
+
+    Having used the "Mot de passe oublié" link already, a customer whose problem that link
+    answers is waiting for the reset e-mail; a problem all of whose steps were taken is not
+    answered again (the next step is a person).
+    """
+    kept: list[str] = []
+    for problem in problems:
+        if problem in RESET_LINK_ANSWERS and "reset_link" in done:
+            problem = "reset_email_missing"
+        steps = STEPS.get(problem, ())
+        if steps and set(steps) <= done:
+            continue
+        if problem not in kept:
+            kept.append(problem)
+    return tuple(kept)
+
+
+def _names_missing_mail(reading: Reading) -> bool:
+    """Whether the message says an e-mail did not come."""
+    scores = {c.intent: c.score for c in reading.match.candidates}
+    return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60

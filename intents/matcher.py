@@ -19,7 +19,6 @@ tests/data/devset.tsv make of it.
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -29,7 +28,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from intents.catalogue import CONVERSATION, NONE, PROBLEMS, SYMPTOMS, Catalogue
-from intents.normalize import NON_WORD_RE, Lexicon, Normalized, Normalizer, fold
+from intents.normalize import Lexicon, Normalized, Normalizer
 
 MatchDecision = Literal["answer", "clarify", "none"]
 
@@ -430,30 +429,3 @@ class Matcher:
         ):
             return "clarify"
         return "answer"
-
-
-Feedback = Literal["yes", "no"]
-
-_STILL: Final = r"(?:toujours |vraiment |encore )?"
-_NO_RE: Final = re.compile(
-    r"^(?:non|nan|nop|nope|no|negatif|pas vraiment|pas du tout|pas encore|toujours rien)\b"
-    rf"|\b(?:toujours pas|(?:marche|fonctionne|resolu|regle|resout)\w* {_STILL}pas"
-    rf"|(?:ne|n) (?:\w+ )?(?:marche|fonctionne|resout|regle|aide)\w* {_STILL}pas"
-    r"|pas (?:resolu|regle|marche|fonctionne)|rien (?:recu|resolu|change)"
-    r"|aucun (?:mail|e mail|email))\b"
-)
-_YES_RE: Final = re.compile(
-    r"^(?:oui|ouais|ouai|ui|yes|yep|ok|oki|okay|d accord|dac|parfait|super|top|genial|nickel"
-    r"|merci|c est bon|cest bon|ca marche|ca a marche|ca fonctionne|ca a fonctionne|resolu|regle"
-    r"|impeccable|excellent|tout est bon)\b"
-)
-
-
-def read_feedback(text: str) -> Feedback | None:
-    """Whether a reply to "Est-ce que cela a résolu votre problème ?" says yes or no."""
-    folded = " ".join(NON_WORD_RE.sub(" ", fold(text).replace("'", " ")).split())
-    if _NO_RE.search(folded):
-        return "no"
-    if _YES_RE.search(folded):
-        return "yes"
-    return None

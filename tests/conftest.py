@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from intents.catalogue import Catalogue, load_catalogue
 from intents.matcher import Matcher
+from intents.reader import Reader
 from responses.renderer import Renderer
 from tests.fakes.graph import FakeGraph
 from tests.fakes.graph import messenger_settings as messenger_settings_for
@@ -35,13 +36,18 @@ def matcher(catalogue: Catalogue) -> Matcher:
 
 
 @pytest.fixture(scope="session")
+def reader(catalogue: Catalogue, matcher: Matcher) -> Reader:
+    return Reader(catalogue, matcher)
+
+
+@pytest.fixture(scope="session")
 def renderer() -> Renderer:
     return Renderer()
 
 
 @pytest.fixture(scope="session")
-def engine(catalogue: Catalogue, matcher: Matcher, renderer: Renderer) -> Engine:
-    return Engine(catalogue, matcher, renderer)
+def engine(catalogue: Catalogue, matcher: Matcher, renderer: Renderer, reader: Reader) -> Engine:
+    return Engine(catalogue, matcher, renderer, reader=reader)
 
 
 # -- the service against fake platforms ----------------------------------------------------

@@ -1,8 +1,12 @@
 """Accuracy on labelled messages written like real customers, kept apart from the catalogue.
 
-The development set (tests/data/devset.tsv) calibrates the thresholds; the held-out set
-(tests/data/holdout.tsv) is never tuned against. The floors sit a little under the
-figures measured and reported in the README: a change that makes the bot worse fails.
+What is scored is what `classify` reports: the Reader's intent (the matcher, then a safety
+matter, another Parallels topic or another company's password read as `none`). The
+development sets (tests/data/devset.tsv, tests/data/intents/dev_*.tsv) calibrate and guide
+the work; the held-out sets (tests/data/holdout.tsv, and tests/data/sealed/intents.tsv,
+which is run and never read) are not tuned against. The floors sit a little under the
+figures measured and reported in docs/conversation.md: a change that makes the bot worse
+fails. Issue 16's targets on the sealed set are 97 %, 95 % and 0.3 %.
 """
 
 from __future__ import annotations
@@ -11,20 +15,23 @@ import pytest
 
 from bench.devset import load, score
 from intents.catalogue import NONE, PROBLEMS, Catalogue
-from intents.matcher import Matcher
 from intents.normalize import NON_WORD_RE, fold
+from intents.reader import Reader
 
 FLOORS = {
     # name: (in scope to the right intent, out of scope recognised, wrong answers at most)
-    "devset": (0.98, 0.95, 0.01),
-    "holdout": (0.945, 0.91, 0.01),
+    "devset": (0.97, 0.97, 0.01),
+    "holdout": (0.955, 0.97, 0.01),
+    "intents/dev_extra": (0.97, 1.0, 0.005),
+    "intents/dev_offtopic": (1.0, 0.95, 0.01),
+    "sealed/intents": (0.97, 0.89, 0.017),
 }
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
-def test_accuracy_stays_above_its_floor(matcher: Matcher, name: str) -> None:
+def test_accuracy_stays_above_its_floor(reader: Reader, name: str) -> None:
     in_scope, out_of_scope, wrong = FLOORS[name]
-    scores = score(matcher, load(name))
+    scores = score(reader.read, load(name))
     assert scores.in_scope >= in_scope, scores.line(name)
     assert scores.out_of_scope >= out_of_scope, scores.line(name)
     assert scores.wrong_answers <= wrong, scores.line(name)
@@ -38,10 +45,11 @@ def test_development_set_is_large_and_mixed() -> None:
     assert all(labels.count(p) >= 25 for p in PROBLEMS)
 
 
+def _key(text: str) -> str:
+    return " ".join(NON_WORD_RE.sub(" ", fold(text)).split())
+
+
 @pytest.mark.parametrize("name", ["devset", "holdout"])
 def test_no_test_sentence_is_in_the_catalogue(catalogue: Catalogue, name: str) -> None:
-    def key(text: str) -> str:
-        return " ".join(NON_WORD_RE.sub(" ", fold(text)).split())
-
-    phrasings = {key(p) for intent in catalogue.intents for p in intent.phrasings}
-    assert [text for _, text in load(name) if key(text) in phrasings] == []
+    phrasings = {_key(p) for intent in catalogue.intents for p in intent.phrasings}
+    assert [text for _, text in load(name) if _key(text) in phrasings] == []

@@ -818,6 +818,67 @@ def test_a_100_kb_message_gets_replies_messenger_accepts(text: str) -> None:
     check_replies(ConversationState(), message)
 
 
+# Messages with no word in them: emoji only, a number only, punctuation only, nothing.
+EMOJI = ("😡", "👍", "🙏", "🤔", "😭", "👩\u200d👩\u200d👧", "🇫🇷", "\ufe0f", "\u200d", "❤️", "🔥", "👎")
+wordless = st.one_of(
+    st.just(""),
+    st.lists(st.sampled_from(EMOJI), min_size=1, max_size=20).map("".join),
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.from_regex(r"[0-9][0-9 .,:/+-]{0,30}", fullmatch=True),
+    st.text(alphabet="?!.…,;:-_*()[]\"' ", min_size=1, max_size=40),
+    st.text(alphabet=st.characters(categories=["So", "Sk", "Sm", "P", "Zs"]), max_size=30),
+)
+
+
+def wordless_message(text: str) -> IncomingMessage:
+    return IncomingMessage(channel="messenger", platform_id="m", sender_id="psid", text=text)
+
+
+@settings(HOSTILE, max_examples=300)
+@given(wordless)
+@example("?")
+@example("30")
+@example("4815162342")
+@example("👍👍👍")
+@example("")
+def test_a_message_without_words_never_gets_an_article_answer(text: str) -> None:
+    """Fresh, and right after an answer: a number, a "?" or emojis answer no problem
+    (after an answer they may close or escalate it, as "👍" or "👎" say)."""
+    fresh = ENGINE.respond(ConversationState(), wordless_message(text), MESSENGER)
+    assert fresh.decision.action != "answer" and fresh.decision.answered == (), text
+    asked = ENGINE.respond(ConversationState(), wordless_message("mdp oublié"), MESSENGER)
+    after = ENGINE.respond(asked.state, wordless_message(text), MESSENGER)
+    assert after.decision.action != "answer" and after.decision.answered == (), text
+
+
+@settings(HOSTILE, max_examples=300)
+@given(hostile_text)
+@example("\u202eetirw\u202c [mot de passe masqué]")
+@example("[carte masquée]" * 1000)
+def test_any_text_is_read_without_surprise(text: str) -> None:
+    reading = ENGINE.reader.read(text)
+    assert reading.intent in INTENT_IDS | {NONE}
+    assert reading.language is None or len(reading.language) == 2
+    assert set(reading.problems) <= INTENT_IDS
+    assert reading.signals.feedback in (None, "yes", "no", "wait")
+    assert reading.signals.done <= {
+        "spam", "contacts", "reset_link", "other_device", "waited", "complex_password",
+        "searched_noreply",
+    }  # fmt: skip
+
+
+@settings(HOSTILE, max_examples=8)
+@given(huge_text())
+@example("Hello " * 20_000)
+@example("j'ai oublié mon mot de passe et " * 3_500)
+def test_100_kb_of_text_is_read_whole_in_well_under_a_second(text: str) -> None:
+    started = time.perf_counter()
+    reading = ENGINE.reader.read(text)
+    reading.problems, reading.signals.done, reading.signals.angry  # noqa: B018
+    assert time.perf_counter() - started < 1.0
+    assert reading.intent in INTENT_IDS | {NONE}
+
+
 # -- 5. replayed webhooks ---------------------------------------------------------------------
 
 FORGOT = "Bonjour, j'ai oublié mon mot de passe"

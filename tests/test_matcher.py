@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intents.matcher import Matcher, read_feedback
+from intents.matcher import Matcher
 
 NEAR_MISSES = [
     ("j'ai oublié mon mot de passe", "forgot_password"),
@@ -99,23 +99,6 @@ def test_candidates_are_ranked_with_a_margin(matcher: Matcher) -> None:
 def test_matching_is_deterministic(matcher: Matcher) -> None:
     text = "g pa recu le mail pr autoriser mon nouveau mac"
     assert matcher.match(text) == matcher.match(text)
-
-
-@pytest.mark.parametrize(
-    ("text", "feedback"),
-    [
-        ("Non", "no"),
-        ("non toujours pas", "no"),
-        ("ça ne marche toujours pas", "no"),
-        ("marche pas", "no"),
-        ("oui merci", "yes"),
-        ("c'est bon ça marche", "yes"),
-        ("Ok 👍", "yes"),
-        ("et pour un compte pro ?", None),
-    ],
-)
-def test_yes_and_no_after_an_answer_are_understood(text: str, feedback: str | None) -> None:
-    assert read_feedback(text) == feedback
 
 
 def test_a_problem_told_among_context_is_not_answered_as_another(matcher: Matcher) -> None:

@@ -1,0 +1,256 @@
+"""A customer's message read whole: the problems it names, in order, and what else it says.
+
+The matcher ranks the catalogue's intents; the signals (intents/signals.py) say whether
+the message is a safety matter, a request for a person, another Parallels topic, a reply
+to the bot's question, a step already done, angry; the language detector names a language
+other than French. `Reading.intent` is what `classify` reports: an article problem, a
+symptom, a conversation move, or `none` for everything the article does not answer (a
+safety matter and another topic included).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
+from intents.language import LanguageDetector
+from intents.matcher import Match, Matcher
+from intents.signals import SignalReader, Signals, flat, without_secrets
+
+HUMAN: Final = "human"
+# A message whose best article problem or symptom scores this is about the article, even
+# when it also names another topic.
+ARTICLE_NEAR: Final = 75.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What one message says."""
+
+    match: Match
+    signals: Signals
+    language: str | None = None
+    # The article's problem the message names clearly, if any (what `classify` reports).
+    problem: tuple[str, ...] = ()
+    # Reads the message sentence by sentence, when asked for `problems`.
+    _several: Callable[[], tuple[str, ...]] | None = None
+    _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """The article's problems the message names clearly, in the customer's order:
+        usually one; two for "j'ai oublié mon mot de passe et en plus mon adresse"."""
+        if "problems" not in self._cache:
+            several = self._several() if self._several is not None else ()
+            self._cache["problems"] = several if len(several) > 1 else self.problem
+        return self._cache["problems"]
+
+    @property
+    def intent(self) -> str:
+        """The message's intent: an article problem, a symptom, a conversation move, or
+        `none` (which includes safety matters and other topics)."""
+        if self.signals.safety is not None:
+            return NONE
+        if self.signals.human:
+            return HUMAN
+        if self.problem:
+            return self.problem[0]
+        if self.signals.topic or self.signals.elsewhere:
+            return NONE
+        return self.match.intent
+
+    @property
+    def decision(self) -> str:
+        """What the intent calls for: answer, clarify, or none."""
+        intent = self.intent
+        if intent == NONE:
+            return "none"
+        if self.problem or intent == HUMAN:
+            return "answer"
+        return self.match.decision
+
+    @property
+    def symptom(self) -> str | None:
+        """The generic symptom the message describes, when it names no clear problem."""
+        signals = self.signals
+        if self.problem or signals.topic or signals.elsewhere or self.match.intent not in SYMPTOMS:
+            return None
+        return self.match.intent
+
+
+class Reader:
+    """Reads messages: the matcher, the signals and the language detector together."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        matcher: Matcher | None = None,
+        signals: SignalReader | None = None,
+        languages: LanguageDetector | None = None,
+    ) -> None:
+        self.matcher = matcher or Matcher(catalogue)
+        self.signals = signals or SignalReader()
+        self.languages = languages or LanguageDetector(self.signals.french_words)
+        normalize = self.matcher.normalizer.normalize
+        #: Each problem's quick-reply title, as tokens: "celui du mot de passe" names it.
+        self.title_words = {
+            i.id: frozenset(normalize(i.label).tokens)
+            for i in catalogue.intents
+            if i.id in PROBLEMS
+        }
+
+    def read(self, text: str) -> Reading:
+        original = text
+        text = without_secrets(text)
+        words = flat(text)
+        signals = self.signals.read(original, words)
+        match = self.matcher.match(text)
+        if match.intent in _MOVES and match.candidates:
+            # "cc jai oublié mon mdp", "… Merci de m'aider": a greeting or thanks around a
+            # problem does not outweigh it; what is left once they go is read on its own.
+            rest = _MOVES_RE.sub(" ", words).strip()
+            if len(rest.split()) >= 2 and rest != words:
+                other = self.matcher.match(rest)
+                if other.intent not in _MOVES and other.decision != "none":
+                    match = other
+        language = self.languages.language(text, words) if words else None
+        problems: tuple[str, ...] = ()
+        if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
+            problems = () if signals.elsewhere else (match.intent,)
+        # Another topic can change the reading only of a message that is neither plainly
+        # nothing nor plainly an account problem (read when needed: it costs a scan).
+        unsure = not problems or problems == ("business_account",)
+        if unsure and match.decision != "none" and signals.topic:
+            if _topic_business(problems, words):
+                problems = ()
+            elif _near_article(match, words):
+                # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
+                # account problem is the point, the licence its context.
+                signals = signals.without_topic()
+        if problems and problems[0] in _RESET_LINK and signals.took("reset_link"):
+            # "J'ai fait mot de passe oublié mais le mail arrive pas": the link that answer
+            # gives was used; what follows it in the article is the missing reset e-mail.
+            scores = {c.intent: c.score for c in match.candidates}
+            if scores.get("reset_email_missing", 0.0) >= RESET_NEAR:
+                problems = ("reset_email_missing",)
+        several = None
+        if problems and _SEVERAL_RE.search(words) and len(words.split()) >= SEVERAL_FROM:
+            several = functools.partial(self._several, text)
+        return Reading(match, signals, language, problems, several)
+
+    def _several(self, text: str) -> tuple[str, ...]:
+        """The problems a message names clearly one sentence or clause each, in order.
+
+        A clause counts when, read alone, it is clearly one problem (a high score), and
+        does not deny it ("je n'ai pas oublié mon mot de passe"). The reset e-mail that does
+        not arrive is what follows the "Mot de passe oublié" link (forgot_password,
+        email_in_use): the customer who names both is answered the last. An address
+        "déjà utilisée" and one "supprimée" are two readings of one error message: the
+        message as a whole decides.
+        """
+        found: list[str] = []
+        for piece in _CLAUSE_SPLIT.split(text[:SEVERAL_CHARS]):
+            words = flat(piece)
+            if len(words.split()) < 2 or _DENIAL_RE.search(words):
+                continue
+            match = self.matcher.match(piece)
+            if (
+                match.decision == "answer"
+                and match.intent in PROBLEMS
+                and match.score >= SEVERAL_SCORE
+                and match.intent not in found
+            ):
+                found.append(match.intent)
+        if "reset_email_missing" in found:
+            found = [p for p in found if p not in ("forgot_password", "email_in_use")]
+        if {"email_in_use", "email_deleted"} <= set(found):
+            return ()
+        return tuple(found)
+
+
+# Answers that give the "Mot de passe oublié" link, and how close the missing reset e-mail
+# must be for a customer who says they used that link to be answered about it instead.
+_RESET_LINK: Final = frozenset({"forgot_password", "email_in_use"})
+RESET_NEAR: Final = 60.0
+# Several problems in one message: only a message this long, with a word that joins two
+# things, is read clause by clause; a clause counts with this score, read alone.
+SEVERAL_FROM: Final = 8
+SEVERAL_SCORE: Final = 90.0
+SEVERAL_CHARS: Final = 2_000
+_SEVERAL_RE: Final = re.compile(
+    r"\b(et|ni|aussi|en plus|puis|ensuite|d abord|egalement|autre|deux|2|plusieurs|sinon)\b"
+)
+_CLAUSE_SPLIT: Final = re.compile(
+    r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"
+    r"|aussi|sinon|ensuite|d'abord|par contre)\s+)",
+    re.IGNORECASE,
+)
+# "Je n'ai pas oublié mon mot de passe", "j'ai toujours accès à mon adresse".
+_DENIAL_RE: Final = re.compile(r"\b(pas|jamais) oubli|\b(toujours|encore|bien) (acces|acceder)\b")
+# Greetings and thanks, read apart from the rest of a message.
+_MOVES: Final = frozenset({"greeting", "thanks"})
+_MOVES_RE: Final = re.compile(
+    r"\b(bonjour|bonsoir|salut|slt|cc|coucou|hello|hi|hey|yo|allo|bjr|merci|mrc|thx|thanks"
+    r"|d avance|par avance|beaucoup|cordialement|madame|monsieur|svp|stp|s il vous plait)\b"
+)
+# Words about the account itself: with them, a message close to an article problem is
+# about that problem, whatever product or licence it also names.
+_ACCOUNT_RE: Final = re.compile(
+    r"\b(compte|account|my parallels|mot de passe|mdp|password|adresse|mail|e mail|email"
+    r"|inscri\w*|connexion|connecter|identifiant\w*)\b"
+)
+# What the business-account answer is about: creating that account, finding its option.
+_CREATE_RE: Final = re.compile(
+    r"\b(cre\w*|ouvrir|inscri\w*|enregistr\w*|faire un compte|option|trouve pas|ou est|comment)\b"
+)
+
+
+# A problem this high, this far ahead of the next problem, is plain enough to answer
+# even though the matcher, wary of close rivals, would ask.
+PLAIN_SCORE: Final = 80.0
+PLAIN_LEAD: Final = 5.5
+PLAIN_NONE_LEAD: Final = 25.0
+_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})
+
+
+def _plain(match: Match) -> bool:
+    """Whether a problem the matcher would ask about is plain all the same: it scores
+    high and the next problem or symptom trails it. Not when the message may be out of
+    scope (`none` not far behind), nor between the two e-mails that do not arrive, which
+    the same words describe (the article's own symptom line, pasted, names both)."""
+    if match.decision != "clarify" or not match.candidates:
+        return False
+    top = match.candidates[0]
+    if top.intent not in PROBLEMS or top.score < PLAIN_SCORE:
+        return False
+    for other in match.candidates[1:]:
+        if other.intent == NONE and top.score - other.score < PLAIN_NONE_LEAD:
+            return False
+    rivals = [c for c in match.candidates[1:] if c.intent in PROBLEMS or c.intent in SYMPTOMS]
+    if not rivals:
+        return True
+    runner_up = rivals[0]
+    if {top.intent, runner_up.intent} <= _MAIL or runner_up.intent == "no_email_received":
+        return False
+    return top.score - runner_up.score >= PLAIN_LEAD
+
+
+def _near_article(match: Match, words: str) -> bool:
+    """Whether the message is about an article problem or symptom, whatever else it says:
+    one scores high and the message speaks of the account."""
+    near = any(
+        c.score >= ARTICLE_NEAR
+        for c in match.candidates
+        if c.intent in PROBLEMS or c.intent in SYMPTOMS
+    )
+    return near and _ACCOUNT_RE.search(words) is not None
+
+
+def _topic_business(problems: tuple[str, ...], words: str) -> bool:
+    """A business account named about licences or invoices, not about creating it: the
+    licence team's topic ("compte entreprise : transférer une licence")."""
+    return problems == ("business_account",) and _CREATE_RE.search(words) is None

@@ -1,0 +1,494 @@
+"""What a message says besides its problem: safety, a person, another topic, feedback, steps
+already done, anger, a choice by its rank. Read from intents/signals.toml.
+
+The matcher (intents/matcher.py) ranks the article's problems; these signals are what the
+dialogue policy needs on top of it to hold a conversation: "non ça marche toujours pas"
+after an answer, "je vais regarder", "j'ai déjà regardé dans les spams", "mon compte a
+été piraté", "le deuxième". Each is a set of regular expressions over the message's flat
+text (folded, one space between words), kept as data so that a new phrasing is a line in
+the TOML file, with the reason beside it.
+
+Reading costs a few microseconds per expression on a short message and time in proportion
+to at most `MAX_TEXT_CHARS` characters on any message: every expression is matched once
+over a text that long, without nested repeats.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Final, Literal
+
+from intents.normalize import MAX_TEXT_CHARS, NON_WORD_RE, fold
+
+SafetyReason = Literal["hacked", "phishing", "payment", "legal", "distress"]
+FeedbackSignal = Literal["yes", "no", "wait"]
+
+#: Escalation reasons of the safety signals, in the order they are checked.
+SAFETY: Final[tuple[SafetyReason, ...]] = ("hacked", "phishing", "payment", "legal", "distress")
+#: Steps of the article a customer can say they already did.
+STEPS: Final = (
+    "spam",
+    "contacts",
+    "reset_link",
+    "other_device",
+    "waited",
+    "complex_password",
+    "searched_noreply",
+)
+#: What another engineer's masking leaves in place of a pasted password or card number.
+SECRET_MARKERS: Final = ("[mot de passe masqué]", "[carte masquée]")
+_SECRET_RE: Final = re.compile(
+    "|".join(re.escape(m) for m in SECRET_MARKERS), re.IGNORECASE
+)
+# Replies that only acknowledge: neither yes nor no, the customer goes to try.
+_ACKNOWLEDGEMENTS: Final = frozenset(
+    {"ok", "okay", "oki", "ok ok", "d accord", "dac", "ah ok", "ah d accord", "ok d accord",
+     "entendu", "bien recu", "ca marche je regarde", "compris", "ok compris", "je vois"}
+)  # fmt: skip
+_THUMBS_UP: Final = ("👍", "👌", "🙏", "🆗", "✅")
+_THUMBS_DOWN: Final = ("👎", "❌")
+_MARKS_RE: Final = re.compile(r"!{2,}|[!?]{3,}|\?!|!\?")
+# Anger in capitals: this many letters at least, this share of them upper case.
+_CAPS_LETTERS: Final = 12
+_CAPS_SHARE: Final = 0.7
+
+
+def flat(text: str) -> str:
+    """The text as the signals read it: folded, its words separated by one space."""
+    return " ".join(NON_WORD_RE.sub(" ", fold(text[:MAX_TEXT_CHARS])).split())
+
+
+def without_secrets(text: str) -> str:
+    """The text without the masking markers, which are not the customer's words."""
+    return _SECRET_RE.sub(" ", text) if "[" in text else text
+
+
+class Signals:
+    """What one message says, besides which problem it names.
+
+    Safety and a request for a person are read at once; the rest (another topic, another
+    company's password, feedback, steps taken, anger, a rank) the first time it is asked
+    for, so that classifying a message reads only what can change its intent.
+    """
+
+    __slots__ = ("_cache", "_heads", "_reader", "_text", "_words", "human", "safety", "secret")
+
+    def __init__(
+        self,
+        reader: SignalReader | None = None,
+        text: str = "",
+        words: str = "",
+        heads: Words | None = None,
+        *,
+        safety: SafetyReason | None = None,
+        human: bool = False,
+        secret: bool = False,
+    ) -> None:
+        self._reader, self._text, self._words, self._heads = reader, text, words, heads
+        self._cache: dict[str, object] = {}
+        self.safety = safety
+        self.human = human
+        self.secret = secret
+
+    def without_topic(self) -> Signals:
+        """The same signals, another topic not counted."""
+        other = Signals(
+            self._reader, self._text, self._words, self._heads,
+            safety=self.safety, human=self.human, secret=self.secret,
+        )  # fmt: skip
+        other._cache = {**self._cache, "topic": False}
+        return other
+
+    @property
+    def topic(self) -> bool:
+        """Another Parallels topic (Desktop, licences, billing, installation)."""
+        return self._lazy("topic")  # type: ignore[return-value]
+
+    @property
+    def elsewhere(self) -> bool:
+        """The password, e-mail or error is another company's, a session's or a file's."""
+        return self._lazy("elsewhere")  # type: ignore[return-value]
+
+    @property
+    def feedback(self) -> FeedbackSignal | None:
+        """What the message says of an answer: no, wait, yes, or nothing of the kind."""
+        if "feedback" not in self._cache:
+            if self._reader is None:
+                self._cache["feedback"] = SignalReader.emoji_feedback(self._text)
+            else:
+                self._cache["feedback"] = self._reader.feedback(
+                    self._text, self._words, self._heads
+                )
+        return self._cache["feedback"]  # type: ignore[return-value]
+
+    @property
+    def new_question(self) -> bool:
+        """The message turns to something new ("…, et pour … ?", "mais maintenant …")."""
+        return self._lazy("new_question")  # type: ignore[return-value]
+
+    def took(self, step: str) -> bool:
+        """Whether the customer says they took this one step (cheaper than `done`)."""
+        if "done" in self._cache:
+            return step in self.done
+        return self._lazy(f"took:{step}")  # type: ignore[return-value]
+
+    @property
+    def done(self) -> frozenset[str]:
+        """The steps of the article the customer says they took (STEPS)."""
+        return self._lazy("done")  # type: ignore[return-value]
+
+    @property
+    def angry(self) -> bool:
+        return self._lazy("angry")  # type: ignore[return-value]
+
+    @property
+    def ordinal(self) -> int | None:
+        """A choice named by its rank: 1, 2, … or -1 for the last."""
+        return self._lazy("ordinal")  # type: ignore[return-value]
+
+    def _lazy(self, name: str) -> object:
+        if name not in self._cache:
+            if self._reader is None or self._heads is None:
+                empty: dict[str, object] = {"done": frozenset(), "ordinal": None}
+                self._cache[name] = empty.get(name, False)
+            else:
+                self._cache[name] = self._reader.conversation(
+                    name, self._text, self._words, self._heads
+                )
+        return self._cache[name]
+
+
+class _Signal:
+    """One signal: any of its patterns (a list pattern needs all of its parts), unless one
+    of its `unless` patterns matches.
+
+    A pattern is tried only when the message has one of the words some required part of it
+    starts with (see `gate`): most messages have none of them, and a lookup in a set costs
+    far less than a scan of the text.
+    """
+
+    def __init__(self, patterns: Sequence[str | Sequence[str]], unless: Sequence[str] = ()):
+        #: Each pattern's word gate and its compiled parts.
+        self.patterns: list[tuple[Gate | None, tuple[re.Pattern[str], ...]]] = []
+        for pattern in patterns:
+            parts = (pattern,) if isinstance(pattern, str) else tuple(pattern)
+            gates = [g for g in (gate(part) for part in parts) if g is not None]
+            best = max(gates, key=_selectivity) if gates else None
+            self.patterns.append((best, tuple(re.compile(p) for p in parts)))
+        self._unless = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
+
+    def __call__(self, text: str, words: Words | None = None) -> bool:
+        """Whether `text` (flat) has the signal; `words` are its words (`Words(text)`)."""
+        words = Words(text) if words is None else words
+        found = any(
+            (g is None or words.has(g)) and all(part.search(text) for part in parts)
+            for g, parts in self.patterns
+        )
+        return found and not (self._unless is not None and self._unless.search(text))
+
+
+# Word beginnings are compared on this many letters.
+_HEAD: Final = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """Words one of which a text must have for a pattern to match: whole words, or word
+    beginnings of `_HEAD` letters."""
+
+    whole: frozenset[str]
+    heads: frozenset[str]
+
+
+class Words:
+    """A flat text's words, and their beginnings, to check gates against."""
+
+    __slots__ = ("heads", "whole")
+
+    def __init__(self, text: str) -> None:
+        self.whole = frozenset(text.split())
+        self.heads = frozenset(w[:_HEAD] for w in self.whole)
+
+    def has(self, gate: Gate) -> bool:
+        return not (self.whole.isdisjoint(gate.whole) and self.heads.isdisjoint(gate.heads))
+
+
+# Words most messages to an account-support bot have: a gate of them would let every
+# message through.
+_COMMON: Final = frozenset(
+    {"mot", "mots", "passe", "mdp", "password", "mail", "mails", "e", "email", "compte", "compt",
+     "adresse", "adre", "pas", "je", "j", "me", "le", "la", "de", "mon", "ma", "plus", "un",
+     "une", "a", "ai", "message", "lien", "code", "site", "parallels", "para", "reco", "recu",
+     "reçu", "arrive", "arri", "oubl", "oublie"}
+)  # fmt: skip
+
+
+def _selectivity(g: Gate) -> tuple[int, int, int]:
+    """A gate without the commonest words first; then longer words (rarer); then fewer."""
+    words = (*g.whole, *g.heads)
+    common = sum(w in _COMMON for w in words)
+    return -common, min(len(w) for w in words), -len(words)
+
+
+def gate(pattern: str) -> Gate | None:
+    """The rarest set of words one of which any text the pattern matches has: a required
+    word of the pattern, or the first words of a required group's alternatives. None when
+    no such set can be told (the pattern is then always tried)."""
+    top = _alternatives(pattern)
+    if len(top) > 1:
+        each = [gate(alternative) for alternative in top]
+        if any(g is None for g in each):
+            return None
+        return Gate(
+            frozenset().union(*(g.whole for g in each if g is not None)),
+            frozenset().union(*(g.heads for g in each if g is not None)),
+        )
+    candidates = [g for g in (_element_gate(*e) for e in _elements(pattern)) if g is not None]
+    return max(candidates, key=_selectivity) if candidates else None
+
+
+_QUANTIFIERS: Final = ("?", "*", "{", "+")
+
+
+def _elements(pattern: str) -> list[tuple[str, bool]]:
+    """The pattern's required top-level pieces (groups, escapes and runs of letters), each
+    with whether a space or a word boundary follows it; an optional piece (`?`, `*`,
+    `{0,…}`) is left out, a look-around too."""
+    pieces: list[tuple[str, bool]] = []
+    n = 0
+    while n < len(pattern):
+        char = pattern[n]
+        if char == "(":
+            end = _closing(pattern[n:]) + n
+            piece, n = pattern[n : end + 1], end + 1
+            if piece.startswith(("(?=", "(?!", "(?<")):
+                continue
+        elif char == "\\":
+            piece, n = pattern[n : n + 2], n + 2
+        elif char.isalnum() or char == " ":
+            m = re.match(r"[a-z0-9 ]+", pattern[n:])
+            if m is None:
+                piece, n = char, n + 1
+            else:
+                piece, n = m.group(0), n + m.end()
+                if pattern[n : n + 1] in _QUANTIFIERS:  # its last letter is not sure
+                    piece = piece[:-1]
+        else:
+            piece, n = char, n + 1
+        optional = pattern[n : n + 1] in ("?", "*") or pattern[n : n + 3] == "{0,"
+        if pattern[n : n + 1] in _QUANTIFIERS:
+            n = pattern.index("}", n) + 1 if pattern[n] == "{" else n + 1
+        if not optional:
+            ends = pattern[n : n + 1] == " " or pattern[n : n + 2] == "\\b"
+            pieces.append((piece, ends))
+    return pieces
+
+
+def _element_gate(piece: str, ends: bool) -> Gate | None:
+    """The gate of one required piece; `ends`: a space or a boundary follows it."""
+    if piece.startswith("("):
+        body = piece[1:-1].removeprefix("?:")
+        whole: set[str] = set()
+        heads: set[str] = set()
+        for alternative in _alternatives(body):
+            first = _first_word(alternative, ends)
+            if first is None:
+                return None
+            word, complete = first
+            if complete:
+                whole.add(word)
+            elif len(word) >= _HEAD:
+                heads.add(word[:_HEAD])
+            else:
+                return None
+        return Gate(frozenset(whole), frozenset(heads))
+    if re.fullmatch(r"[a-z0-9 ]+", piece):
+        words = piece.split()
+        # Inside a run of letters, only the words between two spaces are surely whole.
+        candidates = [w for w in (words[1:-1] if len(words) > 2 else []) if len(w) >= 2]
+        if candidates:
+            return Gate(frozenset({max(candidates, key=len)}), frozenset())
+        longest = max(words, key=len) if words else ""
+        if len(longest) >= _HEAD:
+            return Gate(frozenset(), frozenset({longest[:_HEAD]}))
+        return None
+    return None
+
+
+def _first_word(alternative: str, ends: bool) -> tuple[str, bool] | None:
+    """An alternative's first word, and whether it is whole (a space or a boundary follows
+    it, or it ends the alternative of a group that `ends`) rather than the beginning of a
+    longer word."""
+    rest = alternative
+    while rest.startswith(("\\b", "^")):
+        rest = rest[2:] if rest.startswith("\\b") else rest[1:]
+    m = re.match(r"[a-z0-9]+", rest)
+    if m is None:
+        return None
+    word, after = m.group(0), rest[m.end() :]
+    if after[:1] in _QUANTIFIERS:
+        return (word[:-1], False) if len(word) > 1 else None
+    return word, (after == "" and ends) or after.startswith((" ", "\\b"))
+
+
+def _closing(pattern: str) -> int:
+    """Where the parenthesis that opens `pattern` closes."""
+    depth, escaped = 0, False
+    for n, char in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return n
+    raise ValueError(f"unbalanced parenthesis in {pattern!r}")
+
+
+def _alternatives(body: str) -> list[str]:
+    """The alternatives of a group's body, split at its own `|` only."""
+    parts, depth, escaped, start = [], 0, False, 0
+    for n, char in enumerate(body):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(body[start:n])
+            start = n + 1
+    parts.append(body[start:])
+    return parts
+
+
+class SignalReader:
+    """Reads the signals of a message. Pure and deterministic; build once."""
+
+    def __init__(self, data: Mapping[str, object] | None = None) -> None:
+        if data is None:
+            source = resources.files("intents").joinpath("signals.toml").read_text("utf-8")
+            data = tomllib.loads(source)
+        signals = data["signals"]
+        assert isinstance(signals, dict)
+
+        def signal(name: str) -> _Signal:
+            entry = signals[name]
+            return _Signal(entry["patterns"], entry.get("unless", ()))
+
+        self._safety = [(reason, signal(reason)) for reason in SAFETY]
+        self._human = signal("human")
+        self._elsewhere = signal("elsewhere")
+        self._topic = signal("topic")
+        topic = signals["topic"]
+        self._with_product = _Signal(topic["with_product"])
+        self._product = re.compile(topic["product"])
+        self._no, self._wait, self._yes = signal("no"), signal("wait"), signal("yes")
+        self._new_question = signal("new_question")
+        self._done = [(step, signal(f"done_{step}")) for step in STEPS]
+        self._anger = signal("anger")
+        self._ordinal = re.compile(signals["ordinal"]["pattern"])
+        ordinals = data["ordinals"]
+        assert isinstance(ordinals, dict)
+        self._ordinals = {str(k): int(v) for k, v in ordinals.items()}
+        french = data["french"]
+        assert isinstance(french, dict)
+        self.french_words: frozenset[str] = frozenset(french["words"])
+
+    def all_signals(self) -> list[_Signal]:
+        """Every signal, for tests of their gates."""
+        done = [found for _, found in self._done]
+        safety = [found for _, found in self._safety]
+        return [
+            *safety, self._human, self._elsewhere, self._topic, self._with_product, self._no,
+            self._wait, self._yes, self._new_question, self._anger, *done,
+        ]  # fmt: skip
+
+    def read(self, text: str, words: str | None = None) -> Signals:
+        """Every signal of `text`, the customer's message as sent; `words`, its flat text
+        once the secrets' markers are out, when already computed."""
+        secret = "[" in text and _SECRET_RE.search(text) is not None
+        text = without_secrets(text)
+        words = flat(text) if words is None else words
+        if not words:
+            return Signals(None, text, secret=secret)
+        heads = Words(words)
+        safety = next((reason for reason, found in self._safety if found(words, heads)), None)
+        return Signals(
+            self,
+            text,
+            words,
+            heads,
+            safety=safety,
+            human=self._human(words, heads),
+            secret=secret,
+        )
+
+    def conversation(self, name: str, text: str, words: str, heads: Words) -> object:
+        """One of the signals read when asked for (see Signals)."""
+        if name == "topic":
+            return self._topic(words, heads) or (
+                self._product.search(words) is not None and self._with_product(words, heads)
+            )
+        if name == "elsewhere":
+            return self._elsewhere(words, heads)
+        if name == "new_question":
+            return self._new_question(words, heads) or "?" in text
+        if name == "done":
+            return frozenset(step for step, found in self._done if found(words, heads))
+        if name.startswith("took:"):
+            step = name.removeprefix("took:")
+            return any(found(words, heads) for each, found in self._done if each == step)
+        if name == "angry":
+            return self._angry(text, words, heads)
+        if name == "ordinal":
+            match = self._ordinal.match(words)
+            if match is None or len(words.split()) > 8:
+                return None
+            return self._ordinals.get(match.group(1))
+        raise KeyError(name)
+
+    def feedback(
+        self, text: str, words: str | None = None, heads: Words | None = None
+    ) -> FeedbackSignal | None:
+        """What a reply to "Est-ce que cela a résolu votre problème ?" says: no (it did not
+        help), wait (the customer goes to try) or yes; None when it says none of them."""
+        words = flat(text) if words is None else words
+        if not words:
+            return self.emoji_feedback(text)
+        heads = Words(words) if heads is None else heads
+        if self._no(words, heads):
+            return "no"
+        if words in _ACKNOWLEDGEMENTS and not any(e in text for e in _THUMBS_UP):
+            return "wait"
+        if self._wait(words, heads):
+            return "wait"
+        if self._yes(words, heads) or any(e in text for e in _THUMBS_UP):
+            return "yes"
+        return None
+
+    @staticmethod
+    def emoji_feedback(text: str) -> FeedbackSignal | None:
+        if any(e in text for e in _THUMBS_DOWN):
+            return "no"
+        if any(e in text for e in _THUMBS_UP):
+            return "yes"
+        return None
+
+    def _angry(self, text: str, words: str, heads: Words) -> bool:
+        if self._anger(words, heads):
+            return True
+        if len(words.split()) >= 3 and _MARKS_RE.search(text[:MAX_TEXT_CHARS]):
+            return True
+        letters = [c for c in text[:2000] if c.isalpha()]
+        upper = sum(c.isupper() for c in letters)
+        return len(letters) >= _CAPS_LETTERS and upper >= _CAPS_SHARE * len(letters)

@@ -1,0 +1,191 @@
+"""What a message says besides its problem: safety, a person, another topic, feedback,
+steps already taken, anger, a rank, a language; read the way customers write."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bench.classify import forty_words
+from bench.devset import load
+from intents.reader import Reader
+from intents.signals import SignalReader, Words, flat, gate
+from tests.corpus import load_corpus
+
+SIGNALS = SignalReader()
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("mon compte parallels a été piraté", "hacked"),
+        ("quelqu'un s'est connecté à mon compte et a changé l'adresse mail", "hacked"),
+        ("on a modifié mon mot de passe sans mon accord", "hacked"),
+        ("my account was hacked", "hacked"),
+        ("j'ai reçu un mail bizarre qui dit venir de Parallels, il veut mon mot de passe", "phishing"),
+        ("un faux support Parallels m'a écrit sur WhatsApp", "phishing"),
+        ("vous m'avez prélevé deux fois ce mois-ci", "payment"),
+        ("je fais opposition auprès de ma banque", "payment"),
+        ("je demande l'effacement de mes données personnelles", "legal"),
+        ("mon avocat vous contactera", "legal"),
+        ("j'ai plus envie de vivre", "distress"),
+        ("je vais venir à vos bureaux et ça va mal se passer", "distress"),
+    ],
+)
+def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None:
+    assert SIGNALS.read(text).safety == reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "j'ai oublié mon mot de passe",
+        "il me dit que mon mot de passe est trop faible et risque d'être piraté",
+        "le mail de réinitialisation n'arrive pas, c'est normal ?",
+        "je veux créer un compte professionnel tout court",
+        "ma boîte hotmail a été piratée et je n'y ai plus accès",
+    ],
+)
+def test_an_account_problem_is_no_safety_matter(text: str) -> None:
+    assert SIGNALS.read(text).safety is None
+
+
+@pytest.mark.parametrize(
+    ("text", "feedback"),
+    [
+        ("Non", "no"),
+        ("non ça marche toujours pas", "no"),
+        ("ça marche pas", "no"),
+        ("toujours rien", "no"),
+        ("j'ai essayé, rien", "no"),
+        ("c'est pareil", "no"),
+        ("bof", "no"),
+        ("pas vraiment", "no"),
+        ("oui !", "yes"),
+        ("nickel", "yes"),
+        ("c'est bon", "yes"),
+        ("Ok 👍", "yes"),
+        ("ça joue, merci", "yes"),
+        ("non non c'est bon merci", "yes"),
+        ("ok je vais regarder", "wait"),
+        ("je teste et je reviens", "wait"),
+        ("pas encore, j'attends un peu", "wait"),
+        ("ok", "wait"),
+        ("et pour un compte pro ?", None),
+    ],
+)
+def test_replies_to_the_feedback_question_are_understood(text: str, feedback: str | None) -> None:
+    assert SIGNALS.read(text).feedback == feedback
+
+
+@pytest.mark.parametrize(
+    ("text", "steps"),
+    [
+        ("j'ai déjà regardé dans les spams", {"spam"}),
+        ("rien dans les indésirables", {"spam"}),
+        ("je regarde mes spams", set()),
+        ("il était dans les spams !", set()),
+        ("j'ai ajouté l'adresse à mes contacts", {"contacts"}),
+        ("j'ai cliqué sur mot de passe oublié", {"reset_link"}),
+        ("je n'ai pas d'autre appareil", {"other_device"}),
+        ("j'ai déjà attendu plus de 30 jours", {"waited"}),
+    ],
+)
+def test_steps_the_customer_already_took_are_told_from_steps_to_come(
+    text: str, steps: set[str]
+) -> None:
+    assert SIGNALS.read(text).done == steps
+
+
+@pytest.mark.parametrize(
+    ("text", "angry"),
+    [
+        ("vous êtes vraiment nuls", True),
+        ("J'AI OUBLIÉ MON MOT DE PASSE ET RIEN NE MARCHE", True),
+        ("où est cette option ???", True),
+        ("j'ai oublié mon mot de passe", False),
+        ("je ne trouve mon adresse nulle part", False),
+    ],
+)
+def test_anger_is_heard(text: str, angry: bool) -> None:
+    assert SIGNALS.read(text).angry is angry
+
+
+@pytest.mark.parametrize(
+    ("text", "rank"),
+    [("le deuxième", 2), ("le 2", 2), ("le 2eme", 2), ("le dernier", -1), ("plutôt le premier", 1)],
+)
+def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
+    assert SIGNALS.read(text).ordinal == rank
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Hi, I forgot my password for my Parallels account", "en"),
+        ("Hola, olvidé mi contraseña de Parallels", "es"),
+        ("Guten Tag, ich brauche Hilfe", "de"),
+        ("j'ai oublié mon password", None),
+        ("le mail de reset arrive pas", None),
+        ("kjhgfd", None),
+        ("nope", None),
+    ],
+)
+def test_another_language_is_named_and_french_with_english_words_is_french(
+    reader: Reader, text: str, language: str | None
+) -> None:
+    assert reader.read(text).language == language
+
+
+def test_a_clear_problem_in_english_is_still_the_problem(reader: Reader) -> None:
+    reading = reader.read("I'm not getting the password reset email")
+    assert (reading.intent, reading.language) == ("reset_email_missing", "en")
+
+
+def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: Reader) -> None:
+    reading = reader.read("voilà mon mot de passe [mot de passe masqué] ça marche pas")
+    assert reading.signals.secret
+    assert SIGNALS.read("ma carte [carte masquée]").secret
+    assert not SIGNALS.read("j'ai oublié mon mot de passe").secret
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("cc jai oublié mon mdp", "forgot_password"),
+        ("J'ai oublié le mot de passe de mon adresse Outlook", "none"),
+        ("Parallels Desktop ne démarre plus depuis la mise à jour", "none"),
+        ("j'ai acheté une licence mais j'ai oublié le mot de passe de mon compte", "forgot_password"),
+        ("mon compte a été piraté, on a changé mon mot de passe", "none"),
+    ],
+)
+def test_classify_reports_the_messages_intent(reader: Reader, text: str, intent: str) -> None:
+    assert reader.read(text).intent == intent
+
+
+def test_a_pattern_is_skipped_only_when_it_could_not_match() -> None:
+    """The word gates that spare most patterns a scan never hide a match, on every message
+    of the development sets and corpus and on long mixtures of them."""
+    texts = [t for name in ("devset", "holdout", "intents/dev_extra") for _, t in load(name)]
+    texts += [t.say for c in load_corpus("dev") for t in c.turns if t.say]
+    rng = random.Random(7)
+    texts += [forty_words(texts, rng) for _ in range(300)]
+    checked = 0
+    for signal in SIGNALS.all_signals():
+        for word_gate, parts in signal.patterns:
+            if word_gate is None:
+                continue
+            for text in texts:
+                words = flat(text)
+                if all(part.search(words) for part in parts):
+                    checked += 1
+                    assert Words(words).has(word_gate), (parts[0].pattern, text)
+    assert checked > 300
+
+
+def test_a_gate_needs_a_word_the_pattern_cannot_do_without() -> None:
+    found = gate(r"\b(mail|message) (\w+ ){0,2}(suspect|louche)\b")
+    assert found is not None and found.whole == {"suspect", "louche"}
+    assert gate(r"\b(\d+|\w+) jours") is not None  # "jours" is needed
+    assert gate(r"\b(\d+|\w+)") is None
