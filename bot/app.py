@@ -60,7 +60,7 @@ def create_app(
         engine = engine.with_hours(settings.bot_business_hours)
     app[SETTINGS] = settings
     app[ENGINE] = engine
-    app[LOCAL] = LocalConversations(engine)
+    app[LOCAL] = LocalConversations(engine, clock=clock)
     app[api.EVENTS] = EventHub()
     app[METRICS] = Metrics()
     app.cleanup_ctx.extend([_store, _session, _adapters, _workers])

@@ -27,9 +27,10 @@ LONG_MESSAGE = 2_000
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one customer message led to."""
+    """What one event led to; `reading` is None when the message was not read (an event
+    that is not a customer's message, or one the flood guard set aside)."""
 
-    reading: Reading
+    reading: Reading | None
     decision: Decision
     state: ConversationState
     replies: list[Reply]
@@ -37,6 +38,7 @@ class Outcome:
     @property
     def match(self) -> Match:
         """What the matcher made of the message (the workers record its intent and score)."""
+        assert self.reading is not None, "a message that was not read"
         return self.reading.match
 
 
@@ -68,9 +70,31 @@ class Engine:
         """The same engine (sharing its matcher), telling customers these business hours."""
         return Engine(self.catalogue, self.matcher, self.renderer, hours=hours, reader=self.reader)
 
+    def handle(
+        self,
+        state: ConversationState,
+        kind: str,
+        message: IncomingMessage,
+        at_ms: int,
+        limits: ChannelLimits = LOCAL,
+    ) -> Outcome:
+        """One event of a conversation, whatever its channel: the policy's rules for events
+        and floods first (`at_ms`: when the message came), then the message read and
+        answered."""
+        ruled, state = self._policy.on_event(state, kind, message, at_ms)
+        if ruled is None:
+            return self.respond(state, message, limits)
+        replies = self.renderer.render(ruled.decision.says, limits)
+        if kind == "mention" and message.post_id is not None:
+            replies = [r.model_copy(update={"reply_to_post": message.post_id}) for r in replies]
+        elif kind == "mention":
+            replies = []
+        return Outcome(None, ruled.decision, ruled.state, replies)
+
     def respond(
         self, state: ConversationState, message: IncomingMessage, limits: ChannelLimits = LOCAL
     ) -> Outcome:
+        """A customer's message, read and answered."""
         reading = self.reader.read(message.text)
         turn = self._policy.decide(state, message, reading)
         replies = self.renderer.render(turn.decision.says, limits)

@@ -19,8 +19,6 @@ from adapters.base import ChannelAdapter
 from bot.desknews import DeskNews
 from bot.engine import Engine, off_loop_if_long
 from bot.metrics import Metrics
-from bot.models import Reply
-from bot.policy import ConversationState
 from bot.sender import Sender
 from bot.store import (
     NATIVE_AGENTS,
@@ -42,8 +40,6 @@ class InboxOptions:
     # keep every reply prompt, and under a burst the rest after each stays in proportion.
     batch: int = 16
     event_attempts: int = 5  # an event whose processing keeps raising is set aside
-    flood_limit: int = 12  # messages of one customer answered per window…
-    flood_window_ms: int = 60_000  # …of this length
 
 
 class InboxWorker:
@@ -143,64 +139,31 @@ class InboxWorker:
             )
 
     def turn(self, event: ClaimedEvent) -> TurnRecord:
-        """What one event does to its conversation: pure, no I/O."""
-        state = event.conversation.state
-        if event.kind == "note":
-            return TurnRecord(event, state)
-        if event.kind == "mention":
-            # A public post: never discuss an account in public; one short reply inviting
-            # to a private conversation, kept in the transcript. The engine does not run.
-            post = event.message.post_id
-            if post is None:
-                return TurnRecord(event, state)
-            text = self.engine.renderer.text("mention")
-            return TurnRecord(event, state, replies=[Reply(text=text, reply_to_post=post)])
-        if event.kind == "takeover":
-            agent = NATIVE_AGENTS.get(event.message.channel, event.message.channel)
-            return TurnRecord(
-                event,
-                state.model_copy(update={"escalated": True}),
-                escalation=NewEscalation("answered_natively", state.last_intent, None, agent),
-                takeover=True,
-            )
-        options = self._options
-        at = event.message.timestamp_ms or int(self._clock() * 1000)
-        recent = (*(t for t in state.recent_ms if at - t < options.flood_window_ms), at)
-        state = state.model_copy(update={"recent_ms": recent[-(options.flood_limit + 1) :]})
-        if len(recent) > options.flood_limit and not state.escalated:
-            return self._flooded(event, state)
-        state = state.model_copy(update={"flood_noticed": False})
-        adapter = self._adapters.get(event.message.channel)
+        """What one event does to its conversation: pure, no I/O (the engine's and the
+        policy's rules, the same as /chat's)."""
+        message = event.message
+        adapter = self._adapters.get(message.channel)
         limits: ChannelLimits = adapter.limits if adapter is not None else LOCAL
-        outcome = self.engine.respond(state, event.message, limits)
+        at_ms = message.timestamp_ms or int(self._clock() * 1000)
+        outcome = self.engine.handle(event.conversation.state, event.kind, message, at_ms, limits)
         decision = outcome.decision
         escalation = None
-        if decision.action == "escalate":
+        if decision.action == "takeover":
+            # Held at once by the person answering from the platform's own app.
+            agent = NATIVE_AGENTS.get(message.channel, message.channel)
+            escalation = NewEscalation("answered_natively", decision.intent, None, agent)
+        elif decision.action == "escalate":
             escalation = NewEscalation(
                 decision.escalation_reason or "asked_for_human", decision.intent, decision.score
             )
+        reading = outcome.reading
         return TurnRecord(
             event,
             outcome.state,
             replies=outcome.replies,
-            intent=outcome.match.intent,
-            score=outcome.match.score,
+            intent=None if reading is None else reading.match.intent,
+            score=None if reading is None else reading.match.score,
             escalation=escalation,
-            action=decision.action,
-        )
-
-    def _flooded(self, event: ClaimedEvent, state: ConversationState) -> TurnRecord:
-        """Too many messages too fast: one polite notice, then silence until it calms down.
-
-        The messages are kept in the transcript; answering each would flood the customer
-        back and hold the workers for everyone else.
-        """
-        if state.flood_noticed:
-            return TurnRecord(event, state, action="flood")
-        notice = Reply(text=self.engine.renderer.text("flood"))
-        return TurnRecord(
-            event,
-            state.model_copy(update={"flood_noticed": True}),
-            replies=[notice],
-            action="flood",
+            takeover=decision.action == "takeover",
+            action=None if decision.action in ("note", "takeover") else decision.action,
         )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from bot.engine import Engine, Outcome, off_loop_if_long
 from bot.models import IncomingMessage
@@ -21,8 +23,14 @@ MAX_CONVERSATIONS = 10_000
 class LocalConversations:
     """Keeps each local conversation's state and runs the engine on its messages."""
 
-    def __init__(self, engine: Engine, capacity: int = MAX_CONVERSATIONS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        capacity: int = MAX_CONVERSATIONS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._engine = engine
+        self._clock = clock
         self._capacity = capacity
         self._states: OrderedDict[str, ConversationState] = OrderedDict()
         self._ids = itertools.count(1)
@@ -30,12 +38,12 @@ class LocalConversations:
     def send(self, conversation: str, text: str = "", payload: str | None = None) -> Outcome:
         """Answer one message of `conversation` (the `chat` command)."""
         state, message = self._next(conversation, text, payload)
-        return self._keep(conversation, self._engine.respond(state, message))
+        return self._keep(conversation, self._handle(state, message))
 
     async def reply(self, conversation: str, text: str = "", payload: str | None = None) -> Outcome:
         """The same for the `/chat` page: a long message is understood off the event loop."""
         state, message = self._next(conversation, text, payload)
-        work = functools.partial(self._engine.respond, state, message)
+        work = functools.partial(self._handle, state, message)
         return self._keep(conversation, await off_loop_if_long(message, work))
 
     def _next(
@@ -48,8 +56,13 @@ class LocalConversations:
             sender_id=conversation,
             text=redact(text),
             payload=payload,
+            timestamp_ms=int(self._clock() * 1000),
         )
         return state, message
+
+    def _handle(self, state: ConversationState, message: IncomingMessage) -> Outcome:
+        # The same rules as the channels', the flood guard included.
+        return self._engine.handle(state, "message", message, message.timestamp_ms)
 
     def _keep(self, conversation: str, outcome: Outcome) -> Outcome:
         self._states.pop(conversation, None)

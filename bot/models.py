@@ -92,6 +92,10 @@ Action = Literal[
     "wait",
     "redirect",
     "language",
+    "flood",
+    "mention",
+    "takeover",
+    "note",
 ]
 Feedback = Literal["yes", "no"]
 

@@ -95,7 +95,8 @@ class ConversationState(BaseModel):
     choices: tuple[QuickReply, ...] = ()
     answered: tuple[str, ...] = ()
     facts: dict[str, str] = {}
-    # The service's, not the policy's: when the customer's last messages came (flood guard).
+    # When the customer's last messages came, and whether they were told to slow down
+    # (the flood guard).
     recent_ms: tuple[int, ...] = ()
     flood_noticed: bool = False
     # The problems of the last answer, whose feedback is awaited.
@@ -170,8 +171,13 @@ def fold_words(text: str) -> list[str]:
     return flat(text).split()
 
 
+# The flood guard: messages of one customer answered per window of this length.
+FLOOD_LIMIT = 12
+FLOOD_WINDOW_MS = 60_000
+
+
 class Policy:
-    """DESIGN.md's dialogue policy over the catalogue; `decide` is pure."""
+    """DESIGN.md's dialogue policy over the catalogue; `decide` and `on_event` are pure."""
 
     def __init__(
         self,
@@ -183,6 +189,40 @@ class Policy:
         self._hours = hours  # when people answer, told to a customer handed over
         # Each problem's quick-reply title as the matcher's tokens (Reader.title_words).
         self._title_words = title_words or {}
+
+    def on_event(
+        self, state: ConversationState, kind: str, message: IncomingMessage, at_ms: int
+    ) -> tuple[Turn | None, ConversationState]:
+        """The rules before a message is read: what an event that is not a customer's
+        message does (a note kept, a public mention, a person answering from the platform's
+        own app), and the flood guard. A turn when the rules decide; otherwise None and the
+        state `decide` starts from."""
+        intent = state.last_intent or NONE
+        if kind == "note":  # kept in the transcript only
+            return Turn(Decision(action="note", intent=intent), state), state
+        if kind == "mention":
+            # A public post: never discuss an account in public; one short reply inviting
+            # to a private conversation, kept in the transcript.
+            mention = Decision(action="mention", intent=intent, says=(Say(template="mention"),))
+            return Turn(mention, state), state
+        if kind == "takeover":  # a person answers from the platform's own app
+            taken = state.model_copy(update={"escalated": True})
+            decision = Decision(
+                action="takeover", intent=intent, escalation_reason="answered_natively"
+            )
+            return Turn(decision, taken), taken
+        recent = (*(t for t in state.recent_ms if at_ms - t < FLOOD_WINDOW_MS), at_ms)
+        state = state.model_copy(update={"recent_ms": recent[-(FLOOD_LIMIT + 1) :]})
+        if len(recent) > FLOOD_LIMIT and not state.escalated:
+            # Too many messages too fast: one polite notice, then silence until it calms
+            # down. The messages are kept for the agents; answering each would flood the
+            # customer back and hold the workers for everyone else.
+            if state.flood_noticed:
+                return Turn(Decision(action="flood", intent=intent), state), state
+            noticed = state.model_copy(update={"flood_noticed": True})
+            notice = Decision(action="flood", intent=intent, says=(Say(template="flood"),))
+            return Turn(notice, noticed), noticed
+        return None, state.model_copy(update={"flood_noticed": False})
 
     def decide(self, state: ConversationState, message: IncomingMessage, reading: Reading) -> Turn:
         if state.escalated:

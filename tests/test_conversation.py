@@ -304,3 +304,18 @@ def test_a_state_stored_before_these_fields_still_loads_and_still_escalates_a_no
     assert customer.state.done == ()
     outcome = customer.says("non ça marche pas")
     assert outcome.decision.escalation_reason == "not_solved"
+
+
+def test_the_local_channel_runs_the_same_flood_guard_as_the_platforms(engine: Engine) -> None:
+    """/chat and `chat` go through the same rules as Messenger and X: past 12 messages a
+    minute, one polite notice, then silence."""
+    from bot.local import LocalConversations
+
+    local = LocalConversations(engine, clock=lambda: 1_800_000_000.0)
+    for _ in range(12):
+        assert local.send("pressé", "bonjour").decision.action == "greet"
+    notice = local.send("pressé", "bonjour")
+    assert notice.decision.action == "flood" and len(notice.replies) == 1
+    quiet = local.send("pressé", "bonjour")
+    assert quiet.decision.action == "flood" and quiet.replies == []
+    assert local.send("calme", "mdp oublié").decision.action == "answer"  # others unaffected
