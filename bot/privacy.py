@@ -11,6 +11,7 @@ conversations nobody touched for that long.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -33,6 +34,12 @@ PURGE_EVERY = 3_600.0
 _PAGE = jinja2.Environment(autoescape=True).from_string(
     resources.files("bot").joinpath("web/deletion.html.j2").read_text("utf-8")
 )
+
+
+def request_code(signed_request: str) -> str:
+    """The confirmation code of one signed request: the same for the same request, and
+    nothing of the request can be read back from it."""
+    return hashlib.sha256(signed_request.encode()).hexdigest()[:20]
 
 
 def new_code() -> str:
@@ -58,7 +65,8 @@ async def deletion_callback(request: web.Request) -> web.Response:
     except PayloadError as exc:
         refused = "signature" in str(exc) or "expired" in str(exc)
         return error(403 if refused else 400, str(exc))
-    code = new_code()
+    # One code per request: Facebook's request again (a retry, a replay) is the same deletion.
+    code = request_code(signed)
     # Facebook names the user by their app-scoped id; their conversations are stored under
     # the page-scoped id Messenger gives: both are deleted.
     ids = [user, *await adapter.page_scoped_ids(user)]

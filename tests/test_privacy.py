@@ -240,3 +240,25 @@ async def test_a_forgotten_customers_words_leave_the_database_files(
     for file in files:
         assert marker.encode() not in file.read_bytes(), file.name
 
+
+async def test_the_same_deletion_request_again_gets_the_same_code(
+    public_bot: Client, graph: FakeGraph
+) -> None:
+    """Facebook retries a callback it saw fail; a replay within the day is the same request:
+    one deletion, one code, its status page unchanged."""
+    await post(public_bot, fb.text("u-twice", "mdp oublié"))
+    await graph.wait_for(3, recipient="u-twice")
+    await settled(public_bot)
+    signed = signed_request("u-twice")
+    first = await public_bot.post("/webhooks/messenger/data-deletion", data={"signed_request": signed})
+    again = await public_bot.post("/webhooks/messenger/data-deletion", data={"signed_request": signed})
+    assert first.status == again.status == 200
+    code = (await first.json())["confirmation_code"]
+    assert (await again.json())["confirmation_code"] == code
+    deletion = await public_bot.app[STORE].deletion(code)
+    assert deletion is not None and deletion.conversations == 1
+    other = await public_bot.post(
+        "/webhooks/messenger/data-deletion", data={"signed_request": signed_request("u-other")}
+    )
+    assert (await other.json())["confirmation_code"] != code
+

@@ -138,7 +138,9 @@ WHERE id = $3
 DELETE FROM conversations WHERE channel = $1 AND customer_id = $2
 
 -- name: record_deletion
+-- The first record of a request stays: the same request again (a replay) changes nothing.
 INSERT INTO deletions (code, channel, conversations, requested_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (code) DO NOTHING
 
 -- name: deletion
 SELECT code, channel, conversations, requested_at FROM deletions WHERE code = $1
