@@ -222,8 +222,9 @@ async def start_serve(
         argv[1:1] = ["-m", "cProfile", "-o", str(profile)]
     argv[:0] = wrapper
     # The working directory is the temporary one: no `.env` of the checkout is read.
-    if module != "bot":  # a module of bench/, outside the installed packages
-        env["PYTHONPATH"] = str(ROOT)
+    # This checkout's code, whatever is installed: a worktree of an older commit measures
+    # its own (and the modules of bench/ are outside the installed packages anyway).
+    env["PYTHONPATH"] = str(ROOT)
     process = children.start(argv, env=env, cwd=workdir, log=log, cpu=cpu)
     url = f"http://127.0.0.1:{port}"
     await wait_ready(process, f"{url}/readyz", "serve", log, within)

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from bot import logs
 from bot.config import Settings
 from bot.engine import Engine
+from bot.http import ENGINE
 from bot.local import LocalConversations
 from bot.models import Reply
 from bot.store import Conflict, NotFound, Store, StoreError, open_store
@@ -153,6 +154,9 @@ def _serve(args: argparse.Namespace) -> int:
         # No access log: one line per webhook is noise at thousands a second; each event
         # gets its own structured line and /metrics counts requests by status.
         app = create_app(settings)
+        # The language models load now, not on the first message that needs them, which
+        # would hold the event loop (and every webhook's acknowledgement) meanwhile.
+        app[ENGINE].reader.languages.warm()
         # The engine (catalogue, lexicon, matcher) lives as long as the process: out of the
         # collector's sight, its full passes no longer pause the loop.
         gc.collect()
