@@ -37,8 +37,10 @@ CARD_MARK: Final = "[carte masquée]"
 # label may not follow "[" (our own marks) nor a letter; qualifiers and connectors are
 # bounded, so a match costs at most the length of its whitespace runs.
 _LABEL: Final = re.compile(
-    r"(?<![\w\[])(?P<label>mots?[\s_-]*+de[\s_-]*+passe?|motdepasse|mdp|m\.d\.p\.?|passwords?"
-    r"|passwd|pwd|pw|pass)(?!\w)"
+    # The label's first letter comes first, so that the scan skips other letters fast; the
+    # look-behind then checks the letter before it.
+    r"(?P<label>[mp](?<![\w\[][mp])(?:ots?[\s_-]*+de[\s_-]*+passe?|otdepasse|dp|\.d\.p\.?"
+    r"|asswords?|asswd|wd|w|ass))(?!\w)"
     r"(?:\s++(?:actuel(?:le)?|provisoire|temporaire|habituel|parallels|current|new|old)(?!\w))"
     r"{0,2}"
     r"(?:(?P<sign>\s*+(?::|=>?|-+>))"
@@ -46,8 +48,9 @@ _LABEL: Final = re.compile(
     r"(?P<colon>\s*+:)?)?",
     re.IGNORECASE,
 )
-# What every password label or card number holds: a message without any is kept as is.
-_MAYBE: Final = re.compile(r"\d{4}|mots?|mdp|m\.d|pass|pw", re.IGNORECASE)
+# What every password label holds, in lower case, and every card number (four digits in a
+# row): a message without any is kept as is.
+_HINTS: Final = ("mot", "mdp", "m.d", "pass", "pw")
 # Labels too short or too common to be trusted without ":" or "=" ("pass", "pw").
 # Labels examined per message: a customer pastes a password after one of the first few;
 # thousands of them are a flood, and the cost of reading them stays bounded.
@@ -76,6 +79,8 @@ _COMMON: Final = frozenset(
 # possessive and may not touch another digit, so each digit is read once.
 _DIGITS: Final = re.compile(r"(?<!\d)\d(?:[ \u00a0-]?+\d)*+")
 _CARD_LENGTHS: Final = range(13, 20)
+_SPACES: Final = re.compile(r"\s*")
+_WORD: Final = re.compile(r"\S*")
 # Four digits in a row: every card number holds some, most messages none.
 _LONG_NUMBER: Final = re.compile(r"\d{4}")
 # Major industry identifiers of payment cards: 2 (Mastercard), 3 (Amex, Diners, JCB),
@@ -85,8 +90,11 @@ _CARD_FIRST: Final = frozenset("23456")
 
 def redact(text: str) -> str:
     """`text` with pasted passwords and payment card numbers masked."""
-    if not text or _MAYBE.search(text) is None:
-        return text  # most messages: one scan, in C
+    if not text:
+        return text
+    lower = text.lower()
+    if not any(hint in lower for hint in _HINTS) and _LONG_NUMBER.search(text) is None:
+        return text  # most messages: a few scans, in C
     return _passwords(_cards(text))
 
 
@@ -166,9 +174,7 @@ def _value(text: str, match: re.Match[str]) -> tuple[int, int] | None:
     if label in _WEAK_LABELS and not sign:
         return None
     start = match.end()
-    limit = min(len(text), start + 10)
-    while start < limit and text[start].isspace():
-        start += 1
+    start = _SPACES.match(text, start, min(len(text), start + 10)).end()
     if start >= len(text) or (start > match.end() and "\n\n" in text[match.end() : start]):
         return None
     closing = _QUOTES.get(text[start])
@@ -180,9 +186,7 @@ def _value(text: str, match: re.Match[str]) -> tuple[int, int] | None:
                 return start, end + 1
             return None
         # No closing quote: the quote is part of the value.
-    end = start
-    while end < len(text) and not text[end].isspace():
-        end += 1
+    end = _WORD.match(text, start).end()
     while end > start and text[end - 1] in _TRAILING:
         end -= 1
     value = text[start:end]
