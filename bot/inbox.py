@@ -89,8 +89,13 @@ class InboxWorker:
                 self._sender.mark_seen(
                     conversation.id, conversation.channel, conversation.customer_id
                 )
+        # The sender's claim runs with the commit: the answers leave at once, without a
+        # claim of their own (unless webhooks pour in or the sender is full).
+        wanted = self._sender.claim_size(sum(1 for turn in turns if turn.replies))
         try:
-            await self._store.finish_turns(self._owner, turns)
+            finished = await self._store.finish_turns(
+                self._owner, turns, claim=wanted, lease=self._options.lease
+            )
         except StoreError:
             raise
         except Exception:
@@ -98,7 +103,11 @@ class InboxWorker:
             # commit them one by one, and set aside the one that keeps failing.
             log.exception("a batch of %s events could not be committed together", len(turns))
             turns = await self._finish_one_by_one(turns)
-        await self._sender.follow(sum(1 for turn in turns if turn.replies))
+            wanted = 0
+        else:
+            self._sender.start(finished.deliveries, wanted)
+        if any(turn.replies for turn in turns) and not wanted:
+            self._sender.wake()
         self._count(turns)
         self._news.tell(turns)
         return True

@@ -174,7 +174,8 @@ def _value(text: str, match: re.Match[str]) -> tuple[int, int] | None:
     if label in _WEAK_LABELS and not sign:
         return None
     start = match.end()
-    start = _SPACES.match(text, start, min(len(text), start + 10)).end()
+    spaces = _SPACES.match(text, start, min(len(text), start + 10))  # always matches
+    start = spaces.end() if spaces else start
     if start >= len(text) or (start > match.end() and "\n\n" in text[match.end() : start]):
         return None
     closing = _QUOTES.get(text[start])
@@ -186,7 +187,8 @@ def _value(text: str, match: re.Match[str]) -> tuple[int, int] | None:
                 return start, end + 1
             return None
         # No closing quote: the quote is part of the value.
-    end = _WORD.match(text, start).end()
+    word = _WORD.match(text, start)  # always matches
+    end = word.end() if word else start
     while end > start and text[end - 1] in _TRAILING:
         end -= 1
     value = text[start:end]

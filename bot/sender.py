@@ -110,16 +110,24 @@ class Sender:
         self._full = len(started) == free
         return self._full
 
-    async def follow(self, replies: int) -> None:
-        """Turns just committed queued `replies` conversations' answers: claim now what is
-        due, when there is room and no burst; otherwise the sender's next step does."""
-        free = self.room
-        if replies <= 0 or free <= 0 or self._pacer.under_burst():
-            if replies > 0:
-                self._wake()
-            return
-        started = await self._claim(min(free, replies))
-        if len(started) == min(free, replies):
+    def wake(self) -> None:
+        """Replies were queued: the sender's next step looks for them."""
+        self._wake()
+
+    def claim_size(self, replies: int) -> int:
+        """How many replies to claim with turns just committed that queued `replies`
+        answers: as many as there is room for, none while webhooks pour in (the sender's
+        next step takes them, paced)."""
+        if replies <= 0 or self._pacer.under_burst():
+            return 0
+        return max(0, min(self.room, replies))
+
+    def start(self, deliveries: list[Delivery], wanted: int) -> None:
+        """Send the replies claimed with committed turns (`wanted` were asked for)."""
+        seen = dict(self._seen)
+        for d in deliveries:
+            self._start(d, seen.get(d.conversation_id) if d.outgoing.first_of_turn else None)
+        if wanted and len(deliveries) == wanted:
             self._wake()  # it took all it could: more may be due
 
     async def _claim(self, limit: int) -> list[asyncio.Task[bool]]:
@@ -190,18 +198,20 @@ class Sender:
             await self._retry(delivery, repr(exc), None)
             self._count_failure(delivery, "exception", "retried")
             return True
-        await self._store.delivered(self._owner, delivery.id, platform_id)
+        # Its conversation's next reply (or another one due) is claimed with the record and
+        # leaves at once; not while webhooks pour in (the sender paces itself).
+        more = delivery.more and not self._pacer.under_burst()
+        lease = self._options.lease if more else 0.0
+        following = await self._store.delivered(self._owner, delivery.id, platform_id, lease=lease)
         self._metrics.sent.labels(delivery.channel, delivery.author).inc()
         if delivery.created_at:
             latency = max(0.0, self._clock() - delivery.created_at)
             self._metrics.delivery_latency.labels(delivery.channel).observe(latency)
-        if not delivery.more:
+        if following is not None:  # a next turn's first reply waits for its "seen" mark
+            first = following.outgoing.first_of_turn
+            self._start(following, self._seen.get(following.conversation_id) if first else None)
             return False
-        if self._pacer.under_burst():
-            return True  # the sender paces itself: its next step takes the rest
-        # Its conversation's next reply (or an older one due) leaves at once; a next turn's
-        # first reply waits for its "seen" mark like any other.
-        return not await self._claim(1)
+        return delivery.more  # more was due, but not claimed: the next step looks
 
     def _count_failure(self, delivery: Delivery, code: str | None, outcome: str) -> None:
         self._metrics.send_failures.labels(delivery.channel, code or "unknown", outcome).inc()
@@ -227,9 +237,16 @@ class Sender:
         ceiling = min(options.backoff_max, options.backoff * 2.0 ** max(0, attempts - 1))
         return ceiling / 2 + self._jitter.random() * ceiling / 2
 
-    async def stop(self) -> None:
-        """Abandon the sends still running: their leases make them go again (or be
-        confirmed by the platform's echo) after the restart."""
+    async def stop(self, within: float) -> None:
+        """Let the sends under way finish (and those they bring) for at most `within`
+        seconds, then abandon the rest: their leases make them go again (or be confirmed
+        by the platform's echo) after the restart."""
+        deadline = asyncio.get_running_loop().time() + within
+        while self._sending:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            await asyncio.wait(list(self._sending), timeout=left)
         tasks = [*self._sending, *self._seen.values()]
         for task in tasks:
             task.cancel()

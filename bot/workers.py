@@ -97,7 +97,7 @@ class Pipeline:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._tasks = []
-        await self.sender.stop()
+        await self.sender.stop(max(0.0, self._drain_until - time.monotonic()))
         await self.news.stop()
 
     def wake(self) -> None:

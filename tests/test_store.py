@@ -92,7 +92,7 @@ async def test_one_conversation_is_handed_out_one_event_at_a_time_in_order(store
     # While a1 is held, a2 waits, even for another worker.
     assert await store.claim_events("w2", 10, lease=60) == []
     turns = [TurnRecord(e, e.conversation.state) for e in first]
-    assert await store.finish_turns("w1", turns) == 2
+    assert (await store.finish_turns("w1", turns)).committed == 2
     second = await store.claim_events("w2", 10, lease=60)
     assert [e.message.platform_id for e in second] == ["a2"]
 
@@ -148,8 +148,8 @@ async def test_expired_lease_is_taken_over_and_the_old_holder_cannot_finish(
     clock.advance(31)
     [taken] = await store.claim_events("fast", 10, lease=60)
     assert taken.id == held.id and taken.attempts == 2
-    assert await store.finish_turns("slow", [TurnRecord(held, held.conversation.state)]) == 0
-    assert await store.finish_turns("fast", [TurnRecord(taken, taken.conversation.state)]) == 1
+    assert (await store.finish_turns("slow", [TurnRecord(held, held.conversation.state)])).committed == 0
+    assert (await store.finish_turns("fast", [TurnRecord(taken, taken.conversation.state)])).committed == 1
 
 
 async def test_turn_from_an_outdated_state_is_not_committed_but_processed_again(
@@ -170,7 +170,7 @@ async def test_turn_from_an_outdated_state_is_not_committed_but_processed_again(
     # An agent resolves while the worker is busy with a2, computed as "escalated: silent".
     await store.resolve(view.id, "Ana", Reply(text="L'assistant reprend."))
     silent = TurnRecord(second, second.conversation.state)
-    assert await store.finish_turns("w", [silent]) == 0
+    assert (await store.finish_turns("w", [silent])).committed == 0
     [again] = await store.claim_events("w", 10, lease=60)
     assert again.id == second.id and not again.conversation.state.escalated
 
@@ -187,7 +187,7 @@ async def test_turn_commits_transcript_replies_and_escalation_together(store: St
         score=97.0,
         escalation=NewEscalation("asked_for_human", "human", 97.0),
     )
-    assert await store.finish_turns("w", [turn]) == 1
+    assert (await store.finish_turns("w", [turn])).committed == 1
     conversation = await store.conversation("messenger", "a")
     assert conversation is not None and conversation.state.escalated
     transcript = await store.transcript(conversation.id)
@@ -212,7 +212,7 @@ async def test_turns_committed_together_keep_each_conversations_order(store: Sto
         )
         for e in claimed
     ]
-    assert await store.finish_turns("w", turns) == 3
+    assert (await store.finish_turns("w", turns)).committed == 3
     for customer in ("a", "b", "c"):
         conversation = await store.conversation("messenger", customer)
         assert conversation is not None
@@ -264,7 +264,7 @@ async def test_a_claimed_reply_says_whether_more_of_its_conversation_waits(store
         TurnRecord(claimed["a"], claimed["a"].conversation.state, [Reply(text="a: un"), Reply(text="a: deux")]),
         TurnRecord(claimed["b"], claimed["b"].conversation.state, [Reply(text="b: un")]),
     ]
-    assert await store.finish_turns("w", turns) == 2
+    assert (await store.finish_turns("w", turns)).committed == 2
     first = {d.outgoing.recipient: d for d in await store.claim_deliveries("w", 10, lease=60)}
     assert (first["a"].outgoing.reply.text, first["a"].more) == ("a: un", True)
     assert (first["b"].outgoing.reply.text, first["b"].more) == ("b: un", False)
@@ -300,7 +300,7 @@ async def test_a_first_reply_is_not_sent_ahead_of_an_earlier_one_waiting(store: 
     await store.add_inbox([event("a", "a2")])
     [claimed] = await store.claim_events("w", 10, lease=60)
     turn = TurnRecord(claimed, claimed.conversation.state, [Reply(text="deux")])
-    assert await store.finish_turns("w", [turn]) == 1
+    assert (await store.finish_turns("w", [turn])).committed == 1
     [first] = await store.claim_deliveries("s", 10, lease=60)
     assert first.outgoing.reply.text == "un" and first.more
     await store.delivered("s", first.id, None)

@@ -12,9 +12,9 @@ from bot.store import records
 from bot.store.records import *  # noqa: F403 - the records are the store's vocabulary
 from bot.store.records import StoreError
 from bot.store.sqlite import Sync
-from bot.store.store import Clock, Store
+from bot.store.store import Clock, Finished, Store
 
-__all__ = [*records.__all__, "Clock", "Store", "open_store"]
+__all__ = [*records.__all__, "Clock", "Finished", "Store", "open_store"]
 
 
 def open_store(

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Final
 
@@ -53,8 +54,17 @@ _LEGACY: Final = {"sqlite": "0008_failed_indexes.sql", "postgresql": "0005_outbo
 # An acknowledged webhook's events: (channel, platform id, customer id, kind, message JSON,
 # received at) each, and the poller cursor saved with them.
 InboxWrite = tuple[list[tuple[str, str, str, str, str, float]], tuple[str, str, float] | None]
-# A reply the platform took: (sent at, platform message id, outbox id, lease owner).
-DeliveredRow = tuple[float, str | None, int, str]
+# A reply the platform took: (sent at, platform message id, outbox id, lease owner), and
+# the lease to take on a reply due next (0: none).
+DeliveredRow = tuple[float, str | None, int, str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What `finish_turns` committed, and the replies it claimed in the same transaction."""
+
+    committed: int
+    deliveries: list[Delivery] = field(default_factory=list)
 
 
 class Store:
@@ -215,12 +225,15 @@ class Store:
             rows = await db.fetch(self._q.claim_events, owner, now + lease, now, limit)
         return sorted((ClaimedEvent.from_row(row) for row in rows), key=lambda e: e.id)
 
-    async def finish_turns(self, owner: str, turns: Sequence[TurnRecord]) -> int:
+    async def finish_turns(
+        self, owner: str, turns: Sequence[TurnRecord], *, claim: int = 0, lease: float = 60.0
+    ) -> Finished:
         """Commit processed events with their effects; a turn whose lease `owner` no longer
         holds, or computed from a state changed since, is skipped (and its event processed
-        again). The number of turns committed."""
+        again). With `claim`, the sender's claim of up to that many replies due runs in the
+        same transaction (the turns' answers leave at once), as `claim_deliveries`."""
         if not turns:
-            return 0
+            return Finished(0)
         now = self._clock()
         # A takeover or an escalation (rare) adds statements that must hold with the turns.
         rare = [t for t in turns if t.takeover or t.escalation is not None]
@@ -248,7 +261,8 @@ class Store:
                         await db.execute(
                             self._q.claim_open_escalation, conversation_id, new.agent, now
                         )
-        return len(saved)
+            claimed = await self._claim(db, owner, claim, lease, now) if claim else []
+        return Finished(len(saved), claimed)
 
     async def fail_event(self, owner: str, event_id: int, error: str, give_up: bool) -> None:
         """Release an event whose processing raised; `give_up` marks it failed for good."""
@@ -267,7 +281,12 @@ class Store:
         """Lease the first unsent reply of up to `limit` conversations, when it is due."""
         now = self._clock()
         async with self._db.transaction(atomic=False, durable=False) as db:
-            rows = await db.fetch(self._q.claim_deliveries, owner, now + lease, now, limit)
+            return await self._claim(db, owner, limit, lease, now)
+
+    async def _claim(
+        self, db: Session, owner: str, limit: int, lease: float, now: float
+    ) -> list[Delivery]:
+        rows = await db.fetch(self._q.claim_deliveries, owner, now + lease, now, limit)
         return sorted((Delivery.from_row(row) for row in rows), key=lambda d: d.id)
 
     async def still_ours(self, owner: str, delivery_id: int) -> bool:
@@ -281,15 +300,26 @@ class Store:
         async with self._db.reading() as db:
             return bool(await db.fetchval(self._q.sent_by_us, channel, customer_id, platform_id))
 
-    async def delivered(self, owner: str, delivery_id: int, platform_id: str | None) -> None:
+    async def delivered(
+        self, owner: str, delivery_id: int, platform_id: str | None, *, lease: float = 0.0
+    ) -> Delivery | None:
         """Record a reply the platform took (replies that come back together share one
-        commit)."""
-        await self._deliveries.submit((self._clock(), platform_id, delivery_id, owner))
+        commit). With `lease`, a reply due next is claimed in the same transaction and
+        returned, as `claim_deliveries` would (its conversation's next one, when it is due)."""
+        row = (self._clock(), platform_id, delivery_id, owner, lease)
+        return await self._deliveries.submit(row)
 
-    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[None]:
+    async def _write_delivered(self, rows: Sequence[DeliveredRow]) -> list[Delivery | None]:
+        wanting = [r for r in rows if r[4]]
         async with self._db.transaction(atomic=False) as db:
-            await db.bulk(self._q.delivered, rows)
-        return [None] * len(rows)
+            await db.bulk(self._q.delivered, [r[:4] for r in rows])
+            claimed: list[Delivery] = []
+            if wanting:
+                lease = max(r[4] for r in wanting)
+                claimed = await self._claim(db, wanting[0][3], len(wanting), lease, rows[0][0])
+        # Each caller that asked gets one of the replies claimed (any: each is sent alike).
+        handed = iter(claimed)
+        return [next(handed, None) if r[4] else None for r in rows]
 
     async def confirm_deliveries(self, receipts: Sequence[tuple[int, str]]) -> int:
         """Mark replies delivered on the platform's word (echoes of (outbox id, message
