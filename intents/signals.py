@@ -180,10 +180,20 @@ class _Signal:
             best = max(gates, key=_selectivity) if gates else None
             self.patterns.append((best, tuple(re.compile(p) for p in parts)))
         self._unless = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
+        # Every gate's words together: a text with none of them (and the signal has no
+        # pattern without a gate) is answered with one check instead of one per pattern.
+        gated = [g for g, _ in self.patterns if g is not None]
+        self._open = len(gated) < len(self.patterns)
+        self._any = Gate(
+            frozenset().union(*(g.whole for g in gated)),
+            frozenset().union(*(g.heads for g in gated)),
+        )
 
     def __call__(self, text: str, words: Words | None = None) -> bool:
         """Whether `text` (flat) has the signal; `words` are its words (`Words(text)`)."""
         words = Words(text) if words is None else words
+        if not self._open and not words.has(self._any):
+            return False
         found = any(
             (g is None or words.has(g)) and all(part.search(text) for part in parts)
             for g, parts in self.patterns
