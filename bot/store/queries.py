@@ -105,6 +105,40 @@ class Queries:
     take_escalation: Query
     resolve_escalation: Query
     save_state: Query
+    # the desk
+    agent_named: Query
+    resolved_escalations: Query
+    agent_escalations: Query
+    release_escalation: Query
+    transfer_escalation: Query
+    add_session: Query
+    session_agent: Query
+    renew_session: Query
+    end_session: Query
+    purge_sessions: Query
+    add_note: Query
+    notes: Query
+    conversation_notes: Query
+    conversation_by_id: Query
+    names_due: Query
+    index_conversation: Query
+    search_escalations: Query
+    compact_search: Query
+    team_replies: Query
+    add_team_reply: Query
+    update_team_reply: Query
+    delete_team_reply: Query
+    customer_message: Query
+    label_message: Query
+    review_candidates: Query
+    labelled_messages: Query
+    report_totals: Query
+    report_days: Query
+    report_reasons: Query
+    report_problems: Query
+    report_first_reply: Query
+    report_backlog: Query
+    report_agents: Query
 
 
 def load(dialect: Dialect) -> Queries:

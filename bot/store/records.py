@@ -13,6 +13,7 @@ from bot.policy import ConversationState
 
 __all__ = [
     "NATIVE_AGENTS",
+    "ROLES",
     "Agent",
     "Author",
     "ClaimedEvent",
@@ -23,11 +24,17 @@ __all__ = [
     "Delivery",
     "Duplicate",
     "EscalationView",
+    "Identity",
+    "Label",
+    "Missed",
     "NewEscalation",
+    "Note",
     "NotFound",
     "OutboxRow",
+    "Role",
     "Row",
     "StoreError",
+    "TeamReply",
     "TranscriptEntry",
     "TurnRecord",
 ]
@@ -157,6 +164,7 @@ class TranscriptEntry:
     created_at: float
     delivery: str | None = None  # outbox status of an outgoing message
     error: str | None = None
+    action: str | None = None  # for a customer's message: what the bot did with it
 
     @classmethod
     def from_row(cls, row: Row) -> TranscriptEntry:
@@ -246,10 +254,74 @@ class Deletion:
         return cls(row["code"], row["channel"], row["conversations"], row["requested_at"])
 
 
+Role = Literal["agent", "admin"]
+ROLES: tuple[Role, ...] = ("agent", "admin")
+
+
 @dataclass(frozen=True, slots=True)
 class Agent:
     name: str
     created_at: float
+    role: Role = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is calling the desk: an agent's name and role."""
+
+    name: str
+    role: Role
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """An agent's internal note on an escalation: never sent to the customer."""
+
+    agent: str
+    text: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TeamReply:
+    """A ready-made reply written by the team."""
+
+    id: int
+    title: str
+    text: str
+    author: str
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: Row) -> TeamReply:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True, slots=True)
+class Missed:
+    """A customer's message the bot missed, as the review lists it."""
+
+    id: int
+    text: str
+    created_at: float
+    reason: str  # none | clarified | not_solved
+    intent: str  # the problem it was taken for, or chosen ("none": not understood)
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """An agent's label on a customer's message: the problem it was, or "none"."""
+
+    message_id: int
+    intent: str
+    agent: str
+    labelled_at: float
+    text: str
 
 
 class StoreError(Exception):

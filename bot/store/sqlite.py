@@ -383,6 +383,17 @@ def _guarded(call: Callable[..., T], *args: Any) -> T:
 
 
 def _statements(script: str) -> list[str]:
-    """A migration's statements (no ";" nor "--" inside our migrations' strings)."""
+    """A migration's statements (no ";" nor "--" inside our migrations' strings); a
+    trigger's body, whose statements end with ";" too, stays whole."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip().removesuffix(";"))
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending.strip().removesuffix(";"))
+    return statements

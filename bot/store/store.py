@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from adapters.base import Inbound
 from bot.models import Channel, Reply
+from bot.store import search
 from bot.store.batch import GroupCommit
 from bot.store.connector import Connector, Listener, Session
 from bot.store.queries import QUERIES, Queries
@@ -32,9 +33,15 @@ from bot.store.records import (
     Delivery,
     Duplicate,
     EscalationView,
+    Identity,
+    Label,
+    Missed,
+    Note,
     NotFound,
     OutboxRow,
+    Role,
     StoreError,
+    TeamReply,
     TranscriptEntry,
     TurnRecord,
 )
@@ -271,9 +278,23 @@ class Store:
                 self._q.release_event, error[:ERROR_CHARS], give_up, event_id, owner
             )
 
-    async def set_customer_name(self, conversation_id: int, name: str) -> None:
+    async def set_customer_name(self, conversation_id: int, name: str | None) -> None:
+        """Record what the platform told of the customer's name now (None: nothing, the
+        name known stays)."""
         async with self._db.transaction() as db:
-            await db.execute(self._q.set_customer_name, name, conversation_id)
+            await db.execute(self._q.set_customer_name, name, conversation_id, self._clock())
+
+    async def names_due(
+        self, conversation_ids: Sequence[int], max_age: float
+    ) -> list[tuple[int, Channel, str]]:
+        """(conversation, channel, customer id) of those whose customer's name was not asked
+        of the platform in the last `max_age` seconds."""
+        if not conversation_ids:
+            return []
+        since = self._clock() - max_age
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.names_due, sorted(set(conversation_ids)), since)
+        return [(row["conversation_id"], row["channel"], row["customer_id"]) for row in rows]
 
     # -- outbox ---------------------------------------------------------------------------
 
@@ -383,6 +404,7 @@ class Store:
                 await db.execute(self._q.forget_events, channel, customer_id)
                 deleted += await db.execute(self._q.forget_conversations, channel, customer_id)
             await db.execute(self._q.record_deletion, code, channel, deleted, self._clock())
+            await db.execute(self._q.compact_search)
         await self._db.erase()
         return deleted
 
@@ -406,21 +428,24 @@ class Store:
                     break
             counts.append(deleted)
         if any(counts):
+            async with self._db.transaction() as db:
+                await db.execute(self._q.compact_search)
             await self._db.erase()
         return counts[0], counts[1]
 
     # -- agents ---------------------------------------------------------------------------
 
-    async def add_agent(self, name: str, token_hash: str) -> None:
+    async def add_agent(self, name: str, token_hash: str, role: Role = "agent") -> None:
         """Raises Conflict when the name is taken."""
         try:
             async with self._db.transaction() as db:
-                await db.execute(self._q.add_agent, name, token_hash, self._clock())
+                await db.execute(self._q.add_agent, name, token_hash, self._clock(), role)
         except Duplicate:
             raise Conflict(f"an agent named {name!r} already exists") from None
 
     async def remove_agent(self, name: str) -> None:
-        """Raises NotFound for an unknown name; the agent's token stops working at once."""
+        """Raises NotFound for an unknown name; the agent's token and sessions stop working
+        at once."""
         async with self._db.transaction() as db:
             if await db.execute(self._q.remove_agent, name) == 0:
                 raise NotFound(f"no agent named {name!r}")
@@ -428,20 +453,273 @@ class Store:
     async def agents(self) -> list[Agent]:
         async with self._db.reading() as db:
             rows = await db.fetch(self._q.agents)
-        return [Agent(row["name"], row["created_at"]) for row in rows]
+        return [Agent(row["name"], row["created_at"], row["role"]) for row in rows]
+
+    async def agent(self, name: str) -> Agent:
+        """Raises NotFound."""
+        async with self._db.reading() as db:
+            row = await db.fetchrow(self._q.agent_named, name)
+        if row is None:
+            raise NotFound(f"no agent named {name!r}")
+        return Agent(row["name"], row["created_at"], row["role"])
 
     async def agent_for(self, token_hash: str) -> str | None:
         """The name of the agent holding this token, if any."""
+        found = await self.identity_for(token_hash)
+        return None if found is None else found.name
+
+    async def identity_for(self, token_hash: str) -> Identity | None:
+        """The agent holding this token, with their role, if any."""
         async with self._db.reading() as db:
-            name = await db.fetchval(self._q.agent_for, token_hash)
-        return None if name is None else str(name)
+            row = await db.fetchrow(self._q.agent_for, token_hash)
+        return None if row is None else Identity(row["name"], row["role"])
+
+    # -- desk sessions --------------------------------------------------------------------
+
+    async def open_session(self, id_hash: str, agent: str, lifetime: float) -> None:
+        """A desk sign-in of `agent` for `lifetime` seconds (sessions past their end are
+        cleared on the way)."""
+        now = self._clock()
+        async with self._db.transaction() as db:
+            await db.execute(self._q.purge_sessions, now)
+            await db.execute(self._q.add_session, id_hash, agent, now, now + lifetime)
+
+    async def session(self, id_hash: str, lifetime: float) -> Identity | None:
+        """The agent signed in by this session while it lasts; each use renews it for
+        `lifetime` seconds (written at most once a minute)."""
+        now = self._clock()
+        async with self._db.reading() as db:
+            row = await db.fetchrow(self._q.session_agent, id_hash, now)
+        if row is None:
+            return None
+        if row["expires_at"] < now + lifetime - 60:
+            async with self._db.transaction() as db:
+                await db.execute(self._q.renew_session, id_hash, now + lifetime)
+        return Identity(row["name"], row["role"])
+
+    async def end_session(self, id_hash: str) -> None:
+        async with self._db.transaction() as db:
+            await db.execute(self._q.end_session, id_hash)
 
     # -- escalations (the desk) -----------------------------------------------------------
 
-    async def list_escalations(self, status: str | None) -> list[EscalationView]:
+    async def list_escalations(
+        self, status: str | None, *, agent: str | None = None, limit: int = 100
+    ) -> list[EscalationView]:
+        """Open and claimed ones oldest first (those of `agent` only, when given); resolved
+        ones newest first, at most `limit`."""
         async with self._db.reading() as db:
-            rows = await db.fetch(self._q.escalations, status)
+            if status == "resolved":
+                rows = await db.fetch(self._q.resolved_escalations, limit)
+            elif agent is not None:
+                rows = await db.fetch(self._q.agent_escalations, agent)
+            else:
+                rows = await db.fetch(self._q.escalations, status)
         return [EscalationView.from_row(row) for row in rows]
+
+    async def search(
+        self, text: str, status: str | None = None, limit: int = 50
+    ) -> list[EscalationView]:
+        """Escalations whose customer, transcript or notes hold every word of `text`
+        (French stems: "réinitialisation" finds "réinitialiser"), newest first."""
+        terms = search.query_for(self.dialect, text)
+        if terms is None:
+            return []
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.search_escalations, status, terms, limit)
+        return [EscalationView.from_row(row) for row in rows]
+
+    async def index(self, conversation_ids: Sequence[int]) -> None:
+        """Bring the search index up to date for these conversations (called off the reply
+        path: by the desk news and the desk's own actions)."""
+        for conversation_id in dict.fromkeys(conversation_ids):
+            async with self._db.transaction() as db:
+                row = await db.fetchrow(self._q.conversation_by_id, conversation_id)
+                if row is None:
+                    continue
+                lines = await db.fetch(self._q.transcript, conversation_id)
+                notes = await db.fetch(self._q.conversation_notes, conversation_id)
+                document = search.document(
+                    self.dialect,
+                    [row["customer_name"], row["customer_id"]]
+                    + [line["text"] for line in lines]
+                    + [note["text"] for note in notes]
+                )
+                await db.execute(self._q.index_conversation, conversation_id, document)
+
+    async def customer(
+        self, channel: str, customer_id: str
+    ) -> tuple[Conversation, list[EscalationView]]:
+        """The customer's conversation and every escalation of it, newest first; NotFound."""
+        async with self._db.reading() as db:
+            row = await db.fetchrow(self._q.conversation, channel, customer_id)
+            if row is None:
+                raise NotFound(f"no {channel} customer {customer_id}")
+            conversation = Conversation.from_row(row)
+            rows = await db.fetch(self._q.conversation_escalations, conversation.id)
+        views = [EscalationView.from_row(r) for r in rows]
+        return conversation, views[::-1]
+
+    async def release(self, escalation_id: int, who: Identity) -> EscalationView:
+        """Back to the queue, held by nobody. Conflict unless `who` holds it or is an admin,
+        or when nobody holds it."""
+        async with self._db.transaction() as db:
+            changed = await db.execute(
+                self._q.release_escalation, escalation_id, who.name, who.admin
+            )
+            if changed != 1:
+                await self._refusal(db, escalation_id, "release")
+            return await self._find_escalation(db, escalation_id)
+
+    async def transfer(self, escalation_id: int, who: Identity, to: str) -> EscalationView:
+        """Give the escalation to agent `to` (it stays claimed). NotFound for an unknown
+        agent; Conflict unless `who` holds it or is an admin."""
+        async with self._db.transaction() as db:
+            if await db.fetchrow(self._q.agent_named, to) is None:
+                raise NotFound(f"no agent named {to!r}")
+            changed = await db.execute(
+                self._q.transfer_escalation, escalation_id, who.name, who.admin, to,
+                self._clock(),
+            )  # fmt: skip
+            if changed != 1:
+                await self._refusal(db, escalation_id, "transfer")
+            return await self._find_escalation(db, escalation_id)
+
+    async def _refusal(self, db: Session, escalation_id: int, what: str) -> None:
+        current = await db.fetchrow(self._q.escalation_holder, escalation_id)
+        if current is None:
+            raise NotFound(f"no escalation {escalation_id}")
+        if current["status"] == "resolved":
+            raise Conflict(f"escalation {escalation_id} is already resolved")
+        if current["agent"] is None:
+            raise Conflict(f"escalation {escalation_id} is held by nobody: nothing to {what}")
+        raise Conflict(f"escalation {escalation_id} is held by {current['agent']}")
+
+    # -- notes ----------------------------------------------------------------------------
+
+    async def add_note(self, escalation_id: int, agent: str, text: str) -> Note:
+        """An internal note; never sent. NotFound for an unknown escalation."""
+        now = self._clock()
+        async with self._db.transaction() as db:
+            await self._find_escalation(db, escalation_id)
+            await db.execute(self._q.add_note, escalation_id, agent, text, now)
+        return Note(agent, text, now)
+
+    async def notes(self, escalation_id: int) -> list[Note]:
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.notes, escalation_id)
+        return [Note(row["agent"], row["text"], row["created_at"]) for row in rows]
+
+    # -- the team's ready-made replies ----------------------------------------------------
+
+    async def team_replies(self) -> list[TeamReply]:
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.team_replies)
+        return [TeamReply.from_row(row) for row in rows]
+
+    async def add_team_reply(self, title: str, text: str, author: str) -> int:
+        async with self._db.transaction() as db:
+            new = await db.fetchval(self._q.add_team_reply, title, text, author, self._clock())
+        return int(new)
+
+    async def update_team_reply(self, reply_id: int, title: str, text: str, author: str) -> None:
+        """Raises NotFound."""
+        async with self._db.transaction() as db:
+            changed = await db.execute(
+                self._q.update_team_reply, reply_id, title, text, author, self._clock()
+            )
+        if changed != 1:
+            raise NotFound(f"no ready-made reply {reply_id}")
+
+    async def delete_team_reply(self, reply_id: int) -> None:
+        """Raises NotFound."""
+        async with self._db.transaction() as db:
+            if await db.execute(self._q.delete_team_reply, reply_id) != 1:
+                raise NotFound(f"no ready-made reply {reply_id}")
+
+    # -- the review of what the bot missed ------------------------------------------------
+
+    async def missed(self, since: float, limit: int = 1000) -> list[Missed]:
+        """Customers' messages since `since` the bot missed and nobody labelled yet, newest
+        first."""
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.review_candidates, since, limit)
+        return [
+            Missed(row["id"], row["text"], row["created_at"], row["reason"], row["intent"])
+            for row in rows
+        ]
+
+    async def label(self, message_id: int, intent: str, agent: str) -> None:
+        """An agent's word on what a customer's message was about. NotFound unless the id
+        is a customer's message."""
+        async with self._db.transaction() as db:
+            if await db.fetchval(self._q.customer_message, message_id) is None:
+                raise NotFound(f"no customer message {message_id}")
+            await db.execute(self._q.label_message, message_id, intent, agent, self._clock())
+
+    async def labels(self) -> list[Label]:
+        async with self._db.reading() as db:
+            rows = await db.fetch(self._q.labelled_messages)
+        return [
+            Label(row["message_id"], row["intent"], row["agent"], row["labelled_at"], row["text"])
+            for row in rows
+        ]
+
+    # -- reports --------------------------------------------------------------------------
+
+    async def report(self, start: float, end: float, channel: str | None) -> dict[str, Any]:
+        """The support lead's figures for [start, end), all computed by the database; see
+        the report_* queries."""
+        args = (start, end, channel)
+        async with self._db.reading() as db:
+            totals = await db.fetchrow(self._q.report_totals, *args)
+            days = await db.fetch(self._q.report_days, *args)
+            reasons = await db.fetch(self._q.report_reasons, *args)
+            problems = await db.fetch(self._q.report_problems, *args)
+            first = await db.fetchrow(self._q.report_first_reply, *args)
+            backlog = await db.fetch(self._q.report_backlog, channel)
+            agents = await db.fetch(self._q.report_agents, *args)
+        assert totals is not None and first is not None
+        return {
+            "conversations": int(totals["conversations"]),
+            "solved_by_bot": int(totals["solved_by_bot"]),
+            "reasons": {row["reason"]: int(row["escalations"]) for row in reasons},
+            "problems": {
+                row["topic"]: {"answers": int(row["answers"]), "no": int(row["noes"])}
+                for row in problems
+            },
+            "first_reply": {
+                "replied": int(first["replied"]),
+                "median": _number(first["median"]),
+                "p90": _number(first["p90"]),
+            },
+            "backlog": {
+                row["status"]: {"escalations": int(row["escalations"]), "oldest": row["oldest"]}
+                for row in backlog
+            },
+            "agents": [
+                {
+                    "agent": row["agent"],
+                    "handled": int(row["handled"]),
+                    "resolved": int(row["resolved"]),
+                    "holding": int(row["holding"]),
+                    "replies": int(row["replies"] or 0),
+                }
+                for row in agents
+            ],
+            "days": [
+                {
+                    "date": row["day"],
+                    "channel": row["channel"],
+                    "conversations": int(row["conversations"]),
+                    "solved_by_bot": int(row["solved_by_bot"]),
+                    "escalations": int(row["escalations"]),
+                    "yes": int(row["yes"]),
+                    "no": int(row["no"]),
+                }
+                for row in days
+            ],
+        }
 
     async def active_escalation(self, conversation_id: int) -> EscalationView | None:
         async with self._db.reading() as db:
@@ -511,6 +789,10 @@ class Store:
         )
 
 
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def migrations(dialect: str) -> list[tuple[int, str, str]]:
     """(version, name, script) of every migration for `dialect`, in order: the common file
     of a version, or its file for this dialect."""
@@ -549,6 +831,8 @@ def _batch(turns: Sequence[TurnRecord], ids: Sequence[int]) -> str:
                 "platform_id": message.platform_id,
                 "intent": turn.intent,
                 "score": turn.score,
+                "action": turn.action,
+                "topic": turn.state.last_intent if turn.action else None,
                 "event_id": event.id,
             }
         )
@@ -561,7 +845,7 @@ def _batch(turns: Sequence[TurnRecord], ids: Sequence[int]) -> str:
                     "id": message_id, "conversation_id": conversation_id, "direction": "out",
                     "author": "bot", "agent": None, "text": reply.text, "payload": None,
                     "attachments": 0, "platform_id": None, "intent": None, "score": None,
-                    "event_id": event_id,
+                    "action": None, "topic": None, "event_id": event_id,
                 }
             )  # fmt: skip
             replies.append(

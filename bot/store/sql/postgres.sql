@@ -88,13 +88,13 @@ WITH turn AS (
     RETURNING id
 ), added AS (
     INSERT INTO messages (id, conversation_id, direction, author, agent, text, payload,
-                          attachments, platform_id, intent, score, created_at)
+                          attachments, platform_id, intent, score, action, topic, created_at)
     SELECT m.id, m.conversation_id, m.direction, m.author, m.agent, m."text", m.payload,
-           m.attachments, m.platform_id, m.intent, m.score, $1
+           m.attachments, m.platform_id, m.intent, m.score, m.action, m.topic, $1
     FROM json_to_recordset($3::json -> 'messages')
         AS m (id bigint, conversation_id bigint, direction text, author text, agent text,
               "text" text, payload text, attachments integer, platform_id text,
-              intent text, score float8, event_id bigint)
+              intent text, score float8, action text, topic text, event_id bigint)
     WHERE m.event_id IN (SELECT event_id FROM saved)
 ), queued AS (
     INSERT INTO outbox (conversation_id, message_id, author, reply, first_of_turn,
@@ -173,3 +173,60 @@ CROSS JOIN LATERAL (
     WHERE conversation_id = a.conversation_id AND status IN ('open', 'claimed')
     LIMIT 1
 ) AS e
+
+-- name: names_due
+-- Of the conversations $1 (ids), those whose customer's name was not asked of the platform
+-- since $2.
+SELECT id AS conversation_id, channel, customer_id FROM conversations
+WHERE id = ANY($1::bigint[]) AND (name_checked_at IS NULL OR name_checked_at < $2)
+
+-- name: index_conversation
+INSERT INTO search_index (conversation_id, document) VALUES ($1, $2)
+ON CONFLICT (conversation_id) DO UPDATE SET document = excluded.document
+
+-- name: search_escalations
+-- $1 status or NULL, $2 the words searched (without accents), $3 how many: newest first.
+-- The French configuration stems both sides; index search_index_words.
+SELECT v.* FROM search_index s JOIN escalation_view v ON v.conversation_id = s.conversation_id
+WHERE to_tsvector('french', s.document) @@ plainto_tsquery('french', $2)
+  AND (CAST($1 AS TEXT) IS NULL OR v.status = $1)
+ORDER BY v.created_at DESC, v.escalation_id DESC LIMIT $3
+
+-- name: compact_search
+-- The rows went with their conversations (ON DELETE CASCADE).
+SELECT 1
+
+-- name: report_days
+-- Per UTC day and channel of the period ($1, $2, $3 as in common.sql): conversations,
+-- those the bot solved, escalations, and the customers' yes after an answer.
+WITH talk AS (
+    SELECT to_char(to_timestamp(m.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+           c.channel, m.conversation_id,
+           MAX(CASE WHEN m.action = 'resolved' THEN 1 ELSE 0 END) AS said_yes,
+           MAX(CASE WHEN m.action = 'answer' THEN 1 ELSE 0 END) AS answered,
+           SUM(CASE WHEN m.action = 'resolved' THEN 1 ELSE 0 END) AS yeses
+    FROM messages m JOIN conversations c ON c.id = m.conversation_id
+    WHERE m.author = 'customer' AND m.created_at >= $1 AND m.created_at < $2
+      AND (CAST($3 AS TEXT) IS NULL OR c.channel = $3)
+    GROUP BY 1, 2, 3
+), escalated AS (
+    SELECT to_char(to_timestamp(e.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+           c.channel, e.conversation_id, e.reason
+    FROM escalations e JOIN conversations c ON c.id = e.conversation_id
+    WHERE e.created_at >= $1 AND e.created_at < $2
+      AND (CAST($3 AS TEXT) IS NULL OR c.channel = $3)
+)
+SELECT day, channel, SUM(conversations) AS conversations, SUM(solved) AS solved_by_bot,
+       SUM(escalations) AS escalations, SUM(yes) AS yes, SUM(no) AS no
+FROM (
+    SELECT day, channel, 1 AS conversations,
+           CASE WHEN said_yes = 1 OR (answered = 1 AND NOT EXISTS (
+               SELECT 1 FROM escalated x WHERE x.conversation_id = talk.conversation_id))
+           THEN 1 ELSE 0 END AS solved,
+           0 AS escalations, yeses AS yes, 0 AS no
+    FROM talk
+    UNION ALL
+    SELECT day, channel, 0, 0, 1, 0, CASE WHEN reason = 'not_solved' THEN 1 ELSE 0 END
+    FROM escalated
+) AS counted
+GROUP BY day, channel ORDER BY day, channel

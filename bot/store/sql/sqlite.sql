@@ -87,13 +87,14 @@ UPDATE inbox SET lease_owner = NULL, lease_until = NULL
 WHERE lease_owner = $2 AND status = 'pending'
   AND id IN (SELECT json_extract(value, '$.event_id') FROM json_each($3, '$.turns'));
 INSERT INTO messages (id, conversation_id, direction, author, agent, text, payload,
-                      attachments, platform_id, intent, score, created_at)
+                      attachments, platform_id, intent, score, action, topic, created_at)
 SELECT json_extract(m.value, '$.id'), json_extract(m.value, '$.conversation_id'),
        json_extract(m.value, '$.direction'), json_extract(m.value, '$.author'),
        json_extract(m.value, '$.agent'), json_extract(m.value, '$.text'),
        json_extract(m.value, '$.payload'), json_extract(m.value, '$.attachments'),
        json_extract(m.value, '$.platform_id'), json_extract(m.value, '$.intent'),
-       json_extract(m.value, '$.score'), $1
+       json_extract(m.value, '$.score'), json_extract(m.value, '$.action'),
+       json_extract(m.value, '$.topic'), $1
 FROM json_each($3, '$.messages') AS m
 WHERE json_extract(m.value, '$.event_id') IN (SELECT event_id FROM temp.finishing)
 ORDER BY m.key;
@@ -155,3 +156,59 @@ DELETE FROM arrivals WHERE channel = $1 AND customer_id = $2
 -- name: active_escalations_of
 SELECT conversation_id, id AS escalation_id, status, agent FROM escalations
 WHERE conversation_id IN (SELECT value FROM json_each($1)) AND status IN ('open', 'claimed')
+
+-- name: names_due
+-- Of the conversations $1 (ids), those whose customer's name was not asked of the platform
+-- since $2.
+SELECT id AS conversation_id, channel, customer_id FROM conversations
+WHERE id IN (SELECT value FROM json_each($1))
+  AND (name_checked_at IS NULL OR name_checked_at < $2)
+
+-- name: index_conversation
+-- $1 conversation, $2 its words (see search_index in the migration).
+DELETE FROM search_index WHERE rowid = $1;
+INSERT INTO search_index (rowid, document) VALUES ($1, $2)
+
+-- name: search_escalations
+-- $1 status or NULL, $2 an FTS5 query (stems as prefixes), $3 how many: newest first.
+SELECT v.* FROM search_index s JOIN escalation_view v ON v.conversation_id = s.rowid
+WHERE search_index MATCH $2 AND (CAST($1 AS TEXT) IS NULL OR v.status = $1)
+ORDER BY v.created_at DESC, v.escalation_id DESC LIMIT $3
+
+-- name: compact_search
+-- After a deletion: merge the index's segments, so that the words of the deleted
+-- conversations leave it (their pages then overwritten by secure_delete).
+INSERT INTO search_index (search_index) VALUES ('optimize')
+
+-- name: report_days
+-- Per UTC day and channel of the period ($1, $2, $3 as in common.sql): conversations,
+-- those the bot solved, escalations, and the customers' yes after an answer.
+WITH talk AS (
+    SELECT date(m.created_at, 'unixepoch') AS day, c.channel, m.conversation_id,
+           MAX(CASE WHEN m.action = 'resolved' THEN 1 ELSE 0 END) AS said_yes,
+           MAX(CASE WHEN m.action = 'answer' THEN 1 ELSE 0 END) AS answered,
+           SUM(CASE WHEN m.action = 'resolved' THEN 1 ELSE 0 END) AS yeses
+    FROM messages m JOIN conversations c ON c.id = m.conversation_id
+    WHERE m.author = 'customer' AND m.created_at >= $1 AND m.created_at < $2
+      AND (CAST($3 AS TEXT) IS NULL OR c.channel = $3)
+    GROUP BY 1, 2, 3
+), escalated AS (
+    SELECT date(e.created_at, 'unixepoch') AS day, c.channel, e.conversation_id, e.reason
+    FROM escalations e JOIN conversations c ON c.id = e.conversation_id
+    WHERE e.created_at >= $1 AND e.created_at < $2
+      AND (CAST($3 AS TEXT) IS NULL OR c.channel = $3)
+)
+SELECT day, channel, SUM(conversations) AS conversations, SUM(solved) AS solved_by_bot,
+       SUM(escalations) AS escalations, SUM(yes) AS yes, SUM(no) AS no
+FROM (
+    SELECT day, channel, 1 AS conversations,
+           CASE WHEN said_yes = 1 OR (answered = 1 AND NOT EXISTS (
+               SELECT 1 FROM escalated x WHERE x.conversation_id = talk.conversation_id))
+           THEN 1 ELSE 0 END AS solved,
+           0 AS escalations, yeses AS yes, 0 AS no
+    FROM talk
+    UNION ALL
+    SELECT day, channel, 0, 0, 1, 0, CASE WHEN reason = 'not_solved' THEN 1 ELSE 0 END
+    FROM escalated
+) AS counted
+GROUP BY day, channel ORDER BY day, channel
