@@ -1,5 +1,5 @@
 """Command line: `python -m bot serve | chat | classify | check | db upgrade | forget |
-agent add|list|remove | messenger setup | twitter register|status`.
+agent add|list|remove | review export | messenger setup | twitter register|status`.
 
 User mistakes end in one clear line on stderr and a non-zero exit, never a traceback.
 """
@@ -100,11 +100,26 @@ def _parser() -> argparse.ArgumentParser:
     agent_actions = agent.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = agent_actions.add_parser("add", help="create an agent and print its token once")
     add.add_argument("name", help="the agent's name, as customers' transcripts will show it")
+    add.add_argument(
+        "--admin", action="store_true", help="an admin: manages agents and ready-made replies"
+    )
     add.set_defaults(run=_agent_add)
     agent_actions.add_parser("list", help="list the agents").set_defaults(run=_agent_list)
     remove = agent_actions.add_parser("remove", help="remove an agent; its token stops working")
     remove.add_argument("name")
     remove.set_defaults(run=_agent_remove)
+
+    review = commands.add_parser("review", help="what agents labelled in the desk's review")
+    review_actions = review.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = review_actions.add_parser(
+        "export",
+        help="write the labelled messages as catalogue phrasings (phrasings.toml) and sealed "
+        "evaluation cases (sealed.tsv), never both for one message, for a human to commit",
+    )
+    export.add_argument(
+        "--out", type=Path, default=Path("review-export"), help="folder (default: review-export)"
+    )
+    export.set_defaults(run=_review_export)
 
     messenger = commands.add_parser("messenger", help="configure the Facebook page on Messenger")
     actions = messenger.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -345,12 +360,14 @@ def _agent_add(args: argparse.Namespace) -> int:
         raise UsageError("an agent name is 1 to 60 letters, digits, spaces, . ' or -")
     token = new_token()
 
+
     async def work(store: Store) -> int:
-        await store.add_agent(name, hash_token(token))
+        await store.add_agent(name, hash_token(token), "admin" if args.admin else "agent")
         return 0
 
     status = _with_store(work)
-    print(f"Agent {name} added. Their token, shown only this once:", file=sys.stderr)
+    kind = "Admin" if args.admin else "Agent"
+    print(f"{kind} {name} added. Their token, shown only this once:", file=sys.stderr)
     print(token)
     return status
 
@@ -359,7 +376,7 @@ def _agent_list(args: argparse.Namespace) -> int:
     async def work(store: Store) -> int:
         for agent in await store.agents():
             added = datetime.fromtimestamp(agent.created_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-            print(f"{agent.name}\tadded {added}")
+            print(f"{agent.name}\t{agent.role}\tadded {added}")
         return 0
 
     return _with_store(work)
@@ -369,6 +386,27 @@ def _agent_remove(args: argparse.Namespace) -> int:
     async def work(store: Store) -> int:
         await store.remove_agent(args.name)
         print(f"Agent {args.name} removed; their token no longer works.")
+        return 0
+
+    return _with_store(work)
+
+
+def _review_export(args: argparse.Namespace) -> int:
+    from bot.review import export, phrasings_toml, sealed_tsv
+
+    async def work(store: Store) -> int:
+        done = export(await store.labels(), load_catalogue())
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "phrasings.toml").write_text(phrasings_toml(done.phrasings), "utf-8")
+            (args.out / "sealed.tsv").write_text(sealed_tsv(done.sealed), "utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write into {args.out}: {exc.strerror or exc}") from None
+        count = sum(len(texts) for texts in done.phrasings.values())
+        print(
+            f"{count} phrasing(s) in {args.out / 'phrasings.toml'}, {len(done.sealed)} sealed "
+            f"case(s) in {args.out / 'sealed.tsv'}, {done.skipped} left out (known or repeated)"
+        )
         return 0
 
     return _with_store(work)

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # The public /chat page and its API (try the bot in a browser). Off in a production
     # server that only serves the platforms and the desk: both answer 404.
     bot_chat_enabled: bool = Field(default=True, alias="BOT_CHAT_ENABLED")
+    # Hours a desk sign-in lasts without being used (each use renews it).
+    bot_desk_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 90, alias="BOT_DESK_SESSION_HOURS"
+    )
     bot_log_format: Literal["text", "json"] = Field(default="text", alias="BOT_LOG_FORMAT")
     # Open connections at most (lowered to what the process's file limit allows); beyond,
     # the oldest idle one is closed, or the newcomer gets 503.

@@ -52,10 +52,16 @@ class Intent(BaseModel):
     id: str
     kind: IntentKind
     label: str = Field(min_length=1, max_length=QUICK_REPLY_TITLE_MAX)
+    # The problem's full name, as agents and reports say it (the label is button-short).
+    name: str | None = Field(default=None, min_length=1, max_length=120)
     contact_support: bool = False
     candidates: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
     phrasings: tuple[str, ...]
+
+    @property
+    def full_name(self) -> str:
+        return self.name or self.label
 
     @field_validator("id")
     @classmethod

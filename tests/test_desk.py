@@ -58,6 +58,12 @@ async def sign_in(client: Client, token: str) -> None:
     assert response.status == 303, await response.text()
 
 
+def session_of(client: Client) -> str:
+    """The session id the browser holds (its cookie)."""
+    [cookie] = [c for c in client.session.cookie_jar if c.key == COOKIE]
+    return cookie.value
+
+
 def set_cookies(response: ClientResponse) -> list[str]:
     """The desk cookie's Set-Cookie headers."""
     return [c for c in response.headers.getall("Set-Cookie", []) if c.startswith(f"{COOKIE}=")]
@@ -103,11 +109,14 @@ async def test_the_right_token_sets_an_httponly_strict_cookie(desk: Client) -> N
     assert "path=/" in attributes
     assert "secure" not in attributes  # plain http here; https requests get Secure
 
+    assert token not in cookie  # the cookie holds a session, never the agent's token
+    assert "max-age=43200" in attributes  # kept across a browser restart, 12 hours unused
     page = await desk.get("/desk")
     html = await page.text()
     assert "Bureau des conseillers" in html and "alice" in html
-    assert f'<meta name="csrf-token" content="{csrf_token(token)}">' in html
-    assert token not in html  # the page only knows the CSRF token, never the session token
+    session = session_of(desk)
+    assert f'<meta name="csrf-token" content="{csrf_token(session)}">' in html
+    assert token not in html and session not in html  # the page only knows the CSRF token
 
 
 async def test_a_login_posted_from_another_site_is_refused(desk: Client) -> None:
@@ -157,14 +166,18 @@ async def test_logout_without_the_csrf_token_is_refused(desk: Client) -> None:
 async def test_logout_with_the_csrf_token_clears_the_cookie(desk: Client) -> None:
     token = await agent(desk)
     await sign_in(desk, token)
+    session = session_of(desk)
     response = await desk.post(
-        "/desk/logout", data={"csrf": csrf_token(token)}, allow_redirects=False
+        "/desk/logout", data={"csrf": csrf_token(session)}, allow_redirects=False
     )
     assert response.status == 303
     assert response.headers["Location"] == "/desk"
     assert set_cookies(response)
     page = await (await desk.get("/desk")).text()
     assert "Se connecter" in page
+    # The session is over on the server too: a copy of the cookie no longer signs in.
+    copied = await desk.get("/api/escalations", cookies={COOKIE: session})
+    assert copied.status == 401
 
 
 # -- the page and the API with the cookie --------------------------------------------------
@@ -179,7 +192,7 @@ async def test_the_api_takes_the_cookie_with_the_csrf_header_on_posts(desk: Clie
     refused = await desk.post("/api/escalations/999/claim")
     assert refused.status == 401
     accepted = await desk.post(
-        "/api/escalations/999/claim", headers={CSRF_HEADER: csrf_token(token)}
+        "/api/escalations/999/claim", headers={CSRF_HEADER: csrf_token(session_of(desk))}
     )
     assert accepted.status == 404  # signed in; there is simply no such escalation
 

@@ -1,7 +1,8 @@
 """The agent API of DESIGN.md: JSON under /api, `Authorization: Bearer` (or the desk cookie).
 
-Errors are `{"error": …}`: 400 invalid input, 401 no valid token, 404 unknown id,
-409 conflict (another agent holds it, already resolved, the channel's window closed).
+Errors are `{"error": …}`: 400 invalid input, 401 no valid token, 403 an admin's route,
+404 unknown id, 409 conflict (another agent holds it, already resolved, the channel's
+window closed). The desk's further routes are in `team.py`, `reports.py` and `review.py`.
 """
 
 from __future__ import annotations
@@ -10,26 +11,53 @@ import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from aiohttp import web
 from aiohttp_sse import sse_response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from adapters.base import Window
-from bot.desk.auth import authenticate
+from bot.desk import brief
+from bot.desk.auth import identify
 from bot.desk.events import CLOSED, EventHub
 from bot.http import ADAPTERS, CLOCK, ENGINE, METRICS, PIPELINE, STORE, error, first_error
 from bot.models import Reply
-from bot.store import Conflict, EscalationView, NotFound, StoreError, TranscriptEntry
+from bot.store import (
+    Conflict,
+    EscalationView,
+    Identity,
+    Note,
+    NotFound,
+    StoreError,
+    TranscriptEntry,
+)
 
 EVENTS = web.AppKey("events", EventHub)
 AGENT = web.RequestKey("agent", str)
+IDENTITY = web.RequestKey("identity", Identity)
 STATUSES: Final = ("open", "claimed", "resolved")
 KEEPALIVE: Final = 15.0
 MAX_ID_DIGITS: Final = 18  # below 2**63, what SQLite and PostgreSQL's bigint hold
+MAX_LIST: Final = 500
+# Events that only tell the streams to check their agent and session again (removed
+# agent, ended session): every event makes them check, these are not passed on.
+WHO_CHANGED: Final = frozenset({"agent_removed", "signed_out"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+
+class BadInput(Exception):
+    """The request's input is invalid: 400 with this message."""
+
+
+def parsed(body: bytes, model: type[M]) -> M:
+    """The request's JSON as `model`; BadInput naming the first problem."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise BadInput(first_error(exc)) from None
 
 
 class AgentMessage(BaseModel):
@@ -46,6 +74,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/escalations/{id}/resolve", agents_only(resolve))
     app.router.add_get("/api/events", agents_only(events))
     app.on_shutdown.append(_close_streams)
+    # The desk's further routes (notes, views, replies, agents, reports, review).
+    from bot.desk import reports, review, team
+
+    for module in (team, reports, review):
+        module.add_routes(app)
 
 
 def agents_only(handler: Handler) -> Handler:
@@ -57,18 +90,33 @@ def agents_only(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
-        agent = await authenticate(request)
-        if agent is None:
+        who = await identify(request)
+        if who is None:
             return error(401, "a valid agent token is required (Authorization: Bearer …)")
-        request[AGENT] = agent
+        request[AGENT] = who.name
+        request[IDENTITY] = who
         try:
             return await handler(request)
+        except BadInput as exc:
+            return error(400, str(exc))
         except NotFound as exc:
             return error(404, str(exc))
         except Conflict as exc:
             return error(409, str(exc))
 
     return guarded
+
+
+def admins_only(handler: Handler) -> Handler:
+    """`agents_only`, and 403 for an agent who is not an admin."""
+
+    @functools.wraps(handler)
+    async def admin(request: web.Request) -> web.StreamResponse:
+        if not request[IDENTITY].admin:
+            return error(403, "only an admin may do this")
+        return await handler(request)
+
+    return agents_only(admin)
 
 
 def _id(request: web.Request) -> int:
@@ -84,17 +132,39 @@ def _id(request: web.Request) -> int:
 
 
 async def list_escalations(request: web.Request) -> web.Response:
+    """`status`, and for the desk's views and search: `agent` (what one agent holds),
+    `q` (words searched in customers, transcripts and notes), `limit`."""
     status = request.query.get("status")
     if status is not None and status not in STATUSES:
         return error(400, f"status must be one of {', '.join(STATUSES)}")
-    views = await request.app[STORE].list_escalations(status)
+    raw_limit = request.query.get("limit", "100")
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIST:
+        return error(400, f"limit must be a number from 1 to {MAX_LIST}")
+    limit = int(raw_limit)
+    store = request.app[STORE]
+    text = request.query.get("q", "").strip()
+    agent = request.query.get("agent")
+    if len(text) > 200 or (agent is not None and len(agent) > 100):
+        return error(400, "q: at most 200 characters; agent: at most 100")
+    if text:
+        views = await store.search(text, status, limit)
+        if agent is not None:
+            views = [v for v in views if v.agent == agent]
+    elif agent is not None:
+        if status not in (None, "claimed"):
+            return error(400, "agent: only what an agent holds now (status=claimed)")
+        views = await store.list_escalations("claimed", agent=agent)
+    else:
+        views = await store.list_escalations(status, limit=limit)
     return web.json_response({"escalations": [summary(request, v) for v in views]})
 
 
 async def escalation(request: web.Request) -> web.Response:
-    view = await request.app[STORE].escalation(_id(request))
-    transcript = await request.app[STORE].transcript(view.conversation.id)
-    return web.json_response(detail(request, view, transcript))
+    store = request.app[STORE]
+    view = await store.escalation(_id(request))
+    transcript = await store.transcript(view.conversation.id)
+    notes = await store.notes(view.id)
+    return web.json_response(detail(request, view, transcript, notes))
 
 
 def summary(request: web.Request, view: EscalationView) -> dict[str, Any]:
@@ -105,6 +175,10 @@ def summary(request: web.Request, view: EscalationView) -> dict[str, Any]:
         "id": view.id,
         "channel": conversation.channel,
         "customer": {"id": conversation.customer_id, "name": conversation.customer_name},
+        # The name to show: the customer's, or "Client Messenger ···4821".
+        "customer_label": brief.display_name(
+            conversation.channel, conversation.customer_id, conversation.customer_name
+        ),
         "status": view.status,
         "reason": view.reason,
         "intent": view.intent,
@@ -119,7 +193,10 @@ def summary(request: web.Request, view: EscalationView) -> dict[str, Any]:
 
 
 def detail(
-    request: web.Request, view: EscalationView, transcript: list[TranscriptEntry]
+    request: web.Request,
+    view: EscalationView,
+    transcript: list[TranscriptEntry],
+    notes: list[Note] | None = None,
 ) -> dict[str, Any]:
     state = view.conversation.state
     body = summary(request, view)
@@ -132,7 +209,12 @@ def detail(
         "answered": list(state.answered),
         "facts": dict(state.facts),
         "waiting_seconds": waiting,
+        **brief.brief(view, transcript, request.app[ENGINE].catalogue),
     }
+    body["notes"] = [
+        {"agent": note.agent, "text": note.text, "created_at": note.created_at}
+        for note in notes or []
+    ]
     body["transcript"] = [
         {
             "id": entry.id,
@@ -178,7 +260,7 @@ def _window(request: web.Request, view: EscalationView) -> Window:
 async def claim(request: web.Request) -> web.Response:
     view = await request.app[STORE].claim(_id(request), request[AGENT])
     request.app[METRICS].escalations.labels("claimed").inc()
-    await _publish(request, "claimed", view)
+    await publish(request, "claimed", view)
     return web.json_response(summary(request, view))
 
 
@@ -206,7 +288,8 @@ async def message(request: web.Request) -> web.Response:
         )
     view = await store.agent_reply(view.id, request[AGENT], Reply(text=text))
     request.app[PIPELINE].wake_outbox()
-    await _publish(request, "reply", view)
+    await request.app[STORE].index([view.conversation.id])
+    await publish(request, "reply", view)
     return web.json_response(summary(request, view), status=201)
 
 
@@ -216,11 +299,12 @@ async def resolve(request: web.Request) -> web.Response:
     request.app[PIPELINE].wake_outbox()
     view = await request.app[STORE].escalation(view.id)
     request.app[METRICS].escalations.labels("resolved").inc()
-    await _publish(request, "resolved", view)
+    await request.app[STORE].index([view.conversation.id])
+    await publish(request, "resolved", view)
     return web.json_response(summary(request, view))
 
 
-async def _publish(request: web.Request, name: str, view: EscalationView) -> None:
+async def publish(request: web.Request, name: str, view: EscalationView) -> None:
     await request.app[STORE].notify(
         name, {"escalation_id": view.id, "status": view.status, "agent": view.agent}
     )
@@ -252,13 +336,13 @@ async def events(request: web.Request) -> web.StreamResponse:
                     name, data = "", {}
                 if (name, data) == CLOSED or not await _still_an_agent(request):
                     break
-                if name:
+                if name and name not in WHO_CHANGED:  # those two are only for this check
                     await stream.send(json.dumps(data), event=name)
         return stream
 
 
 async def _still_an_agent(request: web.Request) -> bool:
     try:
-        return await authenticate(request) == request[AGENT]
+        return await identify(request) == request[IDENTITY]
     except StoreError:
         return False  # cannot tell: the page reconnects and is asked again

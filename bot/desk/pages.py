@@ -15,7 +15,17 @@ from urllib.parse import urlsplit
 import jinja2
 from aiohttp import web
 
-from bot.desk.auth import COOKIE, CSRF_FIELD, authenticate, csrf_token, hash_token
+from bot.desk.auth import (
+    COOKIE,
+    CSRF_FIELD,
+    MAX_SECRET,
+    csrf_token,
+    hash_token,
+    identify,
+    new_token,
+    over_https,
+    session_lifetime,
+)
 from bot.http import ENGINE, STORE
 from bot.store import StoreError
 
@@ -41,7 +51,7 @@ SECURITY_HEADERS: Final[dict[str, str]] = {
     "Cache-Control": "no-store",
 }
 
-MAX_TOKEN = 200  # tokens are 43 characters; anything far longer is not one
+MAX_TOKEN = MAX_SECRET
 
 
 def add_routes(app: web.Application) -> None:
@@ -59,30 +69,40 @@ def add_routes(app: web.Application) -> None:
 
 
 async def desk(request: web.Request) -> web.Response:
-    """The desk when the cookie names an agent, else the sign-in form."""
-    token = request.cookies.get(COOKIE)
+    """The desk when the cookie holds a live session, else the sign-in form."""
+    session = request.cookies.get(COOKIE)
     # The page works with the cookie only (a bearer header alone gives no CSRF token).
-    agent = await authenticate(request) if token else None
-    if agent is None or token is None:
+    who = await identify(request) if session else None
+    if who is None or session is None:
         response = _page(request, "login.html.j2", error=None)
-        if token:  # a revoked or stale token: forget it
+        if session:  # an expired or ended session: forget it
             response.del_cookie(COOKIE, path="/")
         return response
     catalogue = request.app[ENGINE].catalogue
-    labels = {intent.id: intent.label for intent in catalogue.intents}
-    return _page(request, "desk.html.j2", agent=agent, csrf=csrf_token(token), labels=labels)
+    labels = {intent.id: intent.full_name for intent in catalogue.intents}
+    response = _page(
+        request, "desk.html.j2", agent=who.name, admin=who.admin, csrf=csrf_token(session),
+        labels=labels,
+    )  # fmt: skip
+    _set_cookie(request, response, session)  # the browser keeps it as long as the server
+    return response
 
 
 async def login(request: web.Request) -> web.Response:
-    """Check the token of the form; a known one becomes the session cookie."""
+    """Check the token of the form; a known one opens a session, held in the cookie."""
     if not _same_origin(request):
         return _page(request, "login.html.j2", status=403, error="Requête refusée.")
     form = await request.post()
     token = str(form.get("token", "")).strip()
+    session = new_token()
     agent: str | None = None
     if token and len(token) <= MAX_TOKEN:
         try:
             agent = await request.app[STORE].agent_for(hash_token(token))
+            if agent is not None:
+                await request.app[STORE].open_session(
+                    hash_token(session), agent, session_lifetime(request)
+                )
         except StoreError:
             return _page(
                 request,
@@ -97,34 +117,43 @@ async def login(request: web.Request) -> web.Response:
             status=401,
             error="Jeton inconnu ou révoqué. Vérifiez-le ou demandez-en un nouveau.",
         )
-    response = _see_desk()
-    response.set_cookie(
-        COOKIE,
-        token,
-        path="/",
-        httponly=True,
-        samesite="Strict",
-        secure=request.secure,
-    )
+    response = see_desk()
+    _set_cookie(request, response, session)
     return response
 
 
 async def logout(request: web.Request) -> web.Response:
-    """Forget the session cookie; the form must carry the page's CSRF token."""
-    token = request.cookies.get(COOKIE)
-    if token:
+    """End the session (the form must carry the page's CSRF token) and forget the cookie;
+    the desk's live stream of that session stops at once."""
+    session = request.cookies.get(COOKIE)
+    if session:
         form = await request.post()
         given = str(form.get(CSRF_FIELD, ""))
-        if not given or not hmac.compare_digest(given, csrf_token(token)):
+        if not given or not hmac.compare_digest(given, csrf_token(session)):
             return _page(
                 request,
                 "login.html.j2",
                 status=403,
                 error="Déconnexion refusée : rechargez la page et réessayez.",
             )
-    response = _see_desk()
+        if len(session) <= MAX_TOKEN:
+            await request.app[STORE].end_session(hash_token(session))
+            await request.app[STORE].notify("signed_out", {})
+    response = see_desk()
     response.del_cookie(COOKIE, path="/")
     return response
+
+
+def _set_cookie(request: web.Request, response: web.Response, session: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        session,
+        path="/",
+        max_age=int(session_lifetime(request)),
+        httponly=True,
+        samesite="Strict",
+        secure=over_https(request),
+    )
 
 
 async def static(request: web.Request) -> web.Response:
@@ -154,7 +183,7 @@ def _page(
     )
 
 
-def _see_desk() -> web.Response:
+def see_desk() -> web.Response:
     return web.Response(status=303, headers={"Location": "/desk", "Cache-Control": "no-store"})
 
 
