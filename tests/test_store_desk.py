@@ -99,7 +99,7 @@ async def say(
         event, state.model_copy(update=update), replies=[Reply(text="…")], intent=intent,
         score=90.0, escalation=escalation, action=action,
     )  # fmt: skip
-    assert await store.finish_turns("w", [turn]) == 1
+    assert (await store.finish_turns("w", [turn])).committed == 1
     return event.conversation.id
 
 
