@@ -104,6 +104,8 @@ async def _session(app: web.Application) -> AsyncIterator[None]:
 
 async def _adapters(app: web.Application) -> AsyncIterator[None]:
     app[ADAPTERS] = adapters(app[SETTINGS], app[SESSION], app[CLOCK])
+    if app[SETTINGS].bot_chat_enabled:
+        app[ADAPTERS]["local"] = chat.local_adapter(app)
     twitter = app[ADAPTERS].get("twitter")
     if isinstance(twitter, TwitterAdapter):
         await twitter.identify()

@@ -1,4 +1,6 @@
-"""`/chat`: try the bot in a browser, and `POST /chat/messages`, the JSON API of that page.
+"""`/chat`: try the bot in a browser, `POST /chat/messages`, the JSON API of that page, and
+`GET /chat/events`, the live stream of what is sent to one conversation (the bot's replies
+and an agent's, once the desk has it: the local channel is a channel like the others).
 
 The page is public wherever the server is, so it is guarded like any public form:
 - `BOT_CHAT_ENABLED=false` turns both off (404), for a production server that only
@@ -14,14 +16,20 @@ The page is public wherever the server is, so it is guarded like any public form
 
 from __future__ import annotations
 
+import json
+import re
 from importlib import resources
 from typing import Any, Final
 
 from aiohttp import web
+from aiohttp_sse import sse_response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot import security_headers
-from bot.http import LOCAL, SETTINGS, client_address, error, first_error
+from adapters.local import LocalAdapter
+from bot import local, security_headers
+from bot.desk.api import EVENTS, KEEPALIVE
+from bot.desk.events import CLOSED
+from bot.http import PIPELINE, SETTINGS, STORE, client_address, error, first_error
 from bot.models import Reply
 from bot.throttle import Throttle
 
@@ -52,6 +60,21 @@ def add_routes(app: web.Application) -> None:
     app[PAGE] = resources.files("bot").joinpath("web/chat.html").read_text("utf-8")
     app.router.add_get("/chat", chat_page)
     app.router.add_post("/chat/messages", chat_message)
+    app.router.add_get("/chat/events", chat_events)
+
+
+CONVERSATION_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+CHAT_EVENT: Final = "chat"
+
+
+def local_adapter(app: web.Application) -> LocalAdapter:
+    """The local channel's adapter: what is sent to a conversation reaches its page's
+    stream on whichever instance the page is connected to (the store relays it)."""
+
+    async def deliver(conversation: str, data: dict[str, Any]) -> None:
+        await app[STORE].notify(CHAT_EVENT, {"conversation": conversation, **data})
+
+    return LocalAdapter(deliver)
 
 
 async def chat_page(request: web.Request) -> web.Response:
@@ -80,15 +103,31 @@ async def chat_message(request: web.Request) -> web.Response:
         body = ChatRequest.model_validate_json(await request.read())
     except ValidationError as exc:
         return error(400, first_error(exc))
-    outcome = await app[LOCAL].reply(body.conversation, body.text, body.payload)
-    return web.json_response(
-        _answer(
-            outcome.replies,
-            intent=outcome.match.intent,
-            score=outcome.match.score,
-            escalated=outcome.state.escalated,
-        )
+    answer = await local.answer(
+        app[STORE], app[PIPELINE], body.conversation, body.text, body.payload
     )
+    if answer is None:
+        return error(503, "the assistant did not answer in time; try again")
+    return web.json_response(answer)
+
+
+async def chat_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events `reply` for one conversation (`?conversation=` its id, which only
+    its page knows): each message sent to it, with its outbox id."""
+    if not request.app[SETTINGS].bot_chat_enabled:
+        return _off()
+    conversation = request.query.get("conversation", "")
+    if not CONVERSATION_RE.match(conversation):
+        return error(400, "conversation: the page's conversation id")
+    with request.app[EVENTS].subscribe() as queue:
+        async with sse_response(request, ping_interval=KEEPALIVE) as stream:
+            while stream.is_connected():
+                name, data = await queue.get()
+                if (name, data) == CLOSED:
+                    break
+                if name == CHAT_EVENT and data.get("conversation") == conversation:
+                    await stream.send(json.dumps(data), event="reply")
+        return stream
 
 
 def _answer(

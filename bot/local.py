@@ -1,23 +1,33 @@
-"""The local channel: conversations held in memory for `/chat` and the `chat` command.
+"""The local channel: the `/chat` page's conversations, and the `chat` command's.
 
-They let a newcomer or an operator try the real engine without any platform account.
-Memory is bounded: the least recently active conversations are forgotten first.
+The page is a channel like the others (`answer`): its messages go through the store and
+the workers, so a request for a person reaches the desk, and an agent's replies reach the
+page live (`adapters/local.py`). The `chat` command, which needs no server, keeps its
+conversation in memory (`LocalConversations`), bounded: the least recently active are
+forgotten first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any, Final
 
+from adapters.base import Inbound
 from bot.engine import Engine, Outcome, off_loop_if_long
 from bot.models import IncomingMessage
 from bot.policy import ConversationState
 from bot.redaction import redact
+from bot.store import Store
+from bot.workers import Pipeline
 
 MAX_CONVERSATIONS = 10_000
+ANSWER_WITHIN: Final = 10.0  # seconds the page's request waits for the workers' answer
 
 
 class LocalConversations:
@@ -73,3 +83,33 @@ class LocalConversations:
 
     def reset(self, conversation: str) -> None:
         self._states.pop(conversation, None)
+
+
+async def answer(
+    store: Store, pipeline: Pipeline, conversation: str, text: str, payload: str | None
+) -> dict[str, Any] | None:
+    """One message of the `/chat` page, through the inbox and the workers like any channel's:
+    the replies of its turn (each with its outbox id, which the page's live stream gives
+    again), what was understood, and whether a person has the conversation. None when no
+    worker answered in time."""
+    message = IncomingMessage(
+        channel="local", platform_id=f"chat-{uuid.uuid4().hex}", sender_id=conversation,
+        text=redact(text), payload=payload,
+    )  # fmt: skip
+    await store.add_inbox([Inbound("message", message)])
+    pipeline.wake_inbox()
+    deadline = time.monotonic() + ANSWER_WITHIN
+    pause = 0.002
+    while time.monotonic() < deadline:
+        found = await store.answer_to("local", conversation, message.platform_id)
+        if found is not None:
+            state, line, replies = found
+            return {
+                "replies": [{**reply.model_dump(mode="json"), "id": i} for i, reply in replies],
+                "intent": line["intent"],
+                "score": line["score"] or 0.0,
+                "escalated": state.state.escalated,
+            }
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    return None

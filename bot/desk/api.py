@@ -43,6 +43,8 @@ MAX_LIST: Final = 500
 # Events that only tell the streams to check their agent and session again (removed
 # agent, ended session): every event makes them check, these are not passed on.
 WHO_CHANGED: Final = frozenset({"agent_removed", "signed_out"})
+# Not passed on to the desks: those, and what is sent to the /chat page's conversations.
+NOT_FOR_DESKS: Final = WHO_CHANGED | {"chat"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -336,7 +338,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                     name, data = "", {}
                 if (name, data) == CLOSED or not await _still_an_agent(request):
                     break
-                if name and name not in WHO_CHANGED:  # those two are only for this check
+                if name and name not in NOT_FOR_DESKS:
                     await stream.send(json.dumps(data), event=name)
         return stream
 

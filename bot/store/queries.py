@@ -139,6 +139,7 @@ class Queries:
     report_first_reply: Query
     report_backlog: Query
     report_agents: Query
+    latest_lines: Query
 
 
 def load(dialect: Dialect) -> Queries:

@@ -40,6 +40,7 @@ from bot.store.records import (
     NotFound,
     OutboxRow,
     Role,
+    Row,
     StoreError,
     TeamReply,
     TranscriptEntry,
@@ -377,6 +378,27 @@ class Store:
         async with self._db.reading() as db:
             rows = await db.fetch(self._q.conversation_escalations, conversation_id)
         return [EscalationView.from_row(row) for row in rows]
+
+    async def answer_to(
+        self, channel: Channel, customer_id: str, platform_id: str
+    ) -> tuple[Conversation, Row, list[tuple[int, Reply]]] | None:
+        """Once the customer's message `platform_id` is handled: the conversation, that
+        message's line, and the replies queued in answer (outbox id, reply). None before."""
+        async with self._db.reading() as db:
+            row = await db.fetchrow(self._q.conversation, channel, customer_id)
+            if row is None:
+                return None
+            conversation = Conversation.from_row(row)
+            lines = await db.fetch(self._q.latest_lines, conversation.id, 50)
+        replies: list[tuple[int, Reply]] = []
+        for line in lines:  # newest first: the replies, then the message they answer
+            if line["author"] == "customer":
+                if line["platform_id"] == platform_id:
+                    return conversation, line, replies[::-1]
+                replies = []
+            elif line["author"] == "bot" and line["reply"] is not None:
+                replies.append((line["outbox_id"], Reply.model_validate_json(line["reply"])))
+        return None
 
     async def outbox(self, conversation_id: int) -> list[OutboxRow]:
         async with self._db.reading() as db:

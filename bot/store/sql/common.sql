@@ -417,3 +417,10 @@ FROM escalations e JOIN conversations c ON c.id = e.conversation_id
 WHERE e.agent IS NOT NULL AND e.created_at >= $1 AND e.created_at < $2
   AND (CAST($3 AS TEXT) IS NULL OR c.channel = $3)
 GROUP BY e.agent ORDER BY e.agent
+
+-- name: latest_lines
+-- The last $2 lines of conversation $1, newest first, with the reply sent for each of the
+-- bot's (the /chat page's answer to one message).
+SELECT m.id, m.author, m.platform_id, m.intent, m.score, o.id AS outbox_id, o.reply
+FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
+WHERE m.conversation_id = $1 ORDER BY m.id DESC LIMIT $2
