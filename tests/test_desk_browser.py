@@ -126,7 +126,7 @@ async def test_an_agent_takes_a_live_escalation_and_replies_from_the_desk(
 
         # A customer asks for a person: the escalation appears without a reload.
         await customer_says("psid-ana", "je veux parler à un humain")
-        item = page.locator("#queue button", has_text="psid-ana")
+        item = page.locator("#queue button", has_text="Client Messenger ···-ana")
         await expect(item).to_be_visible(timeout=10_000)
         await expect(item).to_contain_text("Messenger")
         await expect(item).to_contain_text("a demandé à parler à un conseiller")
@@ -136,7 +136,8 @@ async def test_an_agent_takes_a_live_escalation_and_replies_from_the_desk(
         await item.focus()
         await page.keyboard.press("Enter")
         brief = page.locator("#brief")
-        await expect(brief).to_contain_text("Problème reconnu")
+        await expect(brief).to_contain_text("Le client a demandé un conseiller")
+        await expect(brief).not_to_contain_text("score")
         await expect(brief).to_contain_text("réponse normale encore 23 h")
 
         await page.get_by_role("button", name="Prendre en charge").click()
@@ -163,12 +164,13 @@ async def test_an_agent_takes_a_live_escalation_and_replies_from_the_desk(
 
         # Another customer joins the queue live, for the screenshot too.
         await customer_says("psid-bruno", "je veux parler à un humain")
-        await expect(page.locator("#queue button", has_text="psid-bruno")).to_be_visible()
+        await expect(page.locator("#queue button", has_text="Client Messenger ···runo")).to_be_visible()
         if SCREENSHOT:
             await page.screenshot(path=SCREENSHOT)
 
         # Hand back to the bot: it leaves the queue and the customer is told.
         before = len(graph.texts("psid-ana"))
+        page.once("dialog", lambda dialog: dialog.accept())  # the customer's last message waits
         await page.get_by_role("button", name="Rendre la main à l'assistant").click()
         await expect(page.locator("#holder")).to_have_text("Rendue à l'assistant.")
         await expect(item).to_have_count(0)
@@ -212,6 +214,8 @@ async def test_the_desk_shows_the_messenger_window_and_closes_the_reply_box(
 
     server, token = desk.server, desk.token
     day = 86_400.0
+    graph.names["psid-eight-days"] = ("Huit", "Jours")
+    graph.names["psid-five-days"] = ("Cinq", "Jours")
     await desk.customer_says("psid-eight-days", "je veux parler à un humain")
     await graph.wait_for(1, recipient="psid-eight-days")
     desk.clock.advance(3.1 * day)
@@ -226,7 +230,7 @@ async def test_the_desk_shows_the_messenger_window_and_closes_the_reply_box(
         await page.get_by_role("button", name="Se connecter").click()
         reply = page.get_by_label("Votre réponse au client")
 
-        await page.locator("#queue button", has_text="psid-five-days").click()
+        await page.locator("#queue button", has_text="Cinq Jours").click()
         await expect(page.locator("#brief")).to_contain_text("balise HUMAN_AGENT encore 2 j")
         await expect(reply).to_be_enabled()
         await reply.fill("Bonjour, désolé pour l'attente.")
@@ -237,7 +241,7 @@ async def test_the_desk_shows_the_messenger_window_and_closes_the_reply_box(
         [sent] = [m for m in graph.to("psid-five-days") if "désolé" in m["message"].get("text", "")]
         assert (sent["messaging_type"], sent["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
 
-        await page.locator("#queue button", has_text="psid-eight-days").click()
+        await page.locator("#queue button", has_text="Huit Jours").click()
         await expect(page.locator("#brief")).to_contain_text("fenêtre fermée")
         await expect(reply).to_be_disabled()
         await expect(page.locator("#reply-blocked")).to_contain_text("Fenêtre fermée")

@@ -1,4 +1,6 @@
-// The agent desk: a live queue of escalations and the conversation of the chosen one.
+// The agent desk: a live queue of escalations (views, search) and the conversation of the
+// chosen one (brief, notes, history, ready-made replies), alerts, keyboard shortcuts, the
+// review of what the bot missed and, for admins, agents and the team's replies.
 // Plain JavaScript, no build step. Every text that comes from the API (customers' words
 // above all) is put in the page with textContent, never parsed as HTML.
 "use strict";
@@ -7,6 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const me = document.querySelector('meta[name="desk-agent"]').content;
+  const admin = document.querySelector('meta[name="desk-role"]').content === "admin";
   const labels = JSON.parse($("intent-labels").textContent);
 
   const CHANNELS = { messenger: "Messenger", twitter: "X", local: "Essai local" };
@@ -36,7 +39,9 @@
     days: "Nombre de jours indiqué",
     business_account: "Compte professionnel",
   };
-  const EVENTS = ["escalation", "message", "claimed", "resolved", "reply", "customer"];
+  const EVENTS = ["escalation", "message", "claimed", "resolved", "reply", "customer", "note",
+    "released", "transferred", "replies"];
+  const CHANNEL_ICONS = { messenger: "💬", twitter: "𝕏", local: "🧪" };
 
   const queueList = $("queue");
   const transcript = $("transcript");
@@ -45,7 +50,8 @@
   const claimButton = $("claim");
   const resolveButton = $("resolve");
 
-  let queue = []; // open and claimed escalations, as last fetched
+  let queue = []; // the escalations of the view, as last fetched
+  let waitingCount = 0; // open ones, for the title badge whatever the view
   let queueAt = 0; // when (ms) they were fetched: waiting times grow from there
   let current = null; // the chosen escalation with its brief and transcript
   let currentAt = 0;
@@ -82,7 +88,7 @@
 
   function customerName(item) {
     const customer = item.customer || {};
-    return customer.name || customer.id || "client inconnu";
+    return item.customer_label || customer.name || customer.id || "client inconnu";
   }
 
   function channelName(channel) {
@@ -160,18 +166,41 @@
 
   // -- the queue -----------------------------------------------------------------------
 
+  let view = "all";
+  let searchText = "";
+
   async function refreshQueue() {
     const seq = ++queueSeq;
-    const [open, claimed] = await Promise.all([
-      api("GET", "/api/escalations?status=open"),
-      api("GET", "/api/escalations?status=claimed"),
-    ]);
+    let items;
+    const q = searchText ? "&q=" + encodeURIComponent(searchText) : "";
+    if (searchText) {
+      const status = view === "resolved" ? "resolved" : view === "unassigned" ? "open" : view === "mine" ? "claimed" : "";
+      const found = await api("GET", "/api/escalations?limit=100" + (status ? "&status=" + status : "") + q + (view === "mine" ? "&agent=" + encodeURIComponent(me) : ""));
+      items = found.escalations;
+    } else if (view === "resolved") {
+      items = (await api("GET", "/api/escalations?status=resolved&limit=100")).escalations;
+    } else if (view === "mine") {
+      items = (await api("GET", "/api/escalations?status=claimed&agent=" + encodeURIComponent(me))).escalations;
+    } else if (view === "unassigned") {
+      items = (await api("GET", "/api/escalations?status=open")).escalations;
+    } else {
+      const [open, claimed] = await Promise.all([
+        api("GET", "/api/escalations?status=open"),
+        api("GET", "/api/escalations?status=claimed"),
+      ]);
+      items = open.escalations.concat(claimed.escalations);
+      items.sort((a, b) => (a.status === b.status ? a.created_at - b.created_at : a.status === "open" ? -1 : 1));
+    }
     if (seq !== queueSeq) return; // a newer answer is on its way
-    queue = open.escalations.concat(claimed.escalations);
-    queue.sort((a, b) => (a.status === b.status ? a.created_at - b.created_at : a.status === "open" ? -1 : 1));
+    const before = new Set(queue.filter((i) => i.status === "open").map((i) => i.id));
+    queue = items;
     queueAt = Date.now();
     renderQueue();
+    const fresh = queue.filter((i) => i.status === "open" && !before.has(i.id));
+    if (queueLoaded && fresh.length && !searchText) alert("Nouvelle demande : " + customerName(fresh[0]));
+    queueLoaded = true;
   }
+  let queueLoaded = false;
 
   function renderQueue() {
     const focused = document.activeElement && document.activeElement.closest("#queue") ? document.activeElement.dataset.id : null;
@@ -183,16 +212,18 @@
       button.dataset.id = String(item.id);
       if (item.id === selectedId) button.setAttribute("aria-current", "true");
       const who = el("span", "who");
-      who.append(el("span", "channel", channelName(item.channel)), document.createTextNode(customerName(item)));
+      const icon = el("span", "channel " + item.channel, (CHANNEL_ICONS[item.channel] || "") + " " + channelName(item.channel));
+      who.append(icon, document.createTextNode(customerName(item)));
       if (unread.has(item.id)) who.append(el("span", "visually-hidden", " (nouveau message)"), el("span", "unread", " ●"));
       button.append(who);
       const wait = item.waiting_seconds != null
         ? duration(item.waiting_seconds + elapsed, true)
-        : "depuis " + clock(item.claimed_at || item.created_at);
+        : item.status === "resolved" ? clock(item.resolved_at) : "depuis " + clock(item.claimed_at || item.created_at);
       button.append(el("span", "wait", wait));
       button.append(el("span", "reason", reasonText(item.reason)));
       let state = "En attente d'un conseiller";
-      if (item.status === "claimed") state = item.agent === me ? "Vous vous en occupez" : "Pris en charge par " + item.agent;
+      if (item.status === "resolved") state = "Rendue à l'assistant";
+      else if (item.status === "claimed") state = item.agent === me ? "Vous vous en occupez" : "Pris en charge par " + item.agent;
       button.append(el("span", "state" + (item.agent === me ? " mine" : ""), state));
       button.addEventListener("click", () => select(item.id));
       li.append(button);
@@ -202,7 +233,9 @@
     const open = queue.filter((item) => item.status === "open").length;
     $("queue-count").textContent = queue.length ? "(" + open + " en attente, " + (queue.length - open) + " pris en charge)" : "";
     $("queue-empty").hidden = queue.length > 0;
-    document.title = (open ? "(" + open + ") " : "") + "Bureau des conseillers — Assistant Parallels";
+    $("queue-empty").textContent = searchText ? "Aucune conversation ne correspond à cette recherche." : view === "resolved" ? "Aucune conversation résolue." : "Aucune demande en attente.";
+    const waiting = view === "all" && !searchText ? open : waitingCount;
+    document.title = (waiting ? "(" + waiting + ") " : "") + "Bureau des conseillers — Assistant Parallels";
     if (focused) {
       const again = queueList.querySelector('button[data-id="' + CSS.escape(focused) + '"]');
       if (again) again.focus();
@@ -212,6 +245,7 @@
   // -- the chosen escalation -----------------------------------------------------------------
 
   async function select(id) {
+    if (id !== selectedId) historyFor = null;
     selectedId = id;
     unread.delete(id);
     history.replaceState(null, "", "#" + id);
@@ -249,6 +283,41 @@
     renderBrief();
     renderActions();
     renderTranscript();
+    renderNotes();
+    renderHistory();
+  }
+
+  function renderNotes() {
+    const items = (current.notes || []).map((note) => {
+      const li = el("li");
+      li.append(el("span", "meta", note.agent + " · " + clock(note.created_at)), el("p", "text", note.text));
+      return li;
+    });
+    if (!items.length) items.push(el("li", "empty", "Aucune note."));
+    $("notes").replaceChildren(...items);
+  }
+
+  let historyFor = null;
+  async function renderHistory() {
+    const key = current.channel + "/" + current.customer.id;
+    if (historyFor === key) return;
+    historyFor = key;
+    let data;
+    try {
+      data = await api("GET", "/api/customers/" + encodeURIComponent(current.channel) + "/" + encodeURIComponent(current.customer.id));
+    } catch (_) {
+      return;
+    }
+    const items = data.escalations.filter((e) => e.id !== current.id).map((e) => {
+      const li = el("li");
+      const button = el("button", "link", clock(e.created_at) + " — " + reasonText(e.reason) + " — " + (e.status === "resolved" ? "résolue" : "en cours"));
+      button.type = "button";
+      button.addEventListener("click", () => select(e.id));
+      li.append(button);
+      return li;
+    });
+    if (!items.length) items.push(el("li", "empty", "Aucune autre conversation avec ce client."));
+    $("history").replaceChildren(...items);
   }
 
   function renderBrief() {
@@ -260,34 +329,33 @@
       dd.append(...details);
       rows.push(el("dt", "", term), dd);
     };
+    const text = (value) => document.createTextNode(value);
     const customer = current.customer || {};
-    row("Client", document.createTextNode(
-      (customer.name ? customer.name + " — " : "") + "identifiant " + (customer.id || "?") + " sur " + channelName(current.channel)));
-    const intent = brief.intent !== undefined ? brief.intent : current.intent;
-    const score = brief.score !== undefined ? brief.score : current.score;
-    row("Problème reconnu", document.createTextNode(
-      intentLabel(intent) + (score != null && intent && intent !== "none" ? " (score " + Math.round(score) + " / 100)" : "")));
-    row("Raison du transfert", document.createTextNode(reasonText(current.reason)));
-    const answered = brief.answered || [];
+    row("Client", text(customerName(current) + " — " + (CHANNEL_ICONS[current.channel] || "") + " " + channelName(current.channel) + ", identifiant " + (customer.id || "?")));
+    row("Ce qui s'est passé", text("Le client " + (brief.summary || reasonText(current.reason))));
+    if (brief.problem) row("Problème", text(brief.problem));
+    const answered = brief.answered_names || [];
     if (answered.length) {
       const list = el("ul");
-      for (const done of answered) list.append(el("li", "", intentLabel(done)));
+      for (const done of answered) list.append(el("li", "", done));
       row("Déjà répondu par l'assistant", list);
     } else {
-      row("Déjà répondu par l'assistant", document.createTextNode("rien pour l'instant"));
+      row("Déjà répondu par l'assistant", text("rien pour l'instant"));
     }
-    const facts = Object.entries(brief.facts || {});
-    if (facts.length) {
+    const told = brief.told || Object.entries(brief.facts || {}).map(([k, v]) => ({ label: FACTS[k] || k, value: v }));
+    if (told.length) {
       const list = el("ul");
-      for (const [key, value] of facts) list.append(el("li", "", (FACTS[key] || key) + " : " + value));
+      for (const fact of told) list.append(el("li", "", fact.label + " : " + fact.value));
       row("Ce que le client a indiqué", list);
     } else {
-      row("Ce que le client a indiqué", document.createTextNode("aucune information particulière"));
+      row("Ce que le client a indiqué", text("rien de particulier (voir les échanges)"));
     }
     const waiting = brief.waiting_seconds != null ? brief.waiting_seconds : current.waiting_seconds;
-    row("Attente du client", document.createTextNode(waiting != null
-      ? "depuis " + duration(waiting + elapsed, true) + " sans réponse d'une personne"
-      : "aucune : une personne a répondu à son dernier message"));
+    if (current.status !== "resolved") {
+      row("Dernier message du client", el("span", brief.unanswered ? "unanswered" : "", brief.unanswered
+        ? "sans réponse d'une personne depuis " + duration((waiting || 0) + elapsed, true)
+        : "une personne y a répondu"));
+    }
     const win = windowText(current.window, elapsed);
     row(current.channel === "messenger" ? "Fenêtre Messenger" : "Fenêtre de réponse", el("span", win.closed ? "closed" : "", win.text));
     $("brief").replaceChildren(...rows);
@@ -310,6 +378,9 @@
     $("holder").textContent = holder;
     claimButton.disabled = current.status !== "open";
     resolveButton.disabled = current.status === "resolved" || (current.agent != null && !mine);
+    $("release").disabled = current.status !== "claimed" || !(mine || admin);
+    $("transfer").disabled = current.status === "resolved" || !(mine || (admin && current.status !== "resolved"));
+    $("transfer-to").disabled = $("transfer").disabled;
     const blocked = blockedReason();
     const wasFocused = document.activeElement === replyBox;
     replyBox.disabled = blocked != null;
@@ -380,6 +451,10 @@
   });
 
   resolveButton.addEventListener("click", async () => {
+    if (current && current.brief && current.brief.unanswered &&
+        !window.confirm("Le dernier message du client est resté sans réponse. Rendre quand même la main à l'assistant ?")) {
+      return;
+    }
     const done = await act(resolveButton, "/resolve", undefined, (problem) =>
       problem.status === 409 ? "Cette demande est déjà close ou tenue par quelqu'un d'autre." : "Impossible de rendre la main (" + problem.message + ").");
     if (done) announce("Conversation rendue à l'assistant.");
@@ -410,8 +485,337 @@
   replyBox.addEventListener("keydown", (event) => {
     if (event.key !== "Enter" || event.isComposing || event.shiftKey) return;
     event.preventDefault(); // Enter and Ctrl+Enter send; Shift+Enter makes a new line
+    const matches = suggestionsFor(replyBox.value);
+    if (matches) {
+      if (matches.length) insertReply(matches[0]); // "/" and letters: the first match
+      return;
+    }
     send();
   });
+
+  // -- ready-made replies ----------------------------------------------------------------
+
+  let replies = [];
+  async function loadReplies() {
+    replies = (await api("GET", "/api/replies")).replies;
+    const items = replies.map((reply) => {
+      const li = el("li");
+      const button = el("button", "", reply.title);
+      button.type = "button";
+      button.title = reply.text;
+      button.append(el("span", "source", reply.source === "article" ? " (article)" : " (équipe)"));
+      button.addEventListener("click", () => insertReply(reply));
+      li.append(button);
+      return li;
+    });
+    $("replies").replaceChildren(...items);
+    if (admin) renderTeamReplies();
+  }
+
+  function fold(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+
+  function suggestionsFor(value) {
+    const typed = /^\/(\S*)$/.exec(value);
+    if (!typed) return null;
+    const letters = fold(typed[1]);
+    return replies.filter((r) => fold(r.title).split(/\s+/).join("").includes(letters) || fold(r.title).includes(letters)).slice(0, 6);
+  }
+
+  function renderSuggestions() {
+    const matches = suggestionsFor(replyBox.value);
+    const list = $("suggestions");
+    list.hidden = !matches;
+    if (!matches) return;
+    const items = matches.map((reply) => {
+      const li = el("li");
+      const button = el("button", "", reply.title);
+      button.type = "button";
+      button.addEventListener("click", () => insertReply(reply));
+      li.append(button);
+      return li;
+    });
+    if (!items.length) items.push(el("li", "empty", "Aucune réponse prête ne correspond."));
+    list.replaceChildren(...items);
+  }
+
+  function insertReply(reply) {
+    if (replyBox.disabled) return;
+    replyBox.value = /^\/\S*$/.test(replyBox.value) || !replyBox.value.trim() ? reply.text : replyBox.value.trimEnd() + "\n" + reply.text;
+    renderSuggestions();
+    replyBox.focus();
+    announce("Réponse prête insérée : " + reply.title);
+  }
+
+  replyBox.addEventListener("input", renderSuggestions);
+
+  // -- release, transfer, notes ----------------------------------------------------------
+
+  $("release").addEventListener("click", async () => {
+    const done = await act($("release"), "/release", undefined, (problem) =>
+      problem.status === 409 ? "Seul le conseiller qui la tient, ou un admin, peut la remettre dans la file." : "Impossible (" + problem.message + ").");
+    if (done) announce("Demande remise dans la file.");
+  });
+
+  $("transfer-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const to = $("transfer-to").value.trim();
+    if (!to) return;
+    const done = await act($("transfer"), "/transfer", { agent: to }, (problem) =>
+      problem.status === 404 ? "Aucun conseiller ne s'appelle « " + to + " »." : problem.status === 409 ? "Seul le conseiller qui la tient, ou un admin, peut la transférer." : "Transfert impossible (" + problem.message + ").");
+    if (done) {
+      $("transfer-to").value = "";
+      announce("Demande transférée à " + to + ".");
+    }
+  });
+
+  $("note-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("note").value.trim();
+    if (!text || !current) return;
+    const done = await act($("note-form").querySelector("button"), "/notes", { text }, (problem) => "Note non ajoutée (" + problem.message + ").");
+    if (done) {
+      $("note").value = "";
+      announce("Note ajoutée.");
+    }
+  });
+
+  // -- views and search ------------------------------------------------------------------
+
+  for (const button of document.querySelectorAll(".views button")) {
+    button.addEventListener("click", () => {
+      view = button.dataset.view;
+      for (const other of document.querySelectorAll(".views button")) other.setAttribute("aria-pressed", String(other === button));
+      refreshQueue().catch((problem) => toast("Chargement impossible : " + problem.message));
+    });
+  }
+
+  let searchTimer = null;
+  $("search").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      searchText = $("search").value.trim();
+      refreshQueue().catch((problem) => toast("Recherche impossible : " + problem.message));
+    }, 250);
+  });
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    searchText = $("search").value.trim();
+    refreshQueue().catch((problem) => toast("Recherche impossible : " + problem.message));
+  });
+
+  // -- alerts: a notification, a short sound, the title's count --------------------------
+
+  const notifySwitch = $("notify");
+  notifySwitch.checked = localStorage.getItem("desk-alerts") === "on";
+  notifySwitch.addEventListener("change", async () => {
+    localStorage.setItem("desk-alerts", notifySwitch.checked ? "on" : "off");
+    if (notifySwitch.checked && "Notification" in window && Notification.permission === "default") {
+      await Notification.requestPermission(); // asked once, when the agent turns alerts on
+    }
+    announce(notifySwitch.checked ? "Alertes activées." : "Alertes désactivées.");
+  });
+
+  let audio = null;
+  function beep() {
+    try {
+      audio = audio || new AudioContext();
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.setValueAtTime(0.08, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.25);
+    } catch (_) {
+      // no sound available: the notification and the title still tell
+    }
+  }
+
+  function alert(message) {
+    window.__deskAlerts = (window.__deskAlerts || 0) + 1;
+    if (!notifySwitch.checked) return;
+    beep();
+    if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
+      new Notification("Bureau des conseillers", { body: message, tag: "desk" });
+    }
+  }
+
+  // -- keyboard shortcuts ----------------------------------------------------------------
+
+  function typing(target) {
+    return target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+  }
+
+  function move(step) {
+    if (!queue.length) return;
+    const at = queue.findIndex((item) => item.id === selectedId);
+    const next = queue[Math.min(queue.length - 1, Math.max(0, at < 0 ? 0 : at + step))];
+    select(next.id).then(() => {
+      const button = queueList.querySelector('button[data-id="' + CSS.escape(String(next.id)) + '"]');
+      if (button) button.focus();
+    });
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target) || $("help").open) return;
+    const actions = {
+      j: () => move(1),
+      k: () => move(-1),
+      c: () => { if (!claimButton.disabled) claimButton.click(); },
+      r: () => { if (!replyBox.disabled) replyBox.focus(); },
+      e: () => { if (!resolveButton.disabled) resolveButton.click(); },
+      "/": () => $("search").focus(),
+      "?": () => $("help").showModal(),
+    };
+    const action = actions[event.key];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  });
+  $("help-open").addEventListener("click", () => $("help").showModal());
+
+  // -- the review of what the bot missed -----------------------------------------------------
+
+  async function loadReview() {
+    const data = await api("GET", "/api/review");
+    const WHY = { none: "pas compris", clarified: "le client a choisi un autre problème", not_solved: "« Non » après la réponse" };
+    const blocks = data.groups.map((group) => {
+      const box = el("section", "review-group");
+      box.append(el("h3", "", (WHY[group.reason] || group.reason) + " — " + group.name + " (" + group.count + ")"));
+      const list = el("ul");
+      for (const message of group.messages) {
+        const li = el("li");
+        const form = el("form", "label-form");
+        const id = "label-" + message.id;
+        const label = el("label", "", message.text || "(sans texte)");
+        label.htmlFor = id;
+        const choice = el("select");
+        choice.id = id;
+        for (const [intent, name] of Object.entries(labels)) {
+          if (["greeting", "thanks"].includes(intent)) continue;
+          const option = el("option", "", intent === "none" ? "Hors sujet" : name);
+          option.value = intent;
+          if (intent === group.intent) option.selected = true;
+          choice.append(option);
+        }
+        const button = el("button", "", "Étiqueter");
+        button.type = "submit";
+        form.append(label, choice, button);
+        form.addEventListener("submit", async (event) => {
+          event.preventDefault();
+          try {
+            await api("POST", "/api/review/" + encodeURIComponent(message.id), { intent: choice.value });
+            li.remove();
+            announce("Message étiqueté.");
+          } catch (problem) {
+            toast("Étiquette non enregistrée (" + problem.message + ").");
+          }
+        });
+        li.append(form);
+        list.append(li);
+      }
+      box.append(list);
+      return box;
+    });
+    if (!blocks.length) blocks.push(el("p", "empty", "Rien à revoir pour l'instant."));
+    $("review").replaceChildren(...blocks);
+  }
+  $("review-panel").addEventListener("toggle", () => {
+    if ($("review-panel").open) loadReview().catch((problem) => toast("Revue indisponible : " + problem.message));
+  });
+
+  // -- administration (admins) -----------------------------------------------------------
+
+  async function loadAgents() {
+    const data = await api("GET", "/api/agents");
+    $("agent-names").replaceChildren(...data.agents.map((a) => { const o = el("option"); o.value = a.name; return o; }));
+    $("agents").replaceChildren(...data.agents.map((a) => {
+      const li = el("li");
+      li.append(el("span", "", a.name + (a.role === "admin" ? " (admin)" : "")));
+      if (a.name !== me) {
+        const remove = el("button", "", "Retirer");
+        remove.type = "button";
+        remove.setAttribute("aria-label", "Retirer " + a.name);
+        remove.addEventListener("click", async () => {
+          if (!window.confirm("Retirer " + a.name + " ? Son jeton et ses sessions cessent aussitôt.")) return;
+          try {
+            await api("DELETE", "/api/agents/" + encodeURIComponent(a.name));
+            announce(a.name + " retiré·e.");
+          } catch (problem) {
+            toast("Impossible de retirer " + a.name + " (" + problem.message + ").");
+          }
+          loadAgents();
+        });
+        li.append(remove);
+      }
+      return li;
+    }));
+  }
+
+  function renderTeamReplies() {
+    const team = replies.filter((r) => r.source === "team");
+    $("team-replies").replaceChildren(...team.map((reply) => {
+      const li = el("li");
+      li.append(el("span", "", reply.title));
+      const edit = el("button", "", "Modifier");
+      edit.type = "button";
+      edit.setAttribute("aria-label", "Modifier " + reply.title);
+      edit.addEventListener("click", () => {
+        $("team-reply-id").value = String(reply.id);
+        $("team-reply-title").value = reply.title;
+        $("team-reply-text").value = reply.text;
+        $("team-reply-title").focus();
+      });
+      const remove = el("button", "", "Supprimer");
+      remove.type = "button";
+      remove.setAttribute("aria-label", "Supprimer " + reply.title);
+      remove.addEventListener("click", async () => {
+        try {
+          await api("DELETE", "/api/replies/" + encodeURIComponent(reply.id));
+        } catch (problem) {
+          toast("Suppression impossible (" + problem.message + ").");
+        }
+        loadReplies();
+      });
+      li.append(edit, remove);
+      return li;
+    }));
+  }
+
+  if (admin) {
+    $("admin-panel").addEventListener("toggle", () => {
+      if ($("admin-panel").open) loadAgents().catch((problem) => toast("Conseillers indisponibles : " + problem.message));
+    });
+    $("agent-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        const made = await api("POST", "/api/agents", { name: $("agent-name").value, role: $("agent-admin").checked ? "admin" : "agent" });
+        $("agent-token").textContent = "Jeton de " + made.name + ", affiché une seule fois : " + made.token;
+        $("agent-name").value = "";
+        loadAgents();
+      } catch (problem) {
+        toast(problem.status === 409 ? "Ce nom est déjà pris." : "Conseiller non ajouté (" + problem.message + ").");
+      }
+    });
+    $("team-reply-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const id = $("team-reply-id").value;
+      const body = { title: $("team-reply-title").value, text: $("team-reply-text").value };
+      try {
+        await api(id ? "PUT" : "POST", "/api/replies" + (id ? "/" + encodeURIComponent(id) : ""), body);
+        $("team-reply-id").value = "";
+        $("team-reply-title").value = "";
+        $("team-reply-text").value = "";
+        announce("Réponse prête enregistrée.");
+      } catch (problem) {
+        toast("Réponse non enregistrée (" + problem.message + ").");
+      }
+      loadReplies();
+    });
+  }
 
   // -- live updates --------------------------------------------------------------------
 
@@ -425,7 +829,8 @@
       pending = null;
       detailToo = false;
       try {
-        await Promise.all([refreshQueue(), detail ? refreshDetail() : null]);
+        await Promise.all([countWaiting(), detail ? refreshDetail() : null]);
+        await refreshQueue();
       } catch (problem) {
         toast("Mise à jour impossible : " + problem.message);
       }
@@ -441,7 +846,11 @@
     }
     const id = data.escalation_id;
     if (name === "escalation") announce("Nouvelle demande dans la file d'attente.");
-    if (name === "message" && id !== selectedId) unread.add(id);
+    if (name === "message") {
+      if (id !== selectedId || document.hidden) alert("Nouveau message d'un client.");
+      if (id !== selectedId) unread.add(id);
+    }
+    if (name === "replies") loadReplies().catch(() => null);
     refreshSoon(id === selectedId);
   }
 
@@ -471,6 +880,10 @@
     for (const name of EVENTS) source.addEventListener(name, (event) => onEvent(name, event));
   }
 
+  async function countWaiting() {
+    waitingCount = (await api("GET", "/api/escalations?status=open")).escalations.length;
+  }
+
   // Waiting times and windows move even when nothing happens.
   setInterval(() => {
     renderQueue();
@@ -484,7 +897,10 @@
   window.addEventListener("pagehide", () => { if (source) source.close(); });
 
   const fromHash = Number.parseInt(location.hash.slice(1), 10);
-  refreshQueue()
+  loadReplies().catch(() => null);
+  if (admin) loadAgents().catch(() => null);
+  countWaiting()
+    .then(refreshQueue)
     .then(() => (Number.isInteger(fromHash) ? select(fromHash) : null))
     .catch((problem) => toast("Chargement impossible : " + problem.message));
   connect();
