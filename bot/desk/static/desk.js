@@ -520,7 +520,17 @@
     const typed = /^\/(\S*)$/.exec(value);
     if (!typed) return null;
     const letters = fold(typed[1]);
-    return replies.filter((r) => fold(r.title).split(/\s+/).join("").includes(letters) || fold(r.title).includes(letters)).slice(0, 6);
+    // Best first: the letters in the title, then its words' initials ("mdp"), then in order.
+    const rank = (title) => {
+      const words = fold(title).split(/[^a-z0-9]+/).filter(Boolean);
+      if (words.join(" ").includes(letters)) return 0;
+      if (words.map((w) => w[0]).join("").startsWith(letters)) return 1;
+      let at = 0;
+      for (const c of words.join("")) if (c === letters[at]) at += 1;
+      return at === letters.length ? 2 : 3;
+    };
+    return replies.map((r) => [rank(r.title), r]).filter(([n]) => n < 3)
+      .sort((a, b) => a[0] - b[0]).map(([, r]) => r).slice(0, 6);
   }
 
   function renderSuggestions() {
