@@ -265,9 +265,6 @@ async def test_the_reports_page_shows_charts_and_exports_csv(
         await page.wait_for_url("**channel=twitter**")
         await expect(page.locator(".kpis dd").first).to_have_text("0")
         await no_serious_violation(page, f"reports at {width}px")
-        if SHOTS and width == 1440:
-            await page.goto(str(desk.server.make_url("/desk/reports")))
-            await page.screenshot(path=f"{SHOTS}/desk-reports.png", full_page=True)
     finally:
         await ctx.close()
 
@@ -334,3 +331,36 @@ async def test_the_sign_in_page_has_no_serious_violation(desk: Desk, browser: Br
             await no_serious_violation(page, f"sign-in at {width}px")
         finally:
             await ctx.close()
+
+
+@pytest.mark.skipif(not SHOTS, reason="makes docs/ pictures: python -m tests.screenshots")
+async def test_screenshots_for_the_docs(desk: Desk, graph: FakeGraph, browser: Browser) -> None:
+    """The queue, an open conversation and the reports, as docs/desk.md shows them."""
+    from playwright.async_api import expect
+
+    graph.names.update({"psid-lea": ("Léa", "Martin"), "psid-noe": ("Noé", "Durand")})
+    await desk.customer_says("psid-lea", "je ne reçois pas le mail pour réinitialiser mon mdp")
+    await desk.customer_says("psid-lea", "non")
+    await desk.customer_says("psid-lea", "c'est pour lea.martin@orange.fr")
+    await desk.customer_says("psid-noe", "je veux parler à un humain")
+    await desk.customer_says("1234567890124821", "mon compte a été piraté, aidez moi")
+    await desk.customer_says("psid-ok", "j'ai oublié mon mot de passe")
+    await desk.customer_says("psid-ok", "oui merci")
+    chef = await admin(desk)
+    ctx = await context(browser, 1440)
+    page = await ctx.new_page()
+    try:
+        await sign_in(page, desk, chef)
+        await expect(page.locator("#queue button")).to_have_count(3, timeout=10_000)
+        await page.screenshot(path=f"{SHOTS}/desk-queue.png")
+        await page.locator("#queue button", has_text="Léa Martin").click()
+        await page.get_by_role("button", name="Prendre en charge").click()
+        await page.get_by_label("Ajouter une note").fill("Vérifier les spams avec elle, puis l'adresse.")
+        await page.get_by_role("button", name="Ajouter la note").click()
+        await expect(page.locator("#notes")).to_contain_text("Vérifier")
+        await page.get_by_label("Votre réponse au client").fill("/rei")
+        await page.screenshot(path=f"{SHOTS}/desk-conversation.png")
+        await page.goto(str(desk.server.make_url("/desk/reports")))
+        await page.screenshot(path=f"{SHOTS}/desk-reports.png", full_page=True)
+    finally:
+        await ctx.close()

@@ -316,7 +316,7 @@ def _horizontal(
     labels: list[tuple[float, float, str]] = []
     for n, (name, value, said) in enumerate(items):
         y = 4 + n * row
-        w = (width - left - 160) * (value / peak if peak else 0)
+        w = (width - left - 240) * (value / peak if peak else 0)
         bars.append(Bar(left, y, round(max(w, 1), 1), row - 8, "#1d4ed8", f"{name} : {said}"))
         labels.append((4, y + row - 12, name[:38]))
         labels.append((left + round(w, 1) + 6, y + row - 12, said))

@@ -19,6 +19,12 @@
     not_understood: "l'assistant n'a pas compris la demande",
     unreadable_attachment: "pièce jointe que l'assistant ne sait pas lire",
     answered_natively: "une personne a répondu directement depuis l'application",
+    other_topic: "question sur un autre sujet que le compte",
+    hacked: "compte piraté",
+    phishing: "e-mail suspect (hameçonnage)",
+    payment: "fraude ou litige de paiement",
+    legal: "demande juridique ou sur ses données",
+    distress: "détresse ou menaces : en priorité",
   };
   const AUTHORS = {
     customer: "Client",
@@ -41,7 +47,6 @@
   };
   const EVENTS = ["escalation", "message", "claimed", "resolved", "reply", "customer", "note",
     "released", "transferred", "replies"];
-  const CHANNEL_ICONS = { messenger: "💬", twitter: "𝕏", local: "🧪" };
 
   const queueList = $("queue");
   const transcript = $("transcript");
@@ -212,7 +217,7 @@
       button.dataset.id = String(item.id);
       if (item.id === selectedId) button.setAttribute("aria-current", "true");
       const who = el("span", "who");
-      const icon = el("span", "channel " + item.channel, (CHANNEL_ICONS[item.channel] || "") + " " + channelName(item.channel));
+      const icon = el("span", "channel " + item.channel, channelName(item.channel));
       who.append(icon, document.createTextNode(customerName(item)));
       if (unread.has(item.id)) who.append(el("span", "visually-hidden", " (nouveau message)"), el("span", "unread", " ●"));
       button.append(who);
@@ -331,7 +336,7 @@
     };
     const text = (value) => document.createTextNode(value);
     const customer = current.customer || {};
-    row("Client", text(customerName(current) + " — " + (CHANNEL_ICONS[current.channel] || "") + " " + channelName(current.channel) + ", identifiant " + (customer.id || "?")));
+    row("Client", text(customerName(current) + " — " + channelName(current.channel) + ", identifiant " + (customer.id || "?")));
     row("Ce qui s'est passé", text("Le client " + (brief.summary || reasonText(current.reason))));
     if (brief.problem) row("Problème", text(brief.problem));
     const answered = brief.answered_names || [];
