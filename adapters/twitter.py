@@ -294,7 +294,7 @@ class TwitterAdapter:
             return Inbound(kind, self._incoming(event.id, create.target.recipient_id,
                                                 data.text, None, 0, stamp, None))
         user = users.get(create.sender_id, {})
-        name = display_name(user.get("name") or user.get("screen_name"))
+        name = with_handle(user.get("name"), user.get("screen_name"))
         return Inbound(
             "message",
             self._incoming(
@@ -333,7 +333,7 @@ class TwitterAdapter:
             channel="twitter",
             platform_id=f"tweet:{tweet.id_str}",
             sender_id=author,
-            sender_name=display_name(tweet.user.name or tweet.user.screen_name),
+            sender_name=with_handle(tweet.user.name, tweet.user.screen_name),
             text=text,
             timestamp_ms=_int(tweet.timestamp_ms),
             post_id=None if replying else tweet.id_str,
@@ -401,7 +401,7 @@ class TwitterAdapter:
         while True:
             page = await self._events_page(token)
             for user in page.includes.users:
-                name = display_name(user.name or user.username)
+                name = with_handle(user.name, user.username)
                 if name:
                     names[user.id] = name
             done = False
@@ -657,6 +657,16 @@ def display_name(value: object) -> str | None:
         return None
     text = "".join(c for c in value[: MAX_NAME * 4] if c.isprintable() or c.isspace())
     return " ".join(text.split())[:MAX_NAME].rstrip() or None
+
+
+def with_handle(name: object, handle: object) -> str | None:
+    """"Léa Martin (@lea_m)", as agents know X users; the handle alone, or the name alone,
+    when only one is given."""
+    shown = display_name(name)
+    at = f"@{handle}" if isinstance(handle, str) and re.fullmatch(r"\w{1,50}", handle) else None
+    if shown and at:
+        return f"{shown[: MAX_NAME - len(at) - 3].rstrip()} ({at})"
+    return shown or at
 
 
 def _int(value: str | int) -> int:

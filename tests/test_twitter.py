@@ -164,7 +164,7 @@ async def test_dm_is_answered_with_quick_reply_options_and_a_tap_is_understood(b
     await fake_x.wait_for(4, "1010")
     assert "conseiller" in fake_x.texts("1010")[3]
     conversation = await store(bot).conversation("twitter", "1010")
-    assert conversation is not None and conversation.customer_name == "Client 010"
+    assert conversation is not None and conversation.customer_name == "Client 010 (@user1010)"
     escalations = await store(bot).escalations(conversation.id)
     assert [(e.status, e.reason) for e in escalations] == [("open", "not_solved")]
     assert fake_x.unsigned == 0
