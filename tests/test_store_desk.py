@@ -371,12 +371,18 @@ async def test_search_finds_french_word_forms_in_transcripts_notes_and_names(
     assert [v.conversation.id for v in await store.search("renouvellement")] == [other]
     assert [v.conversation.id for v in await store.search("licence expirée")] == [other]
     assert await store.search("licence réinitialiser") == []  # every word must be there
-    assert [v.conversation.id for v in await store.search("humain")] == [other, reset]
+    hurried = await say(store, clock, D1 + 20, "u3", "comment reinitialiser mon compte, un humain",
+                        action="escalate", intent="human",
+                        escalation=NewEscalation("asked_for_human", "human", 99.0))  # fmt: skip
+    await store.index([hurried])
+    assert [v.conversation.id for v in await store.search("réinitialisation compte")] == [hurried]
+    assert [v.conversation.id for v in await store.search("humain")] == [hurried, other, reset]
     assert await store.search("humain", status="resolved") == []
     for odd in ('"', "*", "NEAR(", "a OR", "-", "   ", "^x:y"):
         await store.search(odd)  # never a syntax error from the database
     await store.forget("messenger", ["u1"], "code-1")
-    assert await store.search("réinitialisation") == []
+    assert [v.conversation.id for v in await store.search("réinitialisation")] == [hurried]
+    assert await store.search("elodie") == []
 
 
 async def test_a_customers_name_is_asked_again_after_a_day(

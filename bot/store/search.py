@@ -45,4 +45,7 @@ def query_for(dialect: str, query: str) -> str | None:
     if dialect == "sqlite":
         # Each stem quoted (FTS5's syntax characters lose their meaning), as a prefix.
         return " ".join(f'"{stem(fold(word))}"*' for word in found)
-    return " ".join(found)
+    # For websearch_to_tsquery: the words as typed, or without their accents (a customer
+    # who wrote "reinitialiser" is found by "réinitialisation" too). Only words reach it.
+    typed, folded = " ".join(found), " ".join(fold(word) for word in found)
+    return typed if folded == typed.casefold() else f"{typed} or {folded}"

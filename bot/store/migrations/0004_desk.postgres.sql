@@ -18,6 +18,8 @@ ALTER TABLE messages ADD COLUMN action TEXT;
 ALTER TABLE messages ADD COLUMN topic TEXT;
 CREATE INDEX messages_customer_time ON messages (created_at) WHERE author = 'customer';
 CREATE INDEX escalations_created ON escalations (created_at);
+-- A customer's history, and the reports' "was it handed over", by conversation.
+CREATE INDEX escalations_conversation ON escalations (conversation_id, created_at);
 
 CREATE TABLE notes (
     id            BIGSERIAL PRIMARY KEY,

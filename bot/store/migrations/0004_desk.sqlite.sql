@@ -25,6 +25,8 @@ ALTER TABLE messages ADD COLUMN topic TEXT;
 -- The reports and the review read customers' messages by time; only those are indexed.
 CREATE INDEX messages_customer_time ON messages (created_at) WHERE author = 'customer';
 CREATE INDEX escalations_created ON escalations (created_at);
+-- A customer's history, and the reports' "was it handed over", by conversation.
+CREATE INDEX escalations_conversation ON escalations (conversation_id, created_at);
 
 -- Internal notes: agents among themselves, never sent to the customer.
 CREATE TABLE notes (

@@ -185,10 +185,10 @@ INSERT INTO search_index (conversation_id, document) VALUES ($1, $2)
 ON CONFLICT (conversation_id) DO UPDATE SET document = excluded.document
 
 -- name: search_escalations
--- $1 status or NULL, $2 the words searched (without accents), $3 how many: newest first.
+-- $1 status or NULL, $2 the words searched (see search.py), $3 how many: newest first.
 -- The French configuration stems both sides; index search_index_words.
 SELECT v.* FROM search_index s JOIN escalation_view v ON v.conversation_id = s.conversation_id
-WHERE to_tsvector('french', s.document) @@ plainto_tsquery('french', $2)
+WHERE to_tsvector('french', s.document) @@ websearch_to_tsquery('french', $2)
   AND (CAST($1 AS TEXT) IS NULL OR v.status = $1)
 ORDER BY v.created_at DESC, v.escalation_id DESC LIMIT $3
 
