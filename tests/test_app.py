@@ -18,9 +18,10 @@ Client = TestClient[web.Request, web.Application]
 
 @pytest.fixture
 async def client(
-    aiohttp_client: Callable[[web.Application], Awaitable[Client]], engine: Engine
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]], engine: Engine, settings: Settings
 ) -> Client:
-    return await aiohttp_client(create_app(Settings(_env_file=None), engine))
+    # A fresh database: /chat conversations are stored like any channel's.
+    return await aiohttp_client(create_app(settings, engine))
 
 
 async def test_health_answers_without_any_channel_configured(client: Client) -> None:

@@ -254,13 +254,14 @@ async def test_the_chat_page_works_under_its_content_security_policy(
     aiohttp_server: Callable[[web.Application], Awaitable[TestServer]],
     engine: Engine,
     browser: Browser,
+    settings: Settings,
 ) -> None:
     """/chat's script and style are allowed by hash: the page runs, nothing is blocked."""
     from playwright.async_api import expect
 
     from bot.app import create_app
 
-    server = await aiohttp_server(create_app(Settings(_env_file=None), engine))
+    server = await aiohttp_server(create_app(settings, engine))
     page = await browser.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
