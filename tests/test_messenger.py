@@ -434,4 +434,5 @@ async def test_transcript_keeps_both_directions(bot: Client, graph: FakeGraph) -
 async def test_readiness_reports_store_and_workers(bot: Client) -> None:
     response = await bot.get("/readyz")
     assert response.status == 200
-    assert (await response.json()) == {"status": "ready", "channels": ["messenger"]}
+    # The /chat page is a channel too (BOT_CHAT_ENABLED, on by default).
+    assert (await response.json()) == {"status": "ready", "channels": ["local", "messenger"]}
