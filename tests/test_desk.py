@@ -248,3 +248,35 @@ def test_the_desk_script_never_writes_markup() -> None:
     script = resources.files("bot.desk").joinpath("static", "desk.js").read_text("utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script
+
+
+async def test_signing_out_ends_the_live_stream_of_that_session_at_once(desk: Client) -> None:
+    token = await agent(desk)
+    await sign_in(desk, token)
+    session = session_of(desk)
+    stream = await desk.get("/api/events")
+    assert stream.status == 200
+    response = await desk.post(
+        "/desk/logout", data={"csrf": csrf_token(session)}, allow_redirects=False
+    )
+    assert response.status == 303
+    ended = await asyncio.wait_for(stream.content.read(), 5)  # the stream ends by itself
+    assert b"hello" in ended
+
+
+async def test_a_session_unused_past_its_hours_signs_out(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+    messenger_settings: Settings,
+    engine: Engine,
+) -> None:
+    clock = Clock()
+    settings = messenger_settings.model_copy(update={"bot_desk_session_hours": 1.0})
+    client = await aiohttp_client(desk_app(settings, engine, clock))
+    await sign_in(client, await agent(client))
+    clock.advance(50 * 60)
+    assert (await client.get("/api/escalations")).status == 200  # used: renewed for 1 hour
+    clock.advance(50 * 60)
+    assert (await client.get("/api/escalations")).status == 200
+    clock.advance(61 * 60)
+    assert (await client.get("/api/escalations")).status == 401
+    assert "Se connecter" in await (await client.get("/desk")).text()
