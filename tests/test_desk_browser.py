@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
-# Set BOT_DESK_SCREENSHOT=docs/desk.png to refresh the README's picture.
-SCREENSHOT = os.environ.get("BOT_DESK_SCREENSHOT")
 IMG = '<img src=x onerror="window.__xss=1">'
 SCRIPT = "<script>window.__xss=2</script>"
 
@@ -165,8 +163,6 @@ async def test_an_agent_takes_a_live_escalation_and_replies_from_the_desk(
         # Another customer joins the queue live, for the screenshot too.
         await customer_says("psid-bruno", "je veux parler à un humain")
         await expect(page.locator("#queue button", has_text="Client Messenger ···runo")).to_be_visible()
-        if SCREENSHOT:
-            await page.screenshot(path=SCREENSHOT)
 
         # Hand back to the bot: it leaves the queue and the customer is told.
         before = len(graph.texts("psid-ana"))

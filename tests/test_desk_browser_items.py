@@ -333,9 +333,12 @@ async def test_the_sign_in_page_has_no_serious_violation(desk: Desk, browser: Br
             await ctx.close()
 
 
-@pytest.mark.skipif(not SHOTS, reason="makes docs/ pictures: python -m tests.screenshots")
-async def test_screenshots_for_the_docs(desk: Desk, graph: FakeGraph, browser: Browser) -> None:
-    """The queue, an open conversation and the reports, as docs/desk.md shows them."""
+async def test_screenshots_for_the_docs(
+    desk: Desk, graph: FakeGraph, browser: Browser, tmp_path: Path
+) -> None:
+    """The queue, an open conversation and the reports, as docs/desk.md shows them (in
+    docs/ with `python -m tests.screenshots`, elsewhere in a scratch folder)."""
+    shots = SHOTS or str(tmp_path)
     from playwright.async_api import expect
 
     graph.names.update({"psid-lea": ("Léa", "Martin"), "psid-noe": ("Noé", "Durand")})
@@ -352,15 +355,15 @@ async def test_screenshots_for_the_docs(desk: Desk, graph: FakeGraph, browser: B
     try:
         await sign_in(page, desk, chef)
         await expect(page.locator("#queue button")).to_have_count(3, timeout=10_000)
-        await page.screenshot(path=f"{SHOTS}/desk-queue.png")
+        await page.screenshot(path=f"{shots}/desk-queue.png")
         await page.locator("#queue button", has_text="Léa Martin").click()
         await page.get_by_role("button", name="Prendre en charge").click()
         await page.get_by_label("Ajouter une note").fill("Vérifier les spams avec elle, puis l'adresse.")
         await page.get_by_role("button", name="Ajouter la note").click()
         await expect(page.locator("#notes")).to_contain_text("Vérifier")
         await page.get_by_label("Votre réponse au client").fill("/rei")
-        await page.screenshot(path=f"{SHOTS}/desk-conversation.png")
+        await page.screenshot(path=f"{shots}/desk-conversation.png")
         await page.goto(str(desk.server.make_url("/desk/reports")))
-        await page.screenshot(path=f"{SHOTS}/desk-reports.png", full_page=True)
+        await page.screenshot(path=f"{shots}/desk-reports.png", full_page=True)
     finally:
         await ctx.close()
