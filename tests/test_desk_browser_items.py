@@ -102,6 +102,7 @@ async def test_an_agent_works_a_conversation_with_the_keyboard_alone(
         )
         await reply.press("Enter")
         await graph.wait_until(lambda: any("Mot de passe oublié" in t for t in graph.texts("psid-kb1")))
+        await expect(page.locator("#brief")).to_contain_text("une personne y a répondu")
         await desk.customer_says("psid-kb1", "merci, et pour mon autre compte ?")
         await expect(page.locator("#brief")).to_contain_text("sans réponse d'une personne")
         await page.locator("#transcript").click()  # out of the reply box (a mouse-free agent tabs)
@@ -154,6 +155,9 @@ async def test_notes_views_transfer_history_and_names_in_the_desk(
         await note.press("Tab")
         await page.keyboard.press("Enter")
         await expect(page.locator("#notes")).to_contain_text(f"Rappeler demain {XSS}")
+        await note.fill("Puis vérifier l'adresse")  # a second note, without reloading the page
+        await page.get_by_role("button", name="Ajouter la note").click()
+        await expect(page.locator("#notes li")).to_have_count(2)
         assert all("Rappeler" not in t for t in graph.texts("psid-named"))
         await page.get_by_label("Transférer à").fill("Bob")
         await page.get_by_label("Transférer à").press("Enter")

@@ -442,8 +442,16 @@
       toast(failure(problem));
       return false;
     } finally {
+      button.disabled = false; // the refresh below disables it again where the state says so
       await Promise.allSettled([refreshDetail(), refreshQueue()]);
     }
+  }
+
+  // After a claim, the cursor goes to the reply box, unless the agent is already typing
+  // elsewhere (a note written while the claim was on its way must not land in the reply).
+  function typingElsewhere() {
+    const now = document.activeElement;
+    return now != null && now !== replyBox && (now.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(now.tagName));
   }
 
   claimButton.addEventListener("click", async () => {
@@ -451,7 +459,7 @@
       problem.status === 409 ? "Un autre conseiller a déjà pris cette demande." : "Prise en charge impossible (" + problem.message + ").");
     if (done) {
       announce("Demande prise en charge.");
-      replyBox.focus();
+      if (!replyBox.disabled && !typingElsewhere()) replyBox.focus();
     }
   });
 
@@ -479,7 +487,9 @@
       replyBox.value = "";
       announce("Réponse envoyée.");
     }
-    if (!replyBox.disabled) replyBox.focus();
+    // Back to the reply box after sending, unless the agent went elsewhere meanwhile.
+    const now = document.activeElement;
+    if (!replyBox.disabled && (now == null || now === document.body || now === sendButton)) replyBox.focus();
   }
 
   $("reply-form").addEventListener("submit", (event) => {
