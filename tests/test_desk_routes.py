@@ -164,6 +164,23 @@ async def test_search_finds_french_forms_in_transcripts_notes_and_names(
     assert await found("%22NEAR(") == []  # search syntax is only words
 
 
+async def test_what_a_customer_writes_to_a_person_is_found_by_search_within_seconds(
+    desk: Client, graph: FakeGraph
+) -> None:
+    """No agent touches the conversation: the customer's words alone reach the index (the
+    desk news indexes a busy conversation once every few seconds, not per message)."""
+    esc = await escalated(desk, "u-words")
+    for text in ("c'est pour ma licence pro", "elle est bloquée", "toujours rien ?"):
+        assert await post(desk, fb.text("u-words", text)) == 200
+    for _ in range(100):
+        hits = [e["id"] for e in (await get(desk, "/api/escalations?q=licence"))["escalations"]]
+        words = [e["id"] for e in (await get(desk, "/api/escalations?q=bloquée"))["escalations"]]
+        if hits == words == [esc]:
+            break
+        await asyncio.sleep(0.1)
+    assert hits == words == [esc]
+
+
 async def test_a_customers_history_lists_every_conversation_newest_first(
     desk: Client, graph: FakeGraph
 ) -> None:

@@ -81,6 +81,7 @@ class Queries:
     # reading
     conversation: Query
     transcript: Query
+    transcript_texts: Query
     outbox: Query
     backlog_counts: Query
     waiting_arrivals: Query

@@ -552,14 +552,14 @@ class Store:
         return [EscalationView.from_row(row) for row in rows]
 
     async def index(self, conversation_ids: Sequence[int]) -> None:
-        """Bring the search index up to date for these conversations (called off the reply
-        path: by the desk news and the desk's own actions)."""
-        for conversation_id in dict.fromkeys(conversation_ids):
-            async with self._db.transaction() as db:
+        """Bring the search index up to date for these conversations, in one transaction
+        (called off the reply path: by the desk news and the desk's own actions)."""
+        async with self._db.transaction() as db:
+            for conversation_id in dict.fromkeys(conversation_ids):
                 row = await db.fetchrow(self._q.conversation_by_id, conversation_id)
                 if row is None:
                     continue
-                lines = await db.fetch(self._q.transcript, conversation_id)
+                lines = await db.fetch(self._q.transcript_texts, conversation_id)
                 notes = await db.fetch(self._q.conversation_notes, conversation_id)
                 document = search.document(
                     self.dialect,

@@ -104,6 +104,10 @@ SELECT m.id, m.direction, m.author, m.agent, m.text, m.payload, m.attachments, m
 FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
 WHERE m.conversation_id = $1 ORDER BY m.id
 
+-- name: transcript_texts
+-- What the search index holds of a conversation's messages.
+SELECT text FROM messages WHERE conversation_id = $1 ORDER BY id
+
 -- name: outbox
 SELECT id, conversation_id, author, reply, status, attempts, error, platform_message_id
 FROM outbox WHERE conversation_id = $1 ORDER BY id
