@@ -229,7 +229,10 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         await request.app[STORE].writable()
     except StoreError as exc:
-        return web.json_response({"status": "unavailable", "store": str(exc)}, status=503)
+        # The reason goes to the log: its text may name paths and hosts, and a load
+        # balancer only needs the status.
+        log.warning("not ready: the store cannot be written: %s", exc)
+        return web.json_response({"status": "unavailable", "store": "not writable"}, status=503)
     if not request.app[PIPELINE].running:
         return web.json_response({"status": "unavailable", "workers": "stopped"}, status=503)
     channels = request.app[ADAPTERS]
