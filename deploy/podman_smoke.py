@@ -18,7 +18,8 @@ packages (deploy/podman/*.Containerfile). Then, each step timed:
    both started again at new addresses and reached through nginx.
 
 Exits with status 0 when everything held; 2 when podman or root is missing (with the reason).
-Needs root, and Debian's podman, runc, netavark, aardvark-dns, podman-compose and debootstrap.
+Needs root, and Debian's podman, runc, netavark, aardvark-dns, iptables (netavark's firewall
+rules for compose's network), podman-compose and debootstrap.
 """
 
 from __future__ import annotations
@@ -125,11 +126,12 @@ def unavailable() -> str | None:
     """Why the smoke test cannot run on this machine, or None."""
     if sys.platform != "linux":
         return "containers are run with podman on Linux only"
-    missing = [tool for tool in ("podman", "podman-compose") if shutil.which(tool) is None]
+    tools = ("podman", "podman-compose", "iptables")
+    missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         return (
             f"{' and '.join(missing)} not installed (Debian: apt-get install podman runc "
-            "netavark aardvark-dns podman-compose debootstrap)"
+            "netavark aardvark-dns iptables podman-compose debootstrap)"
         )
     if os.geteuid() != 0:
         return "podman runs here as root (rootful networks, debootstrap), and this user is not"

@@ -1,6 +1,6 @@
 """The image and compose.yaml, built and run under podman: deploy/podman_smoke.py.
 
-Runs where podman can run them here (root; Debian's podman, runc, netavark, aardvark-dns and
+Runs where podman can run them here (root; Debian's podman, runc, netavark, aardvark-dns, iptables and
 podman-compose; debootstrap while the base image is missing), much faster once the images
 exist. Elsewhere it is skipped with the reason, unless BOT_REQUIRE_CONTAINER=1 makes that a
 failure.
