@@ -174,11 +174,15 @@ class _Signal:
     def __init__(self, patterns: Sequence[str | Sequence[str]], unless: Sequence[str] = ()):
         #: Each pattern's word gate and its compiled parts.
         self.patterns: list[tuple[Gate | None, tuple[re.Pattern[str], ...]]] = []
+        # The same, as searched (see `_scan`): each part with whether it reads the text
+        # after a leading space.
+        self._scans: list[tuple[Gate | None, tuple[tuple[re.Pattern[str], bool], ...]]] = []
         for pattern in patterns:
             parts = (pattern,) if isinstance(pattern, str) else tuple(pattern)
             gates = [g for g in (gate(part) for part in parts) if g is not None]
             best = max(gates, key=_selectivity) if gates else None
             self.patterns.append((best, tuple(re.compile(p) for p in parts)))
+            self._scans.append((best, tuple(_scan(p) for p in parts)))
         self._unless = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
         # Every gate's words together: a text with none of them (and the signal has no
         # pattern without a gate) is answered with one check instead of one per pattern.
@@ -194,9 +198,11 @@ class _Signal:
         words = Words(text) if words is None else words
         if not self._open and not words.has(self._any):
             return False
+        spaced = words.spaced
         found = any(
-            (g is None or words.has(g)) and all(part.search(text) for part in parts)
-            for g, parts in self.patterns
+            (g is None or words.has(g))
+            and all(part.search(spaced if space else text) for part, space in parts)
+            for g, parts in self._scans
         )
         return found and not (self._unless is not None and self._unless.search(text))
 
@@ -215,11 +221,13 @@ class Gate:
 
 
 class Words:
-    """A flat text's words, and their beginnings, to check gates against."""
+    """A flat text's words, and their beginnings, to check gates against; and the text
+    after a space, for the patterns searched from a word's start (see `_scan`)."""
 
-    __slots__ = ("heads", "whole")
+    __slots__ = ("heads", "spaced", "whole")
 
     def __init__(self, text: str) -> None:
+        self.spaced = " " + text
         self.whole = frozenset(text.split())
         self.heads = frozenset(w[:_HEAD] for w in self.whole)
 
@@ -259,6 +267,44 @@ def gate(pattern: str) -> Gate | None:
         )
     candidates = [g for g in (_element_gate(*e) for e in _elements(pattern)) if g is not None]
     return max(candidates, key=_selectivity) if candidates else None
+
+
+def _scan(pattern: str) -> tuple[re.Pattern[str], bool]:
+    """`pattern` compiled as it is searched, and whether it reads the flat text after a
+    leading space.
+
+    A pattern that starts with `\\b` gives the regular expression engine no first
+    character to look for: it is tried at every position of the text. In a flat text, a
+    boundary before a letter or a digit is the text's start or a space; so a pattern whose
+    every alternative is `\\b` and then surely a letter or a digit is searched as a space
+    and that alternative, in the text after a space, and the engine jumps from space to
+    space. Not a pattern that looks behind or at the text's start: it would see the space.
+    """
+    alternatives = _alternatives(pattern)
+    if (
+        "(?<" in pattern
+        or "^" in pattern
+        or not all(a.startswith("\\b") and _starts_word(a[2:]) for a in alternatives)
+    ):
+        return re.compile(pattern), False
+    return re.compile("|".join(" " + a[2:] for a in alternatives)), True
+
+
+def _starts_word(pattern: str) -> bool:
+    """Whether every match of `pattern` starts with a letter or a digit: its first piece is
+    one, or `\\w`, or a group of alternatives that each start so, and is not optional."""
+    if pattern.startswith("\\w"):
+        end = 2
+    elif pattern[:1].isalnum():
+        end = 1
+    elif pattern.startswith("(") and (pattern[1:2] != "?" or pattern.startswith("(?:")):
+        end = _closing(pattern) + 1
+        body = pattern[1 : end - 1].removeprefix("?:")
+        if not all(_starts_word(a) for a in _alternatives(body)):
+            return False
+    else:
+        return False
+    return pattern[end : end + 1] not in ("?", "*") and not pattern.startswith("{0", end)
 
 
 _QUANTIFIERS: Final = ("?", "*", "{", "+")
