@@ -192,18 +192,46 @@ class _Signal:
             frozenset().union(*(g.whole for g in gated)),
             frozenset().union(*(g.heads for g in gated)),
         )
+        # Numbered by a reader's `Gates`: the patterns without a gate, each gated pattern
+        # by its gate's bit, and all those bits.
+        self._ungated = [parts for g, parts in self._scans if g is None]
+        self._by_bit: dict[int, tuple[tuple[re.Pattern[str], bool], ...]] = {}
+        self._bits = 0
+
+    def number(self, gates: Gates) -> None:
+        """Give each gated pattern its bit in `gates`, which `Words` made with them show."""
+        for g, parts in self._scans:
+            if g is not None:
+                bit = gates.add(g)
+                self._by_bit[bit] = parts
+                self._bits |= bit
 
     def __call__(self, text: str, words: Words | None = None) -> bool:
         """Whether `text` (flat) has the signal; `words` are its words (`Words(text)`)."""
         words = Words(text) if words is None else words
-        if not self._open and not words.has(self._any):
-            return False
         spaced = words.spaced
-        found = any(
-            (g is None or words.has(g))
-            and all(part.search(spaced if space else text) for part, space in parts)
-            for g, parts in self._scans
-        )
+        if words.passed is not None and self._bits:
+            # The gates the text passes, read once for every signal: only their patterns
+            # are tried, besides those without a gate.
+            bits = words.passed & self._bits
+            found = any(
+                all(part.search(spaced if space else text) for part, space in parts)
+                for parts in self._ungated
+            )
+            while bits and not found:
+                bit = bits & -bits
+                bits ^= bit
+                found = all(
+                    part.search(spaced if space else text) for part, space in self._by_bit[bit]
+                )
+        else:
+            if not self._open and not words.has(self._any):
+                return False
+            found = any(
+                (g is None or words.has(g))
+                and all(part.search(spaced if space else text) for part, space in parts)
+                for g, parts in self._scans
+            )
         return found and not (self._unless is not None and self._unless.search(text))
 
 
@@ -220,16 +248,49 @@ class Gate:
     heads: frozenset[str]
 
 
+class Gates:
+    """Gates numbered as the bits of an integer, with the gates each word opens: which of
+    them a text passes is read in one pass over its words."""
+
+    def __init__(self) -> None:
+        self._whole: dict[str, int] = {}
+        self._heads: dict[str, int] = {}
+        self._whole_words: frozenset[str] = frozenset()
+        self._head_words: frozenset[str] = frozenset()
+        self._next = 1
+
+    def add(self, gate: Gate) -> int:
+        """A new bit, set for every text that has one of the gate's words."""
+        bit, self._next = self._next, self._next << 1
+        for word in gate.whole:
+            self._whole[word] = self._whole.get(word, 0) | bit
+        for head in gate.heads:
+            self._heads[head] = self._heads.get(head, 0) | bit
+        self._whole_words, self._head_words = frozenset(self._whole), frozenset(self._heads)
+        return bit
+
+    def passed(self, whole: frozenset[str], heads: frozenset[str]) -> int:
+        """The bits of the gates that a text with these words and word beginnings passes."""
+        bits = 0
+        for word in whole & self._whole_words:
+            bits |= self._whole[word]
+        for head in heads & self._head_words:
+            bits |= self._heads[head]
+        return bits
+
+
 class Words:
     """A flat text's words, and their beginnings, to check gates against; and the text
-    after a space, for the patterns searched from a word's start (see `_scan`)."""
+    after a space, for the patterns searched from a word's start (see `_scan`). With a
+    reader's `gates`, also the bits of those it passes (`passed`)."""
 
-    __slots__ = ("heads", "spaced", "whole")
+    __slots__ = ("heads", "passed", "spaced", "whole")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, gates: Gates | None = None) -> None:
         self.spaced = " " + text
         self.whole = frozenset(text.split())
         self.heads = frozenset(w[:_HEAD] for w in self.whole)
+        self.passed = gates.passed(self.whole, self.heads) if gates is not None else None
 
     def has(self, gate: Gate) -> bool:
         return not (self.whole.isdisjoint(gate.whole) and self.heads.isdisjoint(gate.heads))
@@ -459,6 +520,9 @@ class SignalReader:
         french = data["french"]
         assert isinstance(french, dict)
         self.french_words: frozenset[str] = frozenset(french["words"])
+        self._gates = Gates()
+        for each in self.all_signals():
+            each.number(self._gates)
 
     def all_signals(self) -> list[_Signal]:
         """Every signal, for tests of their gates."""
@@ -477,7 +541,7 @@ class SignalReader:
         words = flat(text) if words is None else words
         if not words:
             return Signals(None, text, secret=secret)
-        heads = Words(words)
+        heads = Words(words, self._gates)
         safety = next((reason for reason, found in self._safety if found(words, heads)), None)
         return Signals(
             self,
@@ -521,7 +585,7 @@ class SignalReader:
         words = flat(text) if words is None else words
         if not words:
             return self.emoji_feedback(text)
-        heads = Words(words) if heads is None else heads
+        heads = Words(words, self._gates) if heads is None else heads
         if self._no(words, heads):
             return "no"
         if words in _ACKNOWLEDGEMENTS and not any(e in text for e in _THUMBS_UP):
