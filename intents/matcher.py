@@ -249,8 +249,9 @@ class Matcher:
         if len(tokens) >= self.tuning.cover_from:
             # A phrasing inside a long message scores 100 by token_set_ratio however little
             # of the message it explains; token_sort_ratio counts the rest of the message.
+            # Both texts are sorted words already: that is their plain ratio.
             cover = self.tuning.cover_weight
-            whole = process.cdist([query], choices, scorer=fuzz.token_sort_ratio, workers=1)[0]
+            whole = process.cdist([query], choices, scorer=fuzz.ratio, workers=1)[0]
             fuzzy = (1 - cover) * fuzzy + cover * whole
         fw = self.tuning.fuzzy_weight
         blended = np.full(keep.shape, -1.0, dtype=np.float32)
