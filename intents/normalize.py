@@ -40,6 +40,9 @@ _URL_RE: Final = re.compile(
     r"(?:https?://|www\.)\S+"
     r"|(?<![\w.-])[\w-]++(?:\.[\w-]++)*\.(?:com|fr|net|org|be|ca|ch|io|eu)\b(?:/\S*)?"
 )
+# What any URL above has, found fast (it starts with a character to look for): without
+# it, the URL scan is skipped.
+_DOMAIN_END_RE: Final = re.compile(r"\.(?:com|fr|net|org|be|ca|ch|io|eu)\b")
 # Parallels licence keys: groups of letters and digits joined by dashes.
 _KEY_RE: Final = re.compile(r"(?<![A-Za-z0-9-])[A-Za-z0-9]{4,8}(?:-[A-Za-z0-9]{4,8}){3,}\b")
 _APOSTROPHE_MAP: Final = {"’": "'", "‘": "'", "´": "'", "`": "'", "ʼ": "'", "′": "'"}
@@ -49,8 +52,10 @@ NON_WORD_RE: Final = re.compile(r"[^a-z0-9]+")
 _ASCII_WORDS: Final = bytes(
     c if chr(c).isascii() and (chr(c).islower() or chr(c).isdigit()) else 32 for c in range(256)
 )
+# Searched in the words joined after a leading space: every word starts after a space,
+# and the engine jumps from one to the next instead of trying every position.
 _DAYS_RE: Final = re.compile(
-    r"\b(\d{1,4}|sept|dix|quatorze|quinze|vingt|trente|quarante|cinquante|soixante|septante"
+    r" (\d{1,4}|sept|dix|quatorze|quinze|vingt|trente|quarante|cinquante|soixante|septante"
     r"|quatre vingt dix|quatre vingts?|huitante|octante|nonante|cent)\s*"
     r"(?:jours?|jrs?|j|days?)\b"
 )
@@ -60,7 +65,6 @@ _DAY_WORDS: Final = {
     "quatre vingts": 80, "huitante": 80, "octante": 80, "quatre vingt dix": 90, "nonante": 90,
     "cent": 100,
 }  # fmt: skip
-_DAY_UNITS: Final = ("j", "jr", "jrs", "jour", "jours", "day", "days")
 _MIN_FUZZY_LEN: Final = 4
 MAX_TEXT_CHARS: Final = 20_000
 MAX_CORRECTIONS: Final = 48
@@ -103,7 +107,9 @@ _FOLD: Final = _fold_table()
 
 def fold(text: str) -> str:
     """Lower-case, strip accents and unify apostrophes; keeps every other character."""
-    folded = text.translate(_FOLD).casefold()
+    # Only the runs of characters the table maps are translated: translating the whole
+    # text looks every ASCII letter up in the table too.
+    folded = _FOLDED_RE.sub(_fold_run, text).casefold()
     if folded.isascii():
         return folded
     # Emojis, quotes and rare letters beyond Latin Extended: decompose them the slow way,
@@ -112,6 +118,12 @@ def fold(text: str) -> str:
 
 
 _NON_ASCII_RE: Final = re.compile(r"[^\x00-\x7f]+")
+# The characters _FOLD may map: every one but ASCII, and the backquote.
+_FOLDED_RE: Final = re.compile(r"[^\x00-\x5f\x61-\x7f]+")
+
+
+def _fold_run(match: re.Match[str]) -> str:
+    return match.group(0).translate(_FOLD)
 
 
 def _decompose(match: re.Match[str]) -> str:
@@ -255,7 +267,7 @@ class Normalizer:
             text = _EMAIL_RE.sub(f" {EMAIL_MASK} ", text)
         if "-" in text:
             text = _KEY_RE.sub(f" {KEY_MASK} ", text)
-        if "." in text:
+        if "://" in text or "www." in text or _DOMAIN_END_RE.search(text):
             text = _URL_RE.sub(self._mask_url, text)
         # Apostrophes become spaces with every other non-word character, which splits the
         # elisions (j'ai -> j ai); repeated letters are squeezed word by word (cached).
@@ -350,10 +362,7 @@ def _squeeze(word: str) -> str:
 
 def _days(words: list[str]) -> int | None:
     """The number of days the "adresse supprimée" error gives, if the message has one."""
-    # Most messages have no word ending in a day unit: skip the scan then.
-    if not any(w.endswith(_DAY_UNITS) for w in words):
-        return None
-    match = _DAYS_RE.search(" ".join(words))
+    match = _DAYS_RE.search(" " + " ".join(words))
     if match is None:
         return None
     value = match.group(1)
