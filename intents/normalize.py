@@ -281,7 +281,7 @@ class Normalizer:
                 starts.append(len(words))
             # A word longer than any catalogue word stays as it is: it will match nothing.
             words.extend(
-                squeezed(w) if len(w) <= MAX_CACHED_WORD else w for w in _words(piece)
+                squeezed(w) if len(w) <= MAX_CACHED_WORD else w for w in word_runs(piece)
             )
         days = _days(words)
         out, out_starts = self._rewrite_phrases(words, starts)
@@ -348,7 +348,7 @@ def _phrase_at(words: list[str], i: int, found: _Phrases) -> tuple[int, tuple[st
     return (1, single) if single is not None else (0, ())
 
 
-def _words(folded: str) -> list[str]:
+def word_runs(folded: str) -> list[str]:
     """The runs of a-z and 0-9 of a folded text."""
     if folded.isascii():
         return folded.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()

@@ -15,6 +15,7 @@ over a text that long, without nested repeats.
 
 from __future__ import annotations
 
+import operator
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Final, Literal
 
-from intents.normalize import MAX_TEXT_CHARS, NON_WORD_RE, fold
+from intents.normalize import MAX_TEXT_CHARS, fold, word_runs
 
 SafetyReason = Literal["hacked", "phishing", "payment", "legal", "distress"]
 FeedbackSignal = Literal["yes", "no", "wait"]
@@ -59,7 +60,7 @@ _CAPS_SHARE: Final = 0.7
 
 def flat(text: str) -> str:
     """The text as the signals read it: folded, its words separated by one space."""
-    return " ".join(NON_WORD_RE.sub(" ", fold(text[:MAX_TEXT_CHARS])).split())
+    return " ".join(word_runs(fold(text[:MAX_TEXT_CHARS])))
 
 
 def without_secrets(text: str) -> str:
@@ -237,6 +238,7 @@ class _Signal:
 
 # Word beginnings are compared on this many letters.
 _HEAD: Final = 4
+_head: Final = operator.itemgetter(slice(_HEAD))
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +291,7 @@ class Words:
     def __init__(self, text: str, gates: Gates | None = None) -> None:
         self.spaced = " " + text
         self.whole = frozenset(text.split())
-        self.heads = frozenset(w[:_HEAD] for w in self.whole)
+        self.heads = frozenset(map(_head, self.whole))
         self.passed = gates.passed(self.whole, self.heads) if gates is not None else None
 
     def has(self, gate: Gate) -> bool:
