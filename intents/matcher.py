@@ -245,7 +245,7 @@ class Matcher:
         keep = np.stack(values, axis=1) > 0  # intents x fuzzy_top
         picked = self._table[rows[:, None], np.stack(columns, axis=1)][keep]
         query = " ".join(sorted(tokens))
-        choices = [self._choices[r] for r in picked]
+        choices = [self._choices[r] for r in picked.tolist()]
         fuzzy = process.cdist([query], choices, scorer=fuzz.token_set_ratio, workers=1)[0]
         if len(tokens) >= self.tuning.cover_from:
             # A phrasing inside a long message scores 100 by token_set_ratio however little
@@ -258,7 +258,8 @@ class Matcher:
         blended = np.full(keep.shape, -1.0, dtype=np.float32)
         blended[keep] = (1 - fw) * overlap[picked] + fw * fuzzy
         best_values = blended.max(axis=1).tolist()
-        best = {i: v for i, v in enumerate(best_values) if keep[i, 0]}
+        kept = keep[:, 0].tolist()
+        best = {i: v for i, v in enumerate(best_values) if kept[i]}
         if len(overlaps) > 1:
             for i, lift in self._clause_lifts(overlaps[1:]).items():
                 if i in best:
