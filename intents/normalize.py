@@ -226,6 +226,8 @@ class Normalizer:
         self._known = frozenset(self._vocabulary) | lexicon.stopwords
         self._typo_cutoff = typo_cutoff
         self._canonical = lru_cache(maxsize=65536)(self._canonical_uncached)
+        # The tokens of every known word (never corrected), looked up without the cache.
+        self._known_tokens = {word: self._canonical_uncached(word, False) for word in self._known}
         self._squeezed = lru_cache(maxsize=65536)(_squeeze)
 
     def surface_words(self, text: str) -> list[str]:
@@ -234,7 +236,7 @@ class Normalizer:
 
     def normalize(self, text: str) -> Normalized:
         words, days, domains, starts = self._prepare(text)
-        canonical, known = self._canonical, self._known
+        canonical, known_tokens = self._canonical, self._known_tokens
         tokens: list[str] = []
         clauses: list[int] = []
         starts_at = set(starts)
@@ -245,9 +247,12 @@ class Normalizer:
             # A clause begins where its first word's tokens do; empty clauses merge.
             if n in starts_at and tokens and (not clauses or clauses[-1] < len(tokens)):
                 clauses.append(len(tokens))
-            if len(word) > MAX_CACHED_WORD:
+            found = known_tokens.get(word)
+            if found is not None:
+                tokens.extend(found)
+            elif len(word) > MAX_CACHED_WORD:
                 tokens.extend(self._canonical_uncached(word, False))
-            elif word in known or len(word) < _MIN_FUZZY_LEN:
+            elif len(word) < _MIN_FUZZY_LEN:
                 tokens.extend(canonical(word, False))
             else:
                 if len(corrected) < MAX_CORRECTIONS:
