@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import pairwise, repeat
 from typing import Final, Literal
 
 import numpy as np
@@ -278,8 +278,9 @@ class Matcher:
         returns the message's known words x the intents that use them, and the weight of
         its words that only `none` uses. A clause without a known word scores 0 everywhere.
         """
-        column, weight, unknown = self._column, self._weight, self._unknown
-        weights = [sum(weight.get(t, unknown) for t in tokens)]
+        column, unknown = self._column, repeat(self._unknown)
+        weight = self._weight.get
+        weights = [sum(map(weight, tokens, unknown))]
         if not clauses:
             rows = self._evidence[[column[t] for t in tokens if t in column]]
             sums = rows.sum(axis=0, keepdims=True)
@@ -292,7 +293,7 @@ class Matcher:
                 known = [column[t] for t in clause if t in column]
                 flat.extend(known)
                 group.extend([n] * len(known))
-                weights.append(sum(weight.get(t, unknown) for t in clause))
+                weights.append(sum(map(weight, clause, unknown)))
             seen: dict[int, int] = {}
             for n, c in enumerate(flat):
                 seen.setdefault(c, n)
@@ -352,7 +353,11 @@ class Matcher:
         `marker` is the weight of the message's words that only `none` uses; `known` are the
         message's distinct known words (columns).
         """
-        ranked = [self._candidate(i, round(s, 1)) for i, s in best.items()]
+        made = self._candidates
+        ranked = []
+        for i, s in best.items():
+            score = round(s, 1)
+            ranked.append(made.get((i, score)) or self._candidate(i, score))
         ranked.sort(key=lambda c: -c.score)
         # Two problems nearly level: the one whose phrasings use the message's words more
         # often comes first, unless it trails by more than that evidence is worth (the margin
