@@ -37,6 +37,8 @@ MatchDecision = Literal["answer", "clarify", "none"]
 # worth showing the agent, whatever the intent matched.
 BUSINESS_WORDS: Final = frozenset({"professionnel", "employeur"})
 _MAX_CLAUSES: Final = 16
+# The score of the pads of the table of each intent's phrasings: below any phrasing's.
+_PAD: Final = np.array([-1.0], dtype=np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,16 +236,17 @@ class Matcher:
         overlap = overlaps[0]
 
         # The best phrasings of each intent (ties to the first), then rapidfuzz on those only.
-        padded = np.append(overlap, np.float32(-1.0))[self._table]
+        padded = np.concatenate((overlap, _PAD))[self._table]
         rows = self._table_rows
-        columns, values = [], []
-        for _ in range(self.tuning.fuzzy_top):
+        columns = np.empty((len(rows), self.tuning.fuzzy_top), dtype=np.intp)
+        values = np.empty((len(rows), self.tuning.fuzzy_top), dtype=np.float32)
+        for n in range(self.tuning.fuzzy_top):
             column = padded.argmax(axis=1)
-            columns.append(column)
-            values.append(padded[rows, column])
+            columns[:, n] = column
+            values[:, n] = padded[rows, column]
             padded[rows, column] = -2.0
-        keep = np.stack(values, axis=1) > 0  # intents x fuzzy_top
-        picked = self._table[rows[:, None], np.stack(columns, axis=1)][keep]
+        keep = values > 0  # intents x fuzzy_top
+        picked = self._table[rows[:, None], columns][keep]
         query = " ".join(sorted(tokens))
         choices = [self._choices[r] for r in picked.tolist()]
         fuzzy = process.cdist([query], choices, scorer=fuzz.token_set_ratio, workers=1)[0]
