@@ -190,7 +190,6 @@ class Matcher:
         if self._none is not None:
             marker_column[:, 0] = vocab[:, self._none] * self._none_only
         self._evidence = np.ascontiguousarray(np.hstack([matrix.T, vocab, marker_column]))
-        self._candidates: dict[tuple[int, float], Candidate] = {}
         self._symptom_candidates = {
             i.id: frozenset(i.candidates) for i in catalogue.intents if i.id in SYMPTOMS
         }
@@ -356,11 +355,7 @@ class Matcher:
         `marker` is the weight of the message's words that only `none` uses; `known` are the
         message's distinct known words (columns).
         """
-        made = self._candidates
-        ranked = []
-        for i, s in best.items():
-            score = round(s, 1)
-            ranked.append(made.get((i, score)) or self._candidate(i, score))
+        ranked = [Candidate(self._intents[i], round(s, 1)) for i, s in best.items()]
         ranked.sort(key=lambda c: -c.score)
         # Two problems nearly level: the one whose phrasings use the message's words more
         # often comes first, unless it trails by more than that evidence is worth (the margin
@@ -416,17 +411,6 @@ class Matcher:
         rivals = (c for c in ranked[1:] if not self._names_its_problem(used, top.intent, c.intent))
         runner_up = next(rivals, None)
         return tuple(ranked), runner_up.score if runner_up else 0.0
-
-    def _candidate(self, intent: int, score: float) -> Candidate:
-        """The candidate, made once for a score of one decimal above 0 and up to 100 (at
-        most a thousand per intent): making one costs more than finding it."""
-        if not 0.0 < score <= 100.0:
-            return Candidate(self._intents[intent], score)
-        key = (intent, score)
-        found = self._candidates.get(key)
-        if found is None:
-            found = self._candidates.setdefault(key, Candidate(self._intents[intent], score))
-        return found
 
     def _names_its_problem(self, used: np.ndarray, problem: str, symptom: str) -> bool:
         """Whether the message has words of `problem` that the generic `symptom` never uses."""
