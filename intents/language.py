@@ -80,7 +80,7 @@ class LanguageDetector:
         """The language of `text` (two letters) when it is not French and plainly one of
         NOTE_LANGUAGES; None otherwise. `words` is the text's flat form (signals.flat)."""
         tokens = words.split()
-        if any(token in self._french for token in tokens):
+        if not self._french.isdisjoint(tokens):
             return None
         tokens = [t for t in tokens if t not in _NAMES and not t.isdigit()]
         if len(tokens) < MIN_WORDS or sum(map(len, tokens)) < MIN_LETTERS:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import pairwise, repeat
 from typing import Final, Literal
 
 import numpy as np
@@ -37,6 +37,8 @@ MatchDecision = Literal["answer", "clarify", "none"]
 # worth showing the agent, whatever the intent matched.
 BUSINESS_WORDS: Final = frozenset({"professionnel", "employeur"})
 _MAX_CLAUSES: Final = 16
+# The score of the pads of the table of each intent's phrasings: below any phrasing's.
+_PAD: Final = np.array([-1.0], dtype=np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,30 +235,33 @@ class Matcher:
         overlap = overlaps[0]
 
         # The best phrasings of each intent (ties to the first), then rapidfuzz on those only.
-        padded = np.append(overlap, np.float32(-1.0))[self._table]
+        padded = np.concatenate((overlap, _PAD))[self._table]
         rows = self._table_rows
-        columns, values = [], []
-        for _ in range(self.tuning.fuzzy_top):
+        columns = np.empty((len(rows), self.tuning.fuzzy_top), dtype=np.intp)
+        values = np.empty((len(rows), self.tuning.fuzzy_top), dtype=np.float32)
+        for n in range(self.tuning.fuzzy_top):
             column = padded.argmax(axis=1)
-            columns.append(column)
-            values.append(padded[rows, column])
+            columns[:, n] = column
+            values[:, n] = padded[rows, column]
             padded[rows, column] = -2.0
-        keep = np.stack(values, axis=1) > 0  # intents x fuzzy_top
-        picked = self._table[rows[:, None], np.stack(columns, axis=1)][keep]
+        keep = values > 0  # intents x fuzzy_top
+        picked = self._table[rows[:, None], columns][keep]
         query = " ".join(sorted(tokens))
-        choices = [self._choices[r] for r in picked]
+        choices = [self._choices[r] for r in picked.tolist()]
         fuzzy = process.cdist([query], choices, scorer=fuzz.token_set_ratio, workers=1)[0]
         if len(tokens) >= self.tuning.cover_from:
             # A phrasing inside a long message scores 100 by token_set_ratio however little
             # of the message it explains; token_sort_ratio counts the rest of the message.
+            # Both texts are sorted words already: that is their plain ratio.
             cover = self.tuning.cover_weight
-            whole = process.cdist([query], choices, scorer=fuzz.token_sort_ratio, workers=1)[0]
+            whole = process.cdist([query], choices, scorer=fuzz.ratio, workers=1)[0]
             fuzzy = (1 - cover) * fuzzy + cover * whole
         fw = self.tuning.fuzzy_weight
         blended = np.full(keep.shape, -1.0, dtype=np.float32)
         blended[keep] = (1 - fw) * overlap[picked] + fw * fuzzy
         best_values = blended.max(axis=1).tolist()
-        best = {i: v for i, v in enumerate(best_values) if keep[i, 0]}
+        kept = keep[:, 0].tolist()
+        best = {i: v for i, v in enumerate(best_values) if kept[i]}
         if len(overlaps) > 1:
             for i, lift in self._clause_lifts(overlaps[1:]).items():
                 if i in best:
@@ -275,8 +280,9 @@ class Matcher:
         returns the message's known words x the intents that use them, and the weight of
         its words that only `none` uses. A clause without a known word scores 0 everywhere.
         """
-        column, weight, unknown = self._column, self._weight, self._unknown
-        weights = [sum(weight.get(t, unknown) for t in tokens)]
+        column, unknown = self._column, repeat(self._unknown)
+        weight = self._weight.get
+        weights = [sum(map(weight, tokens, unknown))]
         if not clauses:
             rows = self._evidence[[column[t] for t in tokens if t in column]]
             sums = rows.sum(axis=0, keepdims=True)
@@ -289,7 +295,7 @@ class Matcher:
                 known = [column[t] for t in clause if t in column]
                 flat.extend(known)
                 group.extend([n] * len(known))
-                weights.append(sum(weight.get(t, unknown) for t in clause))
+                weights.append(sum(map(weight, clause, unknown)))
             seen: dict[int, int] = {}
             for n, c in enumerate(flat):
                 seen.setdefault(c, n)

@@ -40,6 +40,9 @@ _URL_RE: Final = re.compile(
     r"(?:https?://|www\.)\S+"
     r"|(?<![\w.-])[\w-]++(?:\.[\w-]++)*\.(?:com|fr|net|org|be|ca|ch|io|eu)\b(?:/\S*)?"
 )
+# What any URL above has, found fast (it starts with a character to look for): without
+# it, the URL scan is skipped.
+_DOMAIN_END_RE: Final = re.compile(r"\.(?:com|fr|net|org|be|ca|ch|io|eu)\b")
 # Parallels licence keys: groups of letters and digits joined by dashes.
 _KEY_RE: Final = re.compile(r"(?<![A-Za-z0-9-])[A-Za-z0-9]{4,8}(?:-[A-Za-z0-9]{4,8}){3,}\b")
 _APOSTROPHE_MAP: Final = {"’": "'", "‘": "'", "´": "'", "`": "'", "ʼ": "'", "′": "'"}
@@ -49,8 +52,10 @@ NON_WORD_RE: Final = re.compile(r"[^a-z0-9]+")
 _ASCII_WORDS: Final = bytes(
     c if chr(c).isascii() and (chr(c).islower() or chr(c).isdigit()) else 32 for c in range(256)
 )
+# Searched in the words joined after a leading space: every word starts after a space,
+# and the engine jumps from one to the next instead of trying every position.
 _DAYS_RE: Final = re.compile(
-    r"\b(\d{1,4}|sept|dix|quatorze|quinze|vingt|trente|quarante|cinquante|soixante|septante"
+    r" (\d{1,4}|sept|dix|quatorze|quinze|vingt|trente|quarante|cinquante|soixante|septante"
     r"|quatre vingt dix|quatre vingts?|huitante|octante|nonante|cent)\s*"
     r"(?:jours?|jrs?|j|days?)\b"
 )
@@ -60,7 +65,6 @@ _DAY_WORDS: Final = {
     "quatre vingts": 80, "huitante": 80, "octante": 80, "quatre vingt dix": 90, "nonante": 90,
     "cent": 100,
 }  # fmt: skip
-_DAY_UNITS: Final = ("j", "jr", "jrs", "jour", "jours", "day", "days")
 _MIN_FUZZY_LEN: Final = 4
 MAX_TEXT_CHARS: Final = 20_000
 MAX_CORRECTIONS: Final = 48
@@ -103,7 +107,9 @@ _FOLD: Final = _fold_table()
 
 def fold(text: str) -> str:
     """Lower-case, strip accents and unify apostrophes; keeps every other character."""
-    folded = text.translate(_FOLD).casefold()
+    # Only the runs of characters the table maps are translated: translating the whole
+    # text looks every ASCII letter up in the table too.
+    folded = _FOLDED_RE.sub(_fold_run, text).casefold()
     if folded.isascii():
         return folded
     # Emojis, quotes and rare letters beyond Latin Extended: decompose them the slow way,
@@ -112,6 +118,12 @@ def fold(text: str) -> str:
 
 
 _NON_ASCII_RE: Final = re.compile(r"[^\x00-\x7f]+")
+# The characters _FOLD may map: every one but ASCII, and the backquote.
+_FOLDED_RE: Final = re.compile(r"[^\x00-\x5f\x61-\x7f]+")
+
+
+def _fold_run(match: re.Match[str]) -> str:
+    return match.group(0).translate(_FOLD)
 
 
 def _decompose(match: re.Match[str]) -> str:
@@ -214,6 +226,8 @@ class Normalizer:
         self._known = frozenset(self._vocabulary) | lexicon.stopwords
         self._typo_cutoff = typo_cutoff
         self._canonical = lru_cache(maxsize=65536)(self._canonical_uncached)
+        # The tokens of every known word (never corrected), looked up without the cache.
+        self._known_tokens = {word: self._canonical_uncached(word, False) for word in self._known}
         self._squeezed = lru_cache(maxsize=65536)(_squeeze)
 
     def surface_words(self, text: str) -> list[str]:
@@ -222,7 +236,7 @@ class Normalizer:
 
     def normalize(self, text: str) -> Normalized:
         words, days, domains, starts = self._prepare(text)
-        canonical, known = self._canonical, self._known
+        canonical, known_tokens = self._canonical, self._known_tokens
         tokens: list[str] = []
         clauses: list[int] = []
         starts_at = set(starts)
@@ -233,9 +247,12 @@ class Normalizer:
             # A clause begins where its first word's tokens do; empty clauses merge.
             if n in starts_at and tokens and (not clauses or clauses[-1] < len(tokens)):
                 clauses.append(len(tokens))
-            if len(word) > MAX_CACHED_WORD:
+            found = known_tokens.get(word)
+            if found is not None:
+                tokens.extend(found)
+            elif len(word) > MAX_CACHED_WORD:
                 tokens.extend(self._canonical_uncached(word, False))
-            elif word in known or len(word) < _MIN_FUZZY_LEN:
+            elif len(word) < _MIN_FUZZY_LEN:
                 tokens.extend(canonical(word, False))
             else:
                 if len(corrected) < MAX_CORRECTIONS:
@@ -255,7 +272,7 @@ class Normalizer:
             text = _EMAIL_RE.sub(f" {EMAIL_MASK} ", text)
         if "-" in text:
             text = _KEY_RE.sub(f" {KEY_MASK} ", text)
-        if "." in text:
+        if "://" in text or "www." in text or _DOMAIN_END_RE.search(text):
             text = _URL_RE.sub(self._mask_url, text)
         # Apostrophes become spaces with every other non-word character, which splits the
         # elisions (j'ai -> j ai); repeated letters are squeezed word by word (cached).
@@ -269,7 +286,7 @@ class Normalizer:
                 starts.append(len(words))
             # A word longer than any catalogue word stays as it is: it will match nothing.
             words.extend(
-                squeezed(w) if len(w) <= MAX_CACHED_WORD else w for w in _words(piece)
+                squeezed(w) if len(w) <= MAX_CACHED_WORD else w for w in word_runs(piece)
             )
         days = _days(words)
         out, out_starts = self._rewrite_phrases(words, starts)
@@ -336,7 +353,7 @@ def _phrase_at(words: list[str], i: int, found: _Phrases) -> tuple[int, tuple[st
     return (1, single) if single is not None else (0, ())
 
 
-def _words(folded: str) -> list[str]:
+def word_runs(folded: str) -> list[str]:
     """The runs of a-z and 0-9 of a folded text."""
     if folded.isascii():
         return folded.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
@@ -350,10 +367,7 @@ def _squeeze(word: str) -> str:
 
 def _days(words: list[str]) -> int | None:
     """The number of days the "adresse supprimée" error gives, if the message has one."""
-    # Most messages have no word ending in a day unit: skip the scan then.
-    if not any(w.endswith(_DAY_UNITS) for w in words):
-        return None
-    match = _DAYS_RE.search(" ".join(words))
+    match = _DAYS_RE.search(" " + " ".join(words))
     if match is None:
         return None
     value = match.group(1)

@@ -15,6 +15,7 @@ over a text that long, without nested repeats.
 
 from __future__ import annotations
 
+import operator
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Final, Literal
 
-from intents.normalize import MAX_TEXT_CHARS, NON_WORD_RE, fold
+from intents.normalize import MAX_TEXT_CHARS, fold, word_runs
 
 SafetyReason = Literal["hacked", "phishing", "payment", "legal", "distress"]
 FeedbackSignal = Literal["yes", "no", "wait"]
@@ -59,7 +60,7 @@ _CAPS_SHARE: Final = 0.7
 
 def flat(text: str) -> str:
     """The text as the signals read it: folded, its words separated by one space."""
-    return " ".join(NON_WORD_RE.sub(" ", fold(text[:MAX_TEXT_CHARS])).split())
+    return " ".join(word_runs(fold(text[:MAX_TEXT_CHARS])))
 
 
 def without_secrets(text: str) -> str:
@@ -174,11 +175,15 @@ class _Signal:
     def __init__(self, patterns: Sequence[str | Sequence[str]], unless: Sequence[str] = ()):
         #: Each pattern's word gate and its compiled parts.
         self.patterns: list[tuple[Gate | None, tuple[re.Pattern[str], ...]]] = []
+        # The same, as searched (see `_scan`): each part with whether it reads the text
+        # after a leading space.
+        self._scans: list[tuple[Gate | None, tuple[tuple[re.Pattern[str], bool], ...]]] = []
         for pattern in patterns:
             parts = (pattern,) if isinstance(pattern, str) else tuple(pattern)
             gates = [g for g in (gate(part) for part in parts) if g is not None]
             best = max(gates, key=_selectivity) if gates else None
             self.patterns.append((best, tuple(re.compile(p) for p in parts)))
+            self._scans.append((best, tuple(_scan(p) for p in parts)))
         self._unless = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
         # Every gate's words together: a text with none of them (and the signal has no
         # pattern without a gate) is answered with one check instead of one per pattern.
@@ -188,21 +193,52 @@ class _Signal:
             frozenset().union(*(g.whole for g in gated)),
             frozenset().union(*(g.heads for g in gated)),
         )
+        # Numbered by a reader's `Gates`: the patterns without a gate, each gated pattern
+        # by its gate's bit, and all those bits.
+        self._ungated = [parts for g, parts in self._scans if g is None]
+        self._by_bit: dict[int, tuple[tuple[re.Pattern[str], bool], ...]] = {}
+        self._bits = 0
+
+    def number(self, gates: Gates) -> None:
+        """Give each gated pattern its bit in `gates`, which `Words` made with them show."""
+        for g, parts in self._scans:
+            if g is not None:
+                bit = gates.add(g)
+                self._by_bit[bit] = parts
+                self._bits |= bit
 
     def __call__(self, text: str, words: Words | None = None) -> bool:
         """Whether `text` (flat) has the signal; `words` are its words (`Words(text)`)."""
         words = Words(text) if words is None else words
-        if not self._open and not words.has(self._any):
-            return False
-        found = any(
-            (g is None or words.has(g)) and all(part.search(text) for part in parts)
-            for g, parts in self.patterns
-        )
+        spaced = words.spaced
+        if words.passed is not None and self._bits:
+            # The gates the text passes, read once for every signal: only their patterns
+            # are tried, besides those without a gate.
+            bits = words.passed & self._bits
+            found = any(
+                all(part.search(spaced if space else text) for part, space in parts)
+                for parts in self._ungated
+            )
+            while bits and not found:
+                bit = bits & -bits
+                bits ^= bit
+                found = all(
+                    part.search(spaced if space else text) for part, space in self._by_bit[bit]
+                )
+        else:
+            if not self._open and not words.has(self._any):
+                return False
+            found = any(
+                (g is None or words.has(g))
+                and all(part.search(spaced if space else text) for part, space in parts)
+                for g, parts in self._scans
+            )
         return found and not (self._unless is not None and self._unless.search(text))
 
 
 # Word beginnings are compared on this many letters.
 _HEAD: Final = 4
+_head: Final = operator.itemgetter(slice(_HEAD))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,14 +250,49 @@ class Gate:
     heads: frozenset[str]
 
 
+class Gates:
+    """Gates numbered as the bits of an integer, with the gates each word opens: which of
+    them a text passes is read in one pass over its words."""
+
+    def __init__(self) -> None:
+        self._whole: dict[str, int] = {}
+        self._heads: dict[str, int] = {}
+        self._whole_words: frozenset[str] = frozenset()
+        self._head_words: frozenset[str] = frozenset()
+        self._next = 1
+
+    def add(self, gate: Gate) -> int:
+        """A new bit, set for every text that has one of the gate's words."""
+        bit, self._next = self._next, self._next << 1
+        for word in gate.whole:
+            self._whole[word] = self._whole.get(word, 0) | bit
+        for head in gate.heads:
+            self._heads[head] = self._heads.get(head, 0) | bit
+        self._whole_words, self._head_words = frozenset(self._whole), frozenset(self._heads)
+        return bit
+
+    def passed(self, whole: frozenset[str], heads: frozenset[str]) -> int:
+        """The bits of the gates that a text with these words and word beginnings passes."""
+        bits = 0
+        for word in whole & self._whole_words:
+            bits |= self._whole[word]
+        for head in heads & self._head_words:
+            bits |= self._heads[head]
+        return bits
+
+
 class Words:
-    """A flat text's words, and their beginnings, to check gates against."""
+    """A flat text's words, and their beginnings, to check gates against; and the text
+    after a space, for the patterns searched from a word's start (see `_scan`). With a
+    reader's `gates`, also the bits of those it passes (`passed`)."""
 
-    __slots__ = ("heads", "whole")
+    __slots__ = ("heads", "passed", "spaced", "whole")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, gates: Gates | None = None) -> None:
+        self.spaced = " " + text
         self.whole = frozenset(text.split())
-        self.heads = frozenset(w[:_HEAD] for w in self.whole)
+        self.heads = frozenset(map(_head, self.whole))
+        self.passed = gates.passed(self.whole, self.heads) if gates is not None else None
 
     def has(self, gate: Gate) -> bool:
         return not (self.whole.isdisjoint(gate.whole) and self.heads.isdisjoint(gate.heads))
@@ -259,6 +330,44 @@ def gate(pattern: str) -> Gate | None:
         )
     candidates = [g for g in (_element_gate(*e) for e in _elements(pattern)) if g is not None]
     return max(candidates, key=_selectivity) if candidates else None
+
+
+def _scan(pattern: str) -> tuple[re.Pattern[str], bool]:
+    """`pattern` compiled as it is searched, and whether it reads the flat text after a
+    leading space.
+
+    A pattern that starts with `\\b` gives the regular expression engine no first
+    character to look for: it is tried at every position of the text. In a flat text, a
+    boundary before a letter or a digit is the text's start or a space; so a pattern whose
+    every alternative is `\\b` and then surely a letter or a digit is searched as a space
+    and that alternative, in the text after a space, and the engine jumps from space to
+    space. Not a pattern that looks behind or at the text's start: it would see the space.
+    """
+    alternatives = _alternatives(pattern)
+    if (
+        "(?<" in pattern
+        or "^" in pattern
+        or not all(a.startswith("\\b") and _starts_word(a[2:]) for a in alternatives)
+    ):
+        return re.compile(pattern), False
+    return re.compile("|".join(" " + a[2:] for a in alternatives)), True
+
+
+def _starts_word(pattern: str) -> bool:
+    """Whether every match of `pattern` starts with a letter or a digit: its first piece is
+    one, or `\\w`, or a group of alternatives that each start so, and is not optional."""
+    if pattern.startswith("\\w"):
+        end = 2
+    elif pattern[:1].isalnum():
+        end = 1
+    elif pattern.startswith("(") and (pattern[1:2] != "?" or pattern.startswith("(?:")):
+        end = _closing(pattern) + 1
+        body = pattern[1 : end - 1].removeprefix("?:")
+        if not all(_starts_word(a) for a in _alternatives(body)):
+            return False
+    else:
+        return False
+    return pattern[end : end + 1] not in ("?", "*") and not pattern.startswith("{0", end)
 
 
 _QUANTIFIERS: Final = ("?", "*", "{", "+")
@@ -413,6 +522,9 @@ class SignalReader:
         french = data["french"]
         assert isinstance(french, dict)
         self.french_words: frozenset[str] = frozenset(french["words"])
+        self._gates = Gates()
+        for each in self.all_signals():
+            each.number(self._gates)
 
     def all_signals(self) -> list[_Signal]:
         """Every signal, for tests of their gates."""
@@ -431,7 +543,7 @@ class SignalReader:
         words = flat(text) if words is None else words
         if not words:
             return Signals(None, text, secret=secret)
-        heads = Words(words)
+        heads = Words(words, self._gates)
         safety = next((reason for reason, found in self._safety if found(words, heads)), None)
         return Signals(
             self,
@@ -475,7 +587,7 @@ class SignalReader:
         words = flat(text) if words is None else words
         if not words:
             return self.emoji_feedback(text)
-        heads = Words(words) if heads is None else heads
+        heads = Words(words, self._gates) if heads is None else heads
         if self._no(words, heads):
             return "no"
         if words in _ACKNOWLEDGEMENTS and not any(e in text for e in _THUMBS_UP):

@@ -107,3 +107,11 @@ def test_a_long_message_is_cut_at_its_sentences_and_turns(matcher: Matcher) -> N
 
 def test_a_short_message_is_one_clause(matcher: Matcher) -> None:
     assert matcher.normalizer.normalize("mdp oublié. mais le mail arrive pas").clauses == ()
+
+
+def test_folding_translates_every_character_the_table_maps() -> None:
+    """fold() translates only the runs _FOLDED_RE finds: as if it translated the whole text."""
+    from intents.normalize import _FOLD, _FOLDED_RE, _fold_run
+
+    text = "".join(map(chr, range(0x300))) + " Mot de Passe `oublié` ŒUF Straße İ ﬁ 👍 ’"
+    assert _FOLDED_RE.sub(_fold_run, text) == text.translate(_FOLD)

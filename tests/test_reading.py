@@ -4,6 +4,7 @@ steps already taken, anger, a rank, a language; read the way customers write."""
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -182,6 +183,35 @@ def test_a_pattern_is_skipped_only_when_it_could_not_match() -> None:
                     checked += 1
                     assert Words(words).has(word_gate), (parts[0].pattern, text)
     assert checked > 300
+
+
+def test_a_pattern_searched_from_word_starts_finds_what_it_finds_anywhere() -> None:
+    """Searched after a space instead of from `\\b`, a pattern matches the same messages."""
+    texts = [t for name in ("devset", "holdout", "intents/dev_extra") for _, t in load(name)]
+    texts += [t.say for c in load_corpus("dev") for t in c.turns if t.say]
+    rng = random.Random(11)
+    texts += [forty_words(texts, rng) for _ in range(300)]
+    flats = [flat(text) for text in texts]
+    spaced = 0
+    for signal in SIGNALS.all_signals():
+        for (_, parts), (_, scans) in zip(signal.patterns, signal._scans, strict=True):
+            for part, (scan, space) in zip(parts, scans, strict=True):
+                spaced += space
+                for words in flats:
+                    found = scan.search(" " + words if space else words) is not None
+                    assert found == (part.search(words) is not None), (part.pattern, words)
+    assert spaced > 100
+
+
+def test_the_readers_patterns_searched_after_a_space_find_what_they_find_from_a_boundary() -> None:
+    from intents.reader import _ACCOUNT_RE, _CREATE_RE, _SEVERAL_RE
+
+    texts = [t for name in ("devset", "holdout", "intents/dev_extra") for _, t in load(name)]
+    flats = [flat(text) for text in texts]
+    for spaced in (_ACCOUNT_RE, _CREATE_RE, _SEVERAL_RE):
+        bounded = re.compile("\\b" + spaced.pattern.removeprefix(" "))
+        for words in flats:
+            assert (spaced.search(" " + words) is None) == (bounded.search(words) is None)
 
 
 def test_a_gate_needs_a_word_the_pattern_cannot_do_without() -> None:
