@@ -125,9 +125,12 @@ class Reader:
         # nothing nor plainly an account problem (read when needed: it costs a scan).
         unsure = not problems or problems == ("business_account",)
         if unsure and match.decision != "none" and signals.topic:
-            if _topic_business(problems, words):
+            near = _near_article(match, words)
+            if _topic_business(problems, words) or (problems and not near):
+                # "Comment on passe en pro ?": the edition, not the business account, when
+                # the message does not speak of the account.
                 problems = ()
-            elif _near_article(match, words):
+            elif near:
                 # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
                 # account problem is the point, the licence its context.
                 signals = signals.without_topic()
