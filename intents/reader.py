@@ -206,9 +206,14 @@ _ACCOUNT_RE: Final = re.compile(
     r"\b(compte|account|my parallels|mot de passe|mdp|password|adresse|mail|e mail|email"
     r"|inscri\w*|connexion|connecter|identifiant\w*)\b"
 )
+_ACCOUNT_ITSELF_RE: Final = re.compile(
+    r"\b(compte|account|my parallels|mot de passe|mdp|password|inscri\w*|connexion|connecter"
+    r"|identifiant\w*|reinitialis\w*|navigateur|appareil)\b"
+)
 # What the business-account answer is about: creating that account, finding its option.
 _CREATE_RE: Final = re.compile(
-    r"\b(cre\w*|ouvrir|inscri\w*|enregistr\w*|faire un compte|option|trouve pas|ou est|comment)\b"
+    r"\b(cre\w*|ouvrir|inscri\w*|enregistr\w*|faire un compte|option|trouve pas|ou est"
+    r"|comment (on |je |faire |puis je )?(avoir|obtenir|ouvrir|faire|passer|trouver|cre\w*))\b"
 )
 
 
@@ -245,12 +250,16 @@ def _plain(match: Match) -> bool:
 def _near_article(match: Match, words: str) -> bool:
     """Whether the message is about an article problem or symptom, whatever else it says:
     one scores high and the message speaks of the account."""
-    near = any(
-        c.score >= ARTICLE_NEAR
+    near = [
+        c.intent
         for c in match.candidates
-        if c.intent in PROBLEMS or c.intent in SYMPTOMS
-    )
-    return near and _ACCOUNT_RE.search(words) is not None
+        if c.score >= ARTICLE_NEAR and (c.intent in PROBLEMS or c.intent in SYMPTOMS)
+    ]
+    if not near or _ACCOUNT_RE.search(words) is None:
+        return False
+    # A symptom alone ("le mail d'activation de ma licence n'arrive pas") is about the
+    # account only when the message names the account itself, not just an e-mail.
+    return any(i in PROBLEMS for i in near) or _ACCOUNT_ITSELF_RE.search(words) is not None
 
 
 def _topic_business(problems: tuple[str, ...], words: str) -> bool:
