@@ -134,6 +134,18 @@ class Reader:
                 # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
                 # account problem is the point, the licence its context.
                 signals = signals.without_topic()
+        if (
+            not problems
+            and match.decision == "clarify"
+            and match.intent in _RESET_FAMILY
+            and signals.took("reset_link")
+            and not signals.elsewhere
+        ):
+            # "Ça dit adresse déjà utilisée, j'ai fait mot de passe oublié mais le mail
+            # arrive pas": whichever the top, the link was used and its e-mail is missing.
+            scores = {c.intent: c.score for c in match.candidates}
+            if scores.get("reset_email_missing", 0.0) >= RESET_CLEAR:
+                problems = ("reset_email_missing",)
         if problems and problems[0] in _RESET_LINK and signals.took("reset_link"):
             # "J'ai fait mot de passe oublié mais le mail arrive pas": the link that answer
             # gives was used; what follows it in the article is the missing reset e-mail.
@@ -141,14 +153,32 @@ class Reader:
             if scores.get("reset_email_missing", 0.0) >= RESET_NEAR:
                 problems = ("reset_email_missing",)
         several = None
-        if problems and _SEVERAL_RE.search(words) and len(words.split()) >= SEVERAL_FROM:
+        long_enough = _SEVERAL_RE.search(words) and len(words.split()) >= SEVERAL_FROM
+        if problems and long_enough:
             several = functools.partial(self._several, text)
+        elif (
+            not problems
+            and long_enough
+            and match.decision == "clarify"
+            and match.intent in PROBLEMS
+            and signals.safety is None
+            and not signals.elsewhere
+            and not signals.topic
+        ):
+            # Two close problems because the message names both ("je reçois ni le mail de
+            # réinitialisation, ni celui pour autoriser mon ordinateur"): each clause, read
+            # alone, is clearly one of them; both are answered.
+            found = self._several(text)
+            if len(found) > 1:
+                problems = (found[0],)
+                several = functools.partial(tuple, found)
         return Reading(match, signals, language, problems, several)
 
     def _several(self, text: str) -> tuple[str, ...]:
         """The problems a message names clearly one sentence or clause each, in order.
 
-        A clause counts when, read alone, it is clearly one problem (a high score), and
+        A clause counts when, read alone, it is clearly one problem (a high score, or a
+        fair one far ahead of anything else), and
         does not deny it ("je n'ai pas oublié mon mot de passe"). The reset e-mail that does
         not arrive is what follows the "Mot de passe oublié" link (forgot_password,
         email_in_use): the customer who names both is answered the last. An address
@@ -164,7 +194,10 @@ class Reader:
             if (
                 match.decision == "answer"
                 and match.intent in PROBLEMS
-                and match.score >= SEVERAL_SCORE
+                and (
+                    match.score >= SEVERAL_SCORE
+                    or (match.score >= SEVERAL_FLOOR and match.margin >= SEVERAL_LEAD)
+                )
                 and match.intent not in found
             ):
                 found.append(match.intent)
@@ -179,10 +212,17 @@ class Reader:
 # must be for a customer who says they used that link to be answered about it instead.
 _RESET_LINK: Final = frozenset({"forgot_password", "email_in_use"})
 RESET_NEAR: Final = 60.0
+# A message in doubt between these, that says the link was used, is about the reset e-mail
+# when that scores this.
+_RESET_FAMILY: Final = frozenset({"forgot_password", "email_in_use", "reset_email_missing"})
+RESET_CLEAR: Final = 68.0
 # Several problems in one message: only a message this long, with a word that joins two
 # things, is read clause by clause; a clause counts with this score, read alone.
 SEVERAL_FROM: Final = 8
 SEVERAL_SCORE: Final = 90.0
+# ...or this, far enough ahead of anything else ("ni celui pour autoriser mon ordinateur").
+SEVERAL_FLOOR: Final = 70.0
+SEVERAL_LEAD: Final = 15.0
 SEVERAL_CHARS: Final = 2_000
 _SEVERAL_RE: Final = re.compile(
     r"\b(et|ni|aussi|en plus|puis|ensuite|d abord|egalement|autre|deux|2|plusieurs|sinon)\b"
@@ -193,7 +233,13 @@ _CLAUSE_SPLIT: Final = re.compile(
     re.IGNORECASE,
 )
 # "Je n'ai pas oublié mon mot de passe", "j'ai toujours accès à mon adresse".
-_DENIAL_RE: Final = re.compile(r"\b(pas|jamais) oubli|\b(toujours|encore|bien) (acces|acceder)\b")
+# "Je connais mon mot de passe", "j'ai oublié son mot de passe" (a mailbox's, not the
+# account's) do not name the forgotten password either.
+_DENIAL_RE: Final = re.compile(
+    r"\b(pas|jamais) oubli|\b(toujours|encore|bien) (acces|acceder)\b"
+    r"|\bje (le |bien )?(connais|sais) (bien )?(mon |le |mes )?(mot de passe|mdp|password)\b"
+    r"|\b(son|sa|leur) (mot de passe|mdp|password)\b"
+)
 # Greetings and thanks, read apart from the rest of a message.
 _MOVES: Final = frozenset({"greeting", "thanks"})
 _MOVES_RE: Final = re.compile(
