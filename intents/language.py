@@ -89,14 +89,17 @@ class LanguageDetector:
 
         english, every = self._detector()
         sample = text[:MAX_CHARS]
+        values = every.compute_language_confidence_values(sample)
+        code = None
+        if values:
+            top = values[0]
+            lead = top.value - (values[1].value if len(values) > 1 else 0.0)
+            if top.value >= MIN_CONFIDENCE and lead >= MIN_LEAD:
+                code = top.language.iso_code_639_1.name.lower()
+        # Plainly Italian or Spanish is not English, though nearer English than French
+        # ("Buongiorno, non riesco ad accedere al mio account").
+        if code not in (None, "fr", "en"):
+            return code
         if english.compute_language_confidence(sample, Language.ENGLISH) >= MIN_ENGLISH:
             return "en"
-        values = every.compute_language_confidence_values(sample)
-        if not values:
-            return None
-        top = values[0]
-        lead = top.value - (values[1].value if len(values) > 1 else 0.0)
-        code = top.language.iso_code_639_1.name.lower()
-        if code == "fr" or top.value < MIN_CONFIDENCE or lead < MIN_LEAD:
-            return None
-        return code
+        return None if code == "fr" else code

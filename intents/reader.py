@@ -137,6 +137,16 @@ class Reader:
         if (
             not problems
             and match.decision == "clarify"
+            and {c.intent for c in match.candidates[:2]} == _ACCESS_PAIR
+            and _PLAIN_FORGOT_RE.search(words)
+            and not _MAILBOX_RE.search(words)
+        ):
+            # "J'ai plus accès à mon compte, mdp oublié": the access lost is the account's,
+            # because of the password; no mailbox is named.
+            problems = ("forgot_password",)
+        if (
+            not problems
+            and match.decision == "clarify"
             and match.intent in _RESET_FAMILY
             and signals.took("reset_link")
             and not signals.elsewhere
@@ -212,6 +222,17 @@ class Reader:
 # must be for a customer who says they used that link to be answered about it instead.
 _RESET_LINK: Final = frozenset({"forgot_password", "email_in_use"})
 RESET_NEAR: Final = 60.0
+# A message in doubt between the forgotten password and the mailbox lost, that says the
+# password is forgotten and names no mailbox, is about the password.
+_ACCESS_PAIR: Final = frozenset({"forgot_password", "lost_email_access"})
+_PLAIN_FORGOT_RE: Final = re.compile(
+    r"\b(oubli\w*|perdu|zappe|sais plus|souviens plus|rappelle plus|sais pu|souviens pu"
+    r"|rappelle pu)\b"
+)
+_MAILBOX_RE: Final = re.compile(
+    r"\b(mail|mails|e mail|email|boite|boites|adresse|adresses|courriel|messagerie|gmail"
+    r"|hotmail|outlook|yahoo|icloud|orange|free|sfr|laposte|fournisseur|proton\w*)\b"
+)
 # A message in doubt between these, that says the link was used, is about the reset e-mail
 # when that scores this.
 _RESET_FAMILY: Final = frozenset({"forgot_password", "email_in_use", "reset_email_missing"})
