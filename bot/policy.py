@@ -32,6 +32,7 @@ gets, once per conversation, a reminder never to send one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -66,6 +67,11 @@ STEPS: Final[dict[str, tuple[str, ...]]] = {
 RESET_LINK_ANSWERS: Final = frozenset({"forgot_password", "email_in_use"})
 #: Problems about an e-mail that does not arrive: one does not follow the other.
 MISSING_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})
+# Words without which a message names no e-mail that did not come.
+_MAIL_WORDS_RE: Final = re.compile(
+    r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit|arrive\w*"
+    r"|rien|r1|spam|spams|indesirables?|noreply|no reply)\b"
+)
 # Safety reasons whose escalation is not opened by "je comprends votre agacement".
 _NO_ACKNOWLEDGEMENT: Final = frozenset({"distress", "hacked", "phishing", "legal", "payment"})
 # A choice of a clarifying question named by its content: its score, and its lead over
@@ -650,6 +656,9 @@ def _after_steps(problems: tuple[str, ...], done: set[str]) -> tuple[str, ...]:
 
 
 def _names_missing_mail(reading: Reading) -> bool:
-    """Whether the message says an e-mail did not come."""
+    """Whether the message says an e-mail did not come (a bare "non, c'est pareil" names
+    no e-mail, however the matcher scores its "non")."""
+    if _MAIL_WORDS_RE.search(flat(reading.match.text)) is None:
+        return False
     scores = {c.intent: c.score for c in reading.match.candidates}
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60
