@@ -67,6 +67,14 @@ STEPS: Final[dict[str, tuple[str, ...]]] = {
 RESET_LINK_ANSWERS: Final = frozenset({"forgot_password", "email_in_use"})
 #: Problems about an e-mail that does not arrive: one does not follow the other.
 MISSING_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})
+# The customer says, after an answer, that they did what it says already.
+_ALREADY_DONE_RE: Final = re.compile(
+    r"^(\w+ ){0,3}(deja (fait|essaye|essaie|teste|tente|vu|verifie|regarde|fait tout|fait ca)"
+    r"|(je l ai|jl ai|je les ai|j ai|jai|g|c est ce que j ai|c est ce que jai|c ce que g"
+    r"|ca je l ai)"
+    r" (deja |bien |)(fait|essaye|essaie|teste|tente)( ca| tout ca| plusieurs fois| 2 fois"
+    r"| deux fois| 3 fois| trois fois| hier| deja)?)$"
+)
 # Words without which a message names no e-mail that did not come.
 _MAIL_WORDS_RE: Final = re.compile(
     r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit|arrive\w*"
@@ -317,6 +325,12 @@ class Policy:
         score = reading.match.score
         last = state.pending
         new = tuple(p for p in reading.problems if p not in last)
+        if feedback is None and not new and _ALREADY_DONE_RE.search(flat(reading.match.text)):
+            # "Je l'ai déjà fait", "c'est ce que j'ai fait": the answer's steps were taken
+            # already; after the reset link, its e-mail is what is missing; else a person.
+            if set(last) & RESET_LINK_ANSWERS:
+                return _with_feedback(self._answer(state, ("reset_email_missing",), score), "no")
+            return self._not_solved(state, score)
         if feedback == "no":
             if new and not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL):
                 return _with_feedback(self._answer(state, new, score), "no")
