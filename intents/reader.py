@@ -163,14 +163,15 @@ class Reader:
             if scores.get("reset_email_missing", 0.0) >= RESET_NEAR:
                 problems = ("reset_email_missing",)
         several = None
-        long_enough = _SEVERAL_RE.search(words) and len(words.split()) >= SEVERAL_FROM
-        if problems and long_enough:
+        long = len(words.split()) >= SEVERAL_FROM
+        joined = long and (_SEVERAL_RE.search(words) is not None or "+" in text)
+        if problems and joined:
             several = functools.partial(self._several, text)
         elif (
             not problems
-            and long_enough
+            and joined
             and match.decision == "clarify"
-            and match.intent in PROBLEMS
+            and (match.intent in PROBLEMS or match.intent in SYMPTOMS)
             and signals.safety is None
             and not signals.elsewhere
             and not signals.topic
@@ -249,7 +250,8 @@ _SEVERAL_RE: Final = re.compile(
     r"\b(et|ni|aussi|en plus|puis|ensuite|d abord|egalement|autre|deux|2|plusieurs|sinon)\b"
 )
 _CLAUSE_SPLIT: Final = re.compile(
-    r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"
+    r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s*\+\s*"
+    r"|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"
     r"|aussi|sinon|ensuite|d'abord|par contre)\s+)",
     re.IGNORECASE,
 )
