@@ -30,6 +30,8 @@ NOTE_LANGUAGES: Final = ("en", "es", "de", "it", "pt", "nl")
 # ("Danke", "kjhgfd") says too little to tell a language from a typo.
 MIN_LETTERS: Final = 6
 MIN_WORDS: Final = 2
+# A language other than English wins over English's own detector from this many words.
+MIN_WORDS_OTHER: Final = 5
 # English against French: its confidence from which the message is English.
 MIN_ENGLISH: Final = 0.8
 # Among all seven: the top language's confidence, and its lead over the next one, below
@@ -97,8 +99,9 @@ class LanguageDetector:
             if top.value >= MIN_CONFIDENCE and lead >= MIN_LEAD:
                 code = top.language.iso_code_639_1.name.lower()
         # Plainly Italian or Spanish is not English, though nearer English than French
-        # ("Buongiorno, non riesco ad accedere al mio account").
-        if code not in (None, "fr", "en"):
+        # ("Buongiorno, non riesco ad accedere al mio account"); a short message is
+        # English first ("I forgot my password" is Italian to the low-accuracy models).
+        if code not in (None, "fr", "en") and len(tokens) >= MIN_WORDS_OTHER:
             return code
         if english.compute_language_confidence(sample, Language.ENGLISH) >= MIN_ENGLISH:
             return "en"
