@@ -73,7 +73,9 @@ _ALREADY_DONE_RE: Final = re.compile(
     r"|(je l ai|jl ai|je les ai|j ai|jai|g|c est ce que j ai|c est ce que jai|c ce que g"
     r"|ca je l ai)"
     r" (deja |bien |)(fait|essaye|essaie|teste|tente)( ca| tout ca| plusieurs fois| 2 fois"
-    r"| deux fois| 3 fois| trois fois| hier| deja)?)$"
+    r"| deux fois| 3 fois| trois fois| hier| deja)?"
+    r"|i (already |have already |ve already )(did|done|tried|do)( that| it| this| all that)?"
+    r"|already (done|tried)( that| it| this)?)$"
 )
 # Words without which a message names no e-mail that did not come.
 _MAIL_WORDS_RE: Final = re.compile(
