@@ -40,6 +40,10 @@ MIN_CONFIDENCE: Final = 0.8
 MIN_LEAD: Final = 0.5
 # Longer messages are judged on their start: a language shows in a few sentences.
 MAX_CHARS: Final = 600
+# Greetings and thanks customers write in French whatever their language.
+_COURTESY: Final = frozenset(
+    {"bonjour", "bonsoir", "salut", "coucou", "merci", "bjr", "slt", "mrc", "svp", "stp"}
+)
 # Brand and product names are no language's.
 _NAMES: Final = frozenset({"parallels", "desktop", "macos", "mac", "windows", "my", "com"})
 
@@ -82,7 +86,10 @@ class LanguageDetector:
         """The language of `text` (two letters) when it is not French and plainly one of
         NOTE_LANGUAGES; None otherwise. `words` is the text's flat form (signals.flat)."""
         tokens = words.split()
-        if any(token in self._french for token in tokens):
+        # "Bonjour, my email is already used": a French greeting or thanks around a
+        # message in another language does not make it French.
+        content = [t for t in tokens if t not in _COURTESY]
+        if any(token in self._french for token in (content if len(content) >= 3 else tokens)):
             return None
         tokens = [t for t in tokens if t not in _NAMES and not t.isdigit()]
         if len(tokens) < MIN_WORDS or sum(map(len, tokens)) < MIN_LETTERS:
