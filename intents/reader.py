@@ -147,6 +147,19 @@ class Reader:
         if (
             not problems
             and match.decision == "clarify"
+            and {c.intent for c in match.candidates[:2]} == _FORGOT_PAIR
+            and _PLAIN_FORGOT_RE.search(words)
+            and _PASSWORD_RE.search(words)
+            and not _MAILBOX_RE.search(words)
+            and not _LOGIN_RE.search(words)
+            and not signals.elsewhere
+        ):
+            # "Le mot de passe de mon compte parallels, je l'ai oublié": forgotten, the
+            # password is named and no address is.
+            problems = ("forgot_password",)
+        if (
+            not problems
+            and match.decision == "clarify"
             and match.intent in _RESET_FAMILY
             and signals.took("reset_link")
             and not signals.elsewhere
@@ -165,11 +178,13 @@ class Reader:
         several = None
         long = len(words.split()) >= SEVERAL_FROM
         joined = long and (_SEVERAL_RE.search(words) is not None or "+" in text)
+        # A message in doubt as a whole may join its two problems with "mais" too.
+        contrasted = joined or (long and _BUT_RE.search(words) is not None)
         if problems and joined:
             several = functools.partial(self._several, text)
         elif (
             not problems
-            and joined
+            and contrasted
             and match.decision == "clarify"
             and (match.intent in PROBLEMS or match.intent in SYMPTOMS)
             and signals.safety is None
@@ -230,6 +245,9 @@ _PLAIN_FORGOT_RE: Final = re.compile(
     r"\b(oubli\w*|perdu|zappe|sais plus|souviens plus|rappelle plus|sais pu|souviens pu"
     r"|rappelle pu)\b"
 )
+_FORGOT_PAIR: Final = frozenset({"forgot_password", "forgot_email"})
+_PASSWORD_RE: Final = re.compile(r"\b(mot de passe|mots de passe|mdp|password|passwd|pwd)\b")
+_LOGIN_RE: Final = re.compile(r"\b(identifiant\w*|login|nom d utilisateur|username)\b")
 _MAILBOX_RE: Final = re.compile(
     r"\b(mail|mails|e mail|email|boite|boites|adresse|adresses|courriel|messagerie|gmail"
     r"|hotmail|outlook|yahoo|icloud|orange|free|sfr|laposte|fournisseur|proton\w*)\b"
@@ -249,6 +267,7 @@ SEVERAL_CHARS: Final = 2_000
 _SEVERAL_RE: Final = re.compile(
     r"\b(et|ni|aussi|en plus|puis|ensuite|d abord|egalement|autre|deux|2|plusieurs|sinon)\b"
 )
+_BUT_RE: Final = re.compile(r"\b(mais|par contre|sauf que)\b")
 _CLAUSE_SPLIT: Final = re.compile(
     r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s*\+\s*"
     r"|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"
