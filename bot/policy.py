@@ -77,6 +77,11 @@ _ALREADY_DONE_RE: Final = re.compile(
     r"|i (already |have already |ve already )(did|done|tried|do)( that| it| this| all that)?"
     r"|already (done|tried)( that| it| this)?)$"
 )
+# The customer corrects what they meant.
+_CORRECTION_RE: Final = re.compile(
+    r"\b(en fait|plutot|je voulais dire|je parlais|je parle|c est (le|celui|l autre)|pas celui"
+    r"|l autre)\b"
+)
 # Words without which a message names no e-mail that did not come.
 _MAIL_WORDS_RE: Final = re.compile(
     r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit|arrive\w*"
@@ -334,7 +339,10 @@ class Policy:
                 return _with_feedback(self._answer(state, ("reset_email_missing",), score), "no")
             return self._not_solved(state, score)
         if feedback == "no":
-            if new and not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL):
+            # One missing e-mail after the other is the same words, unless the customer
+            # says they meant the other ("non, en fait c'est le mail de réinitialisation").
+            switched = _CORRECTION_RE.search(flat(reading.match.text)) is not None
+            if new and (switched or not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL)):
                 return _with_feedback(self._answer(state, new, score), "no")
             if set(last) & RESET_LINK_ANSWERS and (
                 "reset_link" in signals.done or "reset_email_missing" in reading.problems

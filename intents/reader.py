@@ -177,7 +177,7 @@ class Reader:
                 problems = ("reset_email_missing",)
         several = None
         long = len(words.split()) >= SEVERAL_FROM
-        joined = long and (_SEVERAL_RE.search(words) is not None or "+" in text)
+        joined = long and (_SEVERAL_RE.search(words) is not None or "+" in text or " / " in text)
         # A message in doubt as a whole may join its two problems with "mais" too.
         contrasted = joined or (long and _BUT_RE.search(words) is not None)
         if problems and joined:
@@ -265,13 +265,14 @@ SEVERAL_FLOOR: Final = 70.0
 SEVERAL_LEAD: Final = 15.0
 SEVERAL_CHARS: Final = 2_000
 _SEVERAL_RE: Final = re.compile(
-    r"\b(et|ni|aussi|en plus|puis|ensuite|d abord|egalement|autre|deux|2|plusieurs|sinon)\b"
+    r"\b(et|ni|aussi|en plus|de plus|par ailleurs|d autre part|puis|ensuite|d abord|egalement"
+    r"|autre|deux|2|plusieurs|sinon)\b"
 )
 _BUT_RE: Final = re.compile(r"\b(mais|par contre|sauf que)\b")
 _CLAUSE_SPLIT: Final = re.compile(
-    r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s*\+\s*"
+    r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s*\+\s*|\s+/\s+|\s+\d[.)]\s+"
     r"|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"
-    r"|aussi|sinon|ensuite|d'abord|par contre)\s+)",
+    r"|aussi|sinon|ensuite|d'abord|par contre|de plus|par ailleurs|d'autre part)\s+)",
     re.IGNORECASE,
 )
 # "Je n'ai pas oublié mon mot de passe", "j'ai toujours accès à mon adresse".
