@@ -486,6 +486,8 @@ class Policy:
             if intent in ("reset_email_missing", "device_email_missing"):
                 context["spam_checked"] = int("spam" in done)
                 context["contacts_added"] = int("contacts" in done)
+            if intent == "device_email_missing":
+                context["no_other_device"] = int("other_device" in done)
             buttons = tuple(LinkButton(title=link.title, url=link.url) for link in entry.links)
             says.append(Say(template=f"answer_{intent}", context=context, buttons=buttons))
         question = Say(
