@@ -77,6 +77,14 @@ _ALREADY_DONE_RE: Final = re.compile(
     r"|i (already |have already |ve already )(did|done|tried|do)( that| it| this| all that)?"
     r"|already (done|tried)( that| it| this)?)$"
 )
+# Replies to a clarifying question: both choices, several by number, none of them.
+_BOTH_RE: Final = re.compile(r"^(\w+ )?(les deux|les 2|tous les deux|toutes les deux|both)\b")
+_RANKS_RE: Final = re.compile(r"^(le |la |les )?\d( et | |  )(le |la )?\d( et (le |la )?\d)?$")
+_NONE_OF_THESE_RE: Final = re.compile(
+    r"^(\w+ )?(aucun|aucune|aucun des deux|aucune des deux|aucun de ceux la|rien de tout ca"
+    r"|ni l un ni l autre|autre chose|c est autre chose|c autre chose|je sais pas|je ne sais pas"
+    r"|jsp|chais pas|aucune idee|none|neither)( \w+){0,2}$"
+)
 # The customer corrects what they meant.
 _CORRECTION_RE: Final = re.compile(
     r"\b(en fait|plutot|je voulais dire|je parlais|je parle|c est (le|celui|l autre)|pas celui"
@@ -258,8 +266,13 @@ class Policy:
         before = state
         state = state.model_copy(update={"facts": facts, "done": done})
 
-        payload = chosen_payload(message, state, reading)
-        if payload is not None:
+        several = _several_choices(message, state)
+        payload = None if several else chosen_payload(message, state, reading)
+        if several:
+            # "Les deux", "le 1 et le 3": each choice named is answered, in the offer's order.
+            turn = self._answer(state, several, 100.0)
+            typed = True
+        elif payload is not None:
             turn = self._on_payload(state, payload, reading)
             typed = not message.payload
         elif message.attachments and not message.text.strip():
@@ -381,7 +394,14 @@ class Policy:
         if not options:
             return None
         match = reading.match
-        if reading.problems:
+        text = flat(match.text)
+        if _NONE_OF_THESE_RE.match(text):
+            # "Aucun", "autre chose", "je sais pas": none of the choices; ask again in words.
+            return self._miss(state, match.score)
+        titled = set(match.normalized.tokens) & frozenset().union(
+            *(self._title_words.get(o, frozenset()) for o in options)
+        )
+        if reading.problems and (set(reading.problems) & set(options) or not titled):
             return self._answer(state, reading.problems, match.score)
         scores = {c.intent: c.score for c in match.candidates}
         # A word of a choice's title ("celui du mot de passe", "le navigateur") points to it.
@@ -679,6 +699,28 @@ def _after_steps(problems: tuple[str, ...], done: set[str]) -> tuple[str, ...]:
         if problem not in kept:
             kept.append(problem)
     return tuple(kept)
+
+
+def _several_choices(message: IncomingMessage, state: ConversationState) -> tuple[str, ...]:
+    """The problems of a clarifying question a typed reply picks more than one of: "les
+    deux" (when two were offered), "le 1 et le 3"."""
+    if message.payload or state.last_action != "clarify" or not state.choices:
+        return ()
+    options = [
+        c.payload.removeprefix(INTENT_PREFIX)
+        for c in state.choices
+        if c.payload.startswith(INTENT_PREFIX) and c.payload.removeprefix(INTENT_PREFIX) in PROBLEMS
+    ]
+    text = flat(message.text)
+    if len(options) == 2 and _BOTH_RE.match(text):
+        return tuple(options)
+    ranks = _RANKS_RE.match(text)
+    if ranks is None:
+        return ()
+    picked = sorted({int(n) for n in re.findall(r"\d", text)})
+    if len(picked) < 2 or not all(1 <= n <= len(options) for n in picked):
+        return ()
+    return tuple(options[n - 1] for n in picked)
 
 
 def _names_missing_mail(reading: Reading) -> bool:
