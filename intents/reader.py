@@ -299,6 +299,10 @@ _ACCOUNT_ITSELF_RE: Final = re.compile(
     r"\b(compte|account|my parallels|mot de passe|mdp|password|inscri\w*|connexion|connecter"
     r"|identifiant\w*|reinitialis\w*|navigateur|appareil)\b"
 )
+_MANAGE_RE: Final = re.compile(
+    r"\b(inviter|ajouter|gerer|retirer|transferer|attribuer|reattribuer|assigner)\b (\w+ ){0,3}"
+    r"(utilisateurs?|membres?|employes?|collaborateurs?|administrateurs?|admins?|salaries?)\b"
+)
 # What the business-account answer is about: creating that account, finding its option.
 _CREATE_RE: Final = re.compile(
     r"\b(cre\w*|ouvrir|inscri\w*|enregistr\w*|faire un compte|option|trouve pas|ou est"
@@ -352,6 +356,9 @@ def _near_article(match: Match, words: str) -> bool:
 
 
 def _topic_business(problems: tuple[str, ...], words: str) -> bool:
-    """A business account named about licences or invoices, not about creating it: the
-    licence team's topic ("compte entreprise : transférer une licence")."""
-    return problems == ("business_account",) and _CREATE_RE.search(words) is None
+    """A business account named about licences or invoices, or about managing its people,
+    not about creating it: the licence team's topic ("compte entreprise : transférer une
+    licence", "inviter des utilisateurs dans mon compte entreprise")."""
+    if problems != ("business_account",):
+        return False
+    return _CREATE_RE.search(words) is None or _MANAGE_RE.search(words) is not None
