@@ -130,7 +130,7 @@ class Reader:
                 # "Comment on passe en pro ?": the edition, not the business account, when
                 # the message does not speak of the account.
                 problems = ()
-            elif near:
+            elif near and not signals.elsewhere:
                 # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
                 # account problem is the point, the licence its context.
                 signals = signals.without_topic()
