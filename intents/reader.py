@@ -130,7 +130,7 @@ class Reader:
                 # "Comment on passe en pro ?": the edition, not the business account, when
                 # the message does not speak of the account.
                 problems = ()
-            elif near and not signals.elsewhere:
+            elif near and not signals.elsewhere and not _LICENCE_ERROR_RE.search(words):
                 # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
                 # account problem is the point, the licence its context.
                 signals = signals.without_topic()
@@ -302,6 +302,11 @@ _ACCOUNT_ITSELF_RE: Final = re.compile(
 _MANAGE_RE: Final = re.compile(
     r"\b(inviter|ajouter|gerer|retirer|transferer|attribuer|reattribuer|assigner)\b (\w+ ){0,3}"
     r"(utilisateurs?|membres?|employes?|collaborateurs?|administrateurs?|admins?|salaries?)\b"
+)
+# A licence error is the licence team's, whatever account the customer signed in with.
+_LICENCE_ERROR_RE: Final = re.compile(
+    r"\b(licence|licences|license|cle de licence|cle d activation|cle produit|abonnement)"
+    r" (\w+ ){0,2}(invalide|expiree?|non valide|pas valide|desactivee?|suspendue?|bloquee?)\b"
 )
 # What the business-account answer is about: creating that account, finding its option.
 _CREATE_RE: Final = re.compile(
