@@ -187,6 +187,7 @@ class Reader:
             and contrasted
             and match.decision == "clarify"
             and (match.intent in PROBLEMS or match.intent in SYMPTOMS)
+            and _two_problems(match)
             and signals.safety is None
             and not signals.elsewhere
             and not signals.topic
@@ -264,6 +265,8 @@ SEVERAL_SCORE: Final = 90.0
 SEVERAL_FLOOR: Final = 70.0
 SEVERAL_LEAD: Final = 15.0
 SEVERAL_CHARS: Final = 2_000
+# A message in doubt is read clause by clause only when two problems score this.
+TWO_NEAR: Final = 60.0
 _SEVERAL_RE: Final = re.compile(
     r"\b(et|ni|aussi|en plus|de plus|par ailleurs|d autre part|puis|ensuite|d abord|egalement"
     r"|autre|deux|2|plusieurs|sinon)\b"
@@ -343,6 +346,12 @@ def _plain(match: Match) -> bool:
     if {top.intent, runner_up.intent} <= _MAIL or runner_up.intent == "no_email_received":
         return False
     return top.score - runner_up.score >= PLAIN_LEAD
+
+
+def _two_problems(match: Match) -> bool:
+    """Whether two problems both score high enough for the message to name both."""
+    near = [c for c in match.candidates[:4] if c.intent in PROBLEMS and c.score >= TWO_NEAR]
+    return len(near) >= 2
 
 
 def _near_article(match: Match, words: str) -> bool:
