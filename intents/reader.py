@@ -175,6 +175,14 @@ class Reader:
             scores = {c.intent: c.score for c in match.candidates}
             if scores.get("reset_email_missing", 0.0) >= RESET_NEAR:
                 problems = ("reset_email_missing",)
+        if (
+            problems == ("lost_email_access",)
+            and _TRANSFER_RE.search(words)
+            and _LOSS_RE.search(words) is None
+        ):
+            # "Je veux transférer ma licence sur mon nouveau compte": moving a licence,
+            # without a mailbox lost, is the licence team's topic.
+            problems = ()
         several = None
         long = len(words.split()) >= SEVERAL_FROM
         joined = long and (_SEVERAL_RE.search(words) is not None or "+" in text or " / " in text)
@@ -310,6 +318,15 @@ _MANAGE_RE: Final = re.compile(
 _LICENCE_ERROR_RE: Final = re.compile(
     r"\b(licence|licences|license|cle de licence|cle d activation|cle produit|abonnement)"
     r" (\w+ ){0,2}(invalide|expiree?|non valide|pas valide|desactivee?|suspendue?|bloquee?)\b"
+)
+_TRANSFER_RE: Final = re.compile(
+    r"\b(transfer\w*|deplacer|basculer|migrer|passer)\b (\w+ ){0,3}"
+    r"(licence|licences|license|abonnement)"
+)
+# How customers say a mailbox is lost.
+_LOSS_RE: Final = re.compile(
+    r"\b(plus|pas|perdu\w*|ferme\w*|supprim\w*|desactiv\w*|expir\w*|ancien\w*|bloque\w*"
+    r"|pirat\w*|hack\w*|inaccessible|existe|quitte|parti|pu|plu)\b"
 )
 # What the business-account answer is about: creating that account, finding its option.
 _CREATE_RE: Final = re.compile(
