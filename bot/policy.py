@@ -90,6 +90,19 @@ _CORRECTION_RE: Final = re.compile(
     r"\b(en fait|plutot|je voulais dire|je parlais|je parle|c est (le|celui|l autre)|pas celui"
     r"|l autre)\b"
 )
+# The same, said anywhere in a longer message: "vous vous foutez de moi ? j'ai déjà tout
+# vérifié", "vous croyez que j'ai pas essayé ?".
+_ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
+    r"\b(deja|bien sur que|evidemment que) (\w+ ){0,2}(fait|essaye|essaie|teste|tente|verifie"
+    r"|regarde|clique)\b|\b(j ai|jai|g|je l ai|je les ai) (deja |bien |tout )+(fait|essaye"
+    r"|essaie|teste|tente|verifie|clique)\b|\b(croyez|pensez|crois|penses) que j ai (pas|rien)"
+    r" (essaye|fait|regarde|verifie|tente)\b"
+)
+# After an answer, the customer says it did not help without saying "non".
+_UNHELPED_RE: Final = re.compile(
+    r"\b(et alors|c est tout ce que|je fais quoi (moi|maintenant|alors)|et maintenant je fais"
+    r" quoi|ca m avance (pas|a rien)|ca m aide pas)\b"
+)
 # Words without which a message names no e-mail that did not come.
 _MAIL_WORDS_RE: Final = re.compile(
     r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit|arrive\w*"
@@ -345,7 +358,10 @@ class Policy:
         score = reading.match.score
         last = state.pending
         new = tuple(p for p in reading.problems if p not in last)
-        if feedback is None and not new and _ALREADY_DONE_RE.search(flat(reading.match.text)):
+        text = flat(reading.match.text)
+        if feedback is None and not new and (
+            _ALREADY_DONE_RE.search(text) or _ALREADY_DONE_ANYWHERE_RE.search(text)
+        ):
             # "Je l'ai déjà fait", "c'est ce que j'ai fait": the answer's steps were taken
             # already; after the reset link, its e-mail is what is missing; else a person.
             if set(last) & RESET_LINK_ANSWERS:
@@ -374,6 +390,10 @@ class Policy:
             return self._wait(state, score)
         steps = {step for problem in last for step in STEPS.get(problem, ())}
         if steps & signals.done and not new:
+            return self._not_solved(state, score)
+        if not new and not reading.problems and (signals.angry or _UNHELPED_RE.search(text)):
+            # "C'est de la merde votre truc", "et alors ? je fais quoi moi": the answer
+            # did not help; a person takes over.
             return self._not_solved(state, score)
         if new:
             return self._answer(state, new, score)
