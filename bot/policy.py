@@ -85,6 +85,8 @@ _NONE_OF_THESE_RE: Final = re.compile(
     r"|ni l un ni l autre|autre chose|c est autre chose|c autre chose|je sais pas|je ne sais pas"
     r"|jsp|chais pas|aucune idee|none|neither)( \w+){0,2}$"
 )
+# Words by which a "non" turns to another matter ("non, en fait …", "non, par contre …").
+_NEW_TURN_RE: Final = re.compile(r"\b(en fait|plutot|maintenant|par contre|autre chose|sinon)\b")
 # The customer corrects what they meant.
 _CORRECTION_RE: Final = re.compile(
     r"\b(en fait|plutot|je voulais dire|je parlais|je parle|c est (le|celui|l autre)|pas celui"
@@ -105,7 +107,7 @@ _UNHELPED_RE: Final = re.compile(
 )
 # Words without which a message names no e-mail that did not come.
 _MAIL_WORDS_RE: Final = re.compile(
-    r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit|arrive\w*"
+    r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit"
     r"|rien|r1|spam|spams|indesirables?|noreply|no reply)\b"
 )
 # Safety reasons whose escalation is not opened by "je comprends votre agacement".
@@ -378,6 +380,17 @@ class Policy:
                 or _names_missing_mail(reading)
             ):
                 return _with_feedback(self._answer(state, ("reset_email_missing",), score), "no")
+            symptom = reading.symptom
+            taken = {step for problem in last for step in STEPS.get(problem, ())} & signals.done
+            if (
+                symptom is not None
+                and not taken
+                and _NEW_TURN_RE.search(text)
+                and not set(last) & set(self._catalogue[symptom].candidates)
+            ):
+                # "Non, en fait je n'arrive pas à créer mon compte": another symptom than
+                # the answer's; the feedback is taken and the new one asked about.
+                return _with_feedback(self._clarify_symptom(state, symptom, score), "no")
             return self._not_solved(state, score)
         if feedback == "yes":
             if signals.new_question and new:

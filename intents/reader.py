@@ -117,6 +117,15 @@ class Reader:
                 other = self.matcher.match(rest)
                 if other.intent not in _MOVES and other.decision != "none":
                     match = other
+        if match.decision != "answer":
+            # "Oui ça marche. Et pour un compte entreprise ?": a reply to the bot's question
+            # first, then something new; what follows the reply is read on its own.
+            pieces = _FIRST_CLAUSE_RE.split(text, maxsplit=1)
+            lead, rest = pieces[0], pieces[1] if len(pieces) > 1 else ""
+            if rest and _REPLY_LEAD_RE.match(flat(lead)) and len(flat(rest).split()) >= 3:
+                other = self.matcher.match(rest)
+                if other.intent in PROBLEMS and (other.decision == "answer" or _plain(other)):
+                    match = other
         language = self.languages.language(text, words) if words else None
         problems: tuple[str, ...] = ()
         if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
@@ -327,6 +336,12 @@ _TRANSFER_RE: Final = re.compile(
 _LOSS_RE: Final = re.compile(
     r"\b(plus|pas|perdu\w*|ferme\w*|supprim\w*|desactiv\w*|expir\w*|ancien\w*|bloque\w*"
     r"|pirat\w*|hack\w*|inaccessible|existe|quitte|parti|pu|plu)\b"
+)
+# A reply's first clause ("oui ça marche", "nickel", "non merci"), before something new.
+_FIRST_CLAUSE_RE: Final = re.compile(r"\s*[.!?;:,]+\s*")
+_REPLY_LEAD_RE: Final = re.compile(
+    r"^(oui|ouais|ok|okay|merci|super|nickel|parfait|top|genial|d accord|c est bon|ca marche"
+    r"|ca a marche|c est regle|impeccable|cool|non|nan)( \w+){0,3}$"
 )
 # What the business-account answer is about: creating that account, finding its option.
 _CREATE_RE: Final = re.compile(
