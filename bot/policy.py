@@ -116,6 +116,9 @@ _NO_ACKNOWLEDGEMENT: Final = frozenset({"distress", "hacked", "phishing", "legal
 # the other choices offered.
 CHOICE_FLOOR: Final = 45.0
 CHOICE_LEAD: Final = 5.0
+# An angry message in doubt that scores under this (the answer threshold) names no
+# problem to offer.
+CLOSE_FLOOR: Final = 68.0
 # What a word of a choice's title adds to its score.
 TITLE_WORD: Final = 15.0
 
@@ -595,7 +598,9 @@ class Policy:
         match = reading.match
         problems = [c for c in match.candidates if c.intent in PROBLEMS]
         options = tuple(c.intent for c in problems[:MAX_CHOICES])
-        if len(options) < 2:
+        if len(options) < 2 or (match.score < CLOSE_FLOOR and reading.signals.angry):
+            # "Votre boîte c'est du grand n'importe quoi": anger, and one loose word of a
+            # problem, is no problem to choose; it is a miss.
             return self._miss(state, match.score)
         return self._clarify(state, "clarify_ambiguous", match.intent, match.score, options)
 
