@@ -176,7 +176,9 @@ class Reader:
             # "Ça dit adresse déjà utilisée, j'ai fait mot de passe oublié mais le mail
             # arrive pas": whichever the top, the link was used and its e-mail is missing.
             scores = {c.intent: c.score for c in match.candidates}
-            if scores.get("reset_email_missing", 0.0) >= RESET_CLEAR:
+            # The e-mail that did not come, after that link, is the reset e-mail.
+            floor = RESET_NEAR if match.intent == "no_email_received" else RESET_CLEAR
+            if scores.get("reset_email_missing", 0.0) >= floor:
                 problems = ("reset_email_missing",)
         if problems and problems[0] in _RESET_LINK and signals.took("reset_link"):
             # "J'ai fait mot de passe oublié mais le mail arrive pas": the link that answer
@@ -272,7 +274,9 @@ _MAILBOX_RE: Final = re.compile(
 )
 # A message in doubt between these, that says the link was used, is about the reset e-mail
 # when that scores this.
-_RESET_FAMILY: Final = frozenset({"forgot_password", "email_in_use", "reset_email_missing"})
+_RESET_FAMILY: Final = frozenset(
+    {"forgot_password", "email_in_use", "reset_email_missing", "no_email_received"}
+)
 RESET_CLEAR: Final = 68.0
 # Several problems in one message: only a message this long, with a word that joins two
 # things, is read clause by clause; a clause counts with this score, read alone.
