@@ -122,7 +122,12 @@ class Reader:
             # first, then something new; what follows the reply is read on its own.
             pieces = _FIRST_CLAUSE_RE.split(text, maxsplit=1)
             lead, rest = pieces[0], pieces[1] if len(pieces) > 1 else ""
-            if rest and _REPLY_LEAD_RE.match(flat(lead)) and len(flat(rest).split()) >= 3:
+            if (
+                rest
+                and len(words.split()) <= REPLY_MAX_WORDS
+                and _REPLY_LEAD_RE.match(flat(lead))
+                and len(flat(rest).split()) >= 3
+            ):
                 other = self.matcher.match(rest)
                 if other.intent in PROBLEMS and (other.decision == "answer" or _plain(other)):
                     match = other
@@ -288,6 +293,8 @@ SEVERAL_LEAD: Final = 15.0
 SEVERAL_CHARS: Final = 2_000
 # A message in doubt is read clause by clause only when two problems score this.
 TWO_NEAR: Final = 60.0
+# A reply then something new is a short message.
+REPLY_MAX_WORDS: Final = 30
 _SEVERAL_RE: Final = re.compile(
     r"\b(et|ni|aussi|en plus|de plus|par ailleurs|d autre part|puis|ensuite|d abord|egalement"
     r"|autre|deux|2|plusieurs|sinon)\b"
