@@ -28,7 +28,9 @@ SAMPLE_CONTEXTS: dict[str, list[dict[str, object]]] = {
     "greeting": [{"hello": 0}, {"hello": 1}],
     "escalation": [{"hours": None}, {"hours": "du lundi au vendredi, de 9 h à 18 h"}],
     "answer_reset_email_missing": _STEPS_TAKEN,
-    "answer_device_email_missing": _STEPS_TAKEN,
+    "answer_device_email_missing": [
+        {**steps, "no_other_device": other} for steps in _STEPS_TAKEN for other in (0, 1)
+    ],
     "language_note": [{"lang": code} for code in (*NOTE_LANGUAGES, "xx")],
 }
 

@@ -32,6 +32,7 @@ gets, once per conversation, a reminder never to send one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -66,12 +67,58 @@ STEPS: Final[dict[str, tuple[str, ...]]] = {
 RESET_LINK_ANSWERS: Final = frozenset({"forgot_password", "email_in_use"})
 #: Problems about an e-mail that does not arrive: one does not follow the other.
 MISSING_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})
+# The customer says, after an answer, that they did what it says already.
+_ALREADY_DONE_RE: Final = re.compile(
+    r"^(\w+ ){0,3}(deja (fait|essaye|essaie|teste|tente|vu|verifie|regarde|fait tout|fait ca)"
+    r"|(je l ai|jl ai|je les ai|j ai|jai|g|c est ce que j ai|c est ce que jai|c ce que g"
+    r"|ca je l ai)"
+    r" (deja |bien |)(fait|essaye|essaie|teste|tente)( ca| tout ca| plusieurs fois| 2 fois"
+    r"| deux fois| 3 fois| trois fois| hier| deja)?"
+    r"|i (already |have already |ve already )(did|done|tried|do)( that| it| this| all that)?"
+    r"|already (done|tried)( that| it| this)?)$"
+)
+# Replies to a clarifying question: both choices, several by number, none of them.
+_BOTH_RE: Final = re.compile(r"^(\w+ )?(les deux|les 2|tous les deux|toutes les deux|both)\b")
+_RANKS_RE: Final = re.compile(r"^(le |la |les )?\d( et | |  )(le |la )?\d( et (le |la )?\d)?$")
+_NONE_OF_THESE_RE: Final = re.compile(
+    r"^(\w+ )?(aucun|aucune|aucun des deux|aucune des deux|aucun de ceux la|rien de tout ca"
+    r"|ni l un ni l autre|autre chose|c est autre chose|c autre chose|je sais pas|je ne sais pas"
+    r"|jsp|chais pas|aucune idee|none|neither)( \w+){0,2}$"
+)
+# Words by which a "non" turns to another matter ("non, en fait …", "non, par contre …").
+_NEW_TURN_RE: Final = re.compile(r"\b(en fait|plutot|maintenant|par contre|autre chose|sinon)\b")
+# The customer corrects what they meant.
+_CORRECTION_RE: Final = re.compile(
+    r"\b(en fait|plutot|je voulais dire|je parlais|je parle|c est (le|celui|l autre)|pas celui"
+    r"|l autre)\b"
+)
+# The same, said anywhere in a longer message: "vous vous foutez de moi ? j'ai déjà tout
+# vérifié", "vous croyez que j'ai pas essayé ?".
+_ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
+    r"\b(deja|bien sur que|evidemment que) (\w+ ){0,2}(fait|essaye|essaie|teste|tente|verifie"
+    r"|regarde|clique)\b|\b(j ai|jai|g|je l ai|je les ai) (deja |bien |tout )+(fait|essaye"
+    r"|essaie|teste|tente|verifie|clique)\b|\b(croyez|pensez|crois|penses) que j ai (pas|rien)"
+    r" (essaye|fait|regarde|verifie|tente)\b"
+)
+# After an answer, the customer says it did not help without saying "non".
+_UNHELPED_RE: Final = re.compile(
+    r"\b(et alors|c est tout ce que|je fais quoi (moi|maintenant|alors)|et maintenant je fais"
+    r" quoi|ca m avance (pas|a rien)|ca m aide pas)\b"
+)
+# Words without which a message names no e-mail that did not come.
+_MAIL_WORDS_RE: Final = re.compile(
+    r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit"
+    r"|rien|r1|spam|spams|indesirables?|noreply|no reply)\b"
+)
 # Safety reasons whose escalation is not opened by "je comprends votre agacement".
 _NO_ACKNOWLEDGEMENT: Final = frozenset({"distress", "hacked", "phishing", "legal", "payment"})
 # A choice of a clarifying question named by its content: its score, and its lead over
 # the other choices offered.
 CHOICE_FLOOR: Final = 45.0
 CHOICE_LEAD: Final = 5.0
+# An angry message in doubt that scores under this (the answer threshold) names no
+# problem to offer.
+CLOSE_FLOOR: Final = 68.0
 # What a word of a choice's title adds to its score.
 TITLE_WORD: Final = 15.0
 
@@ -237,8 +284,13 @@ class Policy:
         before = state
         state = state.model_copy(update={"facts": facts, "done": done})
 
-        payload = chosen_payload(message, state, reading)
-        if payload is not None:
+        several = _several_choices(message, state)
+        payload = None if several else chosen_payload(message, state, reading)
+        if several:
+            # "Les deux", "le 1 et le 3": each choice named is answered, in the offer's order.
+            turn = self._answer(state, several, 100.0)
+            typed = True
+        elif payload is not None:
             turn = self._on_payload(state, payload, reading)
             typed = not message.payload
         elif message.attachments and not message.text.strip():
@@ -311,14 +363,37 @@ class Policy:
         score = reading.match.score
         last = state.pending
         new = tuple(p for p in reading.problems if p not in last)
+        text = flat(reading.match.text)
+        if feedback is None and not new and (
+            _ALREADY_DONE_RE.search(text) or _ALREADY_DONE_ANYWHERE_RE.search(text)
+        ):
+            # "Je l'ai déjà fait", "c'est ce que j'ai fait": the answer's steps were taken
+            # already; after the reset link, its e-mail is what is missing; else a person.
+            if set(last) & RESET_LINK_ANSWERS:
+                return _with_feedback(self._answer(state, ("reset_email_missing",), score), "no")
+            return self._not_solved(state, score)
         if feedback == "no":
-            if new and not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL):
+            # One missing e-mail after the other is the same words, unless the customer
+            # says they meant the other ("non, en fait c'est le mail de réinitialisation").
+            switched = _CORRECTION_RE.search(flat(reading.match.text)) is not None
+            if new and (switched or not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL)):
                 return _with_feedback(self._answer(state, new, score), "no")
             if set(last) & RESET_LINK_ANSWERS and (
                 "reset_link" in signals.done or "reset_email_missing" in reading.problems
                 or _names_missing_mail(reading)
             ):
                 return _with_feedback(self._answer(state, ("reset_email_missing",), score), "no")
+            symptom = reading.symptom
+            taken = {step for problem in last for step in STEPS.get(problem, ())} & signals.done
+            if (
+                symptom is not None
+                and not taken
+                and _NEW_TURN_RE.search(text)
+                and not set(last) & set(self._catalogue[symptom].candidates)
+            ):
+                # "Non, en fait je n'arrive pas à créer mon compte": another symptom than
+                # the answer's; the feedback is taken and the new one asked about.
+                return _with_feedback(self._clarify_symptom(state, symptom, score), "no")
             return self._not_solved(state, score)
         if feedback == "yes":
             if signals.new_question and new:
@@ -331,6 +406,10 @@ class Policy:
             return self._wait(state, score)
         steps = {step for problem in last for step in STEPS.get(problem, ())}
         if steps & signals.done and not new:
+            return self._not_solved(state, score)
+        if not new and not reading.problems and (signals.angry or _UNHELPED_RE.search(text)):
+            # "C'est de la merde votre truc", "et alors ? je fais quoi moi": the answer
+            # did not help; a person takes over.
             return self._not_solved(state, score)
         if new:
             return self._answer(state, new, score)
@@ -351,7 +430,14 @@ class Policy:
         if not options:
             return None
         match = reading.match
-        if reading.problems:
+        text = flat(match.text)
+        if _NONE_OF_THESE_RE.match(text):
+            # "Aucun", "autre chose", "je sais pas": none of the choices; ask again in words.
+            return self._miss(state, match.score)
+        titled = set(match.normalized.tokens) & frozenset().union(
+            *(self._title_words.get(o, frozenset()) for o in options)
+        )
+        if reading.problems and (set(reading.problems) & set(options) or not titled):
             return self._answer(state, reading.problems, match.score)
         scores = {c.intent: c.score for c in match.candidates}
         # A word of a choice's title ("celui du mot de passe", "le navigateur") points to it.
@@ -456,6 +542,8 @@ class Policy:
             if intent in ("reset_email_missing", "device_email_missing"):
                 context["spam_checked"] = int("spam" in done)
                 context["contacts_added"] = int("contacts" in done)
+            if intent == "device_email_missing":
+                context["no_other_device"] = int("other_device" in done)
             buttons = tuple(LinkButton(title=link.title, url=link.url) for link in entry.links)
             says.append(Say(template=f"answer_{intent}", context=context, buttons=buttons))
         question = Say(
@@ -510,7 +598,9 @@ class Policy:
         match = reading.match
         problems = [c for c in match.candidates if c.intent in PROBLEMS]
         options = tuple(c.intent for c in problems[:MAX_CHOICES])
-        if len(options) < 2:
+        if len(options) < 2 or (match.score < CLOSE_FLOOR and reading.signals.angry):
+            # "Votre boîte c'est du grand n'importe quoi": anger, and one loose word of a
+            # problem, is no problem to choose; it is a miss.
             return self._miss(state, match.score)
         return self._clarify(state, "clarify_ambiguous", match.intent, match.score, options)
 
@@ -649,7 +739,32 @@ def _after_steps(problems: tuple[str, ...], done: set[str]) -> tuple[str, ...]:
     return tuple(kept)
 
 
+def _several_choices(message: IncomingMessage, state: ConversationState) -> tuple[str, ...]:
+    """The problems of a clarifying question a typed reply picks more than one of: "les
+    deux" (when two were offered), "le 1 et le 3"."""
+    if message.payload or state.last_action != "clarify" or not state.choices:
+        return ()
+    options = [
+        c.payload.removeprefix(INTENT_PREFIX)
+        for c in state.choices
+        if c.payload.startswith(INTENT_PREFIX) and c.payload.removeprefix(INTENT_PREFIX) in PROBLEMS
+    ]
+    text = flat(message.text)
+    if len(options) == 2 and _BOTH_RE.match(text):
+        return tuple(options)
+    ranks = _RANKS_RE.match(text)
+    if ranks is None:
+        return ()
+    picked = sorted({int(n) for n in re.findall(r"\d", text)})
+    if len(picked) < 2 or not all(1 <= n <= len(options) for n in picked):
+        return ()
+    return tuple(options[n - 1] for n in picked)
+
+
 def _names_missing_mail(reading: Reading) -> bool:
-    """Whether the message says an e-mail did not come."""
+    """Whether the message says an e-mail did not come (a bare "non, c'est pareil" names
+    no e-mail, however the matcher scores its "non")."""
+    if _MAIL_WORDS_RE.search(flat(reading.match.text)) is None:
+        return False
     scores = {c.intent: c.score for c in reading.match.candidates}
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60

@@ -30,6 +30,8 @@ NOTE_LANGUAGES: Final = ("en", "es", "de", "it", "pt", "nl")
 # ("Danke", "kjhgfd") says too little to tell a language from a typo.
 MIN_LETTERS: Final = 6
 MIN_WORDS: Final = 2
+# A language other than English wins over English's own detector from this many words.
+MIN_WORDS_OTHER: Final = 5
 # English against French: its confidence from which the message is English.
 MIN_ENGLISH: Final = 0.8
 # Among all seven: the top language's confidence, and its lead over the next one, below
@@ -38,6 +40,10 @@ MIN_CONFIDENCE: Final = 0.8
 MIN_LEAD: Final = 0.5
 # Longer messages are judged on their start: a language shows in a few sentences.
 MAX_CHARS: Final = 600
+# Greetings and thanks customers write in French whatever their language.
+_COURTESY: Final = frozenset(
+    {"bonjour", "bonsoir", "salut", "coucou", "merci", "bjr", "slt", "mrc", "svp", "stp"}
+)
 # Brand and product names are no language's.
 _NAMES: Final = frozenset({"parallels", "desktop", "macos", "mac", "windows", "my", "com"})
 
@@ -80,7 +86,10 @@ class LanguageDetector:
         """The language of `text` (two letters) when it is not French and plainly one of
         NOTE_LANGUAGES; None otherwise. `words` is the text's flat form (signals.flat)."""
         tokens = words.split()
-        if not self._french.isdisjoint(tokens):
+        # "Bonjour, my email is already used": a French greeting or thanks around a
+        # message in another language does not make it French.
+        content = [t for t in tokens if t not in _COURTESY]
+        if not self._french.isdisjoint(content if len(content) >= 3 else tokens):
             return None
         tokens = [t for t in tokens if t not in _NAMES and not t.isdigit()]
         if len(tokens) < MIN_WORDS or sum(map(len, tokens)) < MIN_LETTERS:
@@ -89,14 +98,18 @@ class LanguageDetector:
 
         english, every = self._detector()
         sample = text[:MAX_CHARS]
+        values = every.compute_language_confidence_values(sample)
+        code = None
+        if values:
+            top = values[0]
+            lead = top.value - (values[1].value if len(values) > 1 else 0.0)
+            if top.value >= MIN_CONFIDENCE and lead >= MIN_LEAD:
+                code = top.language.iso_code_639_1.name.lower()
+        # Plainly Italian or Spanish is not English, though nearer English than French
+        # ("Buongiorno, non riesco ad accedere al mio account"); a short message is
+        # English first ("I forgot my password" is Italian to the low-accuracy models).
+        if code not in (None, "fr", "en") and len(tokens) >= MIN_WORDS_OTHER:
+            return code
         if english.compute_language_confidence(sample, Language.ENGLISH) >= MIN_ENGLISH:
             return "en"
-        values = every.compute_language_confidence_values(sample)
-        if not values:
-            return None
-        top = values[0]
-        lead = top.value - (values[1].value if len(values) > 1 else 0.0)
-        code = top.language.iso_code_639_1.name.lower()
-        if code == "fr" or top.value < MIN_CONFIDENCE or lead < MIN_LEAD:
-            return None
-        return code
+        return None if code == "fr" else code

@@ -117,6 +117,20 @@ class Reader:
                 other = self.matcher.match(rest)
                 if other.intent not in _MOVES and other.decision != "none":
                     match = other
+        if match.decision != "answer":
+            # "Oui ça marche. Et pour un compte entreprise ?": a reply to the bot's question
+            # first, then something new; what follows the reply is read on its own.
+            pieces = _FIRST_CLAUSE_RE.split(text, maxsplit=1)
+            lead, rest = pieces[0], pieces[1] if len(pieces) > 1 else ""
+            if (
+                rest
+                and len(words.split()) <= REPLY_MAX_WORDS
+                and _REPLY_LEAD_RE.match(flat(lead))
+                and len(flat(rest).split()) >= 3
+            ):
+                other = self.matcher.match(rest)
+                if other.intent in PROBLEMS and (other.decision == "answer" or _plain(other)):
+                    match = other
         language = self.languages.language(text, words) if words else None
         problems: tuple[str, ...] = ()
         if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
@@ -125,27 +139,97 @@ class Reader:
         # nothing nor plainly an account problem (read when needed: it costs a scan).
         unsure = not problems or problems == ("business_account",)
         if unsure and match.decision != "none" and signals.topic:
-            if _topic_business(problems, words):
+            near = _near_article(match, words)
+            if _topic_business(problems, words) or (problems and not near):
+                # "Comment on passe en pro ?": the edition, not the business account, when
+                # the message does not speak of the account.
                 problems = ()
-            elif _near_article(match, words):
+            elif near and not signals.elsewhere and not _LICENCE_ERROR_RE.search(words):
                 # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
                 # account problem is the point, the licence its context.
                 signals = signals.without_topic()
+        if (
+            not problems
+            and match.decision == "clarify"
+            and {c.intent for c in match.candidates[:2]} == _ACCESS_PAIR
+            and _PLAIN_FORGOT_RE.search(words)
+            and not _MAILBOX_RE.search(words)
+        ):
+            # "J'ai plus accès à mon compte, mdp oublié": the access lost is the account's,
+            # because of the password; no mailbox is named.
+            problems = ("forgot_password",)
+        if (
+            not problems
+            and match.decision == "clarify"
+            and {c.intent for c in match.candidates[:2]} == _FORGOT_PAIR
+            and _PLAIN_FORGOT_RE.search(words)
+            and _PASSWORD_RE.search(words)
+            and not _MAILBOX_RE.search(words)
+            and not _LOGIN_RE.search(words)
+            and not signals.elsewhere
+        ):
+            # "Le mot de passe de mon compte parallels, je l'ai oublié": forgotten, the
+            # password is named and no address is.
+            problems = ("forgot_password",)
+        if (
+            not problems
+            and match.decision == "clarify"
+            and match.intent in _RESET_FAMILY
+            and signals.took("reset_link")
+            and not signals.elsewhere
+        ):
+            # "Ça dit adresse déjà utilisée, j'ai fait mot de passe oublié mais le mail
+            # arrive pas": whichever the top, the link was used and its e-mail is missing.
+            scores = {c.intent: c.score for c in match.candidates}
+            # The e-mail that did not come, after that link, is the reset e-mail.
+            floor = RESET_NEAR if match.intent == "no_email_received" else RESET_CLEAR
+            if scores.get("reset_email_missing", 0.0) >= floor:
+                problems = ("reset_email_missing",)
         if problems and problems[0] in _RESET_LINK and signals.took("reset_link"):
             # "J'ai fait mot de passe oublié mais le mail arrive pas": the link that answer
             # gives was used; what follows it in the article is the missing reset e-mail.
             scores = {c.intent: c.score for c in match.candidates}
             if scores.get("reset_email_missing", 0.0) >= RESET_NEAR:
                 problems = ("reset_email_missing",)
+        if (
+            problems == ("lost_email_access",)
+            and _TRANSFER_RE.search(words)
+            and _LOSS_RE.search(words) is None
+        ):
+            # "Je veux transférer ma licence sur mon nouveau compte": moving a licence,
+            # without a mailbox lost, is the licence team's topic.
+            problems = ()
         several = None
-        if problems and _SEVERAL_RE.search(" " + words) and len(words.split()) >= SEVERAL_FROM:
+        long = len(words.split()) >= SEVERAL_FROM
+        joined = long and (_SEVERAL_RE.search(words) is not None or "+" in text or " / " in text)
+        # A message in doubt as a whole may join its two problems with "mais" too.
+        contrasted = joined or (long and _BUT_RE.search(words) is not None)
+        if problems and joined:
             several = functools.partial(self._several, text)
+        elif (
+            not problems
+            and contrasted
+            and match.decision == "clarify"
+            and (match.intent in PROBLEMS or match.intent in SYMPTOMS)
+            and _two_problems(match)
+            and signals.safety is None
+            and not signals.elsewhere
+            and not signals.topic
+        ):
+            # Two close problems because the message names both ("je reçois ni le mail de
+            # réinitialisation, ni celui pour autoriser mon ordinateur"): each clause, read
+            # alone, is clearly one of them; both are answered.
+            found = self._several(text)
+            if len(found) > 1:
+                problems = (found[0],)
+                several = functools.partial(tuple, found)
         return Reading(match, signals, language, problems, several)
 
     def _several(self, text: str) -> tuple[str, ...]:
         """The problems a message names clearly one sentence or clause each, in order.
 
-        A clause counts when, read alone, it is clearly one problem (a high score), and
+        A clause counts when, read alone, it is clearly one problem (a high score, or a
+        fair one far ahead of anything else), and
         does not deny it ("je n'ai pas oublié mon mot de passe"). The reset e-mail that does
         not arrive is what follows the "Mot de passe oublié" link (forgot_password,
         email_in_use): the customer who names both is answered the last. An address
@@ -161,7 +245,10 @@ class Reader:
             if (
                 match.decision == "answer"
                 and match.intent in PROBLEMS
-                and match.score >= SEVERAL_SCORE
+                and (
+                    match.score >= SEVERAL_SCORE
+                    or (match.score >= SEVERAL_FLOOR and match.margin >= SEVERAL_LEAD)
+                )
                 and match.intent not in found
             ):
                 found.append(match.intent)
@@ -176,23 +263,57 @@ class Reader:
 # must be for a customer who says they used that link to be answered about it instead.
 _RESET_LINK: Final = frozenset({"forgot_password", "email_in_use"})
 RESET_NEAR: Final = 60.0
+# A message in doubt between the forgotten password and the mailbox lost, that says the
+# password is forgotten and names no mailbox, is about the password.
+_ACCESS_PAIR: Final = frozenset({"forgot_password", "lost_email_access"})
+_PLAIN_FORGOT_RE: Final = re.compile(
+    r"\b(oubli\w*|perdu|zappe|sais plus|souviens plus|rappelle plus|sais pu|souviens pu"
+    r"|rappelle pu)\b"
+)
+_FORGOT_PAIR: Final = frozenset({"forgot_password", "forgot_email"})
+_PASSWORD_RE: Final = re.compile(r"\b(mot de passe|mots de passe|mdp|password|passwd|pwd)\b")
+_LOGIN_RE: Final = re.compile(r"\b(identifiant\w*|login|nom d utilisateur|username)\b")
+_MAILBOX_RE: Final = re.compile(
+    r"\b(mail|mails|e mail|email|boite|boites|adresse|adresses|courriel|messagerie|gmail"
+    r"|hotmail|outlook|yahoo|icloud|orange|free|sfr|laposte|fournisseur|proton\w*)\b"
+)
+# A message in doubt between these, that says the link was used, is about the reset e-mail
+# when that scores this.
+_RESET_FAMILY: Final = frozenset(
+    {"forgot_password", "email_in_use", "reset_email_missing", "no_email_received"}
+)
+RESET_CLEAR: Final = 68.0
 # Several problems in one message: only a message this long, with a word that joins two
 # things, is read clause by clause; a clause counts with this score, read alone.
 SEVERAL_FROM: Final = 8
 SEVERAL_SCORE: Final = 90.0
+# ...or this, far enough ahead of anything else ("ni celui pour autoriser mon ordinateur").
+SEVERAL_FLOOR: Final = 70.0
+SEVERAL_LEAD: Final = 15.0
 SEVERAL_CHARS: Final = 2_000
-# Searched in the flat text after a leading space (every word follows a space): the
-# regex engine then jumps from space to space instead of trying every position.
+# A message in doubt is read clause by clause only when two problems score this.
+TWO_NEAR: Final = 60.0
+# A reply then something new is a short message.
+REPLY_MAX_WORDS: Final = 30
 _SEVERAL_RE: Final = re.compile(
-    r" (et|ni|aussi|en plus|puis|ensuite|d abord|egalement|autre|deux|2|plusieurs|sinon)\b"
+    r"\b(et|ni|aussi|en plus|de plus|par ailleurs|d autre part|puis|ensuite|d abord|egalement"
+    r"|autre|deux|2|plusieurs|sinon)\b"
 )
+_BUT_RE: Final = re.compile(r"\b(mais|par contre|sauf que)\b")
 _CLAUSE_SPLIT: Final = re.compile(
-    r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"
-    r"|aussi|sinon|ensuite|d'abord|par contre)\s+)",
+    r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s*\+\s*|\s+/\s+|\s+\d[.)]\s+"
+    r"|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"
+    r"|aussi|sinon|ensuite|d'abord|par contre|de plus|par ailleurs|d'autre part)\s+)",
     re.IGNORECASE,
 )
 # "Je n'ai pas oublié mon mot de passe", "j'ai toujours accès à mon adresse".
-_DENIAL_RE: Final = re.compile(r"\b(pas|jamais) oubli|\b(toujours|encore|bien) (acces|acceder)\b")
+# "Je connais mon mot de passe", "j'ai oublié son mot de passe" (a mailbox's, not the
+# account's) do not name the forgotten password either.
+_DENIAL_RE: Final = re.compile(
+    r"\b(pas|jamais) oubli|\b(toujours|encore|bien) (acces|acceder)\b"
+    r"|\bje (le |bien )?(connais|sais) (bien )?(mon |le |mes )?(mot de passe|mdp|password)\b"
+    r"|\b(son|sa|leur) (mot de passe|mdp|password)\b"
+)
 # Greetings and thanks, read apart from the rest of a message.
 _MOVES: Final = frozenset({"greeting", "thanks"})
 _MOVES_RE: Final = re.compile(
@@ -200,16 +321,43 @@ _MOVES_RE: Final = re.compile(
     r"|d avance|par avance|beaucoup|cordialement|madame|monsieur|svp|stp|s il vous plait)\b"
 )
 # Words about the account itself: with them, a message close to an article problem is
-# about that problem, whatever product or licence it also names (searched after a space,
-# as _SEVERAL_RE).
+# about that problem, whatever product or licence it also names.
 _ACCOUNT_RE: Final = re.compile(
-    r" (compte|account|my parallels|mot de passe|mdp|password|adresse|mail|e mail|email"
+    r"\b(compte|account|my parallels|mot de passe|mdp|password|adresse|mail|e mail|email"
     r"|inscri\w*|connexion|connecter|identifiant\w*)\b"
 )
-# What the business-account answer is about: creating that account, finding its option
-# (searched after a space, as _SEVERAL_RE).
+_ACCOUNT_ITSELF_RE: Final = re.compile(
+    r"\b(compte|account|my parallels|mot de passe|mdp|password|inscri\w*|connexion|connecter"
+    r"|identifiant\w*|reinitialis\w*|navigateur|appareil)\b"
+)
+_MANAGE_RE: Final = re.compile(
+    r"\b(inviter|ajouter|gerer|retirer|transferer|attribuer|reattribuer|assigner)\b (\w+ ){0,3}"
+    r"(utilisateurs?|membres?|employes?|collaborateurs?|administrateurs?|admins?|salaries?)\b"
+)
+# A licence error is the licence team's, whatever account the customer signed in with.
+_LICENCE_ERROR_RE: Final = re.compile(
+    r"\b(licence|licences|license|cle de licence|cle d activation|cle produit|abonnement)"
+    r" (\w+ ){0,2}(invalide|expiree?|non valide|pas valide|desactivee?|suspendue?|bloquee?)\b"
+)
+_TRANSFER_RE: Final = re.compile(
+    r"\b(transfer\w*|deplacer|basculer|migrer|passer)\b (\w+ ){0,3}"
+    r"(licence|licences|license|abonnement)"
+)
+# How customers say a mailbox is lost.
+_LOSS_RE: Final = re.compile(
+    r"\b(plus|pas|perdu\w*|ferme\w*|supprim\w*|desactiv\w*|expir\w*|ancien\w*|bloque\w*"
+    r"|pirat\w*|hack\w*|inaccessible|existe|quitte|parti|pu|plu)\b"
+)
+# A reply's first clause ("oui ça marche", "nickel", "non merci"), before something new.
+_FIRST_CLAUSE_RE: Final = re.compile(r"\s*[.!?;:,]+\s*")
+_REPLY_LEAD_RE: Final = re.compile(
+    r"^(oui|ouais|ok|okay|merci|super|nickel|parfait|top|genial|d accord|c est bon|ca marche"
+    r"|ca a marche|c est regle|impeccable|cool|non|nan)( \w+){0,3}$"
+)
+# What the business-account answer is about: creating that account, finding its option.
 _CREATE_RE: Final = re.compile(
-    r" (cre\w*|ouvrir|inscri\w*|enregistr\w*|faire un compte|option|trouve pas|ou est|comment)\b"
+    r"\b(cre\w*|ouvrir|inscri\w*|enregistr\w*|faire un compte|option|trouve pas|ou est"
+    r"|comment (on |je |faire |puis je )?(avoir|obtenir|ouvrir|faire|passer|trouver|cre\w*))\b"
 )
 
 
@@ -243,18 +391,31 @@ def _plain(match: Match) -> bool:
     return top.score - runner_up.score >= PLAIN_LEAD
 
 
+def _two_problems(match: Match) -> bool:
+    """Whether two problems both score high enough for the message to name both."""
+    near = [c for c in match.candidates[:4] if c.intent in PROBLEMS and c.score >= TWO_NEAR]
+    return len(near) >= 2
+
+
 def _near_article(match: Match, words: str) -> bool:
     """Whether the message is about an article problem or symptom, whatever else it says:
     one scores high and the message speaks of the account."""
-    near = any(
-        c.score >= ARTICLE_NEAR
+    near = [
+        c.intent
         for c in match.candidates
-        if c.intent in PROBLEMS or c.intent in SYMPTOMS
-    )
-    return near and _ACCOUNT_RE.search(" " + words) is not None
+        if c.score >= ARTICLE_NEAR and (c.intent in PROBLEMS or c.intent in SYMPTOMS)
+    ]
+    if not near or _ACCOUNT_RE.search(words) is None:
+        return False
+    # A symptom alone ("le mail d'activation de ma licence n'arrive pas") is about the
+    # account only when the message names the account itself, not just an e-mail.
+    return any(i in PROBLEMS for i in near) or _ACCOUNT_ITSELF_RE.search(words) is not None
 
 
 def _topic_business(problems: tuple[str, ...], words: str) -> bool:
-    """A business account named about licences or invoices, not about creating it: the
-    licence team's topic ("compte entreprise : transférer une licence")."""
-    return problems == ("business_account",) and _CREATE_RE.search(" " + words) is None
+    """A business account named about licences or invoices, or about managing its people,
+    not about creating it: the licence team's topic ("compte entreprise : transférer une
+    licence", "inviter des utilisateurs dans mon compte entreprise")."""
+    if problems != ("business_account",):
+        return False
+    return _CREATE_RE.search(words) is None or _MANAGE_RE.search(words) is not None
