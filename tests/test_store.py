@@ -534,7 +534,10 @@ async def test_every_named_query_compiles_on_both_databases(store: Store) -> Non
     assert len(names) > 40
     connector: Any = store.connector
     if store.dialect == "sqlite":
+        from bot.store.sqlite import utc_day
+
         db = sqlite.connect(connector.path)
+        db.create_function("utc_day", 1, utc_day)  # as the connector's connections have it
         try:
             for name in names:
                 query: Query = getattr(queries, name)

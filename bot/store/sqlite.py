@@ -156,6 +156,7 @@ class SQLiteConnector:
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
             db.row_factory = sqlite3.Row
+            db.create_function("utc_day", 1, utc_day, deterministic=True)
             db.execute("PRAGMA journal_mode = WAL")
             # FULL: an acknowledged webhook survives a power cut, not only a crash, and so
             # does every state change after it (a reply recorded as sent is never sent
@@ -397,3 +398,10 @@ def _statements(script: str) -> list[str]:
     if pending.strip(" \n;"):
         statements.append(pending.strip().removesuffix(";"))
     return statements
+
+
+def utc_day(seconds: float | None) -> str | None:
+    """The UTC day of a timestamp ('2026-12-06'): SQL's utc_day(), as on PostgreSQL."""
+    if seconds is None:
+        return None
+    return time.strftime("%Y-%m-%d", time.gmtime(seconds))

@@ -428,3 +428,36 @@ GROUP BY e.agent ORDER BY e.agent
 SELECT m.id, m.author, m.platform_id, m.intent, m.score, o.id AS outbox_id, o.reply
 FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
 WHERE m.conversation_id = $1 ORDER BY m.id DESC LIMIT $2
+
+-- name: report_days
+-- Per UTC day and channel of the period ($1 from, $2 until, $3 a channel or NULL): conversations,
+-- those the bot solved, escalations, and the customers' yes after an answer.
+WITH talk AS (
+    SELECT utc_day(m.created_at) AS day, c.channel, m.conversation_id,
+           MAX(CASE WHEN m.action = 'resolved' THEN 1 ELSE 0 END) AS said_yes,
+           MAX(CASE WHEN m.action = 'answer' THEN 1 ELSE 0 END) AS answered,
+           SUM(CASE WHEN m.action = 'resolved' THEN 1 ELSE 0 END) AS yeses
+    FROM messages m JOIN conversations c ON c.id = m.conversation_id
+    WHERE m.author = 'customer' AND m.created_at >= $1 AND m.created_at < $2
+      AND (CAST($3 AS TEXT) IS NULL OR c.channel = $3)
+    GROUP BY 1, 2, 3
+), escalated AS (
+    SELECT utc_day(e.created_at) AS day, c.channel, e.conversation_id, e.reason
+    FROM escalations e JOIN conversations c ON c.id = e.conversation_id
+    WHERE e.created_at >= $1 AND e.created_at < $2
+      AND (CAST($3 AS TEXT) IS NULL OR c.channel = $3)
+)
+SELECT day, channel, SUM(conversations) AS conversations, SUM(solved) AS solved_by_bot,
+       SUM(escalations) AS escalations, SUM(yes) AS yes, SUM(no) AS no
+FROM (
+    SELECT day, channel, 1 AS conversations,
+           CASE WHEN said_yes = 1 OR (answered = 1 AND NOT EXISTS (
+               SELECT 1 FROM escalated x WHERE x.conversation_id = talk.conversation_id))
+           THEN 1 ELSE 0 END AS solved,
+           0 AS escalations, yeses AS yes, 0 AS no
+    FROM talk
+    UNION ALL
+    SELECT day, channel, 0, 0, 1, 0, CASE WHEN reason = 'not_solved' THEN 1 ELSE 0 END
+    FROM escalated
+) AS counted
+GROUP BY day, channel ORDER BY day, channel
