@@ -7,7 +7,9 @@ Also makes the pictures of docs/ when BOT_DESK_SCREENSHOTS names a folder
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +62,15 @@ async def no_serious_violation(page: Page, where: str) -> None:
         for v in result["violations"] if v["impact"] in ("serious", "critical")
     ]  # fmt: skip
     assert serious == [], f"{where}: {serious}"
+
+
+async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait for what the page does on its own (an event, a dialog)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    assert condition()
 
 
 async def admin(desk: Desk, name: str = "Chef") -> str:
@@ -125,6 +136,53 @@ async def test_an_agent_works_a_conversation_with_the_keyboard_alone(
         await page.keyboard.press("/")
         await expect(page.get_by_label("Rechercher (client, échanges, notes)")).to_be_focused()
         await no_serious_violation(page, f"desk at {width}px")
+    finally:
+        await ctx.close()
+
+
+async def test_handing_back_asks_when_the_customer_wrote_before_the_page_showed_it(
+    desk: Desk, graph: FakeGraph, browser: Browser
+) -> None:
+    """The page has not shown the customer's newest message yet (its refresh is slow): the
+    hand-back is refused by the server, the agent is told and asked, and nothing is lost."""
+    from playwright.async_api import Route, expect
+
+    ctx = await context(browser, 1440)
+    page = await ctx.new_page()
+    try:
+        await sign_in(page, desk, desk.token)
+        await desk.customer_says("psid-late", "je veux parler à un humain")
+        await page.locator("#queue button").first.click()
+        await page.get_by_role("button", name="Prendre en charge").click()
+        reply = page.get_by_label("Votre réponse au client")
+        await reply.fill("Voilà, c'est réglé.")
+        await reply.press("Enter")
+        await expect(page.locator("#brief")).to_contain_text("une personne y a répondu")
+        held: list[Route] = []
+
+        async def hold(route: Route) -> None:
+            held.append(route)  # the detail's refresh stays pending: the page is stale
+
+        await page.route("**/api/escalations/*", hold)
+        await desk.customer_says("psid-late", "attendez, j'ai encore une question")
+        await until(lambda: len(held) > 0)
+        asked: list[str] = []
+
+        async def answer(dialog: Any) -> None:
+            asked.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("dialog", answer)
+        await page.get_by_role("button", name="Rendre la main à l'assistant").click()
+        await expect(page.locator("#toast")).to_contain_text("Le client vient d'écrire")
+        assert asked == []  # the page had not shown the message: it did not ask before
+        while held:
+            await held.pop().continue_()
+        await page.unroute("**/api/escalations/*")
+        await until(lambda: len(asked) == 1)  # asked now, the message shown
+        assert "sans réponse" in asked[0]
+        await expect(page.locator("#transcript")).to_contain_text("j'ai encore une question")
+        await expect(page.locator("#holder")).to_have_text("Vous vous en occupez.")
     finally:
         await ctx.close()
 

@@ -181,6 +181,27 @@ async def test_what_a_customer_writes_to_a_person_is_found_by_search_within_seco
     assert hits == words == [esc]
 
 
+async def test_handing_back_over_a_message_the_agent_has_not_seen_is_refused(
+    desk: Client, graph: FakeGraph
+) -> None:
+    """The desk sends the last transcript entry it showed: a customer message that came
+    after it, still unanswered, makes the hand-back a 409 the desk asks about."""
+    esc = await escalated(desk, "u-late")
+    base = f"/api/escalations/{esc}"
+    await send(desk, "POST", f"{base}/messages", ANA, {"text": "Voilà, c'est réglé."}, 201)
+    seen = (await get(desk, base))["transcript"][-1]["id"]
+    assert await post(desk, fb.text("u-late", "attendez, j'ai encore une question")) == 200
+    await settled(desk, 0.05)
+    for bad in ({"seen": "x"}, {"seen": -1}, {"seen": 10**30}, {"other": 1}):
+        await send(desk, "POST", f"{base}/resolve", ANA, bad, 400)
+    refused = await send(desk, "POST", f"{base}/resolve", ANA, {"seen": seen}, 409)
+    assert refused["unanswered"] is True
+    detail = await get(desk, base)
+    assert detail["status"] == "claimed" and detail["brief"]["unanswered"] is True
+    latest = detail["transcript"][-1]["id"]
+    assert (await send(desk, "POST", f"{base}/resolve", ANA, {"seen": latest}))["status"] == "resolved"
+
+
 async def test_a_customers_history_lists_every_conversation_newest_first(
     desk: Client, graph: FakeGraph
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Final, TypeVar
 
 from aiohttp import web
 from aiohttp_sse import sse_response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.base import Window
 from bot.desk import brief
@@ -66,6 +66,15 @@ class AgentMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str
+
+
+class HandBack(BaseModel):
+    """Optional: the last transcript entry the agent saw. A customer message after it,
+    still unanswered, makes the hand-back a 409, so that the agent reads it first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seen: int | None = Field(default=None, ge=0, le=2**63 - 1)
 
 
 def add_routes(app: web.Application) -> None:
@@ -296,8 +305,20 @@ async def message(request: web.Request) -> web.Response:
 
 
 async def resolve(request: web.Request) -> web.Response:
+    body = await request.read()
+    seen = parsed(body, HandBack).seen if body.strip() else None
+    store = request.app[STORE]
+    escalation_id = _id(request)
+    if seen is not None:
+        view = await store.escalation(escalation_id)
+        transcript = await store.transcript(view.conversation.id)
+        if brief.unanswered(transcript) and transcript[-1].id > seen:
+            return web.json_response(
+                {"error": "the customer wrote since; still unanswered", "unanswered": True},
+                status=409,
+            )
     handback = Reply(text=request.app[ENGINE].renderer.text("handback"))
-    view = await request.app[STORE].resolve(_id(request), request[AGENT], handback)
+    view = await store.resolve(escalation_id, request[AGENT], handback)
     request.app[PIPELINE].wake_outbox()
     view = await request.app[STORE].escalation(view.id)
     request.app[METRICS].escalations.labels("resolved").inc()

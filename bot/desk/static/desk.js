@@ -151,6 +151,7 @@
     if (!response.ok) {
       const problem = new Error((data && data.error) || "erreur " + response.status);
       problem.status = response.status;
+      problem.unanswered = Boolean(data && data.unanswered);
       throw problem;
     }
     return data;
@@ -463,13 +464,25 @@
     }
   });
 
+  const UNANSWERED = "Le dernier message du client est resté sans réponse. Rendre quand même la main à l'assistant ?";
+  const lastSeen = () => {
+    const entries = (current && current.transcript) || [];
+    return entries.length ? entries[entries.length - 1].id : 0;
+  };
+
   resolveButton.addEventListener("click", async () => {
-    if (current && current.brief && current.brief.unanswered &&
-        !window.confirm("Le dernier message du client est resté sans réponse. Rendre quand même la main à l'assistant ?")) {
-      return;
+    if (current && current.brief && current.brief.unanswered && !window.confirm(UNANSWERED)) return;
+    // What the agent saw goes with the request: a customer message that arrived meanwhile
+    // comes back as a 409, shown, and asked about like any unanswered message.
+    let arrived = false;
+    let done = await act(resolveButton, "/resolve", { seen: lastSeen() }, (problem) => {
+      arrived = problem.status === 409 && problem.unanswered === true;
+      if (arrived) return "Le client vient d'écrire : lisez son message avant de rendre la main.";
+      return problem.status === 409 ? "Cette demande est déjà close ou tenue par quelqu'un d'autre." : "Impossible de rendre la main (" + problem.message + ").";
+    });
+    if (arrived && window.confirm(UNANSWERED)) {
+      done = await act(resolveButton, "/resolve", { seen: lastSeen() }, (problem) => "Impossible de rendre la main (" + problem.message + ").");
     }
-    const done = await act(resolveButton, "/resolve", undefined, (problem) =>
-      problem.status === 409 ? "Cette demande est déjà close ou tenue par quelqu'un d'autre." : "Impossible de rendre la main (" + problem.message + ").");
     if (done) announce("Conversation rendue à l'assistant.");
   });
 
