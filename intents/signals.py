@@ -532,8 +532,9 @@ class SignalReader:
         done = [found for _, found in self._done]
         safety = [found for _, found in self._safety]
         return [
-            *safety, self._human, self._elsewhere, self._company, self._topic, self._with_product, self._no,
-            self._wait, self._yes, self._new_question, self._anger, *done,
+            *safety, self._human, self._elsewhere, self._company, self._topic,
+            self._with_product, self._no, self._wait, self._yes, self._new_question,
+            self._anger, *done,
         ]  # fmt: skip
 
     def read(self, text: str, words: str | None = None) -> Signals:
