@@ -349,7 +349,8 @@ _LICENCE_ERROR_RE: Final = re.compile(
 # message about a product: the product's topic, however close "se connecter" reads.
 _OTHER_CONNECTION_RE: Final = re.compile(
     r"\b(bluetooth|casque|airpods|manette|imprimante|scanner|ecouteurs|enceinte|nas|vpn|wifi"
-    r"|wi fi|usb|webcam|serveur|a distance|rdp|ssh|ethernet|reseau|internet)\b"
+    r"|wi fi|usb|webcam|serveur|a distance|rdp|ssh|ethernet|reseau|internet|pare feu|firewall"
+    r"|proxy)\b"
 )
 _TRANSFER_RE: Final = re.compile(
     r"\b(transfer\w*|deplacer|basculer|migrer|passer)\b (\w+ ){0,3}"
