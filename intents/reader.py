@@ -144,7 +144,12 @@ class Reader:
                 # "Comment on passe en pro ?": the edition, not the business account, when
                 # the message does not speak of the account.
                 problems = ()
-            elif near and not signals.elsewhere and not _LICENCE_ERROR_RE.search(words):
+            elif (
+                near
+                and not signals.elsewhere
+                and not _LICENCE_ERROR_RE.search(words)
+                and not _OTHER_CONNECTION_RE.search(words)
+            ):
                 # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
                 # account problem is the point, the licence its context.
                 signals = signals.without_topic()
@@ -154,6 +159,7 @@ class Reader:
             and {c.intent for c in match.candidates[:2]} == _ACCESS_PAIR
             and _PLAIN_FORGOT_RE.search(words)
             and not _MAILBOX_RE.search(words)
+            and not signals.elsewhere
         ):
             # "J'ai plus accès à mon compte, mdp oublié": the access lost is the account's,
             # because of the password; no mailbox is named.
@@ -338,6 +344,13 @@ _MANAGE_RE: Final = re.compile(
 _LICENCE_ERROR_RE: Final = re.compile(
     r"\b(licence|licences|license|cle de licence|cle d activation|cle produit|abonnement)"
     r" (\w+ ){0,2}(invalide|expiree?|non valide|pas valide|desactivee?|suspendue?|bloquee?)\b"
+)
+# A connection that is not the account's (a device, a network, a remote Mac or server), in a
+# message about a product: the product's topic, however close "se connecter" reads.
+_OTHER_CONNECTION_RE: Final = re.compile(
+    r"\b(bluetooth|casque|airpods|manette|imprimante|scanner|ecouteurs|enceinte|nas|vpn|wifi"
+    r"|wi fi|usb|webcam|serveur|a distance|rdp|ssh|ethernet|reseau|internet|pare feu|firewall"
+    r"|proxy)\b"
 )
 _TRANSFER_RE: Final = re.compile(
     r"\b(transfer\w*|deplacer|basculer|migrer|passer)\b (\w+ ){0,3}"

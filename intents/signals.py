@@ -507,6 +507,7 @@ class SignalReader:
         self._safety = [(reason, signal(reason)) for reason in SAFETY]
         self._human = signal("human")
         self._elsewhere = signal("elsewhere")
+        self._company = signal("company")
         self._topic = signal("topic")
         topic = signals["topic"]
         self._with_product = _Signal(topic["with_product"])
@@ -531,8 +532,9 @@ class SignalReader:
         done = [found for _, found in self._done]
         safety = [found for _, found in self._safety]
         return [
-            *safety, self._human, self._elsewhere, self._topic, self._with_product, self._no,
-            self._wait, self._yes, self._new_question, self._anger, *done,
+            *safety, self._human, self._elsewhere, self._company, self._topic,
+            self._with_product, self._no, self._wait, self._yes, self._new_question,
+            self._anger, *done,
         ]  # fmt: skip
 
     def read(self, text: str, words: str | None = None) -> Signals:
@@ -562,7 +564,7 @@ class SignalReader:
                 self._product.search(words) is not None and self._with_product(words, heads)
             )
         if name == "elsewhere":
-            return self._elsewhere(words, heads)
+            return self._elsewhere(words, heads) or self._company(words, heads)
         if name == "new_question":
             return self._new_question(words, heads) or "?" in text
         if name == "done":

@@ -13,6 +13,16 @@ from intents.reader import Reader
 from intents.signals import SignalReader, Words, flat, gate
 from tests.corpus import load_corpus
 
+# The readable message sets whose texts check the signals' word gates.
+DEV_SETS = (
+    "devset",
+    "holdout",
+    "intents/dev_extra",
+    "intents/dev_extra2",
+    "intents/dev_offtopic",
+    "intents/dev_offtopic2",
+)
+
 SIGNALS = SignalReader()
 
 
@@ -167,7 +177,7 @@ def test_classify_reports_the_messages_intent(reader: Reader, text: str, intent:
 def test_a_pattern_is_skipped_only_when_it_could_not_match() -> None:
     """The word gates that spare most patterns a scan never hide a match, on every message
     of the development sets and corpus and on long mixtures of them."""
-    texts = [t for name in ("devset", "holdout", "intents/dev_extra") for _, t in load(name)]
+    texts = [t for name in DEV_SETS for _, t in load(name)]
     texts += [t.say for c in load_corpus("dev") for t in c.turns if t.say]
     rng = random.Random(7)
     texts += [forty_words(texts, rng) for _ in range(300)]
@@ -186,7 +196,7 @@ def test_a_pattern_is_skipped_only_when_it_could_not_match() -> None:
 
 def test_a_pattern_searched_from_word_starts_finds_what_it_finds_anywhere() -> None:
     """Searched after a space instead of from `\\b`, a pattern matches the same messages."""
-    texts = [t for name in ("devset", "holdout", "intents/dev_extra") for _, t in load(name)]
+    texts = [t for name in DEV_SETS for _, t in load(name)]
     texts += [t.say for c in load_corpus("dev") for t in c.turns if t.say]
     rng = random.Random(11)
     texts += [forty_words(texts, rng) for _ in range(300)]
