@@ -1,4 +1,5 @@
-"""A clock for the service that tests can move forward: real time, plus what they add."""
+"""Clocks for the service that tests move: real time plus what they add, or a clock that
+stands still until they set it."""
 
 from __future__ import annotations
 
@@ -16,3 +17,13 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds
+
+
+class StoppedClock:
+    """Seconds since the epoch, exactly `now`: the test sets it, time does not flow."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

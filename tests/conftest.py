@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.config import Settings
 from bot.engine import Engine
+from bot.store import Store, open_store
 from intents.catalogue import Catalogue, load_catalogue
 from intents.matcher import Matcher
 from intents.reader import Reader
@@ -125,6 +126,23 @@ async def postgres_schema() -> AsyncIterator[str]:
         if os.environ.get("BOT_REQUIRE_POSTGRES") == "1":
             raise
         pytest.skip(f"{exc}; BOT_REQUIRE_POSTGRES=1 makes this fail")
+
+
+@contextlib.asynccontextmanager
+async def opened_store(
+    dialect: str, tmp_path: Path, clock: Callable[[], float]
+) -> AsyncIterator[Store]:
+    """A fresh store on `dialect` (SQLite in `tmp_path`, or a fresh PostgreSQL schema, as
+    postgres_schema), opened with `clock`, closed afterwards."""
+    async with contextlib.AsyncExitStack() as stack:
+        if dialect == "sqlite":
+            url = f"sqlite:///{tmp_path}/store.sqlite3"
+        else:
+            url = await stack.enter_async_context(postgres_schema())
+        store = open_store(url, clock=clock)
+        await store.open()
+        stack.push_async_callback(store.close)
+        yield store
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from bot.models import IncomingMessage, Reply
 from bot.store import NewEscalation, Store, StoreError, TurnRecord, open_store
 from bot.store.store import migrations
 from tests.clock import Clock
-from tests.conftest import postgres_schema
+from tests.conftest import opened_store, postgres_schema
 
 LATEST = max(version for version, _, _ in migrations("sqlite"))
 
@@ -33,14 +33,7 @@ async def store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
 ) -> AsyncIterator[Store]:
     """The same contract on both databases."""
-    async with contextlib.AsyncExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path}/store.sqlite3"
-        else:
-            url = await stack.enter_async_context(postgres_schema())
-        opened = open_store(url, clock=clock)
-        await opened.open()
-        stack.push_async_callback(opened.close)
+    async with opened_store(request.param, tmp_path, clock) as opened:
         yield opened
 
 

@@ -7,7 +7,6 @@ The reports are checked against a fixed fixture whose figures were worked out by
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +22,9 @@ from bot.store import (
     NotFound,
     Store,
     TurnRecord,
-    open_store,
 )
-from tests.conftest import postgres_schema
+from tests.clock import StoppedClock
+from tests.conftest import opened_store
 
 DAY = 86_400.0
 D1 = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday, 00:00 UTC
@@ -36,29 +35,12 @@ BOB = Identity("Bob", "agent")
 CHEF = Identity("Chef", "admin")
 
 
-class FixedClock:
-    """The store's clock, set by the test."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 async def setup(
     request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[tuple[Store, FixedClock]]:
-    clock = FixedClock(D1)
-    async with contextlib.AsyncExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path}/store.sqlite3"
-        else:
-            url = await stack.enter_async_context(postgres_schema())
-        opened = open_store(url, clock=clock)
-        await opened.open()
-        stack.push_async_callback(opened.close)
+) -> AsyncIterator[tuple[Store, StoppedClock]]:
+    clock = StoppedClock(D1)
+    async with opened_store(request.param, tmp_path, clock) as opened:
         for name, role in (("Ana", "agent"), ("Bob", "agent"), ("Chef", "admin")):
             await opened.add_agent(name, f"hash-{name}", role)  # type: ignore[arg-type]
         yield opened, clock
@@ -69,7 +51,7 @@ _mids = iter(range(1, 10**6))
 
 async def say(
     store: Store,
-    clock: FixedClock,
+    clock: StoppedClock,
     at: float,
     customer: str,
     text: str,
@@ -108,12 +90,12 @@ async def escalation_of(store: Store, conversation_id: int) -> int:
     return view.id
 
 
-async def reply(store: Store, clock: FixedClock, at: float, escalation: int, agent: str) -> None:
+async def reply(store: Store, clock: StoppedClock, at: float, escalation: int, agent: str) -> None:
     clock.now = at
     await store.agent_reply(escalation, agent, Reply(text=f"Bonjour, ici {agent}."))
 
 
-async def resolve(store: Store, clock: FixedClock, at: float, escalation: int, agent: str) -> None:
+async def resolve(store: Store, clock: StoppedClock, at: float, escalation: int, agent: str) -> None:
     clock.now = at
     await store.resolve(escalation, agent, Reply(text="L'assistant reprend."))
 
@@ -122,7 +104,7 @@ def hours(day: float, h: float, minutes: float = 0) -> float:
     return day + h * 3600 + minutes * 60
 
 
-async def fixture(store: Store, clock: FixedClock) -> None:
+async def fixture(store: Store, clock: StoppedClock) -> None:
     """Two days of support; the figures each report gives are worked out in the test."""
     not_solved = "not_solved"
     # Day 1
@@ -158,7 +140,7 @@ async def fixture(store: Store, clock: FixedClock) -> None:
 
 
 async def test_reports_give_the_figures_worked_out_by_hand(
-    setup: tuple[Store, FixedClock],
+    setup: tuple[Store, StoppedClock],
 ) -> None:
     """By hand, over both days, every channel:
     - conversations: a, b, c, d, e, f = 6 (a wrote on both days: once over the period);
@@ -223,7 +205,7 @@ async def test_reports_give_the_figures_worked_out_by_hand(
 
 
 async def test_review_lists_what_the_bot_missed_until_an_agent_labels_it(
-    setup: tuple[Store, FixedClock],
+    setup: tuple[Store, StoppedClock],
 ) -> None:
     store, clock = setup
     await fixture(store, clock)
@@ -257,7 +239,7 @@ async def test_review_lists_what_the_bot_missed_until_an_agent_labels_it(
 
 
 async def test_release_and_transfer_follow_who_holds_the_escalation(
-    setup: tuple[Store, FixedClock],
+    setup: tuple[Store, StoppedClock],
 ) -> None:
     store, clock = setup
     c = await say(store, clock, D1, "c", "humain", action="escalate", intent="human",
@@ -284,7 +266,7 @@ async def test_release_and_transfer_follow_who_holds_the_escalation(
         await store.release(10**9, CHEF)
 
 
-async def test_notes_stay_with_the_escalation(setup: tuple[Store, FixedClock]) -> None:
+async def test_notes_stay_with_the_escalation(setup: tuple[Store, StoppedClock]) -> None:
     store, clock = setup
     c = await say(store, clock, D1, "c", "humain", action="escalate", intent="human",
                   escalation=NewEscalation("asked_for_human", "human", 99.0))  # fmt: skip
@@ -302,7 +284,7 @@ async def test_notes_stay_with_the_escalation(setup: tuple[Store, FixedClock]) -
 
 
 async def test_sessions_expire_are_renewed_while_used_and_end_with_the_agent(
-    setup: tuple[Store, FixedClock],
+    setup: tuple[Store, StoppedClock],
 ) -> None:
     store, clock = setup
     twelve_hours = 12 * 3600.0
@@ -323,7 +305,7 @@ async def test_sessions_expire_are_renewed_while_used_and_end_with_the_agent(
     assert await store.session("unknown", twelve_hours) is None
 
 
-async def test_agents_have_roles(setup: tuple[Store, FixedClock]) -> None:
+async def test_agents_have_roles(setup: tuple[Store, StoppedClock]) -> None:
     store, _ = setup
     assert [(a.name, a.role) for a in await store.agents()] == [
         ("Ana", "agent"), ("Bob", "agent"), ("Chef", "admin"),
@@ -336,7 +318,7 @@ async def test_agents_have_roles(setup: tuple[Store, FixedClock]) -> None:
 
 
 async def test_team_replies_are_added_changed_and_removed(
-    setup: tuple[Store, FixedClock],
+    setup: tuple[Store, StoppedClock],
 ) -> None:
     store, _ = setup
     first = await store.add_team_reply("Délai", "Nous revenons vers vous sous 24 h.", "Chef")
@@ -353,7 +335,7 @@ async def test_team_replies_are_added_changed_and_removed(
 
 
 async def test_search_finds_french_word_forms_in_transcripts_notes_and_names(
-    setup: tuple[Store, FixedClock],
+    setup: tuple[Store, StoppedClock],
 ) -> None:
     store, clock = setup
     reset = await say(store, clock, D1, "u1", "je veux réinitialiser mon mot de passe, un humain",
@@ -386,7 +368,7 @@ async def test_search_finds_french_word_forms_in_transcripts_notes_and_names(
 
 
 async def test_a_customers_name_is_asked_again_after_a_day(
-    setup: tuple[Store, FixedClock],
+    setup: tuple[Store, StoppedClock],
 ) -> None:
     store, clock = setup
     c = await say(store, clock, D1, "c", "humain", action="escalate")
@@ -404,7 +386,7 @@ async def test_a_customers_name_is_asked_again_after_a_day(
 
 
 async def test_the_customer_history_lists_every_escalation_newest_first(
-    setup: tuple[Store, FixedClock],
+    setup: tuple[Store, StoppedClock],
 ) -> None:
     store, clock = setup
     c = await say(store, clock, D1, "c", "humain", action="escalate",

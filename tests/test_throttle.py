@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from bot.throttle import Throttle
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import StoppedClock as Clock
 
 
 def test_a_client_gets_its_burst_then_waits_for_the_rate() -> None:
