@@ -365,10 +365,13 @@ async def test_polling_a_person_answering_from_the_x_app_pauses_the_bot(
 
 
 async def test_a_reply_one_instance_sent_is_not_taken_for_a_person_by_another(
-    aiohttp_client: MakeClient, settings: Settings, fake_x: FakeX, engine: Engine, postgres_url: str
+    postgres_url: str, aiohttp_client: MakeClient, settings: Settings, fake_x: FakeX, engine: Engine
 ) -> None:
     """Two instances poll X's DMs, where the account's own DMs come back without the app
-    that sent them: the instance that did not send a reply must not pause the bot for it."""
+    that sent them: the instance that did not send a reply must not pause the bot for it.
+
+    (`postgres_url` first: fixtures end in the reverse order, so the schema is dropped after
+    both instances stopped, not under their polling.)"""
     poll = x_settings(
         settings, fake_x, twitter_mode="poll", twitter_dm_api="v2", twitter_poll_seconds=0.2,
         bot_database_url=postgres_url,
