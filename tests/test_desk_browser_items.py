@@ -150,6 +150,20 @@ async def test_handing_back_asks_when_the_customer_wrote_before_the_page_showed_
     ctx = await context(browser, 1440)
     page = await ctx.new_page()
     try:
+        held: list[tuple[Route, Any]] = []
+        holding = True
+
+        async def hold(route: Route) -> None:
+            # Every refresh of the detail goes through here from the start, so that none
+            # already under way can bring the newest message early: the one that carries it
+            # stays pending while the agent clicks, and the page is stale.
+            response = await route.fetch()
+            if holding and "encore une question" in await response.text():
+                held.append((route, response))
+            else:
+                await route.fulfill(response=response)
+
+        await page.route("**/api/escalations/*", hold)
         await sign_in(page, desk, desk.token)
         await desk.customer_says("psid-late", "je veux parler à un humain")
         await page.locator("#queue button").first.click()
@@ -158,12 +172,6 @@ async def test_handing_back_asks_when_the_customer_wrote_before_the_page_showed_
         await reply.fill("Voilà, c'est réglé.")
         await reply.press("Enter")
         await expect(page.locator("#brief")).to_contain_text("une personne y a répondu")
-        held: list[Route] = []
-
-        async def hold(route: Route) -> None:
-            held.append(route)  # the detail's refresh stays pending: the page is stale
-
-        await page.route("**/api/escalations/*", hold)
         await desk.customer_says("psid-late", "attendez, j'ai encore une question")
         await until(lambda: len(held) > 0)
         asked: list[str] = []
@@ -176,9 +184,10 @@ async def test_handing_back_asks_when_the_customer_wrote_before_the_page_showed_
         await page.get_by_role("button", name="Rendre la main à l'assistant").click()
         await expect(page.locator("#toast")).to_contain_text("Le client vient d'écrire")
         assert asked == []  # the page had not shown the message: it did not ask before
+        holding = False
         while held:
-            await held.pop().continue_()
-        await page.unroute("**/api/escalations/*")
+            route, response = held.pop(0)
+            await route.fulfill(response=response)
         await until(lambda: len(asked) == 1)  # asked now, the message shown
         assert "sans réponse" in asked[0]
         await expect(page.locator("#transcript")).to_contain_text("j'ai encore une question")
