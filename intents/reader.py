@@ -106,6 +106,11 @@ class Reader:
     def read(self, text: str) -> Reading:
         original = text
         text = without_secrets(text)
+        # "Ce n'est pas le mot de passe de ma VM, c'est celui du compte": what the customer
+        # says it is not is left out of the reading.
+        kept = _without_denied(text)
+        if kept != text and len(flat(kept).split()) >= DENIAL_REST_WORDS:
+            text = kept
         words = flat(text)
         signals = self.signals.read(original, words)
         match = self.matcher.match(text)
@@ -363,6 +368,38 @@ _LOSS_RE: Final = re.compile(
 )
 # A reply's first clause ("oui ça marche", "nickel", "non merci"), before something new.
 _FIRST_CLAUSE_RE: Final = re.compile(r"\s*[.!?;:,]+\s*")
+# "…, pas le mot de passe", "c'est pas la VM", "ce n'est pas le mdp de ma VM que j'ai perdu":
+# a thing named only to be denied, at the start of a sentence or after "c'est"/"non" (never
+# the verb's negation: "je ne reçois pas le mail" stays whole). Up to the sentence's end or
+# to what the customer says instead.
+_DENIED_RE: Final = re.compile(
+    r"(?:^|(?<=[,.;:!?])|\b(?:c'?|c’|ce n'?|ce n’|ce )?est |\bc |\bnon,? )\s*pas "
+    r"(?:le |la |l'|l’|les |mon |ma |mes |du |de la |des |celui |celle )"
+    r"(?P<noun>mot de passe|mdp|adresse e-mail|adresse mail|adresse|e-mail|mail|identifiant)?"
+    r"[^,.;:!?\n]{0,48}?(?=[,.;:!?\n]|$| c'?est | c’est | c | mais | que | qui )",
+    re.IGNORECASE,
+)
+DENIAL_REST_WORDS: Final = 3
+# "…, c'est celui du compte": the one the customer means instead.
+_THAT_ONE_RE: Final = re.compile(r"\b(?:celui|celle)\b", re.IGNORECASE)
+
+
+def _without_denied(text: str) -> str:
+    """The message without what it denies; "celui"/"celle" that follows stands for the
+    thing denied ("pas le mdp de ma VM, c celui du compte" -> "… c le mdp du compte")."""
+    nouns: list[str] = []
+
+    def drop(found: re.Match[str]) -> str:
+        if found.group("noun"):
+            nouns.append(found.group("noun"))
+        return " "
+
+    kept = _DENIED_RE.sub(drop, text)
+    if nouns:
+        kept = _THAT_ONE_RE.sub(f"le {nouns[0]}", kept, count=1)
+    return kept
+
+
 _REPLY_LEAD_RE: Final = re.compile(
     r"^(oui|ouais|ok|okay|merci|super|nickel|parfait|top|genial|d accord|c est bon|ca marche"
     r"|ca a marche|c est regle|impeccable|cool|non|nan)( \w+){0,3}$"

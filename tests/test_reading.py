@@ -33,7 +33,10 @@ SIGNALS = SignalReader()
         ("quelqu'un s'est connecté à mon compte et a changé l'adresse mail", "hacked"),
         ("on a modifié mon mot de passe sans mon accord", "hacked"),
         ("my account was hacked", "hacked"),
-        ("j'ai reçu un mail bizarre qui dit venir de Parallels, il veut mon mot de passe", "phishing"),
+        (
+            "j'ai reçu un mail bizarre qui dit venir de Parallels, il veut mon mot de passe",
+            "phishing",
+        ),
         ("un faux support Parallels m'a écrit sur WhatsApp", "phishing"),
         ("vous m'avez prélevé deux fois ce mois-ci", "payment"),
         ("je fais opposition auprès de ma banque", "payment"),
@@ -166,8 +169,20 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
         ("cc jai oublié mon mdp", "forgot_password"),
         ("J'ai oublié le mot de passe de mon adresse Outlook", "none"),
         ("Parallels Desktop ne démarre plus depuis la mise à jour", "none"),
-        ("j'ai acheté une licence mais j'ai oublié le mot de passe de mon compte", "forgot_password"),
+        (
+            "j'ai acheté une licence mais j'ai oublié le mot de passe de mon compte",
+            "forgot_password",
+        ),
         ("mon compte a été piraté, on a changé mon mot de passe", "none"),
+        # What the customer denies is not read; "celui" is then the thing denied.
+        (
+            "ce n'est pas le mot de passe de ma machine virtuelle que j'ai oublié, c'est celui "
+            "de mon compte Parallels",
+            "forgot_password",
+        ),
+        ("c'est l'adresse du compte que je ne retrouve plus, pas le mot de passe", "forgot_email"),
+        ("J'ai oublié le mot de passe de ma VM, pas celui du compte Parallels", "none"),
+        ("je ne reçois pas le mail de réinitialisation de mot de passe", "reset_email_missing"),
     ],
 )
 def test_classify_reports_the_messages_intent(reader: Reader, text: str, intent: str) -> None:
