@@ -26,6 +26,8 @@ FLOORS = {
     "intents/dev_offtopic": (1.0, 0.95, 0.01),
     "intents/dev_offtopic2": (1.0, 0.975, 0.008),
     "intents/dev_extra2": (0.88, 1.0, 0.005),
+    # Written blind (from the article and DESIGN.md only) before the rules it then led to.
+    "intents/dev_blind3": (0.87, 0.94, 0.012),
     "sealed/intents": (0.97, 0.93, 0.012),
 }
 

@@ -21,6 +21,7 @@ DEV_SETS = (
     "intents/dev_extra2",
     "intents/dev_offtopic",
     "intents/dev_offtopic2",
+    "intents/dev_blind3",
 )
 
 SIGNALS = SignalReader()
