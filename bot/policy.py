@@ -55,6 +55,7 @@ MAX_CHOICES = 3
 #: the answer leaves them out, and once all are done the next step is a person.
 STEPS: Final[dict[str, tuple[str, ...]]] = {
     "forgot_password": ("reset_link",),
+    "lost_email_access": ("new_account",),
     "email_in_use": ("reset_link",),
     "reset_email_missing": ("spam", "contacts"),
     "device_email_missing": ("spam", "contacts", "other_device"),

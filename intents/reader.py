@@ -193,7 +193,10 @@ class Reader:
             # arrive pas": whichever the top, the link was used and its e-mail is missing.
             scores = {c.intent: c.score for c in match.candidates}
             # The e-mail that did not come, after that link, is the reset e-mail.
-            floor = RESET_NEAR if match.intent == "no_email_received" else RESET_CLEAR
+            nothing_came = _NOTHING_CAME_RE.search(words) is not None
+            floor = (
+                RESET_NEAR if match.intent == "no_email_received" or nothing_came else RESET_CLEAR
+            )
             if scores.get("reset_email_missing", 0.0) >= floor:
                 problems = ("reset_email_missing",)
         if problems and problems[0] in _RESET_LINK and signals.took("reset_link"):
@@ -263,6 +266,11 @@ class Reader:
                 and match.intent not in found
             ):
                 found.append(match.intent)
+        if "forgot_password" in found and _MAIL_MISSING_RE.search(flat(text)):
+            # "Aucun mail n'arrive : ni celui pour réinitialiser mon mot de passe, ni …":
+            # the clause names the reset, the message says its e-mail does not come.
+            found = ["reset_email_missing" if p == "forgot_password" else p for p in found]
+            found = list(dict.fromkeys(found))
         if "reset_email_missing" in found:
             found = [p for p in found if p not in ("forgot_password", "email_in_use")]
         if {"email_in_use", "email_deleted"} <= set(found):
@@ -368,6 +376,18 @@ _LOSS_RE: Final = re.compile(
 )
 # A reply's first clause ("oui ça marche", "nickel", "non merci"), before something new.
 _FIRST_CLAUSE_RE: Final = re.compile(r"\s*[.!?;:,]+\s*")
+# "Je reçois rien", "toujours rien reçu": nothing came, whatever was asked for.
+_NOTHING_CAME_RE: Final = re.compile(
+    r"\b(recois|recoit|recu|reçu|eu|arrive)\b (toujours |jamais |encore )?(rien|aucun|aucune)\b"
+    r"|\b(rien|toujours rien|jamais rien) (\w+ )?(recu|arrive|eu|vu)\b"
+)
+# An e-mail that does not come, said of the message as a whole.
+_MAIL_MISSING_RE: Final = re.compile(
+    r"\b(aucun|aucune|pas de|pas d|jamais de|toujours pas de)\b (\w+ ){0,2}"
+    r"(mail|mails|e mail|e mails|email|emails|courriel|courriels|lien)\b"
+    r"|\b(mail|mails|e mail|email|courriel|lien)\b (\w+ ){0,3}"
+    r"(n arrive|arrive pas|arrive jamais|arrive toujours pas|ne vient|vient pas)\b"
+)
 # "…, pas le mot de passe", "c'est pas la VM", "ce n'est pas le mdp de ma VM que j'ai perdu":
 # a thing named only to be denied, at the start of a sentence or after "c'est"/"non" (never
 # the verb's negation: "je ne reçois pas le mail" stays whole). Up to the sentence's end or

@@ -39,6 +39,7 @@ STEPS: Final = (
     "waited",
     "complex_password",
     "searched_noreply",
+    "new_account",
 )
 #: What another engineer's masking leaves in place of a pasted password or card number.
 SECRET_MARKERS: Final = ("[mot de passe masqué]", "[carte masquée]")

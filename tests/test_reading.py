@@ -104,6 +104,8 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("j'ai cliqué sur mot de passe oublié", {"reset_link"}),
         ("je n'ai pas d'autre appareil", {"other_device"}),
         ("j'ai déjà attendu plus de 30 jours", {"waited"}),
+        ("j'ai déjà créé un nouveau compte avec mon autre adresse", {"new_account"}),
+        ("je veux créer un nouveau compte", set()),
     ],
 )
 def test_steps_the_customer_already_took_are_told_from_steps_to_come(
