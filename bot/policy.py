@@ -50,6 +50,8 @@ REPHRASE = "rephrase"
 GET_STARTED = "get_started"
 INTENT_PREFIX = "intent:"
 MAX_CHOICES = 3
+#: Languages besides French that the catalogue's phrasings are written in.
+PHRASED_LANGUAGES: Final = ("en",)
 
 #: The steps of each answer a customer may already have taken (intents/signals.toml):
 #: the answer leaves them out, and once all are done the next step is a person.
@@ -480,9 +482,13 @@ class Policy:
             return self._redirect(state, score)
         if signals.elsewhere:
             return self._miss(state, score)
+        intent = match.intent
+        if reading.language not in (None, *PHRASED_LANGUAGES) and intent != "thanks":
+            # The catalogue is phrased in French and English only: in another language, a
+            # problem is clear or not read at all, and a question about it would be a guess.
+            return self._language(state, reading)
         if reading.symptom is not None:
             return self._clarify_symptom(state, reading.symptom, score)
-        intent = match.intent
         if match.decision == "clarify" and intent in PROBLEMS:
             return self._clarify_close(state, reading)
         if reading.language is not None and intent != "thanks":
