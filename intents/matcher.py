@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise, repeat
 from typing import Final, Literal
 
@@ -270,6 +270,22 @@ class Matcher:
         candidates, second = self._rank(best, used, marker, known)
         decision = self._decide(candidates, second)
         return Match(text, normalized, candidates, decision, normalized.days, facts)
+
+    def without(self, match: Match, intents: frozenset[str]) -> Match:
+        """The same reading with `intents` out of the running: the next best decides."""
+        kept = tuple(c for c in match.candidates if c.intent not in intents)
+        if not kept:
+            return replace(match, candidates=(), decision="none")
+        second = kept[1].score if len(kept) > 1 else 0.0
+        return replace(match, candidates=kept, decision=self._decide(kept, second))
+
+    def preferring(self, match: Match, intent: str) -> Match:
+        """The same reading with `intent` first, to be asked about (a symptom said in
+        words the phrasings do not use)."""
+        scores = {c.intent: c.score for c in match.candidates}
+        first = Candidate(intent, scores.get(intent, self.tuning.none_below))
+        rest = tuple(c for c in match.candidates if c.intent != intent)
+        return replace(match, candidates=(first, *rest), decision="clarify")
 
     def _overlap(
         self, tokens: list[str], clauses: list[list[str]]

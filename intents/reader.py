@@ -122,6 +122,10 @@ class Reader:
                 other = self.matcher.match(rest)
                 if other.intent not in _MOVES and other.decision != "none":
                     match = other
+        if match.intent == "greeting" and _GREETING_RE.search(words) is None:
+            # "Toujours pas de mail depuis ce matin": no greeting is said ("matin" is the
+            # Québécois "bon matin"'s); the next reading decides.
+            match = self.matcher.without(match, _MOVES)
         if match.decision != "answer":
             # "Oui ça marche. Et pour un compte entreprise ?": a reply to the bot's question
             # first, then something new; what follows the reply is read on its own.
@@ -136,6 +140,18 @@ class Reader:
                 other = self.matcher.match(rest)
                 if other.intent in PROBLEMS and (other.decision == "answer" or _plain(other)):
                     match = other
+        if (
+            signals.safety is None
+            and not signals.human
+            and not signals.elsewhere
+            and _CANNOT_CREATE_RE.search(words)
+        ):
+            # "Pas moyen de créer mon compte, j'ai essayé Safari et Chrome", "l'inscription
+            # plante": the symptom in words the phrasings do not use, however diluted; a
+            # licence to register or a crash is its context, not another topic.
+            if match.decision == "none" or match.intent not in _CREATION:
+                match = self.matcher.preferring(match, "cannot_create_account")
+            signals = signals.without_topic()
         language = self.languages.language(text, words) if words else None
         problems: tuple[str, ...] = ()
         if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
@@ -338,6 +354,43 @@ _MOVES: Final = frozenset({"greeting", "thanks"})
 _MOVES_RE: Final = re.compile(
     r"\b(bonjour|bonsoir|salut|slt|cc|coucou|hello|hi|hey|yo|allo|bjr|merci|mrc|thx|thanks"
     r"|d avance|par avance|beaucoup|cordialement|madame|monsieur|svp|stp|s il vous plait)\b"
+)
+# The account cannot be created, said in the customer's words.
+# An account at another company ("créer un compte Microsoft") is not the Parallels one.
+_ACCOUNT_HERE: Final = (
+    r"(compte|account)\b(?! (microsoft|apple|google|gmail|outlook|hotmail|icloud|yahoo|facebook"
+    r"|instagram|orange|sfr|free|steam|netflix|amazon|paypal|utilisateur|local|windows|admin"
+    r"|administrateur|invite)\b)"
+    # Nor is a user account of a virtual machine ("un compte sur la VM Windows").
+    r"(?! (\w+ ){0,2}(sur|dans|de) (la |ma |une |le |mon )?(vm|machine virtuelle|windows|linux"
+    r"|ubuntu)\b)"
+)
+_FAILS: Final = (
+    r"(echoue|coince|bloque|passe pas|marche pas|fonctionne pas|plante|bug\w*|impossible"
+    r"|ne passe|ne marche|ne fonctionne|foire)"
+)
+_CANNOT_CREATE_RE: Final = re.compile(
+    r"\b(pas moyen|impossible|n arrive pas|n arrive plus|j arrive pas|narrive pas|arrive pas"
+    r"|je peux pas|je ne peux pas|peux pas|j y arrive pas|galere)\b (de |d |a )?(\w+ ){0,2}"
+    r"(creer|ouvrir un|ouvrir une|m inscrire|inscrire|enregistrer|faire)\b (\w+ ){0,3}"
+    + _ACCOUNT_HERE
+    + r"|\b(creation|inscription|ouverture|enregistrement) (de |du |d )?(mon |ma |le |la |un )?"
+    r"(compte |account )?(?!(microsoft|apple|google) )(\w+ ){0,2}" + _FAILS
+    + r"|\b(creer|ouvrir un|ouvrir une) (\w+ ){0,2}"
+    + _ACCOUNT_HERE
+    + r" (\w+ ){0,6}"
+    + _FAILS
+    + r"\b"
+)
+# The symptom and the problems it asks about.
+_CREATION: Final = frozenset(
+    {"cannot_create_account", "email_in_use", "weak_password", "business_account", "email_deleted"}
+)
+# A greeting said, in the forms of the catalogue's greetings and of other languages.
+_GREETING_RE: Final = re.compile(
+    r"\b(bonjour|bonsoir|salut|slt|cc|coucou|hello|hi|hey|yo|allo|bjr|bsr|kikou|salutations"
+    r"|bon matin|re|hola|hallo|buongiorno|bom dia|good morning|morning|ca va|bonne journee"
+    r"|bonne soiree|bonne nuit|bienvenue)\b"
 )
 # Words about the account itself: with them, a message close to an article problem is
 # about that problem, whatever product or licence it also names.

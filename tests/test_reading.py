@@ -186,6 +186,13 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
         ("c'est l'adresse du compte que je ne retrouve plus, pas le mot de passe", "forgot_email"),
         ("J'ai oublié le mot de passe de ma VM, pas celui du compte Parallels", "none"),
         ("je ne reçois pas le mail de réinitialisation de mot de passe", "reset_email_missing"),
+        # No greeting is said: "matin" alone is not the Québécois "bon matin".
+        ("toujours pas de mail depuis ce matin, c'est long", "no_email_received"),
+        # The account cannot be made, said in the customer's words and with a crash as its
+        # context; a virtual machine's user account is another matter.
+        ("l'inscription plante à chaque fois que je valide", "cannot_create_account"),
+        ("Pas moyen d'ouvrir un compte, j'ai essayé avec Firefox puis Safari", "cannot_create_account"),
+        ("je n'arrive pas à créer un compte utilisateur sur ma VM Ubuntu", "none"),
     ],
 )
 def test_classify_reports_the_messages_intent(reader: Reader, text: str, intent: str) -> None:
