@@ -188,15 +188,21 @@ class Reader:
         if (
             not problems
             and match.decision == "clarify"
-            and {c.intent for c in match.candidates[:2]} == _FORGOT_PAIR
+            and (
+                {c.intent for c in match.candidates[:2]} == _FORGOT_PAIR
+                or (
+                    match.intent == "invalid_credentials"
+                    and "forgot_password" in {c.intent for c in match.candidates[:3]}
+                )
+            )
             and _PLAIN_FORGOT_RE.search(words)
             and _PASSWORD_RE.search(words)
             and not _MAILBOX_RE.search(words)
             and not _LOGIN_RE.search(words)
             and not signals.elsewhere
         ):
-            # "Le mot de passe de mon compte parallels, je l'ai oublié": forgotten, the
-            # password is named and no address is.
+            # "Le mot de passe de mon compte parallels, je l'ai oublié", "jai plus le mdp pr
+            # me log": forgotten, the password is named and no address is.
             problems = ("forgot_password",)
         if (
             not problems
@@ -303,7 +309,8 @@ RESET_NEAR: Final = 60.0
 _ACCESS_PAIR: Final = frozenset({"forgot_password", "lost_email_access"})
 _PLAIN_FORGOT_RE: Final = re.compile(
     r"\b(oubli\w*|perdu|zappe|sais plus|souviens plus|rappelle plus|sais pu|souviens pu"
-    r"|rappelle pu)\b"
+    r"|rappelle pu|retrouve plus|retrouve pu|me rappeler|me souvenir)\b"
+    r"|\b(j ai|jai|g|ai) (plus|pu) (le |mon )?(mot de passe|mdp|password)\b"
 )
 _FORGOT_PAIR: Final = frozenset({"forgot_password", "forgot_email"})
 _PASSWORD_RE: Final = re.compile(r"\b(mot de passe|mots de passe|mdp|password|passwd|pwd)\b")

@@ -193,6 +193,8 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
         ("l'inscription plante à chaque fois que je valide", "cannot_create_account"),
         ("Pas moyen d'ouvrir un compte, j'ai essayé avec Firefox puis Safari", "cannot_create_account"),
         ("je n'arrive pas à créer un compte utilisateur sur ma VM Ubuntu", "none"),
+        # "J'ai plus le mdp": the password is gone, not the sign-in in general.
+        ("jai pu le mdp pr me co sur mon compte", "forgot_password"),
     ],
 )
 def test_classify_reports_the_messages_intent(reader: Reader, text: str, intent: str) -> None:
