@@ -235,6 +235,19 @@ class Reader:
             # "Je veux transférer ma licence sur mon nouveau compte": moving a licence,
             # without a mailbox lost, is the licence team's topic.
             problems = ()
+        if (
+            problems in ((), ("forgot_email",), ("email_deleted",))
+            and signals.safety is None
+            and not signals.human
+            and not signals.elsewhere
+            and _ADDRESS_GONE_RE.search(words)
+            and _PARALLELS_ACCOUNT_RE.search(words)
+        ):
+            # "L'adresse de la fac de mon compte Parallels a été désactivée", "ancien mail
+            # inaccessible, compte parallels dessus avec 2 licences": the mailbox is gone;
+            # the licences to move are what that answer's assistance does.
+            problems = ("lost_email_access",)
+            signals = signals.without_topic()
         several = None
         long = len(words.split()) >= SEVERAL_FROM
         joined = long and (_SEVERAL_RE.search(words) is not None or "+" in text or " / " in text)
@@ -428,6 +441,20 @@ _OTHER_CONNECTION_RE: Final = re.compile(
 _TRANSFER_RE: Final = re.compile(
     r"\b(transfer\w*|deplacer|basculer|migrer|passer)\b (\w+ ){0,3}"
     r"(licence|licences|license|abonnement)"
+)
+# The account's address no longer works: closed by its provider, an employer, a school.
+_ADDRESS_GONE_RE: Final = re.compile(
+    r"\b(l?adresse|mail|e mail|email|boite|messagerie|courriel)\b (\w+ ){0,8}"
+    r"(n existe plus|n existe pu|existe plus|desactivee|desactive|fermee|cloturee|expiree"
+    r"|inaccessible|n est plus valide|plus active|supprimee par (mon|le|la|l) \w+"
+    r"|a ete (desactivee|fermee|cloturee))\b"
+    r"|\b(ancien|ancienne|vieille|vieux)\b (\w+ ){0,2}(adresse|mail|e mail|email|boite"
+    r"|messagerie)\b (\w+ ){0,2}(inaccessible|fermee|desactivee|n existe plus|perdue|morte)\b"
+)
+# The Parallels account named as such.
+_PARALLELS_ACCOUNT_RE: Final = re.compile(
+    r"\b(compte|account) (\w+ ){0,2}parallels\b|\bparallels (\w+ ){0,2}(compte|account)\b"
+    r"|\b(identifiant|login|inscription|inscrit|enregistre)\b|\bmon compte\b"
 )
 # How customers say a mailbox is lost.
 _LOSS_RE: Final = re.compile(

@@ -195,6 +195,15 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
         ("je n'arrive pas à créer un compte utilisateur sur ma VM Ubuntu", "none"),
         # "J'ai plus le mdp": the password is gone, not the sign-in in general.
         ("jai pu le mdp pr me co sur mon compte", "forgot_password"),
+        # The account's mailbox closed by its provider, a school, an employer: gone, not
+        # deleted by Parallels nor forgotten; the licences on it are that answer's business.
+        ("mon adresse pro a été désactivée par mon employeur, c'était mon identifiant", "lost_email_access"),
+        (
+            "ma vieille adresse hotmail est morte et mon compte Parallels est dessus, comment "
+            "transférer mes licences ?",
+            "lost_email_access",
+        ),
+        ("cette adresse e-mail a été supprimée et ne peut pas être réutilisée", "email_deleted"),
     ],
 )
 def test_classify_reports_the_messages_intent(reader: Reader, text: str, intent: str) -> None:
