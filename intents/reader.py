@@ -149,7 +149,8 @@ class Reader:
             # "Pas moyen de créer mon compte, j'ai essayé Safari et Chrome", "l'inscription
             # plante": the symptom in words the phrasings do not use, however diluted; a
             # licence to register or a crash is its context, not another topic.
-            if match.decision == "none" or match.intent not in _CREATION:
+            if match.decision != "answer" or match.intent not in _CREATION:
+                # In doubt between the creation problems, their symptom's question asks.
                 match = self.matcher.preferring(match, "cannot_create_account")
             signals = signals.without_topic()
         language = self.languages.language(text, words) if words else None
