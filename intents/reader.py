@@ -249,12 +249,30 @@ class Reader:
             # the licences to move are what that answer's assistance does.
             problems = ("lost_email_access",)
             signals = signals.without_topic()
+        pasted: tuple[str, ...] = ()
+        if (
+            not problems
+            and signals.safety is None
+            and not signals.human
+            and not signals.elsewhere
+            and (not signals.topic or _NAMED_ACCOUNT_RE.search(words))
+            and not _MAILED_RE.search(words)
+        ):
+            # "« ce mot de passe est largement utilisé » euh je fais comment": the error
+            # message of a problem, pasted or told, names it whatever surrounds it (not when
+            # an e-mail says it: that is someone else's message, maybe a fraud).
+            pasted = _error_texts(words)
+            if pasted:
+                problems = pasted[:1]
+                signals = signals.without_topic()
         several = None
         long = len(words.split()) >= SEVERAL_FROM
         joined = long and (_SEVERAL_RE.search(words) is not None or "+" in text or " / " in text)
         # A message in doubt as a whole may join its two problems with "mais" too.
         contrasted = joined or (long and _BUT_RE.search(words) is not None)
-        if problems and joined:
+        if len(pasted) > 1:
+            several = functools.partial(tuple, pasted)
+        elif problems and joined:
             several = functools.partial(self._several, text)
         elif (
             not problems
@@ -443,6 +461,42 @@ _TRANSFER_RE: Final = re.compile(
     r"\b(transfer\w*|deplacer|basculer|migrer|passer)\b (\w+ ){0,3}"
     r"(licence|licences|license|abonnement)"
 )
+# The article's error messages, pasted or told in the customer's words.
+_ERROR_TEXTS: Final = (
+    (
+        "email_in_use",
+        re.compile(
+            r"\b(adresse|mail|e mail|email|courriel)\b (\w+ ){0,3}(est |etait )?(deja|already)"
+            r" (utilisee|utilise|prise|pris|enregistree|associee|used|taken|registered)\b"
+        ),
+    ),
+    (
+        "weak_password",
+        re.compile(
+            r"\b(largement|trop|tres|souvent|widely|commonly) (utilise|repandu|courant|used)\b"
+            r"|\b(mot de passe|mdp|password)\b (\w+ ){0,3}(n est pas|pas) (recommande|securise)"
+        ),
+    ),
+)
+
+
+# The Parallels account named as such, and an e-mail or text message received.
+_NAMED_ACCOUNT_RE: Final = re.compile(
+    r"\b(compte|account|identifiants?) (\w+ ){0,2}parallels\b|\bmy parallels\b"
+    r"|\bparallels (account|compte)\b"
+)
+_MAILED_RE: Final = re.compile(
+    r"\b(recu|recois|recoit|received|got) (un |une |des |a |an )?(mail|e mail|email|message|sms"
+    r"|courriel|texto)\b"
+)
+
+
+def _error_texts(words: str) -> tuple[str, ...]:
+    """The problems whose error message the text gives, in the customer's order."""
+    found = [(m.start(), problem) for problem, rx in _ERROR_TEXTS if (m := rx.search(words))]
+    return tuple(problem for _, problem in sorted(found))
+
+
 # The account's address no longer works: closed by its provider, an employer, a school.
 _ADDRESS_GONE_RE: Final = re.compile(
     r"\b(l?adresse|mail|e mail|email|boite|messagerie|courriel)\b (\w+ ){0,8}"

@@ -22,6 +22,7 @@ DEV_SETS = (
     "intents/dev_offtopic",
     "intents/dev_offtopic2",
     "intents/dev_blind3",
+    "intents/dev_blind4",
 )
 
 SIGNALS = SignalReader()
@@ -204,6 +205,11 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
             "lost_email_access",
         ),
         ("cette adresse e-mail a été supprimée et ne peut pas être réutilisée", "email_deleted"),
+        # The article's error message, told in the customer's words, names its problem.
+        (
+            "le site me sort que mon mdp est trop utilisé, franchement j'ai tapé un truc perso",
+            "weak_password",
+        ),
     ],
 )
 def test_classify_reports_the_messages_intent(reader: Reader, text: str, intent: str) -> None:
