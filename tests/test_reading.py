@@ -86,6 +86,9 @@ def test_an_account_problem_is_no_safety_matter(text: str) -> None:
         ("ok je vais regarder", "wait"),
         ("je teste et je reviens", "wait"),
         ("pas encore, j'attends un peu", "wait"),
+        ("Entendu. Je procède aux vérifications et reviens vers vous.", "wait"),
+        ("ah c'était dedans", "yes"),
+        ("le courriel était parmi les indésirables, tout est rentré dans l'ordre", "yes"),
         ("ok", "wait"),
         ("et pour un compte pro ?", None),
     ],
@@ -106,6 +109,8 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("je n'ai pas d'autre appareil", {"other_device"}),
         ("j'ai déjà attendu plus de 30 jours", {"waited"}),
         ("j'ai déjà créé un nouveau compte avec mon autre adresse", {"new_account"}),
+        ("j'ai attendu largement et c'est toujours le même message", {"waited"}),
+        ("le lien mot de passe oublié je l'ai déjà utilisé deux fois", {"reset_link"}),
         ("je veux créer un nouveau compte", set()),
     ],
 )
