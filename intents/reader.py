@@ -491,10 +491,48 @@ _MAILED_RE: Final = re.compile(
 )
 
 
+# An e-mail named by what it is for, said not to come: the reset e-mail, the e-mail that
+# authorises a device; and the address of the account said not known.
+_MAIL_NAMED: Final = (
+    (
+        "reset_email_missing",
+        re.compile(
+            r"\b(mail|mails|e mail|email|courriel|message|lien)\b (de |pour |du |d )?"
+            r"(reinitialis\w*|changer (le |mon )?(mot de passe|mdp)|nouveau (mot de passe|mdp)"
+            r"|recuperation (du |de mon )?(mot de passe|mdp)|reset)"
+        ),
+    ),
+    (
+        "device_email_missing",
+        re.compile(
+            r"\b(mail|mails|e mail|email|courriel|message|lien)\b (\w+ ){0,3}"
+            r"(autoriser|autorisation|valider|validation|confirmer|approuver|verifier)\w* "
+            r"(\w+ ){0,2}(appareil|navigateur|ordi\w*|mac|macbook|pc|device|browser)\b"
+        ),
+    ),
+)
+_NOT_COME_RE: Final = re.compile(
+    r"\b(jamais|pas|rien|toujours pas|aucun|aucune)\b (\w+ ){0,3}(recu|parvenu|arrive|venu"
+    r"|vu|eu)\b|\b(n arrive|narrive|arrive pas|arrive jamais|ne vient|vient pas|ne m est jamais"
+    r"|ne m est pas)\b"
+)
+_ADDRESS_UNKNOWN_RE: Final = re.compile(
+    r"\b(jsp|je sais pas|je sais plus|j sais pas|j sais plus|sais plus|sais pas|souviens plus"
+    r"|rappelle plus|oublie|aucune idee de)\b (\w+ ){0,2}(quel|quelle|kel|kelle|laquelle)\b "
+    r"(\w+ ){0,2}(adresse|mail|e mail|email|courriel)\b"
+)
+
+
 def _error_texts(words: str) -> tuple[str, ...]:
-    """The problems whose error message the text gives, in the customer's order."""
+    """The problems the text names plainly, in the customer's order: an error message
+    given, an e-mail named by its purpose that does not come, the address not known."""
     found = [(m.start(), problem) for problem, rx in _ERROR_TEXTS if (m := rx.search(words))]
-    return tuple(problem for _, problem in sorted(found))
+    if _NOT_COME_RE.search(words):
+        found += [(m.start(), problem) for problem, rx in _MAIL_NAMED if (m := rx.search(words))]
+    if m := _ADDRESS_UNKNOWN_RE.search(words):
+        found.append((m.start(), "forgot_email"))
+    ordered = [problem for _, problem in sorted(found)]
+    return tuple(dict.fromkeys(ordered))
 
 
 # The account's address no longer works: closed by its provider, an employer, a school.

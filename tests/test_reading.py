@@ -210,6 +210,12 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
             "lost_email_access",
         ),
         ("cette adresse e-mail a été supprimée et ne peut pas être réutilisée", "email_deleted"),
+        # An e-mail named by its purpose and said not to come is that e-mail.
+        (
+            "franchement 3 jours que j'essaie et le mail de réinitialisation arrive JAMAIS "
+            "c'est une blague ???",
+            "reset_email_missing",
+        ),
         # The article's error message, told in the customer's words, names its problem.
         (
             "le site me sort que mon mdp est trop utilisé, franchement j'ai tapé un truc perso",
