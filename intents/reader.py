@@ -341,7 +341,8 @@ RESET_NEAR: Final = 60.0
 _ACCESS_PAIR: Final = frozenset({"forgot_password", "lost_email_access"})
 _PLAIN_FORGOT_RE: Final = re.compile(
     r"\b(oubli\w*|perdu|zappe|sais plus|souviens plus|rappelle plus|sais pu|souviens pu"
-    r"|rappelle pu|retrouve plus|retrouve pu|me rappeler|me souvenir)\b"
+    r"|rappelle pu|retrouve plus|retrouve pu|me rappeler|me souvenir|egare|egaree"
+    r"|m en souvenir|men souvenir|m en rappeler|men rappeler)\b"
     r"|\b(j ai|jai|g|ai) (plus|pu) (le |mon )?(mot de passe|mdp|password)\b"
 )
 _FORGOT_PAIR: Final = frozenset({"forgot_password", "forgot_email"})
@@ -413,6 +414,10 @@ _CANNOT_CREATE_RE: Final = re.compile(
     r"|je peux pas|je ne peux pas|peux pas|j y arrive pas|galere)\b (de |d |a )?(\w+ ){0,2}"
     r"(creer|ouvrir un|ouvrir une|m inscrire|inscrire|enregistrer|faire)\b (\w+ ){0,3}"
     + _ACCOUNT_HERE
+    + r"|\b(pas moyen|impossible|n arrive pas|arrive pas|narrive pas|jpeu pas|jpeux pas|peux pas"
+    r"|peu pas)\b (de |d |a )?(m inscrire|minscrire|m enregistrer|menregistrer)\b"
+    r"|\b(difficulte|difficultes|probleme|problemes|souci|soucis|mal) (pour|a|de) "
+    r"(creer|ouvrir un|m inscrire|minscrire) (\w+ ){0,2}" + _ACCOUNT_HERE
     + r"|\b(creation|inscription|ouverture|enregistrement) (de |du |d )?(mon |ma |le |la |un )?"
     r"(compte |account )?(?!(microsoft|apple|google) )(\w+ ){0,2}" + _FAILS
     + r"|\b(creer|ouvrir un|ouvrir une) (\w+ ){0,2}"
@@ -527,7 +532,7 @@ def _error_texts(words: str) -> tuple[str, ...]:
     """The problems the text names plainly, in the customer's order: an error message
     given, an e-mail named by its purpose that does not come, the address not known."""
     found = [(m.start(), problem) for problem, rx in _ERROR_TEXTS if (m := rx.search(words))]
-    if _NOT_COME_RE.search(words):
+    if _NOT_COME_RE.search(words) or _MAIL_MISSING_RE.search(words):
         found += [(m.start(), problem) for problem, rx in _MAIL_NAMED if (m := rx.search(words))]
     if m := _ADDRESS_UNKNOWN_RE.search(words):
         found.append((m.start(), "forgot_email"))
