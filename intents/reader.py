@@ -144,6 +144,7 @@ class Reader:
             signals.safety is None
             and not signals.human
             and not signals.elsewhere
+            and _any(words, _CREATE_WORDS)
             and _CANNOT_CREATE_RE.search(words)
         ):
             # "Pas moyen de créer mon compte, j'ai essayé Safari et Chrome", "l'inscription
@@ -241,6 +242,7 @@ class Reader:
             and signals.safety is None
             and not signals.human
             and not signals.elsewhere
+            and _any(words, _GONE_WORDS)
             and _ADDRESS_GONE_RE.search(words)
             and _PARALLELS_ACCOUNT_RE.search(words)
         ):
@@ -417,9 +419,11 @@ _CANNOT_CREATE_RE: Final = re.compile(
     + r"|\b(pas moyen|impossible|n arrive pas|arrive pas|narrive pas|jpeu pas|jpeux pas|peux pas"
     r"|peu pas)\b (de |d |a )?(m inscrire|minscrire|m enregistrer|menregistrer)\b"
     r"|\b(difficulte|difficultes|probleme|problemes|souci|soucis|mal) (pour|a|de) "
-    r"(creer|ouvrir un|m inscrire|minscrire) (\w+ ){0,2}" + _ACCOUNT_HERE
+    r"(creer|ouvrir un|m inscrire|minscrire) (\w+ ){0,2}"
+    + _ACCOUNT_HERE
     + r"|\b(creation|inscription|ouverture|enregistrement) (de |du |d )?(mon |ma |le |la |un )?"
-    r"(compte |account )?(?!(microsoft|apple|google) )(\w+ ){0,2}" + _FAILS
+    r"(compte |account )?(?!(microsoft|apple|google) )(\w+ ){0,2}"
+    + _FAILS
     + r"|\b(creer|ouvrir un|ouvrir une) (\w+ ){0,2}"
     + _ACCOUNT_HERE
     + r" (\w+ ){0,6}"
@@ -470,6 +474,7 @@ _TRANSFER_RE: Final = re.compile(
 _ERROR_TEXTS: Final = (
     (
         "email_in_use",
+        ("deja", "already"),
         re.compile(
             r"\b(adresse|mail|e mail|email|courriel)\b (\w+ ){0,3}(est |etait )?(deja|already)"
             r" (utilisee|utilise|prise|pris|enregistree|associee|used|taken|registered)\b"
@@ -477,6 +482,7 @@ _ERROR_TEXTS: Final = (
     ),
     (
         "weak_password",
+        ("utilise", "repandu", "courant", "used", "recommande", "securise"),
         re.compile(
             r"\b(largement|trop|tres|souvent|widely|commonly) (utilise|repandu|courant|used)\b"
             r"|\b(mot de passe|mdp|password)\b (\w+ ){0,3}(n est pas|pas) (recommande|securise)"
@@ -528,13 +534,40 @@ _ADDRESS_UNKNOWN_RE: Final = re.compile(
 )
 
 
+# Words without which the patterns above cannot match: a substring test is far cheaper
+# than a search, and most messages have none of them.
+_CREATE_WORDS: Final = ("cre", "inscri", "ouvr", "enregistr")
+_GONE_WORDS: Final = (
+    "existe",
+    "desactiv",
+    "ferme",
+    "clotur",
+    "expir",
+    "inaccessible",
+    "valide",
+    "active",
+    "supprimee",
+    "perdue",
+    "morte",
+)
+_MAIL_WORDS: Final = ("mail", "courriel", "message", "lien")
+
+
+def _any(words: str, parts: tuple[str, ...]) -> bool:
+    return any(part in words for part in parts)
+
+
 def _error_texts(words: str) -> tuple[str, ...]:
     """The problems the text names plainly, in the customer's order: an error message
     given, an e-mail named by its purpose that does not come, the address not known."""
-    found = [(m.start(), problem) for problem, rx in _ERROR_TEXTS if (m := rx.search(words))]
-    if _NOT_COME_RE.search(words) or _MAIL_MISSING_RE.search(words):
+    found = [
+        (m.start(), problem)
+        for problem, gate, rx in _ERROR_TEXTS
+        if _any(words, gate) and (m := rx.search(words))
+    ]
+    if _any(words, _MAIL_WORDS) and (_NOT_COME_RE.search(words) or _MAIL_MISSING_RE.search(words)):
         found += [(m.start(), problem) for problem, rx in _MAIL_NAMED if (m := rx.search(words))]
-    if m := _ADDRESS_UNKNOWN_RE.search(words):
+    if _any(words, ("quel", "kel", "laquelle")) and (m := _ADDRESS_UNKNOWN_RE.search(words)):
         found.append((m.start(), "forgot_email"))
     ordered = [problem for _, problem in sorted(found)]
     return tuple(dict.fromkeys(ordered))
@@ -592,6 +625,8 @@ _THAT_ONE_RE: Final = re.compile(r"\b(?:celui|celle)\b", re.IGNORECASE)
 def _without_denied(text: str) -> str:
     """The message without what it denies; "celui"/"celle" that follows stands for the
     thing denied ("pas le mdp de ma VM, c celui du compte" -> "… c le mdp du compte")."""
+    if "pas " not in text.lower():
+        return text
     nouns: list[str] = []
 
     def drop(found: re.Match[str]) -> str:
