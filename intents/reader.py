@@ -253,7 +253,7 @@ class Reader:
             signals = signals.without_topic()
         pasted: tuple[str, ...] = ()
         if (
-            not problems
+            len(problems) <= 1
             and signals.safety is None
             and not signals.human
             and not signals.elsewhere
@@ -264,6 +264,10 @@ class Reader:
             # message of a problem, pasted or told, names it whatever surrounds it (not when
             # an e-mail says it: that is someone else's message, maybe a fraud).
             pasted = _error_texts(words)
+            if problems and (len(pasted) < 2 or problems[0] not in pasted):
+                # One problem read already: the sayings count only when they name it and
+                # another ("compte pro … et cette adresse est déjà utilisée").
+                pasted = ()
             if pasted:
                 problems = pasted[:1]
                 signals = signals.without_topic()
@@ -534,6 +538,29 @@ _ADDRESS_UNKNOWN_RE: Final = re.compile(
 )
 
 
+# The article's problems said plainly, in the words customers use for them.
+_PLAIN_SAYINGS: Final = (
+    (
+        "business_account",
+        ("pro", "entreprise", "business", "societe"),
+        re.compile(
+            r"\b(creer|faire|ouvrir|avoir|obtenir) (un |le |une |mon |notre )?compte "
+            r"(pro|professionnel|entreprise|business|societe|d entreprise|de societe)\b"
+            r"(?! (apple|google|microsoft|facebook|meta|amazon|paypal|linkedin)\b)"
+            r"|\b(trouve pas|vois pas|vois nulle part|trouve nulle part|introuvable) (\w+ ){0,4}"
+            r"(option|compte) (\w+ ){0,2}(pro|professionnel|entreprise|business|societe)\b"
+        ),
+    ),
+    (
+        "lost_email_access",
+        ("acces",),
+        re.compile(
+            r"\b(plus|pas|perdu) (d |l )?acces (a |au |sur )?(mon |ma |l |la |cette |son |sa )?"
+            r"(ancienne |ancien )?(adresse|mail|e mail|boite|messagerie)\b"
+            r"|\b(adresse|mail|e mail|boite)\b (\w+ ){0,8}(n y (a|ai|avons|avez) plus acces)"
+        ),
+    ),
+)
 # Words without which the patterns above cannot match: a substring test is far cheaper
 # than a search, and most messages have none of them.
 _CREATE_WORDS: Final = ("cre", "inscri", "ouvr", "enregistr")
@@ -553,6 +580,13 @@ _GONE_WORDS: Final = (
 _MAIL_WORDS: Final = ("mail", "courriel", "message", "lien")
 
 
+# "… quelle adresse j'avais mis, et le mdp non plus".
+_AND_PASSWORD_TOO_RE: Final = re.compile(
+    r"\b(et|ni) (le |mon )?(mdp|mot de passe|password)\b (\w+ ){0,1}(non plus|aussi|pareil"
+    r"|egalement|itou)\b"
+)
+
+
 def _any(words: str, parts: tuple[str, ...]) -> bool:
     return any(part in words for part in parts)
 
@@ -569,6 +603,13 @@ def _error_texts(words: str) -> tuple[str, ...]:
         found += [(m.start(), problem) for problem, rx in _MAIL_NAMED if (m := rx.search(words))]
     if _any(words, ("quel", "kel", "laquelle")) and (m := _ADDRESS_UNKNOWN_RE.search(words)):
         found.append((m.start(), "forgot_email"))
+        if m := _AND_PASSWORD_TOO_RE.search(words, m.end()):
+            found.append((m.start(), "forgot_password"))
+    found += [
+        (m.start(), problem)
+        for problem, gate, rx in _PLAIN_SAYINGS
+        if _any(words, gate) and (m := rx.search(words))
+    ]
     ordered = [problem for _, problem in sorted(found)]
     return tuple(dict.fromkeys(ordered))
 

@@ -270,3 +270,23 @@ def test_a_gate_needs_a_word_the_pattern_cannot_do_without() -> None:
     assert found is not None and found.whole == {"suspect", "louche"}
     assert gate(r"\b(\d+|\w+) jours") is not None  # "jours" is needed
     assert gate(r"\b(\d+|\w+)") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        # Two problems said plainly, in the customer's order, the second by ellipsis.
+        (
+            "je sais plus quelle adresse j'ai mise, et le mot de passe non plus",
+            ("forgot_email", "forgot_password"),
+        ),
+        (
+            "pour la boîte je dois créer un compte pro, mais avec mon adresse ça dit déjà utilisée",
+            ("business_account", "email_in_use"),
+        ),
+    ],
+)
+def test_two_problems_said_plainly_are_both_read(
+    reader: Reader, text: str, problems: tuple[str, ...]
+) -> None:
+    assert reader.read(text).problems == problems
