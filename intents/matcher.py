@@ -217,9 +217,6 @@ class Matcher:
             for intent in self._intents
         ]
         self._empty_list = np.flatnonzero(self._empty).tolist()
-        # Candidates are shared: an intent's score is rounded to a tenth between 0 and 100,
-        # so there are at most a thousand and one of each.
-        self._candidates: list[dict[float, Candidate]] = [{} for _ in self._intents]
 
     def match(self, text: str) -> Match:
         normalized = self.normalizer.normalize(text)
@@ -380,7 +377,8 @@ class Matcher:
         `marker` is the weight of the message's words that only `none` uses; `known` are the
         message's distinct known words (columns).
         """
-        ranked = [self._candidate(i, round(s, 1)) for i, s in best.items()]
+        names = self._intents
+        ranked = [Candidate(names[i], round(s, 1)) for i, s in best.items()]
         ranked.sort(key=_score, reverse=True)
         # Two problems nearly level: the one whose phrasings use the message's words more
         # often comes first, unless it trails by more than that evidence is worth (the margin
@@ -436,13 +434,6 @@ class Matcher:
         rivals = (c for c in ranked[1:] if not self._names_its_problem(used, top.intent, c.intent))
         runner_up = next(rivals, None)
         return tuple(ranked), runner_up.score if runner_up else 0.0
-
-    def _candidate(self, intent: int, score: float) -> Candidate:
-        shared = self._candidates[intent]
-        found = shared.get(score)
-        if found is None:
-            found = shared[score] = Candidate(self._intents[intent], score)
-        return found
 
     def _names_its_problem(self, used: np.ndarray, problem: str, symptom: str) -> bool:
         """Whether the message has words of `problem` that the generic `symptom` never uses."""
