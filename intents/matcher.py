@@ -19,6 +19,7 @@ tests/data/devset.tsv make of it.
 from __future__ import annotations
 
 import math
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from itertools import pairwise, repeat
@@ -37,8 +38,9 @@ MatchDecision = Literal["answer", "clarify", "none"]
 # worth showing the agent, whatever the intent matched.
 BUSINESS_WORDS: Final = frozenset({"professionnel", "employeur"})
 _MAX_CLAUSES: Final = 16
-# The score of the pads of the table of each intent's phrasings: below any phrasing's.
-_PAD: Final = np.array([-1.0], dtype=np.float32)
+# A phrasing's rank key holds its score's bits above its place, counted from the end.
+_PLACE_BITS: Final = 32
+_PLACE: Final = (1 << _PLACE_BITS) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,9 @@ class Match:
         return self.candidates[0].score - self.candidates[1].score
 
 
+_score: Final = operator.attrgetter("score")
+
+
 class Matcher:
     """Ranks the catalogue's intents for a message. Pure and deterministic; build once."""
 
@@ -131,15 +136,18 @@ class Matcher:
         self._choices = [" ".join(sorted(tokens)) for tokens, _ in rows]
         self._owner = np.array([owner for _, owner in rows], dtype=np.intp)
         self._index = {intent: n for n, intent in enumerate(self._intents)}
-        # Each intent's phrasings as one row of a padded table (the pads point past the last
-        # phrasing), so the best few of every intent come from a few row-wise argmax.
+        # Each intent's phrasings follow one another, so the best of every intent comes
+        # from one reduction over where each starts (an intent left with none gets its
+        # neighbour's start, masked). A phrasing's rank key is its score's bits (which order
+        # as the scores do, none being negative) above its place counted from the end: the
+        # largest key is the best phrasing, the first of those that tie.
         sizes = np.bincount(self._owner, minlength=len(self._intents))
         starts = np.searchsorted(self._owner, np.arange(len(self._intents)))
-        table = np.full((len(self._intents), max(int(sizes.max()), 1)), len(rows), dtype=np.intp)
-        for owner, (start, size) in enumerate(zip(starts.tolist(), sizes.tolist(), strict=True)):
-            table[owner, :size] = np.arange(start, start + size)
-        self._table = table
-        self._table_rows = np.arange(len(self._intents))
+        self._starts = np.minimum(starts, len(rows) - 1)
+        self._empty = sizes == 0
+        self._filled = ~self._empty
+        self._last = len(rows) - 1
+        self._places = np.arange(len(rows) - 1, -1, -1, dtype=np.int64)
 
         # Word weights: the fewer intents use a word, the more it tells.
         users: dict[str, set[int]] = defaultdict(set)
@@ -190,32 +198,31 @@ class Matcher:
         if self._none is not None:
             marker_column[:, 0] = vocab[:, self._none] * self._none_only
         self._evidence = np.ascontiguousarray(np.hstack([matrix.T, vocab, marker_column]))
+        self._uses = np.ascontiguousarray(vocab)
         self._symptom_candidates = {
             i.id: frozenset(i.candidates) for i in catalogue.intents if i.id in SYMPTOMS
         }
-        # For reading a long message clause by clause (see _clause_lifts): where each
-        # intent's phrasings start (an intent left with none gets its neighbour's, masked),
-        # which intents are problems, and whom a problem's score is measured against: not
-        # itself, not a conversation move, not a symptom that lists it among its candidates.
-        self._starts = np.minimum(starts, len(rows) - 1)
-        self._empty = sizes == 0
-        self._problem = np.array([i in PROBLEMS for i in self._intents])
-        self._rivals = np.array(
+        # For reading a long message clause by clause (see _clause_lifts): which intents
+        # are problems, and whom a problem's score is measured against: not itself, not a
+        # conversation move, not a symptom that lists it among its candidates.
+        self._problem = [i in PROBLEMS for i in self._intents]
+        self._rivals = [
             [
-                [
-                    other != intent
-                    and other not in CONVERSATION
-                    and intent not in self._symptom_candidates.get(other, ())
-                    for other in self._intents
-                ]
-                for intent in self._intents
+                n
+                for n, other in enumerate(self._intents)
+                if other != intent
+                and other not in CONVERSATION
+                and intent not in self._symptom_candidates.get(other, ())
             ]
-        )
+            for intent in self._intents
+        ]
+        self._empty_list = np.flatnonzero(self._empty).tolist()
 
     def match(self, text: str) -> Match:
         normalized = self.normalizer.normalize(text)
         tokens = list(dict.fromkeys(normalized.tokens))
-        known = [self._column[t] for t in tokens if t in self._column]
+        column = self._column
+        known = [column[t] for t in tokens if t in column]
         facts = {"email_domain": normalized.email_domains[0]} if normalized.email_domains else {}
         if BUSINESS_WORDS & set(tokens):
             facts["business_account"] = "oui"
@@ -231,21 +238,11 @@ class Matcher:
                 list(dict.fromkeys(normalized.tokens[start:end]))
                 for start, end in pairwise(bounds)
             ]
-        overlaps, used, marker = self._overlap(tokens, clauses)
+        overlaps, used, marker = self._overlap(tokens, known, clauses)
         overlap = overlaps[0]
 
         # The best phrasings of each intent (ties to the first), then rapidfuzz on those only.
-        padded = np.concatenate((overlap, _PAD))[self._table]
-        rows = self._table_rows
-        columns = np.empty((len(rows), self.tuning.fuzzy_top), dtype=np.intp)
-        values = np.empty((len(rows), self.tuning.fuzzy_top), dtype=np.float32)
-        for n in range(self.tuning.fuzzy_top):
-            column = padded.argmax(axis=1)
-            columns[:, n] = column
-            values[:, n] = padded[rows, column]
-            padded[rows, column] = -2.0
-        keep = values > 0  # intents x fuzzy_top
-        picked = self._table[rows[:, None], columns][keep]
+        keep, picked = self._best_phrasings(overlap)
         query = " ".join(sorted(tokens))
         choices = [self._choices[r] for r in picked.tolist()]
         fuzzy = process.cdist([query], choices, scorer=fuzz.token_set_ratio, workers=1)[0]
@@ -288,41 +285,43 @@ class Matcher:
         return replace(match, candidates=(first, *rest), decision="clarify")
 
     def _overlap(
-        self, tokens: list[str], clauses: list[list[str]]
+        self, tokens: list[str], known: list[int], clauses: list[list[str]]
     ) -> tuple[np.ndarray, np.ndarray, float]:
         """Keyword evidence (0-100) of every phrasing for the message, then for each clause.
 
-        `tokens` are the message's distinct tokens, `clauses` each clause's (or none). Also
-        returns the message's known words x the intents that use them, and the weight of
-        its words that only `none` uses. A clause without a known word scores 0 everywhere.
+        `tokens` are the message's distinct tokens, `known` the columns of those that are
+        known, `clauses` each clause's tokens (or none). Also returns the message's known
+        words x the intents that use them, and the weight of its words that only `none`
+        uses. A clause without a known word scores 0 everywhere.
         """
         column, unknown = self._column, repeat(self._unknown)
         weight = self._weight.get
         weights = [sum(map(weight, tokens, unknown))]
+        n_rows = len(self._row_weight)
         if not clauses:
-            rows = self._evidence[[column[t] for t in tokens if t in column]]
+            rows = self._evidence[known]
             sums = rows.sum(axis=0, keepdims=True)
+            used = rows[:, n_rows:-1]
         else:
             # One gather for all the clauses' words; the message's words are each word's
             # first occurrence. Which rows add up to which group is a small 0/1 matrix.
             flat: list[int] = []
             group: list[int] = []
             for n, clause in enumerate(clauses, start=1):
-                known = [column[t] for t in clause if t in column]
-                flat.extend(known)
-                group.extend([n] * len(known))
+                found = [column[t] for t in clause if t in column]
+                flat.extend(found)
+                group.extend([n] * len(found))
                 weights.append(sum(map(weight, clause, unknown)))
-            seen: dict[int, int] = {}
-            for n, c in enumerate(flat):
-                seen.setdefault(c, n)
-            firsts = list(seen.values())
+            # Each word's first place: the last place it is given, read from the end.
+            places = range(len(flat) - 1, -1, -1)
+            firsts = sorted(dict(zip(reversed(flat), places, strict=True)).values())
             gathered = self._evidence[flat]
             member = np.zeros((len(clauses) + 1, len(flat)), dtype=np.float32)
-            member[group, np.arange(len(flat))] = 1.0
+            member[group, range(len(flat))] = 1.0
             member[0, firsts] = 1.0
             sums = member @ gathered
-            rows = gathered[firsts]
-        n_rows = len(self._row_weight)
+            # The message's words are the first occurrences, in the same order.
+            used = self._uses[known]
         shared = sums[:, :n_rows]  # groups x phrasings
         explained = sums[:, n_rows:-1]  # groups x intents
         markers = sums[:, -1]
@@ -330,12 +329,33 @@ class Matcher:
             explained[:, self._none] = markers
         query = np.array(weights, dtype=np.float32)[:, None]
         recall = shared / self._row_weight
-        precision = np.maximum(shared / query, (explained / query) @ self._explain_by_intent)
+        precision = shared / query
+        np.maximum(precision, (explained / query) @ self._explain_by_intent, out=precision)
         # The F-measure, 0-100; the tiny term keeps 0/0 at 0 without a masked division.
         overlap = recall * precision
         overlap *= 200
-        overlap /= recall + precision + np.float32(1e-12)
-        return overlap, rows[:, n_rows:-1], float(markers[0])
+        recall += precision
+        recall += np.float32(1e-12)
+        overlap /= recall
+        return overlap, used, float(markers[0])
+
+    def _best_phrasings(self, overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of each intent's best `fuzzy_top` phrasings score above 0 (intents x
+        fuzzy_top), and those phrasings, intent by intent."""
+        keys = overlap.view(np.int32).astype(np.int64)
+        keys <<= _PLACE_BITS
+        keys |= self._places
+        tops = np.empty((len(self._intents), self.tuning.fuzzy_top), dtype=np.int64)
+        for n in range(self.tuning.fuzzy_top):
+            top = np.maximum.reduceat(keys, self._starts)
+            tops[:, n] = top
+            if n + 1 < self.tuning.fuzzy_top:
+                taken = (top >= 0) & self._filled
+                keys[self._last - (top[taken] & _PLACE)] = -1
+        keep = tops >= 1 << _PLACE_BITS
+        if self._empty_list:
+            keep[self._empty_list] = False
+        return keep, self._last - (tops[keep] & _PLACE)
 
     def _clause_lifts(self, overlap: np.ndarray) -> dict[int, float]:
         """The problems that a clause of a long message names clearly, each with its clause
@@ -349,18 +369,20 @@ class Matcher:
         clause with a clear problem.
         """
         tuning = self.tuning
-        # Each intent's best phrasing per clause: the phrasings are grouped by intent.
-        scores = np.maximum.reduceat(overlap, self._starts, axis=1)
-        scores[:, self._empty] = -1.0
-        top = scores.argmax(axis=1)
-        rows = np.arange(len(top))
-        first = scores[rows, top]
-        rival = np.where(self._rivals[top], scores, -1.0).max(axis=1)
-        clear = self._problem[top] & (first >= tuning.clause_clear)
-        clear &= first - rival >= tuning.clause_margin
+        # Each intent's best phrasing per clause: the phrasings are grouped by intent. A few
+        # clauses of a few intents: plain Python reads them faster than NumPy would.
         lifts: dict[int, float] = {}
-        for i, score in zip(top[clear].tolist(), first[clear].tolist(), strict=True):
-            lifts[i] = max(lifts.get(i, 0.0), score - tuning.clause_drop)
+        for scores in np.maximum.reduceat(overlap, self._starts, axis=1).tolist():
+            for i in self._empty_list:
+                scores[i] = -1.0
+            first = max(scores)
+            top = scores.index(first)
+            if not self._problem[top] or first < tuning.clause_clear:
+                continue
+            rival = max([-1.0, *(scores[i] for i in self._rivals[top])])
+            # The lead as NumPy's single precision gives it.
+            if np.float32(first) - np.float32(rival) >= tuning.clause_margin:
+                lifts[top] = max(lifts.get(top, 0.0), first - tuning.clause_drop)
         return lifts
 
     def _rank(
@@ -371,8 +393,9 @@ class Matcher:
         `marker` is the weight of the message's words that only `none` uses; `known` are the
         message's distinct known words (columns).
         """
-        ranked = [Candidate(self._intents[i], round(s, 1)) for i, s in best.items()]
-        ranked.sort(key=lambda c: -c.score)
+        names = self._intents
+        ranked = [Candidate(names[i], round(s, 1)) for i, s in best.items()]
+        ranked.sort(key=_score, reverse=True)
         # Two problems nearly level: the one whose phrasings use the message's words more
         # often comes first, unless it trails by more than that evidence is worth (the margin
         # makes it a question either way; this orders its quick replies). Both forgot_password
@@ -422,7 +445,7 @@ class Matcher:
                 if other.intent == NONE:
                     ranked.insert(0, ranked.pop(n))
                     break
-        ranked[1:] = sorted(ranked[1:], key=lambda c: -c.score)
+        ranked[1:] = sorted(ranked[1:], key=_score, reverse=True)
         top = ranked[0]
         rivals = (c for c in ranked[1:] if not self._names_its_problem(used, top.intent, c.intent))
         runner_up = next(rivals, None)

@@ -228,39 +228,91 @@ class Normalizer:
         self._canonical = lru_cache(maxsize=65536)(self._canonical_uncached)
         # The tokens of every known word (never corrected), looked up without the cache.
         self._known_tokens = {word: self._canonical_uncached(word, False) for word in self._known}
+        # The same, for the known words that start no phrase and are no number: their tokens
+        # whatever follows them, most of a message's words.
+        self._plain_tokens = {
+            word: tokens
+            for word, tokens in self._known_tokens.items()
+            if word not in self._phrases and not word.isdigit()
+        }
+        # The words that start a phrase: their phrases, and their tokens when no phrase
+        # follows (when they are known words and no number).
+        self._phrase_tokens = {
+            word: (*found, None if word.isdigit() else self._known_tokens.get(word))
+            for word, found in self._phrases.items()
+        }
         self._squeezed = lru_cache(maxsize=65536)(_squeeze)
+        # Known words that squeezing leaves as they are: most words, not looked up in its cache.
+        self._unsqueezed = frozenset(w for w in self._known if _squeeze(w) == w)
 
     def surface_words(self, text: str) -> list[str]:
         """Folded words after masking and phrase rewriting, before synonyms and stemming."""
-        return self._prepare(text)[0]
+        words, _, _, starts = self._prepare(text)
+        return self._rewrite_phrases(words, starts)[0]
 
     def normalize(self, text: str) -> Normalized:
         words, days, domains, starts = self._prepare(text)
-        canonical, known_tokens = self._canonical, self._known_tokens
+        # Phrases rewritten and digits dropped as `_rewrite_phrases` does, each word then
+        # mapped to its tokens, in one pass.
+        plain, phrases = self._plain_tokens, self._phrase_tokens
         tokens: list[str] = []
         clauses: list[int] = []
-        starts_at = set(starts)
         # The unknown words offered to typo correction: the message's first few distinct
         # ones, whatever was seen before, so that the result depends on the text alone.
         corrected: set[str] = set()
-        for n, word in enumerate(words):
+        bounds = iter(starts)
+        bound = next(bounds, -1)
+        # Whether a clause begins with the next word kept (a phrase across a clause's start
+        # moves it to the phrase's end).
+        begins = False
+        i, n = 0, len(words)
+        while i < n:
+            while 0 <= bound <= i:
+                begins = True
+                bound = next(bounds, -1)
+            word = words[i]
+            i += 1
+            found = plain.get(word)
+            if found is None:
+                entry = phrases.get(word)
+                if entry is not None:
+                    k, replacement = _phrase_at(words, i - 1, entry[:2])
+                    if k:
+                        i += k - 1
+                        for each in replacement:
+                            if begins:
+                                begins = False
+                                if tokens and (not clauses or clauses[-1] < len(tokens)):
+                                    clauses.append(len(tokens))
+                            tokens.extend(self._tokens(each, corrected))
+                        continue
+                    found = entry[2]
+                if found is None:
+                    if word.isdigit():
+                        continue
+                    found = self._tokens(word, corrected)
             # A clause begins where its first word's tokens do; empty clauses merge.
-            if n in starts_at and tokens and (not clauses or clauses[-1] < len(tokens)):
-                clauses.append(len(tokens))
-            found = known_tokens.get(word)
-            if found is not None:
-                tokens.extend(found)
-            elif len(word) > MAX_CACHED_WORD:
-                tokens.extend(self._canonical_uncached(word, False))
-            elif len(word) < _MIN_FUZZY_LEN:
-                tokens.extend(canonical(word, False))
-            else:
-                if len(corrected) < MAX_CORRECTIONS:
-                    corrected.add(word)
-                tokens.extend(canonical(word, word in corrected))
+            if begins:
+                begins = False
+                if tokens and (not clauses or clauses[-1] < len(tokens)):
+                    clauses.append(len(tokens))
+            tokens.extend(found)
         if clauses and clauses[-1] == len(tokens):
             clauses.pop()
         return Normalized(tuple(tokens), days, domains, tuple(clauses))
+
+    def _tokens(self, word: str, corrected: set[str]) -> tuple[str, ...]:
+        """One word's tokens; `corrected` holds the message's words offered to correction."""
+        found = self._known_tokens.get(word)
+        if found is not None:
+            return found
+        if len(word) > MAX_CACHED_WORD:
+            return self._canonical_uncached(word, False)
+        if len(word) < _MIN_FUZZY_LEN:
+            return self._canonical(word, False)
+        if len(corrected) < MAX_CORRECTIONS:
+            corrected.add(word)
+        return self._canonical(word, word in corrected)
 
     def _prepare(self, text: str) -> tuple[list[str], int | None, tuple[str, ...], list[int]]:
         """Words, days, mail domains, and the word offsets where clauses after the first begin."""
@@ -276,7 +328,7 @@ class Normalizer:
             text = _URL_RE.sub(self._mask_url, text)
         # Apostrophes become spaces with every other non-word character, which splits the
         # elisions (j'ai -> j ai); repeated letters are squeezed word by word (cached).
-        squeezed = self._squeezed
+        squeezed, unchanged = self._squeezed, self._unsqueezed
         folded = fold(text)
         pieces = _CLAUSE_RE.split(folded) if len(folded) >= _CLAUSE_FROM_CHARS else [folded]
         words: list[str] = []
@@ -286,11 +338,10 @@ class Normalizer:
                 starts.append(len(words))
             # A word longer than any catalogue word stays as it is: it will match nothing.
             words.extend(
-                squeezed(w) if len(w) <= MAX_CACHED_WORD else w for w in word_runs(piece)
+                w if w in unchanged or len(w) > MAX_CACHED_WORD else squeezed(w)
+                for w in word_runs(piece)
             )
-        days = _days(words)
-        out, out_starts = self._rewrite_phrases(words, starts)
-        return out, days, domains, out_starts
+        return words, _days(words), domains, starts
 
     def _rewrite_phrases(self, words: list[str], starts: list[int]) -> tuple[list[str], list[int]]:
         """Multi-word forms to their one token (lexicon `phrases`), then digits dropped.

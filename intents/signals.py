@@ -170,7 +170,9 @@ class _Signal:
 
     A pattern is tried only when the message has one of the words some required part of it
     starts with (see `gate`): most messages have none of them, and a lookup in a set costs
-    far less than a scan of the text.
+    far less than a scan of the text. With a reader's `Gates`, only when it has one of the
+    words of every such part (see `gates`): a long message has the words of many gates, but
+    seldom all those of one pattern.
     """
 
     def __init__(self, patterns: Sequence[str | Sequence[str]], unless: Sequence[str] = ()):
@@ -179,12 +181,16 @@ class _Signal:
         # The same, as searched (see `_scan`): each part with whether it reads the text
         # after a leading space.
         self._scans: list[tuple[Gate | None, tuple[tuple[re.Pattern[str], bool], ...]]] = []
+        #: Each pattern's gates: every one of them is needed for the pattern to match.
+        self.required: list[tuple[Gate, ...]] = []
         for pattern in patterns:
             parts = (pattern,) if isinstance(pattern, str) else tuple(pattern)
             gates = [g for g in (gate(part) for part in parts) if g is not None]
             best = max(gates, key=_selectivity) if gates else None
             self.patterns.append((best, tuple(re.compile(p) for p in parts)))
             self._scans.append((best, tuple(_scan(p) for p in parts)))
+            required = (g for part in parts for g in every_gate(part))
+            self.required.append(tuple(dict.fromkeys(required)))
         self._unless = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
         # Every gate's words together: a text with none of them (and the signal has no
         # pattern without a gate) is answered with one check instead of one per pattern.
@@ -194,18 +200,22 @@ class _Signal:
             frozenset().union(*(g.whole for g in gated)),
             frozenset().union(*(g.heads for g in gated)),
         )
-        # Numbered by a reader's `Gates`: the patterns without a gate, each gated pattern
-        # by its gate's bit, and all those bits.
+        # Numbered by a reader's `Gates`: the patterns without a gate; the gated patterns
+        # by their gate's bit, each with the bits of all its gates; and all those first bits.
         self._ungated = [parts for g, parts in self._scans if g is None]
-        self._by_bit: dict[int, tuple[tuple[re.Pattern[str], bool], ...]] = {}
+        self._by_bit: dict[int, list[tuple[int, tuple[tuple[re.Pattern[str], bool], ...]]]] = {}
         self._bits = 0
 
     def number(self, gates: Gates) -> None:
-        """Give each gated pattern its bit in `gates`, which `Words` made with them show."""
-        for g, parts in self._scans:
+        """Give each gated pattern its gates' bits in `gates`, which `Words` made with them
+        show."""
+        for (g, parts), required in zip(self._scans, self.required, strict=True):
             if g is not None:
                 bit = gates.add(g)
-                self._by_bit[bit] = parts
+                mask = bit
+                for each in required:
+                    mask |= gates.add(each)
+                self._by_bit.setdefault(bit, []).append((mask, parts))
                 self._bits |= bit
 
     def __call__(self, text: str, words: Words | None = None) -> bool:
@@ -213,19 +223,25 @@ class _Signal:
         words = Words(text) if words is None else words
         spaced = words.spaced
         if words.passed is not None and self._bits:
-            # The gates the text passes, read once for every signal: only their patterns
-            # are tried, besides those without a gate.
-            bits = words.passed & self._bits
-            found = any(
+            # The gates the text passes, read once for every signal: only the patterns whose
+            # gates it all passes are tried, besides those without a gate.
+            passed = words.passed
+            bits = passed & self._bits
+            found = bool(self._ungated) and any(
                 all(part.search(spaced if space else text) for part, space in parts)
                 for parts in self._ungated
             )
             while bits and not found:
                 bit = bits & -bits
                 bits ^= bit
-                found = all(
-                    part.search(spaced if space else text) for part, space in self._by_bit[bit]
-                )
+                for mask, parts in self._by_bit[bit]:
+                    if passed & mask == mask:
+                        for part, space in parts:
+                            if part.search(spaced if space else text) is None:
+                                break
+                        else:
+                            found = True
+                            break
         else:
             if not self._open and not words.has(self._any):
                 return False
@@ -260,11 +276,16 @@ class Gates:
         self._heads: dict[str, int] = {}
         self._whole_words: frozenset[str] = frozenset()
         self._head_words: frozenset[str] = frozenset()
+        self._bits: dict[Gate, int] = {}
         self._next = 1
 
     def add(self, gate: Gate) -> int:
-        """A new bit, set for every text that has one of the gate's words."""
+        """The gate's bit, set for every text that has one of its words (new, unless the
+        same gate has one already)."""
+        if gate in self._bits:
+            return self._bits[gate]
         bit, self._next = self._next, self._next << 1
+        self._bits[gate] = bit
         for word in gate.whole:
             self._whole[word] = self._whole.get(word, 0) | bit
         for head in gate.heads:
@@ -331,6 +352,15 @@ def gate(pattern: str) -> Gate | None:
         )
     candidates = [g for g in (_element_gate(*e) for e in _elements(pattern)) if g is not None]
     return max(candidates, key=_selectivity) if candidates else None
+
+
+def every_gate(pattern: str) -> list[Gate]:
+    """Every set of words one of which any text the pattern matches has (see `gate`): one
+    per required piece that has one, or the one of all its alternatives."""
+    if len(_alternatives(pattern)) > 1:
+        found = gate(pattern)
+        return [] if found is None else [found]
+    return [g for g in (_element_gate(*e) for e in _elements(pattern)) if g is not None]
 
 
 def _scan(pattern: str) -> tuple[re.Pattern[str], bool]:

@@ -236,14 +236,16 @@ def test_a_pattern_is_skipped_only_when_it_could_not_match() -> None:
     texts += [forty_words(texts, rng) for _ in range(300)]
     checked = 0
     for signal in SIGNALS.all_signals():
-        for word_gate, parts in signal.patterns:
+        for (word_gate, parts), required in zip(signal.patterns, signal.required, strict=True):
             if word_gate is None:
                 continue
+            assert word_gate in required
             for text in texts:
                 words = flat(text)
                 if all(part.search(words) for part in parts):
                     checked += 1
-                    assert Words(words).has(word_gate), (parts[0].pattern, text)
+                    for each in required:
+                        assert Words(words).has(each), (parts[0].pattern, each, text)
     assert checked > 300
 
 
