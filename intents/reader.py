@@ -652,12 +652,16 @@ _MAIL_MISSING_RE: Final = re.compile(
 # the verb's negation: "je ne reçois pas le mail" stays whole). Up to the sentence's end or
 # to what the customer says instead.
 _DENIED_RE: Final = re.compile(
-    r"(?:^|(?<=[,.;:!?])|\b(?:c'?|c’|ce n'?|ce n’|ce )?est |\bc |\bnon,? )\s*pas "
-    r"(?:le |la |l'|l’|les |mon |ma |mes |du |de la |des |celui |celle )"
+    r"\bpas (?:le |la |l'|l’|les |mon |ma |mes |du |de la |des |celui |celle )"
     r"(?P<noun>mot de passe|mdp|adresse e-mail|adresse mail|adresse|e-mail|mail|identifiant)?"
     r"[^,.;:!?\n]{0,48}?(?=[,.;:!?\n]|$| c'?est | c’est | c | mais | que | qui )",
     re.IGNORECASE,
 )
+# What must come right before that "pas" (searched back from it, a few characters only).
+_DENIAL_LEAD_RE: Final = re.compile(
+    r"(?:^|(?<=[,.;:!?])|\b(?:c'?|c’|ce n'?|ce n’|ce )?est |\bc |\bnon,? )\s*$", re.IGNORECASE
+)
+_DENIAL_LEAD_CHARS: Final = 24
 DENIAL_REST_WORDS: Final = 3
 # "…, c'est celui du compte": the one the customer means instead.
 _THAT_ONE_RE: Final = re.compile(r"\b(?:celui|celle)\b", re.IGNORECASE)
@@ -675,7 +679,18 @@ def _without_denied(text: str) -> str:
             nouns.append(found.group("noun"))
         return " "
 
-    kept = _DENIED_RE.sub(drop, text)
+    pieces: list[str] = []
+    end = 0
+    for found in _DENIED_RE.finditer(text):
+        start = found.start()
+        lead = _DENIAL_LEAD_RE.search(text, max(end, start - _DENIAL_LEAD_CHARS), start)
+        if lead is None:
+            continue
+        pieces += [text[end : lead.start()], drop(found)]
+        end = found.end()
+    if not pieces:
+        return text
+    kept = "".join([*pieces, text[end:]])
     if nouns:
         kept = _THAT_ONE_RE.sub(f"le {nouns[0]}", kept, count=1)
     return kept
