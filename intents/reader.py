@@ -263,7 +263,7 @@ class Reader:
             # "« ce mot de passe est largement utilisé » euh je fais comment": the error
             # message of a problem, pasted or told, names it whatever surrounds it (not when
             # an e-mail says it: that is someone else's message, maybe a fraud).
-            pasted = _error_texts(words)
+            pasted = _said_plainly(words)
             if problems and (len(pasted) < 2 or problems[0] not in pasted):
                 # One problem read already: the sayings count only when they name it and
                 # another ("compte pro … et cette adresse est déjà utilisée").
@@ -474,25 +474,6 @@ _TRANSFER_RE: Final = re.compile(
     r"\b(transfer\w*|deplacer|basculer|migrer|passer)\b (\w+ ){0,3}"
     r"(licence|licences|license|abonnement)"
 )
-# The article's error messages, pasted or told in the customer's words.
-_ERROR_TEXTS: Final = (
-    (
-        "email_in_use",
-        ("deja", "already"),
-        re.compile(
-            r"\b(adresse|mail|e mail|email|courriel)\b (\w+ ){0,3}(est |etait )?(deja|already)"
-            r" (utilisee|utilise|prise|pris|enregistree|associee|used|taken|registered)\b"
-        ),
-    ),
-    (
-        "weak_password",
-        ("utilise", "repandu", "courant", "used", "recommande", "securise"),
-        re.compile(
-            r"\b(largement|trop|tres|souvent|widely|commonly) (utilise|repandu|courant|used)\b"
-            r"|\b(mot de passe|mdp|password)\b (\w+ ){0,3}(n est pas|pas) (recommande|securise)"
-        ),
-    ),
-)
 
 
 # The Parallels account named as such, and an e-mail or text message received.
@@ -538,8 +519,25 @@ _ADDRESS_UNKNOWN_RE: Final = re.compile(
 )
 
 
-# The article's problems said plainly, in the words customers use for them.
+# The article's problems said plainly, in the words customers use for them: its error
+# messages, pasted or told ("adresse déjà prise"), the business account, the mailbox lost.
 _PLAIN_SAYINGS: Final = (
+    (
+        "email_in_use",
+        ("deja", "already"),
+        re.compile(
+            r"\b(adresse|mail|e mail|email|courriel)\b (\w+ ){0,3}(est |etait )?(deja|already)"
+            r" (utilisee|utilise|prise|pris|enregistree|associee|used|taken|registered)\b"
+        ),
+    ),
+    (
+        "weak_password",
+        ("utilise", "repandu", "courant", "used", "recommande", "securise"),
+        re.compile(
+            r"\b(largement|trop|tres|souvent|widely|commonly) (utilise|repandu|courant|used)\b"
+            r"|\b(mot de passe|mdp|password)\b (\w+ ){0,3}(n est pas|pas) (recommande|securise)"
+        ),
+    ),
     (
         "business_account",
         ("pro", "entreprise", "business", "societe"),
@@ -591,12 +589,12 @@ def _any(words: str, parts: tuple[str, ...]) -> bool:
     return any(part in words for part in parts)
 
 
-def _error_texts(words: str) -> tuple[str, ...]:
+def _said_plainly(words: str) -> tuple[str, ...]:
     """The problems the text names plainly, in the customer's order: an error message
     given, an e-mail named by its purpose that does not come, the address not known."""
     found = [
         (m.start(), problem)
-        for problem, gate, rx in _ERROR_TEXTS
+        for problem, gate, rx in _PLAIN_SAYINGS
         if _any(words, gate) and (m := rx.search(words))
     ]
     if _any(words, _MAIL_WORDS) and (_NOT_COME_RE.search(words) or _MAIL_MISSING_RE.search(words)):
@@ -605,11 +603,6 @@ def _error_texts(words: str) -> tuple[str, ...]:
         found.append((m.start(), "forgot_email"))
         if m := _AND_PASSWORD_TOO_RE.search(words, m.end()):
             found.append((m.start(), "forgot_password"))
-    found += [
-        (m.start(), problem)
-        for problem, gate, rx in _PLAIN_SAYINGS
-        if _any(words, gate) and (m := rx.search(words))
-    ]
     ordered = [problem for _, problem in sorted(found)]
     return tuple(dict.fromkeys(ordered))
 
