@@ -201,6 +201,11 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
         ("je n'arrive pas à créer un compte utilisateur sur ma VM Ubuntu", "none"),
         # "J'ai plus le mdp": the password is gone, not the sign-in in general.
         ("jai pu le mdp pr me co sur mon compte", "forgot_password"),
+        # A mailbox provider's own trouble, with no word of Parallels or its e-mails; the
+        # same mailbox receiving nothing from Parallels is the article's.
+        ("ma boîte Hotmail ne reçoit plus rien depuis hier", "none"),
+        ("j'ai perdu le mot de passe de ma boîte Orange", "none"),
+        ("je ne reçois plus aucun mail de votre part sur hotmail", "no_email_received"),
         # The account's mailbox closed by its provider, a school, an employer: gone, not
         # deleted by Parallels nor forgotten; the licences on it are that answer's business.
         ("mon adresse pro a été désactivée par mon employeur, c'était mon identifiant", "lost_email_access"),
