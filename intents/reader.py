@@ -401,7 +401,6 @@ _MOVES_RE: Final = re.compile(
     r"\b(bonjour|bonsoir|salut|slt|cc|coucou|hello|hi|hey|yo|allo|bjr|merci|mrc|thx|thanks"
     r"|d avance|par avance|beaucoup|cordialement|madame|monsieur|svp|stp|s il vous plait)\b"
 )
-# The account cannot be created, said in the customer's words.
 # An account at another company ("créer un compte Microsoft") is not the Parallels one.
 _ACCOUNT_HERE: Final = (
     r"(compte|account)\b(?! (microsoft|apple|google|gmail|outlook|hotmail|icloud|yahoo|facebook"
@@ -415,6 +414,7 @@ _FAILS: Final = (
     r"(echoue|coince|bloque|passe pas|marche pas|fonctionne pas|plante|bug\w*|impossible"
     r"|ne passe|ne marche|ne fonctionne|foire)"
 )
+# The account cannot be created, said in the customer's words.
 _CANNOT_CREATE_RE: Final = re.compile(
     r"\b(pas moyen|impossible|n arrive pas|n arrive plus|j arrive pas|narrive pas|arrive pas"
     r"|je peux pas|je ne peux pas|peux pas|j y arrive pas|galere)\b (de |d |a )?(\w+ ){0,2}"
