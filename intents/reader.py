@@ -172,6 +172,7 @@ class Reader:
                 and not signals.elsewhere
                 and not _LICENCE_ERROR_RE.search(words)
                 and not _OTHER_CONNECTION_RE.search(words)
+                and not _ACCOUNT_MANAGED_RE.search(words)
             ):
                 # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
                 # account problem is the point, the licence its context.
@@ -456,7 +457,8 @@ _ACCOUNT_ITSELF_RE: Final = re.compile(
 )
 _MANAGE_RE: Final = re.compile(
     r"\b(inviter|ajouter|gerer|retirer|transferer|attribuer|reattribuer|assigner)\b (\w+ ){0,3}"
-    r"(utilisateurs?|membres?|employes?|collaborateurs?|administrateurs?|admins?|salaries?)\b"
+    r"(utilisateurs?|membres?|employes?|collaborateurs?|administrateurs?|admins?|salaries?"
+    r"|collegues?|personnes?|quelqu un)\b"
 )
 # A licence error is the licence team's, whatever account the customer signed in with.
 _LICENCE_ERROR_RE: Final = re.compile(
@@ -469,6 +471,12 @@ _OTHER_CONNECTION_RE: Final = re.compile(
     r"\b(bluetooth|casque|airpods|manette|imprimante|scanner|ecouteurs|enceinte|nas|vpn|wifi"
     r"|wi fi|usb|webcam|serveur|a distance|rdp|ssh|ethernet|reseau|internet|pare feu|firewall"
     r"|proxy)\b"
+)
+# The account managed, not reached (another team's topic, signals.toml says when): its
+# address changed, the account closed. However close the words, not the article's.
+_ACCOUNT_MANAGED_RE: Final = re.compile(
+    r"\b(changer|modifier|remplacer|mettre a jour) (\w+ ){0,2}(adresse|mail|e mail|email"
+    r"|courriel)\b|\b(fermer|cloturer|resilier) (\w+ ){0,2}(compte|account|my parallels)\b"
 )
 _TRANSFER_RE: Final = re.compile(
     r"\b(transfer\w*|deplacer|basculer|migrer|passer)\b (\w+ ){0,3}"

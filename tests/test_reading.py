@@ -23,6 +23,7 @@ DEV_SETS = (
     "intents/dev_offtopic2",
     "intents/dev_blind3",
     "intents/dev_blind4",
+    "intents/dev_blind5",
 )
 
 SIGNALS = SignalReader()
@@ -206,6 +207,15 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
         ("ma boîte Hotmail ne reçoit plus rien depuis hier", "none"),
         ("j'ai perdu le mot de passe de ma boîte Orange", "none"),
         ("je ne reçois plus aucun mail de votre part sur hotmail", "no_email_received"),
+        # The account managed rather than reached is another team's topic; the address
+        # lost is still the article's. A chip named with Parallels is the product's topic.
+        ("Comment changer l'adresse mail de mon compte Parallels ?", "none"),
+        ("Comment fermer mon compte my.parallels.com ?", "none"),
+        (
+            "je n'ai plus accès à mon adresse, comment changer l'adresse de mon compte ?",
+            "lost_email_access",
+        ),
+        ("Salut, Parallels tourne sur les puces M4 ?", "none"),
         # The account's mailbox closed by its provider, a school, an employer: gone, not
         # deleted by Parallels nor forgotten; the licences on it are that answer's business.
         ("mon adresse pro a été désactivée par mon employeur, c'était mon identifiant", "lost_email_access"),
