@@ -154,6 +154,19 @@ class Reader:
                 # In doubt between the creation problems, their symptom's question asks.
                 match = self.matcher.preferring(match, "cannot_create_account")
             signals = signals.without_topic()
+        if (
+            match.decision == "none"
+            and signals.safety is None
+            and not signals.human
+            and not signals.topic
+            and not signals.elsewhere
+            and _any(words, _PASSWORD_WORDS)
+            and _WRONG_CREDENTIALS_RE.search(words)
+            and not _DEVICE_SIGN_IN_RE.search(words)
+        ):
+            # "Pourquoi il me dit que mon mot de passe est faux alors que je viens de le
+            # taper correctement ?": the sign-in symptom, asked about.
+            match = self.matcher.preferring(match, "invalid_credentials")
         language = self.languages.language(text, words) if words else None
         problems: tuple[str, ...] = ()
         if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
@@ -429,11 +442,26 @@ _CANNOT_CREATE_RE: Final = re.compile(
     + r"|\b(creation|inscription|ouverture|enregistrement) (de |du |d )?(mon |ma |le |la |un )?"
     r"(compte |account )?(?!(microsoft|apple|google) )(\w+ ){0,2}"
     + _FAILS
-    + r"|\b(creer|ouvrir un|ouvrir une) (\w+ ){0,2}"
+    + r"|\b(essaie|essaye|essayer|tente|tenter) (de |d )(me |m |se |s )?(creer|faire) "
+    r"(un |une |mon )?"
+    + _ACCOUNT_HERE
+    + r"|\b(creer|ouvrir un|ouvrir une|faire un|faire une) (\w+ ){0,2}"
     + _ACCOUNT_HERE
     + r" (\w+ ){0,6}"
     + _FAILS
     + r"\b"
+)
+# The sign-in refused, said in the customer's words.
+_PASSWORD_WORDS: Final = ("mot de passe", "mdp", "password", "identifiant")
+_WRONG_CREDENTIALS_RE: Final = re.compile(
+    r"\b(mot de passe|mdp|password|identifiants?)\b (\w+ ){0,2}(est |sont |serait )?(faux|fausse"
+    r"|incorrect|incorrects|invalide|invalides|errone|pas bon|pas reconnu|plus reconnus?"
+    r"|non valide)\b"
+)
+# A device's own sign-in ("mon Mac me dit mot de passe incorrect au démarrage").
+_DEVICE_SIGN_IN_RE: Final = re.compile(
+    r"\b(mon |ma |le |la |l )(mac|macbook|imac|pc|ordi\w*|iphone|ipad|windows|session|vm"
+    r"|machine virtuelle)\b"
 )
 # The symptom and the problems it asks about.
 _CREATION: Final = frozenset(
@@ -569,7 +597,7 @@ _PLAIN_SAYINGS: Final = (
 )
 # Words without which the patterns above cannot match: a substring test is far cheaper
 # than a search, and most messages have none of them.
-_CREATE_WORDS: Final = ("cre", "inscri", "ouvr", "enregistr")
+_CREATE_WORDS: Final = ("cre", "inscri", "ouvr", "enregistr", "fai")
 _GONE_WORDS: Final = (
     "existe",
     "desactiv",

@@ -198,7 +198,10 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
         # The account cannot be made, said in the customer's words and with a crash as its
         # context; a virtual machine's user account is another matter.
         ("l'inscription plante à chaque fois que je valide", "cannot_create_account"),
-        ("Pas moyen d'ouvrir un compte, j'ai essayé avec Firefox puis Safari", "cannot_create_account"),
+        (
+            "Pas moyen d'ouvrir un compte, j'ai essayé avec Firefox puis Safari",
+            "cannot_create_account",
+        ),
         ("je n'arrive pas à créer un compte utilisateur sur ma VM Ubuntu", "none"),
         # "J'ai plus le mdp": the password is gone, not the sign-in in general.
         ("jai pu le mdp pr me co sur mon compte", "forgot_password"),
@@ -216,9 +219,24 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
             "lost_email_access",
         ),
         ("Salut, Parallels tourne sur les puces M4 ?", "none"),
+        # Trying for days to make an account, a password said wrong when it is right: the
+        # symptoms, asked about; a Mac's own start-up password is not the account's.
+        (
+            "Ça fait 3 jours que j'essaie de me faire un compte chez vous, c'est inadmissible",
+            "cannot_create_account",
+        ),
+        (
+            "Pourquoi il me dit que mon mot de passe est faux alors que je viens de le taper "
+            "correctement ?",
+            "invalid_credentials",
+        ),
+        ("mon mac me dit mot de passe incorrect au démarrage", "none"),
         # The account's mailbox closed by its provider, a school, an employer: gone, not
         # deleted by Parallels nor forgotten; the licences on it are that answer's business.
-        ("mon adresse pro a été désactivée par mon employeur, c'était mon identifiant", "lost_email_access"),
+        (
+            "mon adresse pro a été désactivée par mon employeur, c'était mon identifiant",
+            "lost_email_access",
+        ),
         (
             "ma vieille adresse hotmail est morte et mon compte Parallels est dessus, comment "
             "transférer mes licences ?",
