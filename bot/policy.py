@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.models import Decision, Feedback, IncomingMessage, LinkButton, QuickReply, Say
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
-from intents.reader import Reading
+from intents.reader import RESET_LINK_ANSWERS, Reading
 from intents.signals import flat
 
 YES = "feedback:yes"
@@ -65,9 +65,6 @@ STEPS: Final[dict[str, tuple[str, ...]]] = {
     "weak_password": ("complex_password",),
     "email_deleted": ("waited",),
 }
-#: Answers that send the customer to the "Mot de passe oublié" link, whose next row of the
-#: article is the reset e-mail that does not arrive.
-RESET_LINK_ANSWERS: Final = frozenset({"forgot_password", "email_in_use"})
 #: Problems about an e-mail that does not arrive: one does not follow the other.
 MISSING_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})
 # The customer says, after an answer, that they did what it says already.

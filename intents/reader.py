@@ -231,13 +231,13 @@ class Reader:
             # arrive pas": whichever the top, the link was used and its e-mail is missing.
             scores = {c.intent: c.score for c in match.candidates}
             # The e-mail that did not come, after that link, is the reset e-mail.
-            nothing_came = _NOTHING_CAME_RE.search(words) is not None
+            nothing_came = _NOT_COME_RE.search(words) is not None
             floor = (
                 RESET_NEAR if match.intent == "no_email_received" or nothing_came else RESET_CLEAR
             )
             if scores.get("reset_email_missing", 0.0) >= floor:
                 problems = ("reset_email_missing",)
-        if problems and problems[0] in _RESET_LINK and signals.took("reset_link"):
+        if problems and problems[0] in RESET_LINK_ANSWERS and signals.took("reset_link"):
             # "J'ai fait mot de passe oublié mais le mail arrive pas": the link that answer
             # gives was used; what follows it in the article is the missing reset e-mail.
             scores = {c.intent: c.score for c in match.candidates}
@@ -354,7 +354,7 @@ class Reader:
 
 # Answers that give the "Mot de passe oublié" link, and how close the missing reset e-mail
 # must be for a customer who says they used that link to be answered about it instead.
-_RESET_LINK: Final = frozenset({"forgot_password", "email_in_use"})
+RESET_LINK_ANSWERS: Final = frozenset({"forgot_password", "email_in_use"})
 RESET_NEAR: Final = 60.0
 # A message in doubt between the forgotten password and the mailbox lost, that says the
 # password is forgotten and names no mailbox, is about the password.
@@ -512,11 +512,19 @@ _TRANSFER_RE: Final = re.compile(
 )
 
 
-# The Parallels account named as such, and an e-mail or text message received.
-_NAMED_ACCOUNT_RE: Final = re.compile(
+# The Parallels account named as such; or, more loosely, the customer's account with
+# Parallels (its sign-in, "mon compte").
+_NAMED_ACCOUNT = (
     r"\b(compte|account|identifiants?) (\w+ ){0,2}parallels\b|\bmy parallels\b"
     r"|\bparallels (account|compte)\b"
 )
+_NAMED_ACCOUNT_RE: Final = re.compile(_NAMED_ACCOUNT)
+_PARALLELS_ACCOUNT_RE: Final = re.compile(
+    _NAMED_ACCOUNT
+    + r"|\bparallels (\w+ ){1,2}(compte|account)\b"
+    + r"|\b(identifiant|login|inscription|inscrit|enregistre)\b|\bmon compte\b"
+)
+# An e-mail or a text message received.
 _MAILED_RE: Final = re.compile(
     r"\b(recu|recois|recoit|received|got) (un |une |des |a |an )?(mail|e mail|email|message|sms"
     r"|courriel|texto)\b"
@@ -543,10 +551,13 @@ _MAIL_NAMED: Final = (
         ),
     ),
 )
+# Nothing came, whatever was asked for: "je reçois rien", "toujours rien reçu", "ne m'est
+# jamais parvenu".
 _NOT_COME_RE: Final = re.compile(
     r"\b(jamais|pas|rien|toujours pas|aucun|aucune)\b (\w+ ){0,3}(recu|parvenu|arrive|venu"
     r"|vu|eu)\b|\b(n arrive|narrive|arrive pas|arrive jamais|ne vient|vient pas|ne m est jamais"
     r"|ne m est pas)\b"
+    r"|\b(recois|recoit|recu|eu|arrive)\b (toujours |jamais |encore )?(rien|aucun|aucune)\b"
 )
 _ADDRESS_UNKNOWN_RE: Final = re.compile(
     r"\b(jsp|je sais pas|je sais plus|j sais pas|j sais plus|sais plus|sais pas|souviens plus"
@@ -652,11 +663,6 @@ _ADDRESS_GONE_RE: Final = re.compile(
     r"|\b(ancien|ancienne|vieille|vieux)\b (\w+ ){0,2}(adresse|mail|e mail|email|boite"
     r"|messagerie)\b (\w+ ){0,2}(inaccessible|fermee|desactivee|n existe plus|perdue|morte)\b"
 )
-# The Parallels account named as such.
-_PARALLELS_ACCOUNT_RE: Final = re.compile(
-    r"\b(compte|account) (\w+ ){0,2}parallels\b|\bparallels (\w+ ){0,2}(compte|account)\b"
-    r"|\b(identifiant|login|inscription|inscrit|enregistre)\b|\bmon compte\b"
-)
 # How customers say a mailbox is lost.
 _LOSS_RE: Final = re.compile(
     r"\b(plus|pas|perdu\w*|ferme\w*|supprim\w*|desactiv\w*|expir\w*|ancien\w*|bloque\w*"
@@ -664,11 +670,6 @@ _LOSS_RE: Final = re.compile(
 )
 # A reply's first clause ("oui ça marche", "nickel", "non merci"), before something new.
 _FIRST_CLAUSE_RE: Final = re.compile(r"\s*[.!?;:,]+\s*")
-# "Je reçois rien", "toujours rien reçu": nothing came, whatever was asked for.
-_NOTHING_CAME_RE: Final = re.compile(
-    r"\b(recois|recoit|recu|reçu|eu|arrive)\b (toujours |jamais |encore )?(rien|aucun|aucune)\b"
-    r"|\b(rien|toujours rien|jamais rien) (\w+ )?(recu|arrive|eu|vu)\b"
-)
 # An e-mail that does not come, said of the message as a whole.
 _MAIL_MISSING_RE: Final = re.compile(
     r"\b(aucun|aucune|pas de|pas d|jamais de|toujours pas de)\b (\w+ ){0,2}"
