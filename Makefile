@@ -14,7 +14,7 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --require-hashes --only-bina
 UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test chat check bench bench-e2e bench-instructions lint lock lock-upgrade \
+.PHONY: run test chat check bench bench-e2e bench-instructions lint lock lock-upgrade model \
 	container-smoke clean
 
 # pip and uv (which writes the lock files), pinned.
@@ -66,6 +66,11 @@ bench-e2e: $(STAMP)
 # Instructions per webhook under callgrind, serve against bare aiohttp (uses valgrind).
 bench-instructions: $(STAMP)
 	$(BIN)/python -m bench.e2e_instructions
+
+# Train the learned reading again (intents/model.npz) after the catalogue, the lexicon or
+# a development set changed; tests/test_model.py says when it is due.
+model: $(STAMP)
+	$(BIN)/python -m intents.model train
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -29,6 +29,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from intents.catalogue import CONVERSATION, NONE, PROBLEMS, SYMPTOMS, Catalogue
+from intents.model import Model
 from intents.normalize import Lexicon, Normalized, Normalizer
 
 MatchDecision = Literal["answer", "clarify", "none"]
@@ -71,6 +72,7 @@ class Tuning:
     clause_margin: float = 8.0  # ...this far ahead of its best rival...
     clause_bonus: float = 8.0  # ...adds this to the problem's score for the whole message
     clause_drop: float = 5.0  # ...or lifts it to the clause's score less this, if higher
+    model_weight: float = 0.2  # share of the learned reading's probability in the score
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +115,15 @@ class Matcher:
     """Ranks the catalogue's intents for a message. Pure and deterministic; build once."""
 
     def __init__(
-        self, catalogue: Catalogue, lexicon: Lexicon | None = None, tuning: Tuning | None = None
+        self,
+        catalogue: Catalogue,
+        lexicon: Lexicon | None = None,
+        tuning: Tuning | None = None,
+        model: Model | Literal["default"] | None = "default",
     ) -> None:
         self.tuning = tuning = tuning or Tuning()
+        if model == "default":
+            model = Model.load()
         lexicon = lexicon or Lexicon.load()
         plain = Normalizer(lexicon)
         vocabulary = {
@@ -123,6 +131,9 @@ class Matcher:
         }
         self.normalizer = Normalizer(lexicon, vocabulary)
         self._intents = [i.id for i in catalogue.intents]
+        self.model = model
+        if model is not None and list(model.intents) != self._intents:
+            raise ValueError("intents/model.npz knows other intents: python -m intents.model train")
 
         # Deduplicated normalised phrasings, each with the intent it belongs to.
         seen: dict[tuple[str, ...], int] = {}
@@ -235,8 +246,7 @@ class Matcher:
             # A text of many sentences is read as its first few clauses and the rest.
             bounds = (0, *normalized.clauses[: _MAX_CLAUSES - 1], len(normalized.tokens))
             clauses = [
-                list(dict.fromkeys(normalized.tokens[start:end]))
-                for start, end in pairwise(bounds)
+                list(dict.fromkeys(normalized.tokens[start:end])) for start, end in pairwise(bounds)
             ]
         overlaps, used, marker = self._overlap(tokens, known, clauses)
         overlap = overlaps[0]
@@ -263,6 +273,14 @@ class Matcher:
             for i, lift in self._clause_lifts(overlaps[1:]).items():
                 if i in best:
                     best[i] = min(100.0, max(best[i] + self.tuning.clause_bonus, lift))
+        if self.model is not None:
+            mw = self.tuning.model_weight
+            learned = self.model.probabilities(normalized, text).tolist()
+            best = {
+                i: (1 - mw) * best.get(i, 0.0) + mw * 100 * p
+                for i, p in enumerate(learned)
+                if i in best or p >= 0.05
+            }
 
         candidates, second = self._rank(best, used, marker, known)
         decision = self._decide(candidates, second)

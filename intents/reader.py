@@ -683,6 +683,8 @@ _MAIL_MISSING_RE: Final = re.compile(
 # to what the customer says instead.
 _DENIED_RE: Final = re.compile(
     r"\bpas (?:le |la |l'|l’|les |mon |ma |mes |du |de la |des |celui |celle )"
+    # "c'est pas la bonne adresse": the thing is named, wrong, not denied.
+    r"(?!(?:bon|bonne|bons|bonnes|meme|même)\b)"
     r"(?P<noun>mot de passe|mdp|adresse e-mail|adresse mail|adresse|e-mail|mail|identifiant)?"
     r"[^,.;:!?\n]{0,48}?(?=[,.;:!?\n]|$| c'?est | c’est | c | mais | que | qui )",
     re.IGNORECASE,

@@ -43,9 +43,7 @@ STEPS: Final = (
 )
 #: What another engineer's masking leaves in place of a pasted password or card number.
 SECRET_MARKERS: Final = ("[mot de passe masqué]", "[carte masquée]")
-_SECRET_RE: Final = re.compile(
-    "|".join(re.escape(m) for m in SECRET_MARKERS), re.IGNORECASE
-)
+_SECRET_RE: Final = re.compile("|".join(re.escape(m) for m in SECRET_MARKERS), re.IGNORECASE)
 # Replies that only acknowledge: neither yes nor no, the customer goes to try.
 _ACKNOWLEDGEMENTS: Final = frozenset(
     {"ok", "okay", "oki", "ok ok", "d accord", "dac", "ah ok", "ah d accord", "ok d accord",

@@ -15,22 +15,24 @@ import pytest
 
 from bench.devset import load, score
 from intents.catalogue import NONE, PROBLEMS, Catalogue
-from intents.normalize import NON_WORD_RE, fold
+from intents.model import same_words
 from intents.reader import Reader
 
 FLOORS = {
     # name: (in scope to the right intent, out of scope recognised, wrong answers at most)
-    "devset": (0.97, 0.97, 0.01),
-    "holdout": (0.955, 0.97, 0.01),
-    "intents/dev_extra": (0.97, 1.0, 0.005),
-    "intents/dev_offtopic": (1.0, 0.95, 0.01),
-    "intents/dev_offtopic2": (1.0, 0.975, 0.008),
-    "intents/dev_extra2": (0.88, 1.0, 0.005),
+    # The learned reading (intents/model.npz) is trained on the development sets, so their
+    # figures are learned ones; `python -m intents.model crossval` gives their honest ones.
+    "devset": (0.98, 0.99, 0.005),
+    "holdout": (0.965, 0.99, 0.005),
+    "intents/dev_extra": (0.98, 1.0, 0.005),
+    "intents/dev_offtopic": (1.0, 0.98, 0.005),
+    "intents/dev_offtopic2": (1.0, 0.99, 0.005),
+    "intents/dev_extra2": (0.95, 1.0, 0.005),
     # Written blind (from the article and DESIGN.md only) before the rules it then led to.
-    "intents/dev_blind3": (0.93, 0.955, 0.01),
-    "intents/dev_blind4": (0.94, 0.98, 0.005),
-    "intents/dev_blind5": (0.925, 0.975, 0.005),
-    "sealed/intents": (0.97, 0.93, 0.012),
+    "intents/dev_blind3": (0.965, 0.975, 0.006),
+    "intents/dev_blind4": (0.97, 0.99, 0.005),
+    "intents/dev_blind5": (0.97, 0.99, 0.005),
+    "sealed/intents": (0.975, 0.965, 0.003),
 }
 
 
@@ -51,11 +53,7 @@ def test_development_set_is_large_and_mixed() -> None:
     assert all(labels.count(p) >= 25 for p in PROBLEMS)
 
 
-def _key(text: str) -> str:
-    return " ".join(NON_WORD_RE.sub(" ", fold(text)).split())
-
-
 @pytest.mark.parametrize("name", ["devset", "holdout"])
 def test_no_test_sentence_is_in_the_catalogue(catalogue: Catalogue, name: str) -> None:
-    phrasings = {_key(p) for intent in catalogue.intents for p in intent.phrasings}
-    assert [text for _, text in load(name) if _key(text) in phrasings] == []
+    phrasings = {same_words(p) for intent in catalogue.intents for p in intent.phrasings}
+    assert [text for _, text in load(name) if same_words(text) in phrasings] == []
