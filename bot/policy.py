@@ -64,6 +64,7 @@ STEPS: Final[dict[str, tuple[str, ...]]] = {
     "forgot_email": ("searched_noreply",),
     "weak_password": ("complex_password",),
     "email_deleted": ("waited",),
+    "business_account": ("business_licence",),
 }
 #: Problems about an e-mail that does not arrive: one does not follow the other.
 MISSING_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})

@@ -72,7 +72,8 @@ class Tuning:
     clause_margin: float = 8.0  # ...this far ahead of its best rival...
     clause_bonus: float = 8.0  # ...adds this to the problem's score for the whole message
     clause_drop: float = 5.0  # ...or lifts it to the clause's score less this, if higher
-    model_weight: float = 0.2  # share of the learned reading's probability in the score
+    model_weight: float = 0.2  # points of score per point of the learned probability...
+    model_even: float = 0.3  # ...counted from this probability (neither lifts nor lowers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,16 +275,25 @@ class Matcher:
                 if i in best:
                     best[i] = min(100.0, max(best[i] + self.tuning.clause_bonus, lift))
         if self.model is not None:
-            mw = self.tuning.model_weight
+            # The model moves a score by its probability's distance from `model_even`:
+            # up to 14 points for an intent it is sure of, down to 6 for one it rules out;
+            # where it hesitates between two, their margin stays the matcher's.
+            mw, even = 100 * self.tuning.model_weight, self.tuning.model_even
             learned = self.model.probabilities(normalized, text).tolist()
             best = {
-                i: (1 - mw) * best.get(i, 0.0) + mw * 100 * p
+                i: best.get(i, 0.0) + mw * (p - even)
                 for i, p in enumerate(learned)
                 if i in best or p >= 0.05
             }
 
         candidates, second = self._rank(best, used, marker, known)
         decision = self._decide(candidates, second)
+        if self.model is not None:
+            # Decided on the blend; reported on the matcher's scale, 0-100.
+            candidates = tuple(
+                c if 0.0 <= c.score <= 100.0 else Candidate(c.intent, min(100.0, max(0.0, c.score)))
+                for c in candidates
+            )
         return Match(text, normalized, candidates, decision, normalized.days, facts)
 
     def without(self, match: Match, intents: frozenset[str]) -> Match:

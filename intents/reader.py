@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
@@ -111,6 +111,10 @@ class Reader:
         kept = _without_denied(text)
         if kept != text and len(flat(kept).split()) >= DENIAL_REST_WORDS:
             text = kept
+        if "chez" in text or "vers" in text:
+            # "Dernière chance avant que je passe chez VMware : j'ai oublié mon mot de
+            # passe": a threat to leave names a competitor, not the customer's topic.
+            text = _LEAVING_FOR_RE.sub(" ", text)
         words = flat(text)
         signals = self.signals.read(original, words)
         match = self.matcher.match(text)
@@ -126,6 +130,16 @@ class Reader:
             # "Toujours pas de mail depuis ce matin": no greeting is said ("matin" is the
             # Québécois "bon matin"'s); the next reading decides.
             match = self.matcher.without(match, _MOVES)
+        if (
+            match.decision == "clarify"
+            and len(match.candidates) > 1
+            and match.candidates[0].intent in SYMPTOMS
+            and match.candidates[1].intent in SYMPTOMS
+            and match.margin < self.matcher.tuning.margin
+        ):
+            # "ben ça fonctionne pas quoi", "j'ai un problème": as close to making an account
+            # as to signing in, so neither is said; the customer is asked to say more.
+            match = replace(match, decision="none")
         if match.decision != "answer":
             # "Oui ça marche. Et pour un compte entreprise ?": a reply to the bot's question
             # first, then something new; what follows the reply is read on its own.
@@ -697,6 +711,11 @@ _DENIAL_LEAD_CHARS: Final = 24
 DENIAL_REST_WORDS: Final = 3
 # "…, c'est celui du compte": the one the customer means instead.
 _THAT_ONE_RE: Final = re.compile(r"\b(?:celui|celle)\b", re.IGNORECASE)
+_LEAVING_FOR_RE: Final = re.compile(
+    r"\b(?:passe|passer|pars|partir|vais|aller|migre|migrer|bascule|basculer|file|filer)\s+"
+    r"(?:chez|vers)\s+(?:vmware|virtualbox|utm|crossover|boot\s?camp|la concurrence)\b",
+    re.IGNORECASE,
+)
 
 
 def _without_denied(text: str) -> str:

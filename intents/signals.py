@@ -40,6 +40,7 @@ STEPS: Final = (
     "complex_password",
     "searched_noreply",
     "new_account",
+    "business_licence",
 )
 #: What another engineer's masking leaves in place of a pasted password or card number.
 SECRET_MARKERS: Final = ("[mot de passe masqué]", "[carte masquée]")
