@@ -102,6 +102,11 @@ _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
     r" (essaye|fait|regarde|verifie|tente)\b"
 )
 # After an answer, the customer says it did not help without saying "non".
+# Agreeing to wait out the days the deleted address's message gave.
+_WILL_WAIT_RE: Final = re.compile(
+    r"\b(je patiente|je vais patienter|je vais attendre|j attends|j attendrai|on attend"
+    r"|je patienterai|on va attendre|attendre alors|patienter alors)\b"
+)
 _UNHELPED_RE: Final = re.compile(
     r"\b(et alors|c est tout ce que|je fais quoi (moi|maintenant|alors)|et maintenant je fais"
     r" quoi|ca m avance (pas|a rien)|ca m aide pas)\b"
@@ -404,6 +409,10 @@ class Policy:
                 return _with_feedback(turn, "yes")
             return self._resolved(state, score, "yes")
         if feedback == "wait":
+            if last == ("email_deleted",) and _WILL_WAIT_RE.search(text):
+                # "D'accord je patiente alors, merci": waiting out the days is the answer
+                # itself; the customer takes it, and nothing is left to report back.
+                return self._resolved(state, score, "yes")
             return self._wait(state, score)
         steps = {step for problem in last for step in STEPS.get(problem, ())}
         if steps & signals.done and not new:

@@ -45,6 +45,11 @@ STEPS: Final = (
 #: What another engineer's masking leaves in place of a pasted password or card number.
 SECRET_MARKERS: Final = ("[mot de passe masqué]", "[carte masquée]")
 _SECRET_RE: Final = re.compile("|".join(re.escape(m) for m in SECRET_MARKERS), re.IGNORECASE)
+# A yes that says what it settled: "oui pour le mot de passe c'est réglé".
+_SETTLED_RE: Final = re.compile(
+    r"^(oui|ouais|ok|yes|super|parfait|merci)\b.*\b(c est regle|c est bon|c bon|ca marche|ca a"
+    r" marche|ca fonctionne|ca a fonctionne|resolu|regle|c est ok)\b"
+)
 # Replies that only acknowledge: neither yes nor no, the customer goes to try.
 _ACKNOWLEDGEMENTS: Final = frozenset(
     {"ok", "okay", "oki", "ok ok", "d accord", "dac", "ah ok", "ah d accord", "ok d accord",
@@ -620,6 +625,11 @@ class SignalReader:
         if not words:
             return self.emoji_feedback(text)
         heads = Words(words, self._gates) if heads is None else heads
+        head, but, _ = words.partition(" mais ")
+        if but and _SETTLED_RE.match(head) and not self._no(head, Words(head, self._gates)):
+            # "Oui pour le mot de passe c'est réglé, mais le lien … ne m'envoie aucun mail":
+            # settled first; what follows "mais" is a new question, not the answer failing.
+            return "yes"
         if self._no(words, heads):
             return "no"
         if words in _ACKNOWLEDGEMENTS and not any(e in text for e in _THUMBS_UP):
