@@ -70,10 +70,12 @@ STEPS: Final[dict[str, tuple[str, ...]]] = {
 MISSING_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})
 # The customer says, after an answer, that they did what it says already.
 _ALREADY_DONE_RE: Final = re.compile(
-    r"^(\w+ ){0,3}(deja (fait|essaye|essaie|teste|tente|vu|verifie|regarde|fait tout|fait ca)"
+    r"^(\w+ ){0,3}(deja (fait|fais|essaye|essayer|essaie|teste|tester|tente|tenter|vu|verifie"
+    r"|verifier|regarde|regarder|fait tout|fait ca)"
     r"|(je l ai|jl ai|je les ai|j ai|jai|g|c est ce que j ai|c est ce que jai|c ce que g"
     r"|ca je l ai)"
-    r" (deja |bien |)(fait|essaye|essaie|teste|tente)( ca| tout ca| plusieurs fois| 2 fois"
+    r" (deja |bien |)(fait|fais|essaye|essayer|essaie|teste|tester|tente|tenter)( ca| tout ca"
+    r"| plusieurs fois| 2 fois"
     r"| deux fois| 3 fois| trois fois| hier| deja)?"
     r"|i (already |have already |ve already )(did|done|tried|do)( that| it| this| all that)?"
     r"|already (done|tried)( that| it| this)?)$"
@@ -96,17 +98,18 @@ _CORRECTION_RE: Final = re.compile(
 # The same, said anywhere in a longer message: "vous vous foutez de moi ? j'ai déjà tout
 # vérifié", "vous croyez que j'ai pas essayé ?".
 _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
-    r"\b(deja|bien sur que|evidemment que) (\w+ ){0,2}(fait|essaye|essaie|teste|tente|verifie"
-    r"|regarde|clique)\b|\b(j ai|jai|g|je l ai|je les ai) (deja |bien |tout )+(fait|essaye"
-    r"|essaie|teste|tente|verifie|clique)\b|\b(croyez|pensez|crois|penses) que j ai (pas|rien)"
-    r" (essaye|fait|regarde|verifie|tente)\b"
+    r"\b(deja|bien sur que|evidemment que) (\w+ ){0,2}(fait|fais|essaye|essayer|essaie|teste"
+    r"|tester|tente|tenter|verifie|verifier|regarde|regarder|clique|cliquer)\b"
+    r"|\b(j ai|jai|g|je l ai|je les ai) (deja |bien |tout )+(fait|fais|essaye|essayer|essaie"
+    r"|teste|tester|tente|tenter|verifie|verifier|clique|cliquer)\b"
+    r"|\b(croyez|pensez|crois|penses) que j ai (pas|rien) (essaye|fait|regarde|verifie|tente)\b"
 )
-# After an answer, the customer says it did not help without saying "non".
 # Agreeing to wait out the days the deleted address's message gave.
 _WILL_WAIT_RE: Final = re.compile(
     r"\b(je patiente|je vais patienter|je vais attendre|j attends|j attendrai|on attend"
     r"|je patienterai|on va attendre|attendre alors|patienter alors)\b"
 )
+# After an answer, the customer says it did not help without saying "non".
 _UNHELPED_RE: Final = re.compile(
     r"\b(et alors|c est tout ce que|je fais quoi (moi|maintenant|alors)|et maintenant je fais"
     r" quoi|ca m avance (pas|a rien)|ca m aide pas)\b"
