@@ -41,6 +41,8 @@ TRAINING_SETS: Final = (
     "intents/dev_blind3",
     "intents/dev_blind4",
     "intents/dev_blind5",
+    "intents/dev_blind6",
+    "intents/dev_blind7",
 )
 #: The labelled sets kept unseen: the held-out one (read) and the sealed one (never read).
 HELD_OUT_SETS: Final = ("holdout", "sealed/intents")
