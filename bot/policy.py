@@ -70,7 +70,7 @@ STEPS: Final[dict[str, tuple[str, ...]]] = {
 MISSING_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})
 # The customer says, after an answer, that they did what it says already.
 _ALREADY_DONE_RE: Final = re.compile(
-    r"^(\w+ ){0,3}(deja (fait|fais|essaye|essayer|essaie|teste|tester|tente|tenter|vu|verifie"
+    r"^(\w+ ){0,3}(deja (fait|fais|fe|essaye|essayer|essaie|teste|tester|tente|tenter|vu|verifie"
     r"|verifier|regarde|regarder|fait tout|fait ca)"
     r"|(je l ai|jl ai|je les ai|j ai|jai|g|c est ce que j ai|c est ce que jai|c ce que g"
     r"|ca je l ai)"
@@ -98,7 +98,8 @@ _CORRECTION_RE: Final = re.compile(
 # The same, said anywhere in a longer message: "vous vous foutez de moi ? j'ai déjà tout
 # vérifié", "vous croyez que j'ai pas essayé ?".
 _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
-    r"\b(deja|bien sur que|evidemment que) (\w+ ){0,2}(fait|fais|essaye|essayer|essaie|teste"
+    r"\bce que j ai (deja |bien |precisement |justement |exactement )*(fait|essaye|suivi)\b"
+    r"|\b(deja|bien sur que|evidemment que) (\w+ ){0,2}(fait|fais|fe|essaye|essayer|essaie|teste"
     r"|tester|tente|tenter|verifie|verifier|regarde|regarder|clique|cliquer)\b"
     r"|\b(j ai|jai|g|je l ai|je les ai) (deja |bien |tout )+(fait|fais|essaye|essayer|essaie"
     r"|teste|tester|tente|tenter|verifie|verifier|clique|cliquer)\b"
@@ -390,6 +391,7 @@ class Policy:
             if set(last) & RESET_LINK_ANSWERS and (
                 "reset_link" in signals.done or "reset_email_missing" in reading.problems
                 or _names_missing_mail(reading)
+                or _ALREADY_DONE_ANYWHERE_RE.search(text)
             ):
                 return _with_feedback(self._answer(state, ("reset_email_missing",), score), "no")
             symptom = reading.symptom
@@ -447,16 +449,21 @@ class Policy:
         if _NONE_OF_THESE_RE.match(text):
             # "Aucun", "autre chose", "je sais pas": none of the choices; ask again in words.
             return self._miss(state, match.score)
-        titled = set(match.normalized.tokens) & frozenset().union(
-            *(self._title_words.get(o, frozenset()) for o in options)
-        )
+        # The words of each choice's title that the other choices' titles do not share.
+        own = {
+            o: self._title_words.get(o, frozenset()).difference(
+                *(self._title_words.get(other, frozenset()) for other in options if other != o)
+            )
+            for o in options
+        }
+        titled = set(match.normalized.tokens) & frozenset().union(*own.values())
         if reading.problems and (set(reading.problems) & set(options) or not titled):
             return self._answer(state, reading.problems, match.score)
         scores = {c.intent: c.score for c in match.candidates}
         # A word of a choice's title ("celui du mot de passe", "le navigateur") points to it.
         words = set(reading.match.normalized.tokens)
         for option in options:
-            shared = words & self._title_words.get(option, frozenset())
+            shared = words & own[option]
             scores[option] = scores.get(option, 0.0) + TITLE_WORD * len(shared)
         ranked = sorted(options, key=lambda o: -scores.get(o, 0.0))
         best = scores.get(ranked[0], 0.0)

@@ -96,9 +96,10 @@ class Reader:
         self.signals = signals or SignalReader()
         self.languages = languages or LanguageDetector(self.signals.french_words)
         normalize = self.matcher.normalizer.normalize
-        #: Each problem's quick-reply title, as tokens: "celui du mot de passe" names it.
+        #: Each problem's quick-reply title and full name, as tokens: "celui du mot de
+        #: passe" names the reset e-mail ("E-mail de réinitialisation du mot de passe …").
         self.title_words = {
-            i.id: frozenset(normalize(i.label).tokens)
+            i.id: frozenset(normalize(f"{i.label} {i.name or ''}").tokens)
             for i in catalogue.intents
             if i.id in PROBLEMS
         }
