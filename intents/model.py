@@ -160,8 +160,8 @@ def train(
     # Features whose every weight is tiny change no reading: left out, the tables the bot
     # keeps in memory are a third smaller.
     kept = np.flatnonzero(np.abs(weights).max(axis=1) >= PRUNE)
-    names = list(columns)
-    return Model(intents, [names[k] for k in kept.tolist()], weights[kept], bias)
+    every = list(columns)
+    return Model(intents, [every[k] for k in kept.tolist()], weights[kept], bias)
 
 
 def training_examples(
