@@ -141,7 +141,7 @@ _decompose_short: Final = lru_cache(maxsize=4096)(_decompose_run)
 
 def stem(token: str) -> str:
     """A light French suffix stripper: oublie, oubliée, oublier -> oubli."""
-    if len(token) <= 4 or token.isdigit():
+    if len(token) <= 4 or not token.endswith(_SUFFIXES) or token.isdigit():
         return token
     for suffix in _SUFFIXES:
         if token.endswith(suffix) and len(token) - len(suffix) >= 4:
