@@ -489,14 +489,16 @@ _GREETING_RE: Final = re.compile(
     r"|bonne soiree|bonne nuit|bienvenue)\b"
 )
 # Words about the account itself: with them, a message close to an article problem is
-# about that problem, whatever product or licence it also names.
-_ACCOUNT_RE: Final = re.compile(
-    r"\b(compte|account|my parallels|mot de passe|mdp|password|adresse|mail|e mail|email"
-    r"|inscri\w*|connexion|connecter|identifiant\w*)\b"
+# about that problem, whatever product or licence it also names. The address and its mail
+# count for being near the article; the reset, the browser and the device for being the
+# account's own matter rather than a product's.
+_ACCOUNT_WORDS: Final = (
+    r"compte|account|my parallels|mot de passe|mdp|password|inscri\w*|connexion|connecter"
+    r"|identifiant\w*"
 )
+_ACCOUNT_RE: Final = re.compile(rf"\b({_ACCOUNT_WORDS}|adresse|mail|e mail|email)\b")
 _ACCOUNT_ITSELF_RE: Final = re.compile(
-    r"\b(compte|account|my parallels|mot de passe|mdp|password|inscri\w*|connexion|connecter"
-    r"|identifiant\w*|reinitialis\w*|navigateur|appareil)\b"
+    rf"\b({_ACCOUNT_WORDS}|reinitialis\w*|navigateur|appareil)\b"
 )
 _MANAGE_RE: Final = re.compile(
     r"\b(inviter|ajouter|gerer|retirer|transferer|attribuer|reattribuer|assigner)\b (\w+ ){0,3}"
