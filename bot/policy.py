@@ -115,6 +115,15 @@ _UNHELPED_RE: Final = re.compile(
     r"\b(et alors|c est tout ce que|je fais quoi (moi|maintenant|alors)|et maintenant je fais"
     r" quoi|ca m avance (pas|a rien)|ca m aide pas)\b"
 )
+# The customer thanks and leaves to look elsewhere: "ah ok tant pis, je vais chercher sur
+# le forum, merci", "je vais m'adresser à Microsoft, merci tout de même".
+_LEAVING_THANKS_RE: Final = re.compile(
+    r"\b(merci|mrc|thanks|thank you|thx)\b"
+    r"(?=.*\b(tant pis|je vais (voir|chercher|demander|m adresser|contacter|me debrouiller)"
+    r"|jvais (voir|chercher|demander)|quand meme|tout de meme|malgre tout|pour votre temps)\b)"
+    r"|\b(tant pis|je vais (voir|chercher|demander|m adresser|contacter|me debrouiller)"
+    r"|jvais (voir|chercher|demander))\b.*\b(merci|mrc|thanks|thank you|thx)\b"
+)
 # Words without which a message names no e-mail that did not come.
 _MAIL_WORDS_RE: Final = re.compile(
     r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit"
@@ -378,22 +387,33 @@ class Policy:
             _ALREADY_DONE_RE.search(text) or _ALREADY_DONE_ANYWHERE_RE.search(text)
         ):
             # "Je l'ai déjà fait", "c'est ce que j'ai fait": the answer's steps were taken
-            # already; after the reset link, its e-mail is what is missing; else a person.
-            if set(last) & RESET_LINK_ANSWERS:
-                return _with_feedback(self._answer(state, ("reset_email_missing",), score), "no")
+            # already; after the reset link, its e-mail is what is missing (when the
+            # customer says no more, or says so); else a person: "j'ai déjà fait mot de
+            # passe oublié, le site me dit que cette adresse n'existe pas".
+            if set(last) & RESET_LINK_ANSWERS and (
+                _ALREADY_DONE_RE.search(text) or _names_missing_mail(reading)
+            ):
+                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
             return self._not_solved(state, score)
         if feedback == "no":
             # One missing e-mail after the other is the same words, unless the customer
             # says they meant the other ("non, en fait c'est le mail de réinitialisation").
             switched = _CORRECTION_RE.search(flat(reading.match.text)) is not None
             if new and (switched or not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL)):
-                return _with_feedback(self._answer(state, new, score), "no")
-            if set(last) & RESET_LINK_ANSWERS and (
-                "reset_link" in signals.done or "reset_email_missing" in reading.problems
-                or _names_missing_mail(reading)
-                or _ALREADY_DONE_ANYWHERE_RE.search(text)
+                return _with_feedback(self._next(state, new, score), "no")
+            if (
+                set(last) & RESET_LINK_ANSWERS
+                and "lost_email_access" not in last
+                and (
+                    "reset_link" in signals.done
+                    or "reset_email_missing" in reading.problems
+                    or _names_missing_mail(reading)
+                    or _ALREADY_DONE_ANYWHERE_RE.search(text)
+                )
             ):
-                return _with_feedback(self._answer(state, ("reset_email_missing",), score), "no")
+                # Not when the address itself is lost: no e-mail can come to it, and that
+                # answer's next step is the assistance.
+                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
             symptom = reading.symptom
             taken = {step for problem in last for step in STEPS.get(problem, ())} & signals.done
             if (
@@ -427,6 +447,17 @@ class Policy:
             # did not help; a person takes over.
             return self._not_solved(state, score)
         if new:
+            if steps & signals.done:
+                # "J'ai déjà cliqué sur mot de passe oublié, c'est le courriel qui rentre
+                # pas": the answer was followed, and what came next is the new problem;
+                # unless no e-mail is said missing ("… le site me dit que cette adresse
+                # n'existe pas"): then the link did not do what the answer says.
+                if new == ("reset_email_missing",) and not _names_missing_mail(reading):
+                    return self._not_solved(state, score)
+                return _with_feedback(self._next(state, new, score), "no")
+            if "email_deleted" in last and _WILL_WAIT_RE.search(text):
+                # "Entendu pour le délai, je patienterai. Mais …": the wait is accepted.
+                return _with_feedback(self._answer(state, new, score), "yes")
             return self._answer(state, new, score)
         if reading.problems:  # the same problem again: the answer did not help
             return self._not_solved(state, score)
@@ -495,6 +526,8 @@ class Policy:
             if not problems:
                 return self._not_solved(state, score)
             return self._answer(state, problems, score)
+        if reading.symptom is None and _LEAVING_THANKS_RE.search(flat(match.text)):
+            return self._say(state, "thanks", "thanks", score, Say(template="thanks"))
         if signals.topic:
             return self._redirect(state, score)
         if signals.elsewhere:
@@ -590,6 +623,12 @@ class Policy:
                 }
             ),
         )
+
+    def _next(self, state: ConversationState, problems: tuple[str, ...], score: float) -> Turn:
+        """The answer to what follows in the article, without the steps the customer took;
+        a person when none is left."""
+        left = _after_steps(problems, set(state.done))
+        return self._answer(state, left, score) if left else self._not_solved(state, score)
 
     def _wait(self, state: ConversationState, score: float) -> Turn:
         """The customer goes to try: a short acknowledgement, the question still open."""

@@ -112,7 +112,7 @@ class Reader:
         kept = _without_denied(text)
         if kept != text and len(flat(kept).split()) >= DENIAL_REST_WORDS:
             text = kept
-        if "chez" in text or "vers" in text:
+        if _LEAVING_HINT_RE.search(text):
             # "Dernière chance avant que je passe chez VMware : j'ai oublié mon mot de
             # passe": a threat to leave names a competitor, not the customer's topic.
             text = _LEAVING_FOR_RE.sub(" ", text)
@@ -190,7 +190,10 @@ class Reader:
         # nothing nor plainly an account problem (read when needed: it costs a scan).
         unsure = not problems or problems == ("business_account",)
         if unsure and match.decision != "none" and signals.topic:
-            near = _near_article(match, words)
+            near = _near_article(match, words) or (
+                _ARTICLE_ERROR_RE.search(words) is not None
+                and (match.intent in PROBLEMS or match.intent in SYMPTOMS)
+            )
             if _topic_business(problems, words) or (problems and not near):
                 # "Comment on passe en pro ?": the edition, not the business account, when
                 # the message does not speak of the account.
@@ -693,6 +696,8 @@ _MAIL_MISSING_RE: Final = re.compile(
     r"(mail|mails|e mail|e mails|email|emails|courriel|courriels|lien)\b"
     r"|\b(mail|mails|e mail|email|courriel|lien)\b (\w+ ){0,3}"
     r"(n arrive|arrive pas|arrive jamais|arrive toujours pas|ne vient|vient pas)\b"
+    r"|\b(recois|recoit|recu|recevons|recevez)\b (ni|pas|jamais|toujours pas|plus|aucun)\b "
+    r"(\w+ ){0,2}(mail|mails|e mail|email|courriel|lien)\b"
 )
 # "…, pas le mot de passe", "c'est pas la VM", "ce n'est pas le mdp de ma VM que j'ai perdu":
 # a thing named only to be denied, at the start of a sentence or after "c'est"/"non" (never
@@ -714,9 +719,13 @@ _DENIAL_LEAD_CHARS: Final = 24
 DENIAL_REST_WORDS: Final = 3
 # "…, c'est celui du compte": the one the customer means instead.
 _THAT_ONE_RE: Final = re.compile(r"\b(?:celui|celle)\b", re.IGNORECASE)
+# A competitor named: without one, no threat to leave is said.
+_LEAVING_HINT_RE: Final = re.compile(r"vmware|virtualbox|utm|crossover|camp|concurrence", re.I)
 _LEAVING_FOR_RE: Final = re.compile(
-    r"\b(?:passe|passer|pars|partir|vais|aller|migre|migrer|bascule|basculer|file|filer)\s+"
-    r"(?:chez|vers)\s+(?:vmware|virtualbox|utm|crossover|boot\s?camp|la concurrence)\b",
+    r"\b(?:(?:passe|passer|pars|partir|vais|aller|migre|migrer|bascule|basculer|file|filer)\s+"
+    r"(?:chez|vers|à|a|sur)|prends|prendre|prendrai|achète|acheter|achèterai|installe"
+    r"|installer|installerai)\s+(?:vmware|virtualbox|utm|crossover|boot\s?camp|la concurrence)"
+    r"(?:\s+(?:fusion|workstation))?\b",
     re.IGNORECASE,
 )
 
@@ -795,6 +804,16 @@ def _two_problems(match: Match) -> bool:
     """Whether two problems both score high enough for the message to name both."""
     near = [c for c in match.candidates[:4] if c.intent in PROBLEMS and c.score >= TWO_NEAR]
     return len(near) >= 2
+
+
+# The article's own error messages, pasted: whatever surrounds them, the message is about
+# the account ("… un logiciel qui ne tourne que sous Windows … j'obtiens « Adresse mail ou
+# mot de passe non valide »").
+_ARTICLE_ERROR_RE: Final = re.compile(
+    r"\badresse (e )?mail ou (le )?mot de passe (non valide|invalide)\b"
+    r"|\bcette adresse (e )?mail (est deja utilisee|a ete supprimee)\b"
+    r"|\blargement utilise et ne peut pas proteger\b"
+)
 
 
 def _near_article(match: Match, words: str) -> bool:
