@@ -182,6 +182,21 @@ class Reader:
             # "Pourquoi il me dit que mon mot de passe est faux alors que je viens de le
             # taper correctement ?": the sign-in symptom, asked about.
             match = self.matcher.preferring(match, "invalid_credentials")
+        if (
+            match.decision == "none"
+            and match.candidates
+            and match.candidates[0].intent in MISSING_MAIL_FAMILY
+            and signals.safety is None
+            and not signals.human
+            and not signals.topic
+            and not signals.elsewhere
+            and _any(words, _MAIL_WORDS)
+            and _MAIL_MISSING_RE.search(words)
+        ):
+            # "J'attends depuis hier un courriel de Parallels qui n'arrive pas, mon
+            # fournisseur est Free": an e-mail that does not come, told at length; which
+            # one is asked.
+            match = self.matcher.preferring(match, "no_email_received")
         language = self.languages.language(text, words) if words else None
         problems: tuple[str, ...] = ()
         if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
@@ -392,6 +407,10 @@ _MAILBOX_RE: Final = re.compile(
 )
 # A message in doubt between these, that says the link was used, is about the reset e-mail
 # when that scores this.
+# The e-mails that do not come, and their symptom.
+MISSING_MAIL_FAMILY: Final = frozenset(
+    {"reset_email_missing", "device_email_missing", "no_email_received"}
+)
 _RESET_FAMILY: Final = frozenset(
     {"forgot_password", "email_in_use", "reset_email_missing", "no_email_received"}
 )

@@ -631,6 +631,13 @@ class SignalReader:
             # settled first; what follows "mais" is a new question, not the answer failing.
             return "yes"
         if self._no(words, heads):
+            before, supposed, _ = f" {words}".partition(" si ")
+            if supposed and self._wait(words, heads) and not self._no(
+                before, Words(before, self._gates)
+            ):
+                # "Je vais vérifier les indésirables, mais si c'est encore pas là je
+                # résilie": the failure is only supposed; the customer goes to look.
+                return "wait"
             return "no"
         if words in _ACKNOWLEDGEMENTS and not any(e in text for e in _THUMBS_UP):
             return "wait"
