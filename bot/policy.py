@@ -97,13 +97,23 @@ _CORRECTION_RE: Final = re.compile(
 )
 # The same, said anywhere in a longer message: "vous vous foutez de moi ? j'ai déjà tout
 # vérifié", "vous croyez que j'ai pas essayé ?".
+_DONE_VERBS: Final = (
+    r"(fait|fais|fe|essaye|essayer|essaie|teste|tester|tente|tenter|verifie|verifier|regarde"
+    r"|regarder|clique|cliquer|lu|consulte|suivi|applique|attendu|cherche|epluche|fouille"
+    r"|contacte|utilise|reinitialise|ajoute|mis)"
+)
 _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
     r"\bce que j ai (deja |bien |precisement |justement |exactement )*(fait|essaye|suivi)\b"
-    r"|\b(deja|bien sur que|evidemment que) (\w+ ){0,2}(fait|fais|fe|essaye|essayer|essaie|teste"
-    r"|tester|tente|tenter|verifie|verifier|regarde|regarder|clique|cliquer)\b"
-    r"|\b(j ai|jai|g|je l ai|je les ai) (deja |bien |tout )+(fait|fais|essaye|essayer|essaie"
-    r"|teste|tester|tente|tenter|verifie|verifier|clique|cliquer)\b"
+    rf"|\b(deja|bien sur que|evidemment que) (\w+ ){{0,2}}{_DONE_VERBS}\b"
+    rf"|\b(j ai|jai|g|je l ai|je les ai) (deja |bien |tout )+{_DONE_VERBS}\b"
+    rf"|\b{_DONE_VERBS} (\w+ ){{0,4}}(au prealable|avant de vous (ecrire|contacter))\b"
     r"|\b(croyez|pensez|crois|penses) que j ai (pas|rien) (essaye|fait|regarde|verifie|tente)\b"
+    r"|\balready (\w+ ){0,2}(did|done|tried|checked|searched|waited|used|picked|read|added"
+    r"|contacted|looked)\b"
+)
+# Done before writing, not just now: "déjà", "avant de vous écrire".
+_BEFORE_RE: Final = re.compile(
+    r"\b(deja|already|avant de vous (ecrire|contacter)|au prealable|la premiere chose)\b"
 )
 # Agreeing to wait out the days the deleted address's message gave.
 _WILL_WAIT_RE: Final = re.compile(
@@ -369,7 +379,8 @@ class Policy:
         if not state.pending:
             return None
         feedback = reading.signals.feedback
-        if feedback == "yes":
+        if feedback == "yes" and not reading.signals.thanks_only:
+            # "Mettez-moi en relation avec un agent, merci": thanks in passing is no yes.
             return "yes"
         if feedback == "no":
             return "no"
@@ -383,6 +394,15 @@ class Policy:
         last = state.pending
         new = tuple(p for p in reading.problems if p not in last)
         text = flat(reading.match.text)
+        steps = {step for problem in last for step in STEPS.get(problem, ())}
+        if (
+            feedback == "yes"
+            and signals.thanks_only
+            and _BEFORE_RE.search(text)
+            and (steps & signals.done or _ALREADY_DONE_ANYWHERE_RE.search(text))
+        ):
+            # "Déjà vérifié les spams, merci": a step said taken, politely; no yes.
+            feedback = None
         if feedback is None and not new and (
             _ALREADY_DONE_RE.search(text) or _ALREADY_DONE_ANYWHERE_RE.search(text)
         ):
@@ -439,7 +459,6 @@ class Policy:
                 # itself; the customer takes it, and nothing is left to report back.
                 return self._resolved(state, score, "yes")
             return self._wait(state, score)
-        steps = {step for problem in last for step in STEPS.get(problem, ())}
         if steps & signals.done and not new:
             return self._not_solved(state, score)
         if not new and not reading.problems and (signals.angry or _UNHELPED_RE.search(text)):

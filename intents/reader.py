@@ -373,6 +373,11 @@ class Reader:
                 and match.intent not in found
             ):
                 found.append(match.intent)
+        if found and "forgot_password" not in found and _PASSWORD_TOO_RE.search(flat(text)):
+            # "… je ne sais plus avec quelle adresse, et le mot de passe, n'en parlons pas,
+            # je l'ai complètement oublié": the password's clause names it, the next one
+            # says it is forgotten.
+            found.append("forgot_password")
         if "forgot_password" in found and _MAIL_MISSING_RE.search(flat(text)):
             # "Aucun mail n'arrive : ni celui pour réinitialiser mon mot de passe, ni …":
             # the clause names the reset, the message says its e-mail does not come.
@@ -429,13 +434,14 @@ TWO_NEAR: Final = 60.0
 REPLY_MAX_WORDS: Final = 30
 _SEVERAL_RE: Final = re.compile(
     r"\b(et|ni|aussi|en plus|de plus|par ailleurs|d autre part|puis|ensuite|d abord|egalement"
-    r"|autre|deux|2|plusieurs|sinon)\b"
+    r"|autre|deux|2|plusieurs|sinon|avant ca|avant cela)\b"
 )
 _BUT_RE: Final = re.compile(r"\b(mais|par contre|sauf que)\b")
 _CLAUSE_SPLIT: Final = re.compile(
     r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s*\+\s*|\s+/\s+|\s+\d[.)]\s+"
     r"|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"
-    r"|aussi|sinon|ensuite|d'abord|par contre|de plus|par ailleurs|d'autre part)\s+)",
+    r"|aussi|sinon|ensuite|d'abord|par contre|de plus|par ailleurs|d'autre part"
+    r"|avant [çc]a|avant cela)\s+)",
     re.IGNORECASE,
 )
 # "Je n'ai pas oublié mon mot de passe", "j'ai toujours accès à mon adresse".
@@ -664,6 +670,11 @@ _GONE_WORDS: Final = (
 _MAIL_WORDS: Final = ("mail", "courriel", "message", "lien")
 
 
+# "…, et le mot de passe, n'en parlons pas, je l'ai oublié": a second problem, forgotten.
+_PASSWORD_TOO_RE: Final = re.compile(
+    r"\b(et|ni|quant au|pour le) (le |mon )?(mot de passe|mdp|password)\b (\w+ ){0,8}"
+    r"(oublie|oubliee|perdu|perdue)\b"
+)
 # "… quelle adresse j'avais mis, et le mdp non plus".
 _AND_PASSWORD_TOO_RE: Final = re.compile(
     r"\b(et|ni) (le |mon )?(mdp|mot de passe|password)\b (\w+ ){0,1}(non plus|aussi|pareil"

@@ -55,6 +55,10 @@ _ACKNOWLEDGEMENTS: Final = frozenset(
     {"ok", "okay", "oki", "ok ok", "d accord", "dac", "ah ok", "ah d accord", "ok d accord",
      "entendu", "bien recu", "ca marche je regarde", "compris", "ok compris", "je vois"}
 )  # fmt: skip
+# Thanks, which close a conversation said alone, and are politeness said with more.
+_THANKS_RE: Final = re.compile(
+    r"\b(merci|mrc|mci|thx|thanks|thank you)( (beaucoup|bien|encore|d avance|bcp))?\b"
+)
 _THUMBS_UP: Final = ("👍", "👌", "🙏", "🆗", "✅")
 _THUMBS_DOWN: Final = ("👎", "❌")
 _MARKS_RE: Final = re.compile(r"!{2,}|[!?]{3,}|\?!|!\?")
@@ -130,6 +134,12 @@ class Signals:
                     self._text, self._words, self._heads
                 )
         return self._cache["feedback"]  # type: ignore[return-value]
+
+    @property
+    def thanks_only(self) -> bool:
+        """The message's yes is only its thanks ("déjà vérifié les spams, merci"): no
+        verdict on the answer by itself."""
+        return self.feedback == "yes" and self._lazy("thanks_only")  # type: ignore[return-value]
 
     @property
     def new_question(self) -> bool:
@@ -609,6 +619,13 @@ class SignalReader:
             return any(found(words, heads) for each, found in self._done if each == step)
         if name == "angry":
             return self._angry(text, words, heads)
+        if name == "thanks_only":
+            rest = _THANKS_RE.sub(" ", words).strip()
+            return (
+                rest != words
+                and not any(e in text for e in _THUMBS_UP)
+                and not (rest and self._yes(rest, Words(rest, self._gates)))
+            )
         if name == "ordinal":
             match = self._ordinal.match(words)
             if match is None or len(words.split()) > 8:
