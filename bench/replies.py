@@ -11,9 +11,10 @@ answer to one problem (`answered`), labelled with what it says of that answer:
 - `done`: the customer had already taken that answer's steps;
 - `none`: nothing about the answer (a new problem alone, a person asked for, noise).
 
-The bot is right when what it does fits the label (`RIGHT`): closes on a yes, hands over
-or gives the article's next step on a no or a step already taken, waits on a wait, and
-neither closes, nor waits, nor reports a no on anything else. The development part's
+The bot is right when what it does fits the label (`right`): closes on a yes (or takes
+it and answers or routes the new question), hands over or gives the article's next step
+on a no or a step already taken, waits on a wait, and neither closes, nor waits, nor
+reports a no on anything else. The development part's
 mistakes are printed; the sealed part's only as figures.
 """
 
@@ -73,7 +74,8 @@ def right(reply: Reply, decision: Decision) -> bool:
     handed = action == "escalate" and decision.escalation_reason == "not_solved"
     again = action == "answer" and reply.answered in decision.answered
     if reply.label == "yes":
-        return action == "resolved" or (action == "answer" and feedback == "yes")
+        # "Oui merci, et pour … ?": the yes taken, the new question answered or routed.
+        return action == "resolved" or (feedback == "yes" and action != "wait" and not handed)
     if reply.label == "no":
         return handed or (action == "answer" and feedback == "no" and not again)
     if reply.label == "done":

@@ -452,6 +452,10 @@ class Policy:
             if signals.new_question and reading.symptom is not None:
                 turn = self._clarify_symptom(state, reading.symptom, score)
                 return _with_feedback(turn, "yes")
+            if signals.new_question and signals.topic and not reading.problems:
+                # "Nickel, je suis connecté. Par contre ma licence n'apparaît plus": the
+                # yes is taken, and the other topic routed.
+                return _with_feedback(self._redirect(state, score), "yes")
             return self._resolved(state, score, "yes")
         if feedback == "wait":
             if last == ("email_deleted",) and _WILL_WAIT_RE.search(text):
