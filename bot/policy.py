@@ -486,6 +486,21 @@ class Policy:
             return self._not_solved(state, score)
         if reading.match.intent == "thanks" and reading.match.decision != "none":
             return self._resolved(state, score, "yes")
+        if (
+            feedback is None
+            and reading.symptom is None
+            and not signals.topic
+            and reading.match.intent not in ("greeting", "thanks", HUMAN)
+        ):
+            # Words no rule has met ("je ne suis pas devant mon ordinateur, je regarderai
+            # en rentrant"): the learned reading of replies, when it is sure.
+            said = reading.verdict
+            if said in ("no", "done"):
+                return self._not_solved(state, score)
+            if said == "wait":
+                return self._wait(state, score)
+            if said == "yes":
+                return self._resolved(state, score, "yes")
         return None
 
     def _after_question(self, state: ConversationState, reading: Reading) -> Turn | None:

@@ -14,11 +14,13 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Final, Literal
 
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
 from intents.language import LanguageDetector
 from intents.matcher import Match, Matcher
+from intents.model import Model
+from intents.replies import REPLIES_PATH, verdict
 from intents.signals import SignalReader, Signals, flat, without_secrets
 
 HUMAN: Final = "human"
@@ -38,7 +40,15 @@ class Reading:
     problem: tuple[str, ...] = ()
     # Reads the message sentence by sentence, when asked for `problems`.
     _several: Callable[[], tuple[str, ...]] | None = None
+    # Reads the message as a reply to an answer, when asked for `verdict`.
+    _verdict: Callable[[], str | None] | None = None
     _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str | None:
+        """What the message says of an answer just given, by the learned reading of
+        replies, when it is sure: yes, no, wait, done or none (intents/replies.py)."""
+        return self._verdict() if self._verdict is not None else None
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -91,8 +101,10 @@ class Reader:
         matcher: Matcher | None = None,
         signals: SignalReader | None = None,
         languages: LanguageDetector | None = None,
+        replies: Model | Literal["default"] | None = "default",
     ) -> None:
         self.matcher = matcher or Matcher(catalogue)
+        self.replies = Model.load(REPLIES_PATH) if replies == "default" else replies
         self.signals = signals or SignalReader()
         self.languages = languages or LanguageDetector(self.signals.french_words)
         normalize = self.matcher.normalizer.normalize
@@ -344,7 +356,10 @@ class Reader:
             if len(found) > 1:
                 problems = (found[0],)
                 several = functools.partial(tuple, found)
-        return Reading(match, signals, language, problems, several)
+        said = None
+        if self.replies is not None:
+            said = functools.partial(verdict, self.replies, match.normalized, match.text)
+        return Reading(match, signals, language, problems, several, said)
 
     def _several(self, text: str) -> tuple[str, ...]:
         """The problems a message names clearly one sentence or clause each, in order.

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from bot.engine import Engine, Outcome
 from bot.models import IncomingMessage
 from bot.policy import NO, ConversationState
+from intents.catalogue import Catalogue
+from intents.matcher import Matcher
+from intents.reader import Reader
+from responses.renderer import Renderer
 
 QUESTION = "Est-ce que cela a résolu votre problème ?"
 
@@ -319,3 +323,29 @@ def test_the_local_channel_runs_the_same_flood_guard_as_the_platforms(engine: En
     quiet = local.send("pressé", "bonjour")
     assert quiet.decision.action == "flood" and quiet.replies == []
     assert local.send("calme", "mdp oublié").decision.action == "answer"  # others unaffected
+
+
+def test_a_reply_in_words_no_rule_reads_is_read_by_the_learned_reading(
+    engine: Engine, catalogue: Catalogue, matcher: Matcher, renderer: Renderer
+) -> None:
+    rules_alone = Engine(
+        catalogue, matcher, renderer, reader=Reader(catalogue, matcher, replies=None)
+    )
+    for reply, expected in (
+        ("Votre lien me renvoie sur la page d'accueil, sans plus", "escalate"),
+        ("je suis au travail, je verrai en rentrant ce soir", "wait"),
+    ):
+        learned, plain = Customer(engine), Customer(rules_alone)
+        for customer in (learned, plain):
+            customer.says("j'ai oublié mon mot de passe")
+        assert engine.reader.read(reply).signals.feedback is None
+        # The rules alone would say "je n'ai pas bien compris" to a customer still stuck.
+        assert plain.says(reply).decision.action == "fallback"
+        outcome = learned.says(reply)
+        assert outcome.decision.action == expected
+        if expected == "escalate":
+            assert outcome.decision.escalation_reason == "not_solved"
+            assert outcome.decision.feedback == "no"
+        else:
+            assert QUESTION not in texts(outcome)
+            assert titles(outcome) == ["Oui", "Non"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.devset import load
+from intents import replies
 from intents.catalogue import Catalogue
 from intents.matcher import Matcher
 from intents.model import HELD_OUT_SETS, MODEL_PATH, Model, main, same_words, training_examples
@@ -23,6 +24,17 @@ def test_training_again_gives_the_shipped_model(tmp_path: Path) -> None:
     shipped, again = Model.load(MODEL_PATH), Model.load(out)
     hint = "intents/model.npz is not what the data trains: run make model"
     assert again.intents == shipped.intents, hint
+    assert again.names == shipped.names, hint
+    assert np.allclose(again.weights, shipped.weights, atol=1e-4), hint
+    assert np.allclose(again.bias, shipped.bias, atol=1e-4), hint
+
+
+def test_training_again_gives_the_shipped_reading_of_replies(tmp_path: Path) -> None:
+    out = tmp_path / "replies.npz"
+    assert replies.main(["train", "--out", str(out)]) == 0
+    shipped, again = Model.load(replies.REPLIES_PATH), Model.load(out)
+    hint = "intents/replies.npz is not what the data trains: run make model"
+    assert again.intents == shipped.intents == replies.LABELS, hint
     assert again.names == shipped.names, hint
     assert np.allclose(again.weights, shipped.weights, atol=1e-4), hint
     assert np.allclose(again.bias, shipped.bias, atol=1e-4), hint

@@ -1,0 +1,102 @@
+"""A learned reading of replies to "Est-ce que cela a résolu votre problème ?".
+
+The signals (intents/signals.toml) read feedback in the words customers use most; a reply
+in words no pattern has met ("je ne suis pas devant mon ordinateur, je regarderai en
+rentrant", "pas clair du tout votre truc") would otherwise be read as a message of its
+own and get "je n'ai pas bien compris". The same kind of linear model as the learned
+reading of problems (intents/model.py), over the same features, says what such a reply
+says of the answer: `yes`, `no`, `wait`, `done` (its steps were taken before) or `none`.
+The dialogue policy asks it only when the rules read nothing in a reply, and follows it
+only when it is sure (`SURE`).
+
+`python -m intents.replies train` writes intents/replies.npz from the development replies
+of tests/data/replies (never the sealed ones); `python -m intents.replies crossval` reads
+each development reply with a model that never saw it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from intents.model import Model, fold_of, train
+from intents.normalize import Normalized
+
+if TYPE_CHECKING:
+    from bench.replies import Reply
+
+REPLIES_PATH: Final = Path(__file__).with_name("replies.npz")
+LABELS: Final = ("yes", "no", "wait", "done", "none")
+#: The probability from which the model's reading of a reply is followed.
+SURE: Final = 0.6
+#: How much the model trusts the weights (scikit-learn's C), by cross-validation.
+STRENGTH: Final = 4.0
+
+
+def verdict(model: Model, normalized: Normalized, text: str) -> str | None:
+    """What the reply says of the answer, when the model is sure; None otherwise."""
+    odds = model.probabilities(normalized, text).tolist()
+    best = max(range(len(odds)), key=odds.__getitem__)
+    return model.intents[best] if odds[best] >= SURE else None
+
+
+def examples(
+    normalize: Callable[[str], Normalized], replies: Sequence[Reply]
+) -> list[tuple[str, Normalized, str]]:
+    return [(r.label, normalize(r.text), r.text) for r in replies]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    from bench.replies import figures, load, play
+    from bot.engine import Engine
+    from intents.catalogue import load_catalogue
+    from intents.matcher import Matcher
+    from intents.reader import Reader
+    from responses.renderer import Renderer
+
+    parser = argparse.ArgumentParser(description="Train or check the learned reading of replies.")
+    parser.add_argument("command", choices=["train", "crossval"])
+    parser.add_argument("--out", type=Path, default=REPLIES_PATH)
+    args = parser.parse_args(argv)
+    catalogue = load_catalogue()
+    matcher = Matcher(catalogue)
+    normalize = matcher.normalizer.normalize
+    development = load("dev")
+    if args.command == "train":
+        model = train(examples(normalize, development), LABELS, c=STRENGTH)
+        model.save(args.out)
+        digest = hashlib.sha256(args.out.read_bytes()).hexdigest()[:16]
+        print(f"{args.out}: {len(development)} replies, {len(model.names)} features, {digest}")
+        return 0
+
+    def engine(replies: Model | None) -> Engine:
+        reader = Reader(catalogue, matcher, replies=replies)
+        return Engine(catalogue, matcher, Renderer(), reader=reader)
+
+    folds = 5
+    unseen = []
+    for k in range(folds):
+        model = train(
+            examples(normalize, [r for r in development if fold_of(r.text) != k]),
+            LABELS,
+            c=STRENGTH,
+        )
+        held = [r for r in development if fold_of(r.text) == k]
+        unseen += play(engine(model), held)
+    for name, played in (
+        ("rules alone", play(engine(None), development)),
+        ("with a model that never saw the reply", unseen),
+    ):
+        rate, labels = figures(played)
+        shares = ", ".join(f"{label} {g / t:.1%}" for label, (g, t) in labels.items())
+        print(f"development replies, {name}: {rate:.1%} ({shares})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
