@@ -372,6 +372,15 @@ class Policy:
             in_context = self._after_question(state, reading)
         elif state.last_action == "redirect":
             in_context = self._after_redirect(state, reading)
+        elif (
+            state.last_action == "resolved"
+            and signals.feedback == "no"
+            and not reading.problems
+            and reading.symptom is None
+        ):
+            # "Non, ça marche toujours pas" just after the bot closed (a "merci" taken for
+            # a yes, a yes tapped too fast): the answer did not help after all.
+            in_context = self._not_solved(state, score)
         return in_context if in_context is not None else self._fresh(state, reading)
 
     def _feedback(self, state: ConversationState, reading: Reading) -> Feedback | None:

@@ -349,3 +349,12 @@ def test_a_reply_in_words_no_rule_reads_is_read_by_the_learned_reading(
         else:
             assert QUESTION not in texts(outcome)
             assert titles(outcome) == ["Oui", "Non"]
+
+
+def test_a_no_just_after_the_bot_closed_goes_to_a_person(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("j'ai oublié mon mot de passe")
+    assert customer.says("merci").decision.action == "resolved"
+    late = customer.says("non en fait ça marche toujours pas")
+    assert late.decision.action == "escalate"
+    assert late.decision.escalation_reason == "not_solved"
