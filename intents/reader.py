@@ -124,11 +124,12 @@ class Reader:
         kept = _without_denied(text)
         if kept != text and len(flat(kept).split()) >= DENIAL_REST_WORDS:
             text = kept
-        if _LEAVING_HINT_RE.search(text):
+        words = flat(text)
+        if any(name in words for name in _COMPETITORS):
             # "Dernière chance avant que je passe chez VMware : j'ai oublié mon mot de
             # passe": a threat to leave names a competitor, not the customer's topic.
             text = _LEAVING_FOR_RE.sub(" ", text)
-        words = flat(text)
+            words = flat(text)
         signals = self.signals.read(original, words)
         match = self.matcher.match(text)
         if match.intent in _MOVES and match.candidates:
@@ -765,7 +766,7 @@ DENIAL_REST_WORDS: Final = 3
 # "…, c'est celui du compte": the one the customer means instead.
 _THAT_ONE_RE: Final = re.compile(r"\b(?:celui|celle)\b", re.IGNORECASE)
 # A competitor named: without one, no threat to leave is said.
-_LEAVING_HINT_RE: Final = re.compile(r"vmware|virtualbox|utm|crossover|camp|concurrence", re.I)
+_COMPETITORS: Final = ("vmware", "virtualbox", "utm", "crossover", "camp", "concurrence")
 _LEAVING_FOR_RE: Final = re.compile(
     r"\b(?:(?:passe|passer|pars|partir|vais|aller|migre|migrer|bascule|basculer|file|filer)\s+"
     r"(?:chez|vers|à|a|sur)|prends|prendre|prendrai|achète|acheter|achèterai|installe"
