@@ -148,6 +148,9 @@ CHOICE_LEAD: Final = 5.0
 # An angry message in doubt that scores under this (the answer threshold) names no
 # problem to offer.
 CLOSE_FLOOR: Final = 68.0
+# A correction ("non, en fait …") read in doubt: another problem this close to the best
+# reading is the one meant.
+CORRECTION_GAP: Final = 8.0
 # What a word of a choice's title adds to its score.
 TITLE_WORD: Final = 15.0
 
@@ -443,6 +446,16 @@ class Policy:
                 # Not when the address itself is lost: no e-mail can come to it, and that
                 # answer's next step is the assistance.
                 return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
+            if switched and not new and reading.match.decision == "clarify":
+                # "Non en fait le mot de passe je l'ai, c'est l'adresse que je ne retrouve
+                # pas": in doubt between the problem just answered and another, the
+                # customer who corrects themselves means the other.
+                top = reading.match.score
+                candidates = reading.match.candidates
+                others = (c for c in candidates if c.intent in PROBLEMS and c.intent not in last)
+                other = next(others, None)
+                if other is not None and other.score >= max(CHOICE_FLOOR, top - CORRECTION_GAP):
+                    return _with_feedback(self._next(state, (other.intent,), score), "no")
             symptom = reading.symptom
             taken = {step for problem in last for step in STEPS.get(problem, ())} & signals.done
             if (

@@ -50,6 +50,10 @@ _SETTLED_RE: Final = re.compile(
     r"^(oui|ouais|ok|yes|super|parfait|merci)\b.*\b(c est regle|c est bon|c bon|ca marche|ca a"
     r" marche|ca fonctionne|ca a fonctionne|resolu|regle|c est ok)\b"
 )
+# Words that open a reply without saying how it went: "ok", "bon", "ah".
+_ACK_LEAD_RE: Final = re.compile(
+    r"^((ok|okay|oui|ouais|bon|ben|bah|ah|alors|d accord|dac|euh|merci|super|top)( |$))*"
+)
 # Replies that only acknowledge: neither yes nor no, the customer goes to try.
 _ACKNOWLEDGEMENTS: Final = frozenset(
     {"ok", "okay", "oki", "ok ok", "d accord", "dac", "ah ok", "ah d accord", "ok d accord",
@@ -643,10 +647,16 @@ class SignalReader:
             return self.emoji_feedback(text)
         heads = Words(words, self._gates) if heads is None else heads
         head, but, _ = words.partition(" mais ")
-        if but and _SETTLED_RE.match(head) and not self._no(head, Words(head, self._gates)):
-            # "Oui pour le mot de passe c'est réglé, mais le lien … ne m'envoie aucun mail":
-            # settled first; what follows "mais" is a new question, not the answer failing.
-            return "yes"
+        if but and not self._no(head, Words(head, self._gates)):
+            # "Oui pour le mot de passe c'est réglé, mais le lien … ne m'envoie aucun mail",
+            # "bon il est arrivé, mdp changé 👍 mais mtn …": settled first; what follows
+            # "mais" is a new question, not the answer failing. A bare "ok" or "merci"
+            # before it settles nothing ("merci mais ça marche pas").
+            said = _ACK_LEAD_RE.sub("", head)
+            if _SETTLED_RE.match(head) or (
+                said and self._yes(said, Words(said, self._gates)) and not _THANKS_RE.search(said)
+            ):
+                return "yes"
         if self._no(words, heads):
             before, supposed, _ = f" {words}".partition(" si ")
             if supposed and self._wait(words, heads) and not self._no(
