@@ -468,6 +468,18 @@ class Policy:
                 # the answer's; the feedback is taken and the new one asked about.
                 return _with_feedback(self._clarify_symptom(state, symptom, score), "no")
             return self._not_solved(state, score)
+        if not new and feedback in ("yes", None):
+            # The learned reading of replies, when sure, over a yes the signals read in
+            # words that say the opposite ("Génial, encore un lien qui mène nulle part 👏",
+            # "ben oui, j'avais vérifié les indésirables avant de vous écrire"), or over
+            # their silence.
+            said = reading.verdict
+            if feedback == "yes" and said in ("no", "done"):
+                return self._not_solved(state, score)
+            if feedback is None and said == "yes":
+                return self._resolved(state, score, "yes")
+            if said == "wait":
+                return self._wait(state, score)
         if feedback == "yes":
             if signals.new_question and new:
                 return _with_feedback(self._answer(state, new, score), "yes")

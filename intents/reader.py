@@ -20,7 +20,7 @@ from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
 from intents.language import LanguageDetector
 from intents.matcher import Match, Matcher
 from intents.model import Model
-from intents.replies import REPLIES_PATH, verdict
+from intents.replies import REPLIES_PATH, SURE, verdict
 from intents.signals import SignalReader, Signals, flat, without_secrets
 
 HUMAN: Final = "human"
@@ -41,14 +41,18 @@ class Reading:
     # Reads the message sentence by sentence, when asked for `problems`.
     _several: Callable[[], tuple[str, ...]] | None = None
     # Reads the message as a reply to an answer, when asked for `verdict`.
-    _verdict: Callable[[], str | None] | None = None
+    _verdict: Callable[[float], str | None] | None = None
     _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str | None:
         """What the message says of an answer just given, by the learned reading of
         replies, when it is sure: yes, no, wait, done or none (intents/replies.py)."""
-        return self._verdict() if self._verdict is not None else None
+        return self.verdict_at(SURE)
+
+    def verdict_at(self, sure: float) -> str | None:
+        """The same, when the model is at least `sure` of it."""
+        return self._verdict(sure) if self._verdict is not None else None
 
     @property
     def problems(self) -> tuple[str, ...]:

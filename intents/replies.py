@@ -6,8 +6,8 @@ rentrant", "pas clair du tout votre truc") would otherwise be read as a message 
 own and get "je n'ai pas bien compris". The same kind of linear model as the learned
 reading of problems (intents/model.py), over the same features, says what such a reply
 says of the answer: `yes`, `no`, `wait`, `done` (its steps were taken before) or `none`.
-The dialogue policy asks it only when the rules read nothing in a reply, and follows it
-only when it is sure (`SURE`).
+The dialogue policy asks it when the rules read a yes or nothing in a reply that names no
+new problem, and follows it only when it is sure (`SURE`).
 
 `python -m intents.replies train` writes intents/replies.npz from the development replies
 of tests/data/replies (never the sealed ones); `python -m intents.replies crossval` reads
@@ -36,11 +36,12 @@ SURE: Final = 0.6
 STRENGTH: Final = 4.0
 
 
-def verdict(model: Model, normalized: Normalized, text: str) -> str | None:
-    """What the reply says of the answer, when the model is sure; None otherwise."""
+def verdict(model: Model, normalized: Normalized, text: str, sure: float = SURE) -> str | None:
+    """What the reply says of the answer, when the model is at least `sure` of it; None
+    otherwise."""
     odds = model.probabilities(normalized, text).tolist()
     best = max(range(len(odds)), key=odds.__getitem__)
-    return model.intents[best] if odds[best] >= SURE else None
+    return model.intents[best] if odds[best] >= sure else None
 
 
 def examples(

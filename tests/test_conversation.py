@@ -358,3 +358,21 @@ def test_a_no_just_after_the_bot_closed_goes_to_a_person(engine: Engine) -> None
     late = customer.says("non en fait ça marche toujours pas")
     assert late.decision.action == "escalate"
     assert late.decision.escalation_reason == "not_solved"
+
+
+def test_sarcastic_praise_is_not_taken_for_a_yes(
+    engine: Engine, catalogue: Catalogue, matcher: Matcher, renderer: Renderer
+) -> None:
+    rules_alone = Engine(
+        catalogue, matcher, renderer, reader=Reader(catalogue, matcher, replies=None)
+    )
+    reply = "super, encore une page blanche, bravo"
+    learned, plain = Customer(engine), Customer(rules_alone)
+    for customer in (learned, plain):
+        customer.says("j'ai oublié mon mot de passe")
+    # The signals read "super" and "bravo" as a yes: the rules alone would close.
+    assert engine.reader.read(reply).signals.feedback == "yes"
+    assert plain.says(reply).decision.action == "resolved"
+    outcome = learned.says(reply)
+    assert outcome.decision.action == "escalate"
+    assert outcome.decision.escalation_reason == "not_solved"
