@@ -12,9 +12,10 @@ answer to one problem (`answered`), labelled with what it says of that answer:
 - `none`: nothing about the answer (a new problem alone, a person asked for, noise).
 
 The bot is right when what it does fits the label (`right`): closes on a yes (or takes
-it and answers or routes the new question), hands over or gives the article's next step
-on a no or a step already taken, waits on a wait, and neither closes, nor waits, nor
-reports a no on anything else. The development part's
+it and answers or routes the new question), hands over (for whatever reason: "ça marche
+pas, je veux un humain") or gives the article's next step on a no or a step already
+taken, waits on a wait, and neither closes, nor waits, nor reports the answer failed on
+anything else (a person asked for is fine). The development part's
 mistakes are printed; the sealed part's only as figures.
 """
 
@@ -71,7 +72,8 @@ def _answered(engine: Engine, problem: str) -> ConversationState:
 def right(reply: Reply, decision: Decision) -> bool:
     """Whether what the bot did fits what the reply says of the answer."""
     action, feedback = decision.action, decision.feedback
-    handed = action == "escalate" and decision.escalation_reason == "not_solved"
+    # Handed to a person: for not solved, or for the person the reply asked for at once.
+    handed = action == "escalate"
     again = action == "answer" and reply.answered in decision.answered
     if reply.label == "yes":
         # "Oui merci, et pour … ?": the yes taken, the new question answered or routed.
@@ -82,7 +84,8 @@ def right(reply: Reply, decision: Decision) -> bool:
         return handed or (action == "answer" and not again)
     if reply.label == "wait":
         return action == "wait"
-    return action not in ("resolved", "wait") and not handed and feedback is None
+    solved_or_not = action in ("resolved", "wait") or decision.escalation_reason == "not_solved"
+    return not solved_or_not and feedback is None
 
 
 def play(engine: Engine, replies: Sequence[Reply]) -> list[tuple[Reply, Decision]]:
