@@ -12,7 +12,7 @@ answer to one problem (`answered`), labelled with what it says of that answer:
 - `none`: nothing about the answer (a new problem alone, a person asked for, noise).
 
 The bot is right when what it does fits the label (`right`): closes on a yes (or takes
-it and answers or routes the new question), hands over (for whatever reason: "ça marche
+it and answers, routes or hands over the new question), hands over (for whatever reason: "ça marche
 pas, je veux un humain") or gives the article's next step on a no or a step already
 taken, waits on a wait, and neither closes, nor waits, nor reports the answer failed on
 anything else (a person asked for is fine). The development part's
@@ -77,7 +77,7 @@ def right(reply: Reply, decision: Decision) -> bool:
     again = action == "answer" and reply.answered in decision.answered
     if reply.label == "yes":
         # "Oui merci, et pour … ?": the yes taken, the new question answered or routed.
-        return action == "resolved" or (feedback == "yes" and action != "wait" and not handed)
+        return action == "resolved" or (feedback == "yes" and action != "wait")
     if reply.label == "no":
         return handed or (action == "answer" and feedback == "no" and not again)
     if reply.label == "done":

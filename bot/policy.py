@@ -115,6 +115,7 @@ _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
 _BEFORE_RE: Final = re.compile(
     r"\b(deja|already|avant de vous (ecrire|contacter)|au prealable|la premiere chose)\b"
 )
+_LICENCE_RE: Final = re.compile(r"\b(licence|licences|license|licenses|cle|cles)\b")
 # Agreeing to wait out the days the deleted address's message gave.
 _WILL_WAIT_RE: Final = re.compile(
     r"\b(je patiente|je vais patienter|je vais attendre|j attends|j attendrai|on attend"
@@ -487,6 +488,11 @@ class Policy:
                 turn = self._clarify_symptom(state, reading.symptom, score)
                 return _with_feedback(turn, "yes")
             if signals.new_question and signals.topic and not reading.problems:
+                if "lost_email_access" in last and _LICENCE_RE.search(text):
+                    # "C bon jlai fé, mtn c koi pr ma licence ?": the new account helped;
+                    # moving the licences to it is that answer's assistance, a person's work.
+                    turn = self._escalate(state, "not_solved", state.last_intent or NONE, score)
+                    return _with_feedback(turn, "yes")
                 # "Nickel, je suis connecté. Par contre ma licence n'apparaît plus": the
                 # yes is taken, and the other topic routed.
                 return _with_feedback(self._redirect(state, score), "yes")

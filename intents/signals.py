@@ -50,6 +50,10 @@ _SETTLED_RE: Final = re.compile(
     r"^(oui|ouais|ok|yes|super|parfait|merci)\b.*\b(c est regle|c est bon|c bon|ca marche|ca a"
     r" marche|ca fonctionne|ca a fonctionne|resolu|regle|c est ok)\b"
 )
+# Found where the answer said to look.
+_FOUND_RE: Final = re.compile(
+    r"\b(etait|etais|etaient|est) (bien |juste |effectivement )?(dedans|dans les|ds les|parmi)\b"
+)
 # Words that open a reply without saying how it went: "ok", "bon", "ah".
 _ACK_LEAD_RE: Final = re.compile(
     r"^((ok|okay|oui|ouais|bon|ben|bah|ah|alors|d accord|dac|euh|merci|super|top)( |$))*"
@@ -668,6 +672,9 @@ class SignalReader:
             return "no"
         if words in _ACKNOWLEDGEMENTS and not any(e in text for e in _THUMBS_UP):
             return "wait"
+        if _FOUND_RE.search(words) and self._yes(words, heads):
+            # "Ah attendez… il était dans les spams": found, whatever the interjection.
+            return "yes"
         if self._wait(words, heads):
             return "wait"
         if self._yes(words, heads) or any(e in text for e in _THUMBS_UP):
