@@ -377,10 +377,7 @@ class Policy:
         elif state.last_action == "redirect":
             in_context = self._after_redirect(state, reading)
         elif (
-            state.last_action == "resolved"
-            and signals.feedback == "no"
-            and not reading.problems
-            and reading.symptom is None
+            state.last_action == "resolved" and signals.feedback == "no" and not reading.problems
         ):
             # "Non, ça marche toujours pas" just after the bot closed (a "merci" taken for
             # a yes, a yes tapped too fast): the answer did not help after all.
