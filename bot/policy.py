@@ -466,6 +466,18 @@ class Policy:
                 # the answer's; the feedback is taken and the new one asked about.
                 return _with_feedback(self._clarify_symptom(state, symptom, score), "no")
             return self._not_solved(state, score)
+        if (
+            "lost_email_access" in last
+            and feedback != "no"
+            and not new
+            and (signals.new_question or "?" in reading.match.text)
+            and ("new_account" in signals.done or _LICENCE_RE.search(text))
+        ):
+            # "C fait, nouveau compte créé avec mon gmail, et mnt ?", "mtn c koi pr ma
+            # licence ?": the new account is made; moving the licences to it is that
+            # answer's assistance, a person's work.
+            turn = self._escalate(state, "not_solved", state.last_intent or NONE, score)
+            return _with_feedback(turn, "yes")
         if not new and feedback in ("yes", None):
             # The learned reading of replies, when sure, over a yes the signals read in
             # words that say the opposite ("Génial, encore un lien qui mène nulle part 👏",
@@ -485,11 +497,6 @@ class Policy:
                 turn = self._clarify_symptom(state, reading.symptom, score)
                 return _with_feedback(turn, "yes")
             if signals.new_question and signals.topic and not reading.problems:
-                if "lost_email_access" in last and _LICENCE_RE.search(text):
-                    # "C bon jlai fé, mtn c koi pr ma licence ?": the new account helped;
-                    # moving the licences to it is that answer's assistance, a person's work.
-                    turn = self._escalate(state, "not_solved", state.last_intent or NONE, score)
-                    return _with_feedback(turn, "yes")
                 # "Nickel, je suis connecté. Par contre ma licence n'apparaît plus": the
                 # yes is taken, and the other topic routed.
                 return _with_feedback(self._redirect(state, score), "yes")
