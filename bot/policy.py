@@ -468,7 +468,6 @@ class Policy:
             return self._not_solved(state, score)
         if (
             "lost_email_access" in last
-            and feedback != "no"
             and not new
             and (signals.new_question or "?" in reading.match.text)
             and ("new_account" in signals.done or _LICENCE_RE.search(text))
