@@ -144,6 +144,15 @@ class Reader:
                 other = self.matcher.match(rest)
                 if other.intent not in _MOVES and other.decision != "none":
                     match = other
+                elif (
+                    match.intent == "greeting"
+                    and len(rest.split()) > GREETING_REST_WORDS
+                    and _PLEASANTRY_RE.search(rest) is None
+                ):
+                    # "Salut, est-ce qu'on peut activer la double authentification sur un
+                    # compte my.parallels ?": a greeting before a whole request is not
+                    # the message; "Bonjour, j'ai une petite question" still is one.
+                    match = self.matcher.without(match, _MOVES)
         if match.intent == "greeting" and _GREETING_RE.search(words) is None:
             # "Toujours pas de mail depuis ce matin": no greeting is said ("matin" is the
             # Québécois "bon matin"'s); the next reading decides.
@@ -769,6 +778,13 @@ _DENIAL_LEAD_CHARS: Final = 24
 DENIAL_REST_WORDS: Final = 3
 # "…, c'est celui du compte": the one the customer means instead.
 _THAT_ONE_RE: Final = re.compile(r"\b(?:celui|celle)\b", re.IGNORECASE)
+# Words after a greeting beyond which the message is more than a greeting, unless they
+# are pleasantries ("j'espère ne pas vous déranger un samedi").
+GREETING_REST_WORDS: Final = 6
+_PLEASANTRY_RE: Final = re.compile(
+    r"\b(j espere|vous allez bien|vous portez bien|deranger|bonne journee|bonne soiree"
+    r"|bon week end|bon dimanche|bon lundi|de bonne heure|si tard|a cette heure)\b"
+)
 # A competitor named: without one, no threat to leave is said.
 _COMPETITORS: Final = ("vmware", "virtualbox", "utm", "crossover", "camp", "concurrence")
 _LEAVING_FOR_RE: Final = re.compile(
