@@ -414,6 +414,12 @@ class Reader:
             found = list(dict.fromkeys(found))
         if "reset_email_missing" in found:
             found = [p for p in found if p not in ("forgot_password", "email_in_use")]
+        if {"device_email_missing", "reset_email_missing"} <= set(found) and (
+            _RESET_NAMED_RE.search(flat(text)) is None
+        ):
+            # "Il faut confirmer le navigateur par mail, mais rien ne vient": one e-mail
+            # missing, said twice; the reset e-mail is another only when it is named.
+            found.remove("reset_email_missing")
         if {"email_in_use", "email_deleted"} <= set(found):
             return ()
         return tuple(found)
@@ -699,6 +705,10 @@ _GONE_WORDS: Final = (
 _MAIL_WORDS: Final = ("mail", "courriel", "message", "lien")
 
 
+# The reset named: its link, its e-mail, the password.
+_RESET_NAMED_RE: Final = re.compile(
+    r"\b(reinitialis\w*|reset|mot de passe|mots de passe|mdp|password|mpd)\b"
+)
 # "…, et le mot de passe, n'en parlons pas, je l'ai oublié": a second problem, forgotten.
 _PASSWORD_TOO_RE: Final = re.compile(
     r"\b(et|ni|quant au|pour le) (le |mon )?(mot de passe|mdp|password)\b (\w+ ){0,8}"
