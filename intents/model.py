@@ -113,7 +113,9 @@ class Model:
         odds /= odds.sum()
         return odds
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path) -> str:
+        """Write the model to `path`; returns the start of the file's SHA-256, which says
+        whether training again gave the same file."""
         names = self.names
         buffer = io.BytesIO()
         np.savez_compressed(
@@ -124,6 +126,7 @@ class Model:
             bias=self.bias,
         )
         path.write_bytes(buffer.getvalue())
+        return hashlib.sha256(buffer.getvalue()).hexdigest()[:16]
 
 
 def train(
@@ -254,8 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     matcher = Matcher(catalogue, model=None)
     examples = training_examples(matcher.normalizer.normalize, catalogue)
     model = train(examples, [i.id for i in catalogue.intents])
-    model.save(args.out)
-    digest = hashlib.sha256(args.out.read_bytes()).hexdigest()[:16]
+    digest = model.save(args.out)
     print(f"{args.out}: {len(examples)} examples, {len(model.names)} features, sha256 {digest}")
     return 0
 

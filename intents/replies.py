@@ -16,7 +16,6 @@ each development reply with a model that never saw it.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -70,8 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     development = load("dev")
     if args.command == "train":
         model = train(examples(normalize, development), LABELS, c=STRENGTH)
-        model.save(args.out)
-        digest = hashlib.sha256(args.out.read_bytes()).hexdigest()[:16]
+        digest = model.save(args.out)
         print(f"{args.out}: {len(development)} replies, {len(model.names)} features, {digest}")
         return 0
 
