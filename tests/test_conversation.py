@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.engine import Engine, Outcome
 from bot.models import IncomingMessage
@@ -376,3 +378,27 @@ def test_sarcastic_praise_is_not_taken_for_a_yes(
     outcome = learned.says(reply)
     assert outcome.decision.action == "escalate"
     assert outcome.decision.escalation_reason == "not_solved"
+
+
+def test_the_readme_transcripts_are_what_the_bot_says(engine: Engine) -> None:
+    # Each block of README.md made of "vous>" and "bot>" lines is replayed from a fresh
+    # conversation: the bot's replies must be the lines shown, choices as "[Oui] [Non]".
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    blocks = [
+        block
+        for block in re.findall(r"^```[a-z]*\n(.*?)^```", readme, flags=re.DOTALL | re.MULTILINE)
+        if block.startswith("vous> ")
+    ]
+    assert len(blocks) >= 3
+    for block in blocks:
+        customer = Customer(engine)
+        said: list[str] = []
+        for line in block.splitlines():
+            if line.startswith("vous> "):
+                outcome = customer.says(line.removeprefix("vous> "))
+                for reply in outcome.replies:
+                    # A reply of two paragraphs is two lines, as `chat` prints it.
+                    choices = " ".join(f"[{qr.title}]" for qr in reply.quick_replies)
+                    said += (reply.text + (f"  {choices}" if choices else "")).split("\n")
+        shown = [line[5:] for line in block.splitlines() if line.startswith("bot> ")]
+        assert said == shown
