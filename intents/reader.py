@@ -535,6 +535,10 @@ _WRONG_CREDENTIALS_RE: Final = re.compile(
     r"\b(mot de passe|mdp|password|identifiants?)\b (\w+ ){0,2}(est |sont |serait )?(faux|fausse"
     r"|incorrect|incorrects|invalide|invalides|errone|pas bon|pas reconnu|plus reconnus?"
     r"|non valide)\b"
+    # Refused: by Parallels, when it is named ("mon identifiant est refusé sur
+    # my.parallels.com"), not by a company's server.
+    r"|\b(mot de passe|mdp|password|identifiants?)\b (\w+ ){0,2}(est |sont )?(refuse|refuses"
+    r"|rejete|rejetes)\b(?=.*\b(my parallels|compte parallels|parallels account)\b)"
 )
 # A device's own sign-in ("mon Mac me dit mot de passe incorrect au démarrage").
 _DEVICE_SIGN_IN_RE: Final = re.compile(

@@ -58,6 +58,11 @@ _FOUND_RE: Final = re.compile(
 _ACK_LEAD_RE: Final = re.compile(
     r"^((ok|okay|oui|ouais|bon|ben|bah|ah|alors|d accord|dac|euh|merci|super|top)( |$))*"
 )
+# "Ok pour le mot de passe. Mais …": one thing settled, before another.
+_SETTLED_FOR_RE: Final = re.compile(
+    r"^(ok|oui|c est bon|c bon|c est regle|regle|ca marche|ca a marche) pour "
+    r"(le |la |les |l |mon |ma )?\w+"
+)
 # Replies that only acknowledge: neither yes nor no, the customer goes to try.
 _ACKNOWLEDGEMENTS: Final = frozenset(
     {"ok", "okay", "oki", "ok ok", "d accord", "dac", "ah ok", "ah d accord", "ok d accord",
@@ -657,7 +662,7 @@ class SignalReader:
             # "mais" is a new question, not the answer failing. A bare "ok" or "merci"
             # before it settles nothing ("merci mais ça marche pas").
             said = _ACK_LEAD_RE.sub("", head)
-            if _SETTLED_RE.match(head) or (
+            if _SETTLED_RE.match(head) or _SETTLED_FOR_RE.match(head) or (
                 said and self._yes(said, Words(said, self._gates)) and not _THANKS_RE.search(said)
             ):
                 return "yes"
