@@ -240,25 +240,31 @@ def crossval(catalogue: Catalogue) -> list[str]:
     return lines
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def command_line(argv: Sequence[str] | None, what: str, out: Path) -> tuple[str, Path]:
+    """The training commands' arguments: `train` (writing `out`, or `--out`) or `crossval`."""
     import argparse
 
+    parser = argparse.ArgumentParser(description=f"Train or check {what}.")
+    parser.add_argument("command", choices=["train", "crossval"])
+    parser.add_argument("--out", type=Path, default=out)
+    args = parser.parse_args(argv)
+    return args.command, args.out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     from intents.catalogue import load_catalogue
     from intents.matcher import Matcher
 
-    parser = argparse.ArgumentParser(description="Train or check the learned reading.")
-    parser.add_argument("command", choices=["train", "crossval"])
-    parser.add_argument("--out", type=Path, default=MODEL_PATH)
-    args = parser.parse_args(argv)
+    command, out = command_line(argv, "the learned reading", MODEL_PATH)
     catalogue = load_catalogue()
-    if args.command == "crossval":
+    if command == "crossval":
         print("\n".join(crossval(catalogue)))
         return 0
     matcher = Matcher(catalogue, model=None)
     examples = training_examples(matcher.normalizer.normalize, catalogue)
     model = train(examples, [i.id for i in catalogue.intents])
-    digest = model.save(args.out)
-    print(f"{args.out}: {len(examples)} examples, {len(model.names)} features, sha256 {digest}")
+    digest = model.save(out)
+    print(f"{out}: {len(examples)} examples, {len(model.names)} features, sha256 {digest}")
     return 0
 
 

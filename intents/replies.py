@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from intents.model import Model, fold_of, train
+from intents.model import Model, command_line, fold_of, train
 from intents.normalize import Normalized
 
 if TYPE_CHECKING:
@@ -50,8 +50,6 @@ def examples(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-
     from bench.replies import figures, load, play
     from bot.engine import Engine
     from intents.catalogue import load_catalogue
@@ -59,18 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from intents.reader import Reader
     from responses.renderer import Renderer
 
-    parser = argparse.ArgumentParser(description="Train or check the learned reading of replies.")
-    parser.add_argument("command", choices=["train", "crossval"])
-    parser.add_argument("--out", type=Path, default=REPLIES_PATH)
-    args = parser.parse_args(argv)
+    command, out = command_line(argv, "the learned reading of replies", REPLIES_PATH)
     catalogue = load_catalogue()
     matcher = Matcher(catalogue)
     normalize = matcher.normalizer.normalize
     development = load("dev")
-    if args.command == "train":
+    if command == "train":
         model = train(examples(normalize, development), LABELS, c=STRENGTH)
-        digest = model.save(args.out)
-        print(f"{args.out}: {len(development)} replies, {len(model.names)} features, {digest}")
+        digest = model.save(out)
+        print(f"{out}: {len(development)} replies, {len(model.names)} features, {digest}")
         return 0
 
     def engine(replies: Model | None) -> Engine:
