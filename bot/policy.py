@@ -90,6 +90,19 @@ _NONE_OF_THESE_RE: Final = re.compile(
 )
 # Words by which a "non" turns to another matter ("non, en fait …", "non, par contre …").
 _NEW_TURN_RE: Final = re.compile(r"\b(en fait|plutot|maintenant|par contre|autre chose|sinon)\b")
+# What worked, said with the problem's words: "j'ai pu changer mon mot de passe", "j'ai
+# réussi à me connecter", "mdp changé"; unless something follows it that did not work.
+_SUCCEEDED_RE: Final = re.compile(
+    r"\b(j ai|jai|g|j|on a|ai|enfin|je suis|jsuis) (enfin |bien |finalement |pu |reussi a )*"
+    r"(pu|reussi a|reussi|arrive a|parvenu a|parvenue a) (me |m |le |la |l |mon |ma )?"
+    r"(changer|reinitialiser|modifier|recuperer|connecter|reconnecter|creer|rentrer|acceder"
+    r"|retrouver|valider|confirmer|autoriser|log)\w*"
+    r"|\b(mot de passe|mdp|password) (est |a ete |bien |enfin )*(change|modifie|reinitialise)\b"
+)
+_SUCCEEDED_BUT_RE: Final = re.compile(
+    r"\b(mais|mé|par contre|sauf que|en revanche|cependant|pourtant|maintenant|mtn|toujours pas"
+    r"|encore|du coup|et pour|aussi|autre)\b"
+)
 # The customer corrects what they meant.
 _CORRECTION_RE: Final = re.compile(
     r"\b(en fait|plutot|je voulais dire|je parlais|je parle|c est (le|celui|l autre)|pas celui"
@@ -490,6 +503,14 @@ class Policy:
             if said == "wait":
                 return self._wait(state, score)
         if feedback == "yes":
+            if signals.new_question and not new:
+                # "Trouvé, c'était la vieille hotmail. Et du coup maintenant il me faut le
+                # mot de passe, que j'ai oublié aussi": a story first, then the new problem.
+                new = tuple(p for p in reading.turned_to if p not in last)
+            elif new and _SUCCEEDED_RE.search(text) and not _SUCCEEDED_BUT_RE.search(text):
+                # "C'est bon, j'ai pu changer le mot de passe, merci": the problem's words
+                # say what worked, not what is wrong.
+                new = ()
             if signals.new_question and new:
                 return _with_feedback(self._answer(state, new, score), "yes")
             if signals.new_question and reading.symptom is not None:

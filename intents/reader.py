@@ -42,6 +42,8 @@ class Reading:
     _several: Callable[[], tuple[str, ...]] | None = None
     # Reads the message as a reply to an answer, when asked for `verdict`.
     _verdict: Callable[[float], str | None] | None = None
+    # Reads what follows the message's turn to something new, when asked for `turned_to`.
+    _turned: Callable[[], tuple[str, ...]] | None = None
     _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -53,6 +55,15 @@ class Reading:
     def verdict_at(self, sure: float) -> str | None:
         """The same, when the model is at least `sure` of it."""
         return self._verdict(sure) if self._verdict is not None else None
+
+    @property
+    def turned_to(self) -> tuple[str, ...]:
+        """The problems named by what follows the message's turn to something new ("trouvé,
+        c'était la vieille hotmail. Et du coup maintenant il me faut le mot de passe, que
+        j'ai oublié aussi"), read on its own; none when it does not turn."""
+        if "turned_to" not in self._cache:
+            self._cache["turned_to"] = self._turned() if self._turned is not None else ()
+        return self._cache["turned_to"]
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -373,7 +384,19 @@ class Reader:
         said = None
         if self.replies is not None:
             said = functools.partial(verdict, self.replies, match.normalized, match.text)
-        return Reading(match, signals, language, problems, several, said)
+        turned = functools.partial(self._turned_to, text)
+        return Reading(match, signals, language, problems, several, said, turned)
+
+    def _turned_to(self, text: str) -> tuple[str, ...]:
+        """The problems that what follows the first turn to something new names, read alone
+        (see `Reading.turned_to`)."""
+        found = _TURN_RE.search(text[:SEVERAL_CHARS])
+        if found is None:
+            return ()
+        rest = text[found.start(1) :]
+        if len(flat(rest).split()) < TURN_REST_WORDS:
+            return ()
+        return self.read(rest).problems
 
     def _several(self, text: str) -> tuple[str, ...]:
         """The problems a message names clearly one sentence or clause each, in order.
@@ -424,6 +447,16 @@ class Reader:
             return ()
         return tuple(found)
 
+
+# A turn to something new after what a message said first: after a sentence or a clause,
+# one of these; what follows is read on its own when that is what is asked.
+_TURN_RE: Final = re.compile(
+    r"(?:[.;:!?,]|\s[-–—])\s*((?:et )?(?:du coup|maintenant|mtn|par contre|sinon|en revanche"
+    r"|autre (?:chose|question|souci|problème)|sauf que|mais|et pour|et aussi|par ailleurs"
+    r"|cependant|pourtant|en plus|et))\b",
+    re.IGNORECASE,
+)
+TURN_REST_WORDS: Final = 4
 
 # Answers that give the "Mot de passe oublié" link, and how close the missing reset e-mail
 # must be for a customer who says they used that link to be answered about it instead.
