@@ -103,6 +103,8 @@ _SUCCEEDED_BUT_RE: Final = re.compile(
     r"\b(mais|mé|par contre|sauf que|en revanche|cependant|pourtant|maintenant|mtn|toujours pas"
     r"|encore|du coup|et pour|aussi|autre)\b"
 )
+# One choice named as not meant, the other one meant: "pas celui du mot de passe, l'autre".
+_NOT_THAT_ONE_RE: Final = re.compile(r"\b(pas|non) (celui|celle|le|la|l|ca)\b.* l autre\b")
 # The customer corrects what they meant.
 _CORRECTION_RE: Final = re.compile(
     r"\b(en fait|plutot|je voulais dire|je parlais|je parle|c est (le|celui|l autre)|pas celui"
@@ -590,6 +592,12 @@ class Policy:
             for o in options
         }
         titled = set(match.normalized.tokens) & frozenset().union(*own.values())
+        if len(options) == 2 and _NOT_THAT_ONE_RE.search(text):
+            # "Pas celui du mot de passe, l'autre": the choice other than the one named.
+            named = [o for o in options if titled & own[o]]
+            if len(named) == 1:
+                other = next(o for o in options if o != named[0])
+                return self._answer(state, (other,), match.score)
         if reading.problems and (set(reading.problems) & set(options) or not titled):
             return self._answer(state, reading.problems, match.score)
         scores = {c.intent: c.score for c in match.candidates}

@@ -48,6 +48,15 @@ _COURTESY: Final = frozenset(
 _NAMES: Final = frozenset({"parallels", "desktop", "macos", "mac", "windows", "my", "com"})
 
 
+def _mashed(token: str) -> bool:
+    """Whether a (folded) word of several letters has no vowel: struck at random."""
+    return len(token) >= MASHED_LETTERS and token.isalpha() and _VOWELS.isdisjoint(token)
+
+
+MASHED_LETTERS: Final = 4
+_VOWELS: Final = frozenset("aeiouy")
+
+
 class LanguageDetector:
     """Names a message's language when it is confidently one of `NOTE_LANGUAGES`."""
 
@@ -93,6 +102,9 @@ class LanguageDetector:
             return None
         tokens = [t for t in tokens if t not in _NAMES and not t.isdigit()]
         if len(tokens) < MIN_WORDS or sum(map(len, tokens)) < MIN_LETTERS:
+            return None
+        if 2 * sum(map(_mashed, tokens)) >= len(tokens):
+            # "kzjdhf sqdlkj": keys struck at random are no language's words.
             return None
         from lingua import Language
 
