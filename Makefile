@@ -72,6 +72,7 @@ bench-instructions: $(STAMP)
 model: $(STAMP)
 	$(BIN)/python -m intents.model train
 	$(BIN)/python -m intents.replies train
+	$(BIN)/python -m intents.anger train
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

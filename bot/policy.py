@@ -874,9 +874,9 @@ class Policy:
             update["language"] = reading.language
             if decision.action != "language":
                 extras.append(Say(template="language_note", context={"lang": reading.language}))
-        acknowledge = typed and signals.angry and decision.action in (
+        acknowledge = typed and decision.action in (
             "answer", "clarify", "fallback", "offer_human", "redirect", "escalate", "language",
-        ) and decision.escalation_reason not in _NO_ACKNOWLEDGEMENT  # fmt: skip
+        ) and decision.escalation_reason not in _NO_ACKNOWLEDGEMENT and reading.angry  # fmt: skip
         if acknowledge:
             extras.append(Say(template="acknowledge"))
             update["acknowledged"] = True

@@ -157,7 +157,13 @@ def train(
     # Classes absent from the examples get no weight and a very low bias.
     weights = np.zeros((len(columns), len(intents)), dtype=np.float32)
     bias = np.full(len(intents), -20.0, dtype=np.float32)
-    for k, cls in enumerate(fitted.classes_.tolist()):
+    classes = fitted.classes_.tolist()
+    if len(classes) == 2:
+        # Two classes: one row of weights, for the second; the first is its zero, so
+        # that the softmax of the two is the fitted logistic.
+        bias[classes[0]] = 0.0
+        classes = classes[1:]
+    for k, cls in enumerate(classes):
         weights[:, cls] = fitted.coef_[k]
         bias[cls] = fitted.intercept_[k]
     # Features whose every weight is tiny change no reading: left out, the tables the bot

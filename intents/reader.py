@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
+from intents.anger import ANGER_PATH
+from intents.anger import angry as learned_anger
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
 from intents.language import LanguageDetector
 from intents.matcher import Match, Matcher
@@ -44,6 +46,8 @@ class Reading:
     _verdict: Callable[[float], str | None] | None = None
     # Reads what follows the message's turn to something new, when asked for `turned_to`.
     _turned: Callable[[], tuple[str, ...]] | None = None
+    # Reads the message's anger with the learned model, when asked for `angry`.
+    _angry: Callable[[], bool] | None = None
     _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -55,6 +59,12 @@ class Reading:
     def verdict_at(self, sure: float) -> str | None:
         """The same, when the model is at least `sure` of it."""
         return self._verdict(sure) if self._verdict is not None else None
+
+    @property
+    def angry(self) -> bool:
+        """Whether the customer is angry: the signals say so, or the learned reading of
+        anger is sure of it (intents/anger.py)."""
+        return self.signals.angry or (self._angry is not None and self._angry())
 
     @property
     def turned_to(self) -> tuple[str, ...]:
@@ -117,9 +127,11 @@ class Reader:
         signals: SignalReader | None = None,
         languages: LanguageDetector | None = None,
         replies: Model | Literal["default"] | None = "default",
+        anger: Model | Literal["default"] | None = "default",
     ) -> None:
         self.matcher = matcher or Matcher(catalogue)
         self.replies = Model.load(REPLIES_PATH) if replies == "default" else replies
+        self.anger = Model.load(ANGER_PATH) if anger == "default" else anger
         self.signals = signals or SignalReader()
         self.languages = languages or LanguageDetector(self.signals.french_words)
         normalize = self.matcher.normalizer.normalize
@@ -385,7 +397,10 @@ class Reader:
         if self.replies is not None:
             said = functools.partial(verdict, self.replies, match.normalized, match.text)
         turned = functools.partial(self._turned_to, text)
-        return Reading(match, signals, language, problems, several, said, turned)
+        anger = None
+        if self.anger is not None:
+            anger = functools.partial(learned_anger, self.anger, match.normalized, match.text)
+        return Reading(match, signals, language, problems, several, said, turned, anger)
 
     def _turned_to(self, text: str) -> tuple[str, ...]:
         """The problems that what follows the first turn to something new names, read alone

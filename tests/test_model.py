@@ -6,11 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
+import pytest
 
 from bench.devset import load
-from intents import replies
+from intents import anger, replies
 from intents.catalogue import Catalogue
 from intents.matcher import Matcher
 from intents.model import HELD_OUT_SETS, MODEL_PATH, Model, main, same_words, training_examples
@@ -29,12 +31,19 @@ def test_training_again_gives_the_shipped_model(tmp_path: Path) -> None:
     assert np.allclose(again.bias, shipped.bias, atol=1e-4), hint
 
 
-def test_training_again_gives_the_shipped_reading_of_replies(tmp_path: Path) -> None:
-    out = tmp_path / "replies.npz"
-    assert replies.main(["train", "--out", str(out)]) == 0
-    shipped, again = Model.load(replies.REPLIES_PATH), Model.load(out)
-    hint = "intents/replies.npz is not what the data trains: run make model"
-    assert again.intents == shipped.intents == replies.LABELS, hint
+@pytest.mark.parametrize(
+    ("reading", "path", "labels"),
+    [(replies, replies.REPLIES_PATH, replies.LABELS), (anger, anger.ANGER_PATH, anger.LABELS)],
+    ids=["replies", "anger"],
+)
+def test_training_again_gives_the_shipped_readings_of_replies_and_anger(
+    tmp_path: Path, reading: ModuleType, path: Path, labels: tuple[str, ...]
+) -> None:
+    out = tmp_path / path.name
+    assert reading.main(["train", "--out", str(out)]) == 0
+    shipped, again = Model.load(path), Model.load(out)
+    hint = f"intents/{path.name} is not what the data trains: run make model"
+    assert again.intents == shipped.intents == labels, hint
     assert again.names == shipped.names, hint
     assert np.allclose(again.weights, shipped.weights, atol=1e-4), hint
     assert np.allclose(again.bias, shipped.bias, atol=1e-4), hint
