@@ -167,6 +167,9 @@ CLOSE_FLOOR: Final = 68.0
 # A correction ("non, en fait …") read in doubt: another problem this close to the best
 # reading is the one meant.
 CORRECTION_GAP: Final = 8.0
+# A reply to a clarifying question that names a problem this clearly is that problem,
+# whatever choice's words it uses.
+OUTRIGHT: Final = 95.0
 # What a word of a choice's title adds to its score.
 TITLE_WORD: Final = 15.0
 
@@ -598,7 +601,12 @@ class Policy:
             if len(named) == 1:
                 other = next(o for o in options if o != named[0])
                 return self._answer(state, (other,), match.score)
-        if reading.problems and (set(reading.problems) & set(options) or not titled):
+        if reading.problems and (
+            set(reading.problems) & set(options) or not titled or match.score >= OUTRIGHT
+        ):
+            # A choice's words in a message that names another problem outright ("j'ai déjà
+            # cliqué sur mot de passe oublié mais je ne reçois jamais le mail") point to
+            # what the customer did, not to the choice.
             return self._answer(state, reading.problems, match.score)
         scores = {c.intent: c.score for c in match.candidates}
         # A word of a choice's title ("celui du mot de passe", "le navigateur") points to it.
