@@ -167,6 +167,11 @@ CLOSE_FLOOR: Final = 68.0
 # A correction ("non, en fait …") read in doubt: another problem this close to the best
 # reading is the one meant.
 CORRECTION_GAP: Final = 8.0
+# A question about a clarifying question's choices.
+_WHICH_ONE_RE: Final = re.compile(
+    r"\b(c est quoi|quelle est|quelle|y a quoi comme) (la )?difference\b|\bdifference entre\b"
+    r"|\b(comment|comment je peux|comment on peut) (savoir|le savoir|je sais) (lequel|laquelle)\b"
+)
 # A reply to a clarifying question that names a problem this clearly is that problem,
 # whatever choice's words it uses.
 OUTRIGHT: Final = 95.0
@@ -203,6 +208,8 @@ class ConversationState(BaseModel):
     done: tuple[str, ...] = ()
     # The reminder never to send a password or a card number was given.
     reminded: bool = False
+    # The clarifying question was asked again, the customer having chosen nothing.
+    asked_again: bool = False
 
     @property
     def pending(self) -> tuple[str, ...]:
@@ -595,6 +602,21 @@ class Policy:
             for o in options
         }
         titled = set(match.normalized.tokens) & frozenset().union(*own.values())
+        if _WHICH_ONE_RE.search(text) or (
+            not titled and not reading.problems and reading.symptom == state.last_intent
+        ):
+            # "C'est quoi la différence entre les deux ?", or the first message sent again:
+            # nothing is chosen; the same question, with the same choices, once.
+            if state.asked_again:
+                return self._miss(state, match.score)
+            if state.last_intent in SYMPTOMS:
+                turn = self._clarify_symptom(state, state.last_intent, match.score)
+            else:
+                intent, asked = state.last_intent or NONE, tuple(options)
+                turn = self._clarify(state, "clarify_ambiguous", intent, match.score, asked)
+            # Counted as a miss: the next one offers a person.
+            again = {"asked_again": True, "misses": state.misses + 1}
+            return Turn(turn.decision, turn.state.model_copy(update=again))
         if len(options) == 2 and _NOT_THAT_ONE_RE.search(text):
             # "Pas celui du mot de passe, l'autre": the choice other than the one named.
             named = [o for o in options if titled & own[o]]
@@ -803,7 +825,8 @@ class Policy:
         turn = self._say(
             state, "clarify", intent, score, Say(template=template, quick_replies=choices)
         )
-        return Turn(turn.decision, turn.state.model_copy(update={"last_intent": intent}))
+        update = {"last_intent": intent, "asked_again": False}
+        return Turn(turn.decision, turn.state.model_copy(update=update))
 
     def _greet(self, state: ConversationState, score: float) -> Turn:
         # The disclosure already says "Bonjour" on a first message.

@@ -244,6 +244,22 @@ def test_a_choice_is_taken_by_its_rank_or_its_subject(engine: Engine) -> None:
     assert other.says("celui pour valider mon Mac").decision.answered == ("device_email_missing",)
 
 
+def test_a_question_about_the_choices_or_the_same_message_asks_again_once(engine: Engine) -> None:
+    customer = Customer(engine)
+    first = customer.says("je ne reçois pas le mail")
+    asked = customer.says("c'est quoi la différence entre les deux ?")
+    assert asked.decision.action == "clarify"
+    assert titles(asked) == titles(first)
+    assert customer.says("pas celui du mot de passe, l'autre").decision.answered == (
+        "device_email_missing",
+    )
+    stuck = Customer(engine)
+    stuck.says("je ne reçois pas le mail")
+    assert stuck.says("je ne reçois pas le mail").decision.action == "clarify"
+    # Asked twice already: a person is offered rather than the same question a third time.
+    assert stuck.says("je ne reçois pas le mail").decision.action == "offer_human"
+
+
 def test_a_hacked_account_goes_to_a_person_with_its_reason(engine: Engine) -> None:
     outcome = Customer(engine).says(
         "mon compte a été piraté, quelqu'un a changé mon mot de passe et mon adresse mail"
