@@ -390,6 +390,10 @@ class Reader:
             # réinitialisation, ni celui pour autoriser mon ordinateur"): each clause, read
             # alone, is clearly one of them; both are answered.
             found = self._several(text)
+            if len(found) < 2 and joined:
+                # "jme souvien pu de mon mdp ni de ladresse mail": both said clearly by the
+                # whole message, though no clause alone names the second.
+                found = self._both_clear(text, match) or found
             if len(found) > 1:
                 problems = (found[0],)
                 several = functools.partial(tuple, found)
@@ -412,6 +416,22 @@ class Reader:
         if len(flat(rest).split()) < TURN_REST_WORDS:
             return ()
         return self.read(rest).problems
+
+    def _both_clear(self, text: str, match: Match) -> tuple[str, ...]:
+        """The two best problems, when both score `BOTH_CLEAR`, in the order the message
+        names them (the first clause that reads as one of them); none otherwise."""
+        pair = [c.intent for c in match.candidates[:3] if c.intent in PROBLEMS]
+        scores = {c.intent: c.score for c in match.candidates}
+        if len(pair) < 2 or min(scores[p] for p in pair[:2]) < BOTH_CLEAR:
+            return ()
+        first, second = pair[:2]
+        for piece in _CLAUSE_SPLIT.split(text[:SEVERAL_CHARS]):
+            candidates = self.matcher.match(piece).candidates
+            if candidates and candidates[0].intent in (first, second):
+                if candidates[0].intent == second:
+                    first, second = second, first
+                break
+        return (first, second)
 
     def _several(self, text: str) -> tuple[str, ...]:
         """The problems a message names clearly one sentence or clause each, in order.
@@ -512,6 +532,8 @@ SEVERAL_FLOOR: Final = 70.0
 SEVERAL_LEAD: Final = 15.0
 SEVERAL_CHARS: Final = 2_000
 # A message in doubt is read clause by clause only when two problems score this.
+# Two problems that score this, in a message that joins two things, are both named.
+BOTH_CLEAR: Final = 85.0
 TWO_NEAR: Final = 60.0
 # A reply then something new is a short message.
 REPLY_MAX_WORDS: Final = 30
