@@ -176,6 +176,15 @@ class Reader:
                     # compte my.parallels ?": a greeting before a whole request is not
                     # the message; "Bonjour, j'ai une petite question" still is one.
                     match = self.matcher.without(match, _MOVES)
+        if (
+            match.intent == "cannot_create_account"
+            and len(words.split()) <= VAGUE_WORDS
+            and not _any(words, _CREATE_WORDS)
+            and not _any(words, _ACCOUNT_WORDS)
+        ):
+            # "ça bug", "le machin là il veut pas": a few words that neither make an account
+            # nor name one; the symptom's question would guess what the customer meant.
+            match = replace(match, decision="none")
         if match.intent == "greeting" and _GREETING_RE.search(words) is None:
             # "Toujours pas de mail depuis ce matin": no greeting is said ("matin" is the
             # Québécois "bon matin"'s); the next reading decides.
@@ -762,7 +771,10 @@ _PLAIN_SAYINGS: Final = (
 )
 # Words without which the patterns above cannot match: a substring test is far cheaper
 # than a search, and most messages have none of them.
-_CREATE_WORDS: Final = ("cre", "inscri", "ouvr", "enregistr", "fai")
+_CREATE_WORDS: Final = ("cre", "inscri", "ouvr", "enregistr", "fai", "sign up", "signup", "regist")
+_ACCOUNT_WORDS: Final = ("compte", "account", "mot de passe", "mdp", "mail", "adresse", "site")
+# A message of this many words at most is vague when it names nothing of an account.
+VAGUE_WORDS: Final = 6
 _GONE_WORDS: Final = (
     "existe",
     "desactiv",
