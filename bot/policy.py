@@ -155,6 +155,12 @@ _MAIL_WORDS_RE: Final = re.compile(
     r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit"
     r"|rien|r1|spam|spams|indesirables?|noreply|no reply)\b"
 )
+# A page of the site that does not show: no e-mail is in question.
+_BROKEN_PAGE_RE: Final = re.compile(
+    r"\b(page|ecran) (toute |tout )?(blanche|blanc|vide|grise|noire|d erreur)\b"
+    r"|\berreur (404|500|502|503)\b|\b(page|site) (\w+ )?(ne s affiche|s affiche pas|charge pas"
+    r"|ne charge|plante|bug\w*)"
+)
 # Safety reasons whose escalation is not opened by "je comprends votre agacement".
 _NO_ACKNOWLEDGEMENT: Final = frozenset({"distress", "hacked", "phishing", "legal", "payment"})
 # A choice of a clarifying question named by its content: its score, and its lead over
@@ -968,7 +974,9 @@ def _several_choices(message: IncomingMessage, state: ConversationState) -> tupl
 def _names_missing_mail(reading: Reading) -> bool:
     """Whether the message says an e-mail did not come (a bare "non, c'est pareil" names
     no e-mail, however the matcher scores its "non")."""
-    if _MAIL_WORDS_RE.search(flat(reading.match.text)) is None:
+    text = flat(reading.match.text)
+    if _MAIL_WORDS_RE.search(text) is None or _BROKEN_PAGE_RE.search(text):
+        # "Le lien mot de passe oublié m'affiche une page blanche": the site, not an e-mail.
         return False
     scores = {c.intent: c.score for c in reading.match.candidates}
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60
