@@ -63,6 +63,11 @@ _SETTLED_FOR_RE: Final = re.compile(
     r"^(ok|oui|c est bon|c bon|c est regle|regle|ca marche|ca a marche) pour "
     r"(le |la |les |l |mon |ma )?\w+"
 )
+# A new matter announced as such, after what the customer says of the answer.
+_OTHER_THING_RE: Final = re.compile(
+    r" (autre chose|autre question|une autre question|petite question|au fait|sinon"
+    r"|par ailleurs|d ailleurs|question differente|j ai une autre)\b"
+)
 # Replies that only acknowledge: neither yes nor no, the customer goes to try.
 _ACKNOWLEDGEMENTS: Final = frozenset(
     {"ok", "okay", "oki", "ok ok", "d accord", "dac", "ah ok", "ah d accord", "ok d accord",
@@ -664,6 +669,16 @@ class SignalReader:
             said = _ACK_LEAD_RE.sub("", head)
             if _SETTLED_RE.match(head) or _SETTLED_FOR_RE.match(head) or (
                 said and self._yes(said, Words(said, self._gates)) and not _THANKS_RE.search(said)
+            ):
+                return "yes"
+        other = _OTHER_THING_RE.search(words)
+        if other is not None and other.start() > 0:
+            # "Oui merci pour l'article. Autre chose : … le mail n'arrive pas": a yes, or
+            # thanks, then a new matter said as such; what follows is not the answer failing.
+            lead = words[: other.start()].strip()
+            lead_words = Words(lead, self._gates)
+            if not self._no(lead, lead_words) and (
+                self._yes(lead, lead_words) or _THANKS_RE.search(lead)
             ):
                 return "yes"
         if self._no(words, heads):
