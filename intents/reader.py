@@ -180,7 +180,7 @@ class Reader:
             match.intent == "cannot_create_account"
             and len(words.split()) <= VAGUE_WORDS
             and not _any(words, _CREATE_WORDS)
-            and not _any(words, _ACCOUNT_WORDS)
+            and not _any(words, _OF_AN_ACCOUNT)
         ):
             # "ça bug", "le machin là il veut pas": a few words that neither make an account
             # nor name one; the symptom's question would guess what the customer meant.
@@ -772,7 +772,7 @@ _PLAIN_SAYINGS: Final = (
 # Words without which the patterns above cannot match: a substring test is far cheaper
 # than a search, and most messages have none of them.
 _CREATE_WORDS: Final = ("cre", "inscri", "ouvr", "enregistr", "fai", "sign up", "signup", "regist")
-_ACCOUNT_WORDS: Final = ("compte", "account", "mot de passe", "mdp", "mail", "adresse", "site")
+_OF_AN_ACCOUNT: Final = ("compte", "account", "mot de passe", "mdp", "mail", "adresse", "site")
 # A message of this many words at most is vague when it names nothing of an account.
 VAGUE_WORDS: Final = 6
 _GONE_WORDS: Final = (
