@@ -454,8 +454,15 @@ class Reader:
         message as a whole decides.
         """
         found: list[str] = []
+        mail = False
         for piece in _CLAUSE_SPLIT.split(text[:SEVERAL_CHARS]):
             words = flat(piece)
+            if mail and _THAT_ONE_START_RE.match(words):
+                # "… ni le mail pour autoriser mon navigateur, ni celui pour réinitialiser
+                # mon mot de passe": "celui" is an e-mail too.
+                piece = _THAT_ONE_START_RE.sub("le mail ", words, count=1)
+                words = piece
+            mail = mail or _MAIL_NOUN_RE.search(words) is not None
             if len(words.split()) < 2 or _DENIAL_RE.search(words):
                 continue
             match = self.matcher.match(piece)
@@ -548,7 +555,7 @@ TWO_NEAR: Final = 60.0
 REPLY_MAX_WORDS: Final = 30
 _SEVERAL_RE: Final = re.compile(
     r"\b(et|ni|aussi|en plus|de plus|par ailleurs|d autre part|puis|ensuite|d abord|egalement"
-    r"|autre|deux|2|plusieurs|sinon|avant ca|avant cela)\b"
+    r"|autre|deux|2|plusieurs|sinon|avant ca|avant cela|and|also|two|another)\b"
 )
 _BUT_RE: Final = re.compile(r"\b(mais|par contre|sauf que)\b")
 _CLAUSE_SPLIT: Final = re.compile(
@@ -795,10 +802,16 @@ _MAIL_WORDS: Final = ("mail", "courriel", "message", "lien")
 _RESET_NAMED_RE: Final = re.compile(
     r"\b(reinitialis\w*|reset|mot de passe|mots de passe|mdp|password|mpd)\b"
 )
+# A clause that starts with "celui"/"celle" after one that named an e-mail.
+_THAT_ONE_START_RE: Final = re.compile(r"^(?:(?:ni|et|ou|mais) )?(?:celui|celle|ceux) ")
+_MAIL_NOUN_RE: Final = re.compile(r"\b(mail|mails|e mail|email|courriel|message)\b")
 # "…, et le mot de passe, n'en parlons pas, je l'ai oublié": a second problem, forgotten.
 _PASSWORD_TOO_RE: Final = re.compile(
     r"\b(et|ni|quant au|pour le) (le |mon )?(mot de passe|mdp|password)\b (\w+ ){0,8}"
     r"(oublie|oubliee|perdu|perdue)\b"
+    # "on ne sait plus avec quelle adresse il l'a fait, ni le mot de passe d'ailleurs".
+    r"|\b(sait plus|sais plus|savons plus|souvien\w* plus|rappel\w* plus|oubli\w*)\b"
+    r" (\w+ ){0,12}ni (le |mon |son |notre )?(mot de passe|mdp|password)\b"
 )
 # "… quelle adresse j'avais mis, et le mdp non plus".
 _AND_PASSWORD_TOO_RE: Final = re.compile(
