@@ -135,6 +135,10 @@ class Reader:
         self.signals = signals or SignalReader()
         self.languages = languages or LanguageDetector(self.signals.french_words)
         normalize = self.matcher.normalizer.normalize
+        #: Each symptom's problems, those its clarifying question offers.
+        self._choices = {
+            i.id: frozenset(i.candidates) for i in catalogue.intents if i.id in SYMPTOMS
+        }
         #: Each problem's quick-reply title and full name, as tokens: "celui du mot de
         #: passe" names the reset e-mail ("E-mail de réinitialisation du mot de passe …").
         self.title_words = {
@@ -406,6 +410,22 @@ class Reader:
             if len(found) > 1:
                 problems = (found[0],)
                 several = functools.partial(tuple, found)
+        if (
+            not problems
+            and several is None
+            and match.decision == "clarify"
+            and match.intent in SYMPTOMS
+            and long
+            and signals.safety is None
+            and not signals.human
+            and not signals.topic
+            and not signals.elsewhere
+        ):
+            # "I can't sign in … invalid email or password, and I'm not sure which email I
+            # registered with": the symptom, then a clause that says which of its problems.
+            named = self._said_in_a_clause(text, self._choices[match.intent])
+            if named is not None:
+                problems = (named,)
         said = None
         if self.replies is not None:
             said = functools.partial(verdict, self.replies, match.normalized, match.text)
@@ -425,6 +445,25 @@ class Reader:
         if len(flat(rest).split()) < TURN_REST_WORDS:
             return ()
         return self.read(rest).problems
+
+    def _said_in_a_clause(self, text: str, problems: frozenset[str]) -> str | None:
+        """The one problem of `problems` that a clause of the message, read alone, names
+        beyond doubt (`CLAUSE_SURE`, `SEVERAL_LEAD` ahead of anything else); None when no
+        clause does, or clauses name different ones."""
+        named = set()
+        for piece in _CLAUSE_SPLIT.split(text[:SEVERAL_CHARS]):
+            words = flat(piece)
+            if len(words.split()) < 3 or _DENIAL_RE.search(words):
+                continue
+            match = self.matcher.match(piece)
+            if (
+                match.decision == "answer"
+                and match.intent in problems
+                and match.score >= CLAUSE_SURE
+                and match.margin >= SEVERAL_LEAD
+            ):
+                named.add(match.intent)
+        return named.pop() if len(named) == 1 else None
 
     def _both_clear(self, text: str, match: Match) -> tuple[str, ...]:
         """The two best problems, when both score `BOTH_CLEAR`, in the order the message
@@ -548,6 +587,8 @@ SEVERAL_FLOOR: Final = 70.0
 SEVERAL_LEAD: Final = 15.0
 SEVERAL_CHARS: Final = 2_000
 # A message in doubt is read clause by clause only when two problems score this.
+# A symptom's problem that one clause alone names this clearly is the message's.
+CLAUSE_SURE: Final = 75.0
 # Two problems that score this, in a message that joins two things, are both named.
 BOTH_CLEAR: Final = 85.0
 TWO_NEAR: Final = 60.0
@@ -562,7 +603,7 @@ _CLAUSE_SPLIT: Final = re.compile(
     r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s*\+\s*|\s+/\s+|\s+\d[.)]\s+"
     r"|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"
     r"|aussi|sinon|ensuite|d'abord|par contre|de plus|par ailleurs|d'autre part"
-    r"|avant [çc]a|avant cela)\s+)",
+    r"|avant [çc]a|avant cela|and also|and then|and|also|but)\s+)",
     re.IGNORECASE,
 )
 # "Je n'ai pas oublié mon mot de passe", "j'ai toujours accès à mon adresse".
