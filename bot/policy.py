@@ -529,6 +529,10 @@ class Policy:
                 # "C'est bon, j'ai pu changer le mot de passe, merci": the problem's words
                 # say what worked, not what is wrong.
                 new = ()
+            else:
+                # "J'ai fait mot de passe oublié et en fait j'avais un compte. Ça marche.":
+                # the problem whose step the customer took is what they did, not a new one.
+                new = tuple(p for p in new if not set(STEPS.get(p, ())) & signals.done)
             if signals.new_question and new:
                 return _with_feedback(self._answer(state, new, score), "yes")
             if signals.new_question and reading.symptom is not None:

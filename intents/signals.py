@@ -63,6 +63,11 @@ _SETTLED_FOR_RE: Final = re.compile(
     r"^(ok|oui|c est bon|c bon|c est regle|regle|ca marche|ca a marche) pour "
     r"(le |la |les |l |mon |ma )?\w+"
 )
+# A choice named by its rank is a message of this many words at most, or a first sentence
+# of this many.
+ORDINAL_WORDS: Final = 8
+ORDINAL_ALONE: Final = 4
+_SENTENCE_END_RE: Final = re.compile(r"[.!?;\n]+")
 # A new matter announced as such, after what the customer says of the answer.
 _OTHER_THING_RE: Final = re.compile(
     r" (autre chose|autre question|une autre question|petite question|au fait|sinon"
@@ -646,8 +651,14 @@ class SignalReader:
             )
         if name == "ordinal":
             match = self._ordinal.match(words)
-            if match is None or len(words.split()) > 8:
+            if match is None:
                 return None
+            if len(words.split()) > ORDINAL_WORDS:
+                # "le premier. et oui j'ai déjà regardé dans les spams": the rank said in
+                # a sentence of its own, then more.
+                first = flat(_SENTENCE_END_RE.split(text, maxsplit=1)[0])
+                if len(first.split()) > ORDINAL_ALONE or self._ordinal.match(first) is None:
+                    return None
             return self._ordinals.get(match.group(1))
         raise KeyError(name)
 
