@@ -423,7 +423,9 @@ class Reader:
         ):
             # "I can't sign in … invalid email or password, and I'm not sure which email I
             # registered with": the symptom, then a clause that says which of its problems.
-            named = self._said_in_a_clause(text, self._choices[match.intent])
+            choices = self._choices[match.intent]
+            near = any(c.score >= CLAUSE_HINT for c in match.candidates if c.intent in choices)
+            named = self._said_in_a_clause(text, choices) if near else None
             if named is not None:
                 problems = (named,)
         said = None
@@ -587,8 +589,10 @@ SEVERAL_FLOOR: Final = 70.0
 SEVERAL_LEAD: Final = 15.0
 SEVERAL_CHARS: Final = 2_000
 # A message in doubt is read clause by clause only when two problems score this.
-# A symptom's problem that one clause alone names this clearly is the message's.
+# A symptom's problem that one clause alone names this clearly is the message's; its
+# clauses are read only when one of its problems scores this for the whole message.
 CLAUSE_SURE: Final = 75.0
+CLAUSE_HINT: Final = 50.0
 # Two problems that score this, in a message that joins two things, are both named.
 BOTH_CLEAR: Final = 85.0
 TWO_NEAR: Final = 60.0
