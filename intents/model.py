@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 import numpy as np
 
-from intents.normalize import MAX_TEXT_CHARS, NON_WORD_RE, Normalized, fold, word_runs
+from intents.normalize import NON_WORD_RE, Normalized, fold, folded_words
 
 if TYPE_CHECKING:
     from intents.catalogue import Catalogue
@@ -65,7 +65,7 @@ def _parts(normalized: Normalized, text: str) -> tuple[Sequence[object], ...]:
     synonyms joined), and its own folded words and their pairs ("pas recu", "deja
     utilise"), which keep the little words that normalisation drops."""
     tokens = normalized.tokens
-    words = word_runs(fold(text[:MAX_TEXT_CHARS]))[:_MAX_WORDS]
+    words = folded_words(text)[:_MAX_WORDS]
     return tokens, list(pairwise(tokens)), words, list(pairwise(words))
 
 

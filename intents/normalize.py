@@ -404,6 +404,14 @@ def _phrase_at(words: list[str], i: int, found: _Phrases) -> tuple[int, tuple[st
     return (1, single) if single is not None else (0, ())
 
 
+@lru_cache(maxsize=16)
+def folded_words(text: str) -> tuple[str, ...]:
+    """The words of a customer's text (its first MAX_TEXT_CHARS), folded: what the signals
+    and the learned readings read. Kept for the last few texts, so that the readings of
+    one message fold it once."""
+    return tuple(word_runs(fold(text[:MAX_TEXT_CHARS])))
+
+
 def word_runs(folded: str) -> list[str]:
     """The runs of a-z and 0-9 of a folded text."""
     if folded.isascii():

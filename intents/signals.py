@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Final, Literal
 
-from intents.normalize import MAX_TEXT_CHARS, fold, word_runs
+from intents.normalize import MAX_TEXT_CHARS, folded_words
 
 SafetyReason = Literal["hacked", "phishing", "payment", "legal", "distress"]
 FeedbackSignal = Literal["yes", "no", "wait"]
@@ -92,7 +92,7 @@ _CAPS_SHARE: Final = 0.7
 
 def flat(text: str) -> str:
     """The text as the signals read it: folded, its words separated by one space."""
-    return " ".join(word_runs(fold(text[:MAX_TEXT_CHARS])))
+    return " ".join(folded_words(text))
 
 
 def without_secrets(text: str) -> str:
