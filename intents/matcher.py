@@ -23,7 +23,7 @@ import operator
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from itertools import pairwise, repeat
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -76,8 +76,9 @@ class Tuning:
     model_even: float = 0.3  # ...counted from this probability (neither lifts nor lowers)
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """An intent and its score, 0-100 (a tuple: a long message ranks dozens of them)."""
+
     intent: str
     score: float
 
