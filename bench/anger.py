@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from bench.devset import part_rows
+
 ANGER: Final = Path(__file__).resolve().parent.parent / "tests" / "data" / "anger"
 PARTS: Final = ("dev", "sealed")
 LABELS: Final = ("angry", "calm")
@@ -35,14 +37,10 @@ class Labelled:
 def load(part: str) -> list[Labelled]:
     """The labelled messages of one part, every file of its folder."""
     rows = []
-    for path in sorted((ANGER / part).glob("*.tsv")):
-        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
-            if not line.strip() or line.startswith("label\t"):
-                continue
-            label, text = line.split("\t")
-            if label not in LABELS:
-                raise ValueError(f"{path.name}:{number}: {label!r}")
-            rows.append(Labelled(label, text, f"{path.name}:{number}"))
+    for where, (label, text) in part_rows(ANGER / part, "label\t"):
+        if label not in LABELS:
+            raise ValueError(f"{where}: {label!r}")
+        rows.append(Labelled(label, text, where))
     return rows
 
 

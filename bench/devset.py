@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -31,6 +31,16 @@ def load(name: str) -> list[tuple[str, str]]:
             label, text = line.split("\t")
             rows.append((label, text))
     return rows
+
+
+def part_rows(folder: Path, header: str) -> Iterator[tuple[str, list[str]]]:
+    """(where, fields) of every line of every .tsv file of `folder`, in order: a labelled
+    set split into parts (tests/data/replies/dev, …). The header line (starting with
+    `header`), blank lines and `#` comments are skipped; `where` is "file:line"."""
+    for path in sorted(folder.glob("*.tsv")):
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            if line.strip() and not line.startswith(("#", header)):
+                yield f"{path.name}:{number}", line.split("\t")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from bench.devset import part_rows
 from bot.engine import Engine
 from bot.models import Decision, IncomingMessage
 from bot.policy import ConversationState
@@ -50,14 +51,10 @@ class Reply:
 def load(part: str) -> list[Reply]:
     """The labelled replies of one part, every file of its folder; `#` lines are comments."""
     rows = []
-    for path in sorted((REPLIES / part).glob("*.tsv")):
-        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
-            if not line.strip() or line.startswith("#") or line.startswith("answered\t"):
-                continue
-            answered, label, text = line.split("\t")
-            if answered not in PROBLEMS or label not in LABELS:
-                raise ValueError(f"{path.name}:{number}: {answered!r} {label!r}")
-            rows.append(Reply(answered, label, text, f"{path.name}:{number}"))
+    for where, (answered, label, text) in part_rows(REPLIES / part, "answered\t"):
+        if answered not in PROBLEMS or label not in LABELS:
+            raise ValueError(f"{where}: {answered!r} {label!r}")
+        rows.append(Reply(answered, label, text, where))
     return rows
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from intents.model import Model, command_line, fold_of, train
+from intents.model import Model, fold_of, train, training_context
 from intents.normalize import Normalized
 from intents.signals import SignalReader
 
@@ -63,13 +63,10 @@ def examples(
 
 def main(argv: Sequence[str] | None = None) -> int:
     from bench.anger import figures, load
-    from intents.catalogue import load_catalogue
-    from intents.matcher import Matcher
     from intents.reader import Reader
 
-    command, out = command_line(argv, "the learned reading of anger", ANGER_PATH)
-    catalogue = load_catalogue()
-    matcher = Matcher(catalogue)
+    what = "the learned reading of anger"
+    command, out, catalogue, matcher = training_context(argv, what, ANGER_PATH)
     normalize = matcher.normalizer.normalize
     development = load("dev")
     if command == "train":

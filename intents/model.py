@@ -29,6 +29,7 @@ from intents.normalize import NON_WORD_RE, Normalized, fold, folded_words
 
 if TYPE_CHECKING:
     from intents.catalogue import Catalogue
+    from intents.matcher import Matcher
 
 MODEL_PATH: Final = Path(__file__).with_name("model.npz")
 #: The labelled sets the model learns from, under tests/data: the development sets only.
@@ -244,6 +245,20 @@ def crossval(catalogue: Catalogue) -> list[str]:
     lines.append(score(plain.read, load("holdout")).line("holdout, matcher alone"))
     lines.append(score(full.read, load("holdout")).line("holdout, with intents/model.npz"))
     return lines
+
+
+def training_context(
+    argv: Sequence[str] | None, what: str, out: Path
+) -> tuple[str, Path, Catalogue, Matcher]:
+    """What the learned readings of replies and of anger start from: the command and the
+    file (see `command_line`), the catalogue, and a matcher whose normaliser reads their
+    labelled messages."""
+    from intents.catalogue import load_catalogue
+    from intents.matcher import Matcher
+
+    command, path = command_line(argv, what, out)
+    catalogue = load_catalogue()
+    return command, path, catalogue, Matcher(catalogue)
 
 
 def command_line(argv: Sequence[str] | None, what: str, out: Path) -> tuple[str, Path]:

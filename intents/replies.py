@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from intents.model import Model, command_line, fold_of, train
+from intents.model import Model, fold_of, train, training_context
 from intents.normalize import Normalized
 
 if TYPE_CHECKING:
@@ -52,14 +52,11 @@ def examples(
 def main(argv: Sequence[str] | None = None) -> int:
     from bench.replies import figures, load, play
     from bot.engine import Engine
-    from intents.catalogue import load_catalogue
-    from intents.matcher import Matcher
     from intents.reader import Reader
     from responses.renderer import Renderer
 
-    command, out = command_line(argv, "the learned reading of replies", REPLIES_PATH)
-    catalogue = load_catalogue()
-    matcher = Matcher(catalogue)
+    what = "the learned reading of replies"
+    command, out, catalogue, matcher = training_context(argv, what, REPLIES_PATH)
     normalize = matcher.normalizer.normalize
     development = load("dev")
     if command == "train":
