@@ -504,7 +504,7 @@ class Reader:
                 piece = _THAT_ONE_START_RE.sub("le mail ", words, count=1)
                 words = piece
             mail = mail or _MAIL_NOUN_RE.search(words) is not None
-            if len(words.split()) < 2 or _DENIAL_RE.search(words):
+            if len(words.split()) < 2 or _DENIAL_RE.search(words) or _HELP_RE.match(words):
                 continue
             match = self.matcher.match(piece)
             if (
@@ -846,6 +846,11 @@ _MAIL_WORDS: Final = ("mail", "courriel", "message", "lien")
 # The reset named: its link, its e-mail, the password.
 _RESET_NAMED_RE: Final = re.compile(
     r"\b(reinitialis\w*|reset|mot de passe|mots de passe|mdp|password|mpd)\b"
+)
+# A clause that only asks for help ("Savez-vous m'aider ?") names no problem.
+_HELP_RE: Final = re.compile(
+    r"^(est ce que |est ce qu )?(vous |tu )?(savez|pouvez|pourriez|sauriez|peux|pourrais|sais"
+    r"|pourrez)( vous| tu)? (m|me|nous) (aider|depanner|renseigner|expliquer)\b(?! (a|pour) )"
 )
 # A clause that starts with "celui"/"celle" after one that named an e-mail.
 _THAT_ONE_START_RE: Final = re.compile(r"^(?:(?:ni|et|ou|mais) )?(?:celui|celle|ceux) ")
