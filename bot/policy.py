@@ -178,6 +178,10 @@ _WHICH_ONE_RE: Final = re.compile(
     r"\b(c est quoi|quelle est|quelle|y a quoi comme) (la )?difference\b|\bdifference entre\b"
     r"|\b(comment|comment je peux|comment on peut) (savoir|le savoir|je sais) (lequel|laquelle)\b"
 )
+# A reply that points to one of the choices ("celui pour changer le mot de passe oublié").
+_POINTER_RE: Final = re.compile(
+    r"^(c est |plutot |euh |ben )?(celui|celle|le mail|l e mail|l email|le message|le courriel)\b"
+)
 # A reply to a clarifying question that names a problem this clearly is that problem,
 # whatever choice's words it uses.
 OUTRIGHT: Final = 95.0
@@ -521,10 +525,16 @@ class Policy:
             if said == "wait":
                 return self._wait(state, score)
         if feedback == "yes":
-            if signals.new_question and not new:
+            turned = (
+                tuple(p for p in reading.turned_to if p not in last)
+                if signals.new_question
+                else ()
+            )
+            if turned or (signals.new_question and not new):
                 # "Trouvé, c'était la vieille hotmail. Et du coup maintenant il me faut le
-                # mot de passe, que j'ai oublié aussi": a story first, then the new problem.
-                new = tuple(p for p in reading.turned_to if p not in last)
+                # mot de passe, que j'ai oublié aussi", "oui le mail de réinitialisation est
+                # arrivé, mais maintenant …": what worked first, then the new problem.
+                new = turned
             elif new and _SUCCEEDED_RE.search(text) and not _SUCCEEDED_BUT_RE.search(text):
                 # "C'est bon, j'ai pu changer le mot de passe, merci": the problem's words
                 # say what worked, not what is wrong.
@@ -633,9 +643,8 @@ class Policy:
             if len(named) == 1:
                 other = next(o for o in options if o != named[0])
                 return self._answer(state, (other,), match.score)
-        if reading.problems and (
-            set(reading.problems) & set(options) or not titled or match.score >= OUTRIGHT
-        ):
+        outright = match.score >= OUTRIGHT and not _POINTER_RE.match(text)
+        if reading.problems and (set(reading.problems) & set(options) or not titled or outright):
             # A choice's words in a message that names another problem outright ("j'ai déjà
             # cliqué sur mot de passe oublié mais je ne reçois jamais le mail") point to
             # what the customer did, not to the choice.
