@@ -85,6 +85,13 @@ _THANKS_RE: Final = re.compile(
 _THUMBS_UP: Final = ("👍", "👌", "🙏", "🆗", "✅")
 _THUMBS_DOWN: Final = ("👎", "❌")
 _MARKS_RE: Final = re.compile(r"!{2,}|[!?]{3,}|\?!|!\?")
+# One word shouted for emphasis ("le mail n'arrive JAMAIS", "je ne reçois PAS le mail",
+# "Et NON ça marche pas"); not one of an error message pasted in capitals ("ADRESSE MAIL
+# OU MOT DE PASSE NON VALIDE"), whose neighbours are capitals too.
+_EMPHASIS_RE: Final = re.compile(
+    r"(?<![A-ZÀ-Ý] )(?<![A-ZÀ-Ý]')\b(JAMAIS|TOUJOURS|ÉVIDEMMENT|EVIDEMMENT|RIEN|AUCUN|AUCUNE"
+    r"|PAS|PLUS|NON|VRAIMENT|ENCORE|NULLE PART)\b(?! [A-ZÀ-Ý]{2,})"
+)
 # Anger in capitals: this many letters at least, this share of them upper case.
 _CAPS_LETTERS: Final = 12
 _CAPS_SHARE: Final = 0.7
@@ -723,7 +730,9 @@ class SignalReader:
     def _angry(self, text: str, words: str, heads: Words) -> bool:
         if self._anger(words, heads):
             return True
-        if len(words.split()) >= 3 and _MARKS_RE.search(text[:MAX_TEXT_CHARS]):
+        if len(words.split()) >= 3 and (
+            _MARKS_RE.search(text[:MAX_TEXT_CHARS]) or _EMPHASIS_RE.search(text[:MAX_TEXT_CHARS])
+        ):
             return True
         letters = [c for c in text[:2000] if c.isalpha()]
         upper = sum(c.isupper() for c in letters)
