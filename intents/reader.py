@@ -510,6 +510,8 @@ class Reader:
             if (
                 match.decision == "answer"
                 and match.intent in PROBLEMS
+                # "il me faudrait" alone is no problem, however the matcher scores it.
+                and len(set(match.normalized.tokens)) >= CLAUSE_TOKENS
                 and (
                     match.score >= SEVERAL_SCORE
                     or (match.score >= SEVERAL_FLOOR and match.margin >= SEVERAL_LEAD)
@@ -589,6 +591,8 @@ SEVERAL_FLOOR: Final = 70.0
 SEVERAL_LEAD: Final = 15.0
 SEVERAL_CHARS: Final = 2_000
 # A message in doubt is read clause by clause only when two problems score this.
+# A clause names a problem of its own only with this many distinct words the matcher reads.
+CLAUSE_TOKENS: Final = 2
 # A symptom's problem that one clause alone names this clearly is the message's; its
 # clauses are read only when one of its problems scores this for the whole message.
 CLAUSE_SURE: Final = 75.0
