@@ -160,6 +160,8 @@ _BROKEN_PAGE_RE: Final = re.compile(
     r"\b(page|ecran) (toute |tout )?(blanche|blanc|vide|grise|noire|d erreur)\b"
     r"|\berreur (404|500|502|503)\b|\b(page|site) (\w+ )?(ne s affiche|s affiche pas|charge pas"
     r"|ne charge|plante|bug\w*)"
+    # "j'ai bien reçu le mail, mais le lien a expiré": the e-mail came.
+    r"|\blien (\w+ ){0,2}(a |est )?(expire|perime|invalide|n est plus valide|ne marche pas)\b"
 )
 # Safety reasons whose escalation is not opened by "je comprends votre agacement".
 _NO_ACKNOWLEDGEMENT: Final = frozenset({"distress", "hacked", "phishing", "legal", "payment"})
@@ -469,6 +471,7 @@ class Policy:
             if (
                 set(last) & RESET_LINK_ANSWERS
                 and "lost_email_access" not in last
+                and not _BROKEN_PAGE_RE.search(text)
                 and (
                     "reset_link" in signals.done
                     or "reset_email_missing" in reading.problems

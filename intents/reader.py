@@ -64,7 +64,15 @@ class Reading:
     def angry(self) -> bool:
         """Whether the customer is angry: the signals say so, or the learned reading of
         anger is sure of it (intents/anger.py)."""
-        return self.signals.angry or (self._angry is not None and self._angry())
+        if self.signals.angry:
+            return True
+        if (self.problem or self.match.intent in SYMPTOMS) and _SARCASM_END_RE.search(
+            self.match.text[-SARCASM_CHARS:]
+        ):
+            # "… « adresse supprimée … pendant au moins 30 jours ». Trente jours.
+            # Formidable.": praise alone closing a problem is sarcasm.
+            return True
+        return self._angry is not None and self._angry()
 
     @property
     def turned_to(self) -> tuple[str, ...]:
@@ -259,7 +267,12 @@ class Reader:
             # fournisseur est Free": an e-mail that does not come, told at length; which
             # one is asked.
             match = self.matcher.preferring(match, "no_email_received")
-        language = self.languages.language(text, words) if words else None
+        language = None
+        if words:
+            # "Hallo, beim Registrieren bekomme ich immer: Cette adresse mail est déjà
+            # utilisée": the article's French, pasted, is not the customer's language.
+            own = _PASTED_FRENCH_RE.sub(" ", words)
+            language = self.languages.language(text, own) if own.strip() else None
         problems: tuple[str, ...] = ()
         if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
             problems = () if signals.elsewhere else (match.intent,)
@@ -332,12 +345,21 @@ class Reader:
             )
             if scores.get("reset_email_missing", 0.0) >= floor:
                 problems = ("reset_email_missing",)
-        if problems and problems[0] in RESET_LINK_ANSWERS and signals.took("reset_link"):
+        if (
+            problems
+            and problems[0] in RESET_LINK_ANSWERS
+            and signals.took("reset_link")
+            and not _MAIL_CAME_RE.search(words)
+        ):
             # "J'ai fait mot de passe oublié mais le mail arrive pas": the link that answer
             # gives was used; what follows it in the article is the missing reset e-mail.
             scores = {c.intent: c.score for c in match.candidates}
             if scores.get("reset_email_missing", 0.0) >= RESET_NEAR:
                 problems = ("reset_email_missing",)
+        if problems == ("reset_email_missing",) and _LINK_EXPIRED_RE.search(words):
+            # "… j'ai bien reçu le mail, mais le lien a expiré": the e-mail came; what
+            # failed is not in the article.
+            problems = ()
         if (
             problems == ("lost_email_access",)
             and _TRANSFER_RE.search(words)
@@ -1035,6 +1057,29 @@ def _two_problems(match: Match) -> bool:
     return len(near) >= 2
 
 
+# A last sentence of praise alone, after a problem: "Vraiment pratique.", "Formidable.",
+# "Génial.", "Bravo.", "Merci du cadeau."
+SARCASM_CHARS: Final = 60
+_SARCASM_END_RE: Final = re.compile(
+    r"(?:^|[.!?…:;]\s*)(?:vraiment |très |trop |super |c'est |c’est |franchement |ah |oh )?"
+    r"(?:pratique|formidable|génial|genial|bravo|super|parfait|magnifique|chapeau|merveilleux"
+    r"|excellent|bien joué|félicitations|top|merci du cadeau|merci pour rien|sympa|bravo à vous"
+    r"|quel bonheur|trop bien)\s*(?:[.!…]+|👏+|🙄)?\s*$",
+    re.IGNORECASE,
+)
+# The reset e-mail came after all: "j'ai bien reçu le mail, mais le lien a expiré".
+_LINK_EXPIRED_RE: Final = re.compile(r"\blien (\w+ ){0,2}(a |est )?(expire|perime)\b")
+_MAIL_CAME_RE: Final = re.compile(
+    r"\b(j ai|jai|g|on a) (bien |enfin )?recu (le|ce|un|mon|votre) (mail|e mail|email|courriel)\b"
+    r"|" + _LINK_EXPIRED_RE.pattern
+)
+# The article's French that customers of any language paste: its error messages and the
+# link's title.
+_PASTED_FRENCH_RE: Final = re.compile(
+    r"\b(cette )?adresse (e )?mail (est deja utilisee|a ete supprimee)( et ne peut pas etre"
+    r" reutilisee)?|\badresse (e )?mail ou (le )?mot de passe (non valide|invalide)"
+    r"|\bmot de passe oublie\b|\bil n est pas recommande d utiliser ce mot de passe"
+)
 # The article's own error messages, pasted: whatever surrounds them, the message is about
 # the account ("… un logiciel qui ne tourne que sous Windows … j'obtiens « Adresse mail ou
 # mot de passe non valide »").

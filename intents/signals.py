@@ -68,6 +68,8 @@ _SETTLED_FOR_RE: Final = re.compile(
 ORDINAL_WORDS: Final = 8
 ORDINAL_ALONE: Final = 4
 _SENTENCE_END_RE: Final = re.compile(r"[.!?;\n]+")
+# "Mais" and its kin, after what the customer says of the answer.
+_BUT_SPLIT_RE: Final = re.compile(r" (mais|par contre|sauf que|en revanche) ")
 # A new matter announced as such, after what the customer says of the answer.
 _OTHER_THING_RE: Final = re.compile(
     r" (autre chose|autre question|une autre question|petite question|au fait|sinon"
@@ -678,15 +680,17 @@ class SignalReader:
         if not words:
             return self.emoji_feedback(text)
         heads = Words(words, self._gates) if heads is None else heads
-        head, but, _ = words.partition(" mais ")
+        turn = _BUT_SPLIT_RE.search(words)
+        head, but = (words[: turn.start()], turn.group(0)) if turn is not None else (words, "")
         if but and not self._no(head, Words(head, self._gates)):
             # "Oui pour le mot de passe c'est réglé, mais le lien … ne m'envoie aucun mail",
             # "bon il est arrivé, mdp changé 👍 mais mtn …": settled first; what follows
             # "mais" is a new question, not the answer failing. A bare "ok" or "merci"
             # before it settles nothing ("merci mais ça marche pas").
-            said = _ACK_LEAD_RE.sub("", head)
+            # The yes must be more than thanks: "ça a marché merci ! par contre …" is one.
+            said = _THANKS_RE.sub(" ", _ACK_LEAD_RE.sub("", head)).strip()
             if _SETTLED_RE.match(head) or _SETTLED_FOR_RE.match(head) or (
-                said and self._yes(said, Words(said, self._gates)) and not _THANKS_RE.search(said)
+                said and self._yes(said, Words(said, self._gates))
             ):
                 return "yes"
         other = _OTHER_THING_RE.search(words)
