@@ -267,12 +267,13 @@ class Reader:
             # fournisseur est Free": an e-mail that does not come, told at length; which
             # one is asked.
             match = self.matcher.preferring(match, "no_email_received")
-        language = None
-        if words:
+        language = self.languages.language(text, words) if words else None
+        if language is None and ("adresse" in words or "oublie" in words):
             # "Hallo, beim Registrieren bekomme ich immer: Cette adresse mail est déjà
             # utilisée": the article's French, pasted, is not the customer's language.
             own = _PASTED_FRENCH_RE.sub(" ", words)
-            language = self.languages.language(text, own) if own.strip() else None
+            if own != words and own.strip():
+                language = self.languages.language(text, own)
         problems: tuple[str, ...] = ()
         if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
             problems = () if signals.elsewhere else (match.intent,)
