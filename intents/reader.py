@@ -888,7 +888,7 @@ _PASSWORD_TOO_RE: Final = re.compile(
     r"(oublie|oubliee|perdu|perdue)\b"
     # "on ne sait plus avec quelle adresse il l'a fait, ni le mot de passe d'ailleurs".
     r"|\b(sait plus|sais plus|savons plus|souvien\w* plus|rappel\w* plus|oubli\w*)\b"
-    r" (\w+ ){0,12}ni (le |mon |son |notre )?(mot de passe|mdp|password)\b"
+    r" (\w+ ){0,12}ni (le |mon |son |notre |du |de mon |de son )?(mot de passe|mdp|password)\b"
 )
 # "… quelle adresse j'avais mis, et le mdp non plus".
 _AND_PASSWORD_TOO_RE: Final = re.compile(
