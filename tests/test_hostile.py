@@ -698,20 +698,26 @@ def unique_words(seed: int, size: int = 100_000) -> str:
     return " ".join(words)
 
 
+# A pattern that backtracks once per position takes minutes over 100 KB, a linear pass a
+# few tens of milliseconds: this bound tells the two apart however busy the machine is (a
+# long message is read off the event loop; its speed is bench/'s to measure, not a test's).
+LINEAR_BOUND_SECONDS = 0.5
+
+
 @settings(HOSTILE, max_examples=20)
 @given(huge_text() | st.sampled_from(BACKTRACKERS) | st.integers(0, 2**16).map(unique_words))
-def test_100_kb_of_any_text_normalises_in_under_50_ms(text: str) -> None:
+def test_100_kb_of_any_text_normalises_in_linear_time(text: str) -> None:
     normalizer = MATCHER.normalizer
-    started = time.thread_time()  # this thread's CPU: what the event loop would lose
+    started = time.thread_time()  # this thread's CPU, not the machine's other work
     normalizer.normalize(text)
-    assert time.thread_time() - started < 0.050, len(text)
+    assert time.thread_time() - started < LINEAR_BOUND_SECONDS, len(text)
 
 
 @pytest.mark.parametrize("text", BACKTRACKERS, ids=range(len(BACKTRACKERS)))
-def test_a_pattern_that_used_to_backtrack_normalises_in_under_50_ms(text: str) -> None:
+def test_a_pattern_that_used_to_backtrack_normalises_in_linear_time(text: str) -> None:
     started = time.thread_time()
     MATCHER.normalizer.normalize(text)
-    assert time.thread_time() - started < 0.050
+    assert time.thread_time() - started < LINEAR_BOUND_SECONDS
 
 
 MEMORY_PROBE = """

@@ -158,10 +158,12 @@ def test_any_text_is_masked_without_error_and_idempotently(text: str) -> None:
     | st.just("4 " * 50_000)
     | st.just("mot de passe c'est " + "x" * 100_000)
 )
-def test_100_kb_of_any_text_is_masked_in_under_50_ms(text: str) -> None:
+def test_100_kb_of_any_text_is_masked_in_linear_time(text: str) -> None:
+    # A pattern that backtracks once per position takes minutes over 100 KB, a linear pass
+    # milliseconds: this bound tells the two apart however busy the machine is.
     started = time.thread_time()
     redact(text)
-    assert time.thread_time() - started < 0.050
+    assert time.thread_time() - started < 0.25
 
 
 # -- where messages enter: nothing of the secret is stored ---------------------------------------
