@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from intents.model import Model, fold_of, train, training_context
+from intents.model import Model, folds, print_figures, train, training_context, written
 from intents.normalize import Normalized
 from intents.signals import SignalReader
 
@@ -65,29 +65,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bench.anger import figures, load
     from intents.reader import Reader
 
-    what = "the learned reading of anger"
-    command, out, catalogue, matcher = training_context(argv, what, ANGER_PATH)
-    normalize = matcher.normalizer.normalize
-    development = load("dev")
-    if command == "train":
-        model = train(examples(normalize, catalogue, development), LABELS, STRENGTH)
-        digest = model.save(out)
-        print(f"{out}: {len(development)} messages, {len(model.names)} features, {digest}")
-        return 0
-    rules = Reader(catalogue, matcher, anger=None)
+    run = training_context(argv, "the learned reading of anger", ANGER_PATH, load)
+    if run.command == "train":
+        model = train(examples(run.normalize, run.catalogue, run.development), LABELS, STRENGTH)
+        return written(model, run.out, len(run.development), "messages")
+    rules = Reader(run.catalogue, run.matcher, anger=None)
     unseen: dict[str, bool] = {}
-    for k in range(5):
-        kept = [r for r in development if fold_of(r.text) != k]
-        model = train(examples(normalize, catalogue, kept), LABELS, STRENGTH)
-        reader = Reader(catalogue, matcher, anger=model)
-        unseen |= {r.text: reader.read(r.text).angry for r in development if fold_of(r.text) == k}
+    for kept, held in folds(run.development):
+        model = train(examples(run.normalize, run.catalogue, kept), LABELS, STRENGTH)
+        reader = Reader(run.catalogue, run.matcher, anger=model)
+        unseen |= {r.text: reader.read(r.text).angry for r in held}
     for name, read in (
         ("rules alone", lambda text: rules.read(text).angry),
         ("with a model that never saw the message", unseen.__getitem__),
     ):
-        rate, labels, _ = figures(read, development)
-        shares = ", ".join(f"{label} {g / t:.1%}" for label, (g, t) in labels.items())
-        print(f"development messages, {name}: {rate:.1%} ({shares})")
+        rate, labels, _ = figures(read, run.development)
+        print_figures("messages", name, rate, labels)
     return 0
 
 

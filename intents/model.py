@@ -18,10 +18,11 @@ from __future__ import annotations
 import hashlib
 import io
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Final, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -247,18 +248,63 @@ def crossval(catalogue: Catalogue) -> list[str]:
     return lines
 
 
-def training_context(
-    argv: Sequence[str] | None, what: str, out: Path
-) -> tuple[str, Path, Catalogue, Matcher]:
+class _Labelled(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+L = TypeVar("L", bound=_Labelled)
+
+
+def folds(rows: Sequence[L]) -> Iterator[tuple[list[L], list[L]]]:
+    """For each cross-validation fold: the rows to learn from, and the rows held out."""
+    for k in range(FOLDS):
+        yield (
+            [r for r in rows if fold_of(r.text) != k],
+            [r for r in rows if fold_of(r.text) == k],
+        )
+
+
+def written(model: Model, out: Path, count: int, noun: str) -> int:
+    """Write `model` to `out` and say what it learned from; the command's exit status."""
+    digest = model.save(out)
+    print(f"{out}: {count} {noun}, {len(model.names)} features, sha256 {digest}")
+    return 0
+
+
+def print_figures(what: str, name: str, rate: float, labels: Mapping[str, tuple[int, int]]) -> None:
+    """One line of a cross-validation's figures: the share right, then each label's."""
+    shares = ", ".join(f"{label} {good / total:.1%}" for label, (good, total) in labels.items())
+    print(f"development {what}, {name}: {rate:.1%} ({shares})")
+
+
+@dataclass(frozen=True)
+class Training(Generic[L]):
     """What the learned readings of replies and of anger start from: the command and the
-    file (see `command_line`), the catalogue, and a matcher whose normaliser reads their
-    labelled messages."""
+    file (see `command_line`), the catalogue, a matcher whose normaliser reads their
+    labelled messages, and the development part of those messages."""
+
+    command: str
+    out: Path
+    catalogue: Catalogue
+    matcher: Matcher
+    development: list[L]
+
+    @property
+    def normalize(self) -> Callable[[str], Normalized]:
+        return self.matcher.normalizer.normalize
+
+
+def training_context(
+    argv: Sequence[str] | None, what: str, out: Path, load: Callable[[str], list[L]]
+) -> Training[L]:
+    """The training command's arguments, its catalogue and matcher, and `load("dev")`."""
     from intents.catalogue import load_catalogue
     from intents.matcher import Matcher
 
     command, path = command_line(argv, what, out)
     catalogue = load_catalogue()
-    return command, path, catalogue, Matcher(catalogue)
+    return Training(command, path, catalogue, Matcher(catalogue), load("dev"))
 
 
 def command_line(argv: Sequence[str] | None, what: str, out: Path) -> tuple[str, Path]:
@@ -284,9 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     matcher = Matcher(catalogue, model=None)
     examples = training_examples(matcher.normalizer.normalize, catalogue)
     model = train(examples, [i.id for i in catalogue.intents])
-    digest = model.save(out)
-    print(f"{out}: {len(examples)} examples, {len(model.names)} features, sha256 {digest}")
-    return 0
+    return written(model, out, len(examples), "examples")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from intents.model import Model, fold_of, train, training_context
+from intents.model import Model, folds, print_figures, train, training_context, written
 from intents.normalize import Normalized
 
 if TYPE_CHECKING:
@@ -55,37 +55,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     from intents.reader import Reader
     from responses.renderer import Renderer
 
-    what = "the learned reading of replies"
-    command, out, catalogue, matcher = training_context(argv, what, REPLIES_PATH)
-    normalize = matcher.normalizer.normalize
-    development = load("dev")
-    if command == "train":
-        model = train(examples(normalize, development), LABELS, c=STRENGTH)
-        digest = model.save(out)
-        print(f"{out}: {len(development)} replies, {len(model.names)} features, {digest}")
-        return 0
+    run = training_context(argv, "the learned reading of replies", REPLIES_PATH, load)
+    if run.command == "train":
+        model = train(examples(run.normalize, run.development), LABELS, c=STRENGTH)
+        return written(model, run.out, len(run.development), "replies")
 
     def engine(replies: Model | None) -> Engine:
-        reader = Reader(catalogue, matcher, replies=replies)
-        return Engine(catalogue, matcher, Renderer(), reader=reader)
+        reader = Reader(run.catalogue, run.matcher, replies=replies)
+        return Engine(run.catalogue, run.matcher, Renderer(), reader=reader)
 
-    folds = 5
     unseen = []
-    for k in range(folds):
-        model = train(
-            examples(normalize, [r for r in development if fold_of(r.text) != k]),
-            LABELS,
-            c=STRENGTH,
-        )
-        held = [r for r in development if fold_of(r.text) == k]
+    for kept, held in folds(run.development):
+        model = train(examples(run.normalize, kept), LABELS, c=STRENGTH)
         unseen += play(engine(model), held)
     for name, played in (
-        ("rules alone", play(engine(None), development)),
+        ("rules alone", play(engine(None), run.development)),
         ("with a model that never saw the reply", unseen),
     ):
         rate, labels = figures(played)
-        shares = ", ".join(f"{label} {g / t:.1%}" for label, (g, t) in labels.items())
-        print(f"development replies, {name}: {rate:.1%} ({shares})")
+        print_figures("replies", name, rate, labels)
     return 0
 
 
