@@ -121,6 +121,9 @@ def test_clarifying_taps_name_an_offered_choice(corpus: dict[str, list[Conversat
     for c in _everything(corpus):
         for before, turn in zip(c.turns, c.turns[1:], strict=False):
             if turn.tap and turn.tap.startswith("intent:"):
+                if turn.expect == "silent":
+                    # An old choice tapped again while a person has the conversation.
+                    continue
                 assert before.choices is not None, c.id
                 assert turn.tap.removeprefix("intent:") in before.choices, c.id
 
