@@ -33,7 +33,7 @@ gets, once per conversation, a reminder never to send one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict
@@ -222,6 +222,8 @@ class ConversationState(BaseModel):
     reminded: bool = False
     # The clarifying question was asked again, the customer having chosen nothing.
     asked_again: bool = False
+    # The language other than French the customer's last typed message was in.
+    language: str | None = None
 
     @property
     def pending(self) -> tuple[str, ...]:
@@ -371,7 +373,12 @@ class Policy:
                 turn = self._say(state, "attachment", NONE, 0.0, Say(template="attachment"))
         else:
             typed = True
+            language = reading.language_after(state.language)
+            if language != reading.language:
+                reading = replace(reading, language=language)
             turn = self._on_text(state, reading)
+        if typed and message.text.strip():
+            turn = Turn(turn.decision, turn.state.model_copy(update={"language": reading.language}))
         return self._dress(turn, before, reading, typed)
 
     # -- what the customer chose -------------------------------------------------------

@@ -38,6 +38,9 @@ MIN_ENGLISH: Final = 0.8
 # which nothing is said.
 MIN_CONFIDENCE: Final = 0.8
 MIN_LEAD: Final = 0.5
+# A short message of a customer who wrote in another language just before: the same
+# language when its models find it at least this likely against French ("I can't log in").
+MIN_LEANING: Final = 0.5
 # Longer messages are judged on their start: a language shows in a few sentences.
 MAX_CHARS: Final = 600
 # Greetings and thanks customers write in French whatever their language.
@@ -94,17 +97,8 @@ class LanguageDetector:
     def language(self, text: str, words: str) -> str | None:
         """The language of `text` (two letters) when it is not French and plainly one of
         NOTE_LANGUAGES; None otherwise. `words` is the text's flat form (signals.flat)."""
-        tokens = words.split()
-        # "Bonjour, my email is already used": a French greeting or thanks around a
-        # message in another language does not make it French.
-        content = [t for t in tokens if t not in _COURTESY]
-        if not self._french.isdisjoint(content if len(content) >= 3 else tokens):
-            return None
-        tokens = [t for t in tokens if t not in _NAMES and not t.isdigit()]
-        if len(tokens) < MIN_WORDS or sum(map(len, tokens)) < MIN_LETTERS:
-            return None
-        if 2 * sum(map(_mashed, tokens)) >= len(tokens):
-            # "kzjdhf sqdlkj": keys struck at random are no language's words.
+        tokens = self._readable(words)
+        if tokens is None:
             return None
         from lingua import Language
 
@@ -125,3 +119,34 @@ class LanguageDetector:
         if english.compute_language_confidence(sample, Language.ENGLISH) >= MIN_ENGLISH:
             return "en"
         return None if code == "fr" else code
+
+    def leans_to(self, text: str, words: str, language: str) -> bool:
+        """Whether `text`, which `language()` names no language, is still more likely
+        `language` than French: a short message of a customer who has just written in it."""
+        if language not in NOTE_LANGUAGES or self._readable(words) is None:
+            return False
+        from lingua import IsoCode639_1, Language
+
+        english, every = self._detector()
+        sample = text[:MAX_CHARS]
+        if language == "en":
+            return english.compute_language_confidence(sample, Language.ENGLISH) >= MIN_LEANING
+        wanted = Language.from_iso_code_639_1(getattr(IsoCode639_1, language.upper()))
+        return every.compute_language_confidence(sample, wanted) >= MIN_LEANING
+
+    def _readable(self, words: str) -> list[str] | None:
+        """The words a language is read from (brands and numbers left out); None when the
+        message is French by its own words or too short or random to tell."""
+        tokens = words.split()
+        # "Bonjour, my email is already used": a French greeting or thanks around a
+        # message in another language does not make it French.
+        content = [t for t in tokens if t not in _COURTESY]
+        if not self._french.isdisjoint(content if len(content) >= 3 else tokens):
+            return None
+        tokens = [t for t in tokens if t not in _NAMES and not t.isdigit()]
+        if len(tokens) < MIN_WORDS or sum(map(len, tokens)) < MIN_LETTERS:
+            return None
+        if 2 * sum(map(_mashed, tokens)) >= len(tokens):
+            # "kzjdhf sqdlkj": keys struck at random are no language's words.
+            return None
+        return tokens

@@ -48,6 +48,9 @@ class Reading:
     _turned: Callable[[], tuple[str, ...]] | None = None
     # Reads the message's anger with the learned model, when asked for `angry`.
     _angry: Callable[[], bool] | None = None
+    # Whether a message in no plain language still leans to a given one, when asked by
+    # `language_after`.
+    _leaning: Callable[[str], bool] | None = None
     _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -59,6 +62,13 @@ class Reading:
     def verdict_at(self, sure: float) -> str | None:
         """The same, when the model is at least `sure` of it."""
         return self._verdict(sure) if self._verdict is not None else None
+
+    def language_after(self, previous: str | None) -> str | None:
+        """The message's language, given the one the customer wrote in just before: "I
+        can't log in" after an English message is English, though too short to say so alone."""
+        if self.language is not None or previous is None or self._leaning is None:
+            return self.language
+        return previous if self._leaning(previous) else None
 
     @property
     def angry(self) -> bool:
@@ -458,7 +468,12 @@ class Reader:
         anger = None
         if self.anger is not None:
             anger = functools.partial(learned_anger, self.anger, match.normalized, match.text)
-        return Reading(match, signals, language, problems, several, said, turned, anger)
+        leaning = None
+        if language is None and words:
+            leaning = functools.partial(self.languages.leans_to, text, words)
+        return Reading(
+            match, signals, language, problems, several, said, turned, anger, _leaning=leaning
+        )
 
     def _turned_to(self, text: str) -> tuple[str, ...]:
         """The problems that what follows the first turn to something new names, read alone

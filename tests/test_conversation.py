@@ -287,6 +287,22 @@ def test_english_gets_a_note_in_english_and_in_french_and_the_answer(engine: Eng
     assert outcome.decision.answered == ("forgot_password",)
 
 
+def test_a_short_message_keeps_the_language_the_customer_wrote_in(engine: Engine) -> None:
+    customer = Customer(engine)
+    assert customer.says("hello, question about my parallels account").decision.language == "en"
+    # Too short for its language to be told alone: the conversation says it.
+    outcome = customer.says("I can't log in")
+    assert outcome.decision.action == "clarify"
+    assert outcome.decision.language == "en"
+    assert "I can only reply in French" in texts(outcome)
+    # A customer who turns to French gets no note, nor does their next short message.
+    outcome = customer.says("je n'arrive pas à me connecter")
+    assert outcome.decision.language is None
+    assert customer.says("I can't log in").decision.language is None
+    # Alone, the same message is not named a language.
+    assert Customer(engine).says("I can't log in").decision.language is None
+
+
 def test_an_angry_customer_with_a_clear_problem_is_acknowledged_then_answered(
     engine: Engine,
 ) -> None:
