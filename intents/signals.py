@@ -450,14 +450,23 @@ def _starts_word(pattern: str) -> bool:
 _QUANTIFIERS: Final = ("?", "*", "{", "+")
 
 
-def _elements(pattern: str) -> list[tuple[str, bool]]:
+def _elements(pattern: str) -> list[tuple[str, bool, bool]]:
     """The pattern's required top-level pieces (groups, escapes and runs of letters), each
-    with whether a space or a word boundary follows it; an optional piece (`?`, `*`,
-    `{0,…}`) is left out, a look-around too."""
-    pieces: list[tuple[str, bool]] = []
+    with whether a space or a word boundary follows it and whether a word surely starts
+    where it does; an optional piece (`?`, `*`, `{0,…}`) is left out, a look-around too.
+
+    A word starts at the text's start or after a space: after `\\b`, `^`, a space, or a
+    piece that ends with one ("(\\w+ ){0,2}" keeps whether one started before it). Not
+    after letters, nor after an optional piece that may leave them: in "(re)?demande" the
+    word may start with "re", and "dema" is no gate for it. A pattern is searched
+    anywhere, so its first piece starts a word only after `\\b` or `^`.
+    """
+    pieces: list[tuple[str, bool, bool]] = []
     n = 0
+    starts = False
     while n < len(pattern):
         char = pattern[n]
+        at = starts
         if char == "(":
             end = _closing(pattern[n:]) + n
             piece, n = pattern[n : end + 1], end + 1
@@ -476,21 +485,40 @@ def _elements(pattern: str) -> list[tuple[str, bool]]:
         else:
             piece, n = char, n + 1
         optional = pattern[n : n + 1] in ("?", "*") or pattern[n : n + 3] == "{0,"
-        if pattern[n : n + 1] in _QUANTIFIERS:
+        repeated = pattern[n : n + 1] in _QUANTIFIERS
+        if repeated:
             n = pattern.index("}", n) + 1 if pattern[n] == "{" else n + 1
+        if piece in ("\\b", "^"):
+            starts = True
+        elif piece.startswith("(?"):
+            pass  # a look-around reads no character
+        else:
+            spaced = _ends_with_space(piece) and not (repeated and piece[:1] != "(")
+            starts = spaced and (at or not optional)
         if not optional:
             ends = pattern[n : n + 1] == " " or pattern[n : n + 2] == "\\b"
-            pieces.append((piece, ends))
+            pieces.append((piece, ends, at))
     return pieces
 
 
-def _element_gate(piece: str, ends: bool) -> Gate | None:
-    """The gate of one required piece; `ends`: a space or a boundary follows it."""
+def _ends_with_space(piece: str) -> bool:
+    """Whether every text a piece matches ends with a space."""
+    if piece.startswith("("):
+        body = piece[1:-1].removeprefix("?:")
+        return all(a.endswith(" ") for a in _alternatives(body))
+    return piece.endswith(" ")
+
+
+def _element_gate(piece: str, ends: bool, starts: bool) -> Gate | None:
+    """The gate of one required piece; `ends`: a space or a boundary follows it; `starts`:
+    a word starts where it does."""
     if piece.startswith("("):
         body = piece[1:-1].removeprefix("?:")
         whole: set[str] = set()
         heads: set[str] = set()
         for alternative in _alternatives(body):
+            if not starts and not alternative.startswith(("\\b", "^")):
+                return None
             first = _first_word(alternative, ends)
             if first is None:
                 return None
@@ -503,6 +531,9 @@ def _element_gate(piece: str, ends: bool) -> Gate | None:
                 return None
         return Gate(frozenset(whole), frozenset(heads))
     if re.fullmatch(r"[a-z0-9 ]+", piece):
+        if not starts and not piece.startswith(" "):
+            # Its first word may end a longer one: only the words after a space count.
+            piece = piece.partition(" ")[2]
         words = piece.split()
         # Inside a run of letters, only the words between two spaces are surely whole.
         candidates = [w for w in (words[1:-1] if len(words) > 2 else []) if len(w) >= 2]

@@ -298,6 +298,17 @@ def test_a_gate_needs_a_word_the_pattern_cannot_do_without() -> None:
     assert gate(r"\b(\d+|\w+)") is None
 
 
+def test_a_gate_takes_no_word_start_where_a_word_may_have_begun_before() -> None:
+    # "(re)?demande" matches "redemande": "dema" is not how that word starts.
+    found = gate(r"\b(j ai|jai) (re)?demande\w* (un )?mdp\b")
+    assert found is not None and "dema" not in found.heads
+    assert Words("j ai redemande un mdp").has(found)
+    # A word after a space still starts one: "\\w* fois" can gate on "fois".
+    assert gate(r"\bfactur\w* (\w+ ){0,2}(deux|2) fois\b") is not None
+    assert SIGNALS.read("mon mdp je l ai redemande deux fois, rien").took("reset_link")
+    assert SIGNALS.read("j'ai redemandé un mdp il y a 10 min").took("reset_link")
+
+
 @pytest.mark.parametrize(
     ("text", "problems"),
     [
