@@ -77,7 +77,8 @@ def tap_message(
     """The message a tap sends, and a problem when the bot did not offer that choice.
 
     A person can be asked for at any time (Messenger's persistent menu has the entry);
-    "yes", "no" and a problem can only be tapped when the bot's last reply offered them.
+    "yes", "no" and a problem can only be tapped when the bot's last reply offered them,
+    or as an old button tapped again while a person has the conversation (`play`).
     """
     payload = TAP_PAYLOADS.get(tap, tap)
     chosen = next((qr for qr in offered if qr.payload == payload), None)
@@ -151,6 +152,8 @@ def play(engine: Engine, conversation: Conversation) -> list[TurnResult]:
         tap_problem = None
         if turn.tap is not None:
             message, tap_problem = tap_message(conversation, n, turn.tap, offered)
+            if turn.expect == "silent":
+                tap_problem = None  # an old button, while a person has the conversation
         else:
             message = _message(conversation, n, turn.text, None)
         outcome = engine.respond(state, message, limits)
