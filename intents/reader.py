@@ -809,12 +809,14 @@ _MAIL_NAMED: Final = (
     ),
 )
 # Nothing came, whatever was asked for: "je reçois rien", "toujours rien reçu", "ne m'est
-# jamais parvenu".
+# jamais parvenu", "toujours pas de mail".
 _NOT_COME_RE: Final = re.compile(
     r"\b(jamais|pas|rien|toujours pas|aucun|aucune)\b (\w+ ){0,3}(recu|parvenu|arrive|venu"
     r"|vu|eu)\b|\b(n arrive|narrive|arrive pas|arrive jamais|ne vient|vient pas|ne m est jamais"
     r"|ne m est pas)\b"
     r"|\b(recois|recoit|recu|eu|arrive)\b (toujours |jamais |encore )?(rien|aucun|aucune)\b"
+    r"|\b(toujours pas|toujours aucun|toujours aucune|toujours zero|jamais) (de |d )?(nouveau )?"
+    r"(mails?|e mails?|emails?|courriels?|messages?)\b"
 )
 _ADDRESS_UNKNOWN_RE: Final = re.compile(
     r"\b(jsp|je sais pas|je sais plus|j sais pas|j sais plus|sais plus|sais pas|souviens plus"
