@@ -128,7 +128,8 @@ _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
 )
 # Done before writing, not just now: "déjà", "avant de vous écrire".
 _BEFORE_RE: Final = re.compile(
-    r"\b(deja|already|avant de vous (ecrire|contacter)|au prealable|la premiere chose)\b"
+    r"\b(deja|already|avant de vous (ecrire|contacter)|au prealable|la premiere chose"
+    r"|je sais|j sais|jsais|on sait)\b"
 )
 _LICENCE_RE: Final = re.compile(r"\b(licence|licences|license|licenses|cle|cles)\b")
 # Agreeing to wait out the days the deleted address's message gave.
@@ -449,6 +450,8 @@ class Policy:
         new = tuple(p for p in reading.problems if p not in last)
         text = flat(reading.match.text)
         steps = {step for problem in last for step in STEPS.get(problem, ())}
+        # "JE SAIS REGARDER DANS MES SPAMS": a step of the answer, taken before it came.
+        before = bool(steps & signals.done) and _BEFORE_RE.search(text) is not None
         if (
             feedback == "yes"
             and signals.thanks_only
@@ -532,7 +535,7 @@ class Policy:
                 return self._not_solved(state, score)
             if feedback is None and said == "yes":
                 return self._resolved(state, score, "yes")
-            if said == "wait":
+            if said == "wait" and not before:
                 return self._wait(state, score)
         if feedback == "yes":
             turned = (
