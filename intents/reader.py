@@ -913,6 +913,21 @@ _AND_PASSWORD_TOO_RE: Final = re.compile(
     r"|egalement|itou)\b"
 )
 
+# "je me rappelle ni de l'adresse ni du mot de passe": both forgotten, in that order.
+_NEITHER_RE: Final = re.compile(
+    r"\b(rappel\w*|souvien\w*|sais plus|sais pas|connais plus|oubli\w*|retrouve plus)\b"
+    r" (\w+ ){0,3}ni (de |d |du |l |la |le |mon |ma )*((?P<mail>adresse|mail|e mail|email"
+    r"|courriel|identifiant|login)|(?P<password>mot de passe|mdp|password))\b (\w+ ){0,3}ni"
+    r" (de |d |du |l |la |le |mon |ma )*((?P<mail2>adresse|mail|e mail|email|courriel"
+    r"|identifiant|login)|(?P<password2>mot de passe|mdp|password))\b"
+)
+_NEITHER_GROUPS: Final = (
+    ("mail", "forgot_email"),
+    ("password", "forgot_password"),
+    ("mail2", "forgot_email"),
+    ("password2", "forgot_password"),
+)
+
 
 def _any(words: str, parts: tuple[str, ...]) -> bool:
     return any(part in words for part in parts)
@@ -928,6 +943,15 @@ def _said_plainly(words: str) -> tuple[str, ...]:
     ]
     if _any(words, _MAIL_WORDS) and (_NOT_COME_RE.search(words) or _MAIL_MISSING_RE.search(words)):
         found += [(m.start(), problem) for problem, rx in _MAIL_NAMED if (m := rx.search(words))]
+    if " ni " in words and (m := _NEITHER_RE.search(words)):
+        # Each named once, the address and the password: both forgotten, in that order.
+        named = [
+            (m.start(group), problem)
+            for group, problem in _NEITHER_GROUPS
+            if m.group(group) is not None
+        ]
+        if len({problem for _, problem in named}) == 2:
+            found += named
     if _any(words, ("quel", "kel", "laquelle")) and (m := _ADDRESS_UNKNOWN_RE.search(words)):
         found.append((m.start(), "forgot_email"))
         if m := _AND_PASSWORD_TOO_RE.search(words, m.end()):

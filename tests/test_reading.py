@@ -312,6 +312,12 @@ def test_a_gate_takes_no_word_start_where_a_word_may_have_begun_before() -> None
 @pytest.mark.parametrize(
     ("text", "problems"),
     [
+        # Neither remembered: both, in the order they are named.
+        (
+            "je me rappelle ni de l'adresse ni du mot de passe, c'était il y a 5 ans",
+            ("forgot_email", "forgot_password"),
+        ),
+        ("j'ai oublié ni le mdp ni l'adresse mail", ("forgot_password", "forgot_email")),
         # Two problems said plainly, in the customer's order, the second by ellipsis.
         (
             "je sais plus quelle adresse j'ai mise, et le mot de passe non plus",
