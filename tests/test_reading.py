@@ -312,6 +312,12 @@ def test_a_gate_takes_no_word_start_where_a_word_may_have_begun_before() -> None
 @pytest.mark.parametrize(
     ("text", "problems"),
     [
+        # The address forgotten, said after the problem that brought it up.
+        (
+            "ça me dit que l'adresse est déjà utilisée. Et je me demande avec quelle adresse "
+            "j'avais ouvert mon compte à l'époque, je m'en rappelle plus",
+            ("email_in_use", "forgot_email"),
+        ),
         # Neither remembered: both, in the order they are named.
         (
             "je me rappelle ni de l'adresse ni du mot de passe, c'était il y a 5 ans",
