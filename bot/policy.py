@@ -124,7 +124,8 @@ _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
     rf"|\b{_DONE_VERBS} (\w+ ){{0,4}}(au prealable|avant de vous (ecrire|contacter))\b"
     r"|\b(croyez|pensez|crois|penses) que j ai (pas|rien) (essaye|fait|regarde|verifie|tente)\b"
     r"|\balready (\w+ ){0,2}(did|done|tried|checked|searched|waited|used|picked|read|added"
-    r"|contacted|looked)\b"
+    r"|contacted|looked|clicked|requested)\b"
+    r"|\b(did|done|tried|clicked|used|requested|checked) (\w+ ){0,6}already\b"
 )
 # Done before writing, not just now: "déjà", "avant de vous écrire".
 _BEFORE_RE: Final = re.compile(
@@ -1004,5 +1005,16 @@ def _names_missing_mail(reading: Reading) -> bool:
     if _MAIL_WORDS_RE.search(text) is None or _BROKEN_PAGE_RE.search(text):
         # "Le lien mot de passe oublié m'affiche une page blanche": the site, not an e-mail.
         return False
+    if _NO_MAIL_CAME_RE.search(text):
+        return True
     scores = {c.intent: c.score for c in reading.match.candidates}
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60
+
+
+# "no email ever came", "the email never arrives": said in English, where the matcher's
+# scores are lower.
+_NO_MAIL_CAME_RE: Final = re.compile(
+    r"\b(no|never) (\w+ ){0,2}(e mail|email|mail)s? (\w+ ){0,2}(came|arrived|arrives|comes)\b"
+    r"|\b(e mail|email|mail)s? (\w+ ){0,2}never (came|arrived|arrives|comes|shows up|showed up)\b"
+    r"|\bnever (got|received|get|receive) (\w+ ){0,2}(e mail|email|mail)\b"
+)

@@ -207,6 +207,10 @@ class Reader:
             # "ça bug", "le machin là il veut pas": a few words that neither make an account
             # nor name one; the symptom's question would guess what the customer meant.
             match = replace(match, decision="none")
+        if match.intent == "thanks" and signals.feedback == "no":
+            # "re, j'ai essayé ce que vous m'avez dit et ça marche toujours pas": what does
+            # not work is no thanks; the next reading decides.
+            match = self.matcher.without(match, _MOVES)
         if match.intent == "greeting" and _GREETING_RE.search(words) is None:
             # "Toujours pas de mail depuis ce matin": no greeting is said ("matin" is the
             # Québécois "bon matin"'s); the next reading decides.

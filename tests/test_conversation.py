@@ -287,6 +287,21 @@ def test_english_gets_a_note_in_english_and_in_french_and_the_answer(engine: Eng
     assert outcome.decision.answered == ("forgot_password",)
 
 
+def test_a_link_already_clicked_in_english_gets_the_reset_email_answer(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("Hi, I forgot my Parallels account password, how do I reset it?")
+    outcome = customer.says("I clicked the forgot password link twice already but no email came")
+    assert outcome.decision.answered == ("reset_email_missing",)
+    assert outcome.decision.language == "en"
+
+
+def test_still_not_working_with_nothing_pending_is_no_thanks(engine: Engine) -> None:
+    outcome = Customer(engine).says("re, j'ai essayé ce que vous m'avez dit et ça marche toujours pas")
+    assert outcome.decision.action == "fallback"
+    assert "pas bien compris" in texts(outcome)
+    assert "Avec plaisir" not in texts(outcome)
+
+
 def test_a_short_message_keeps_the_language_the_customer_wrote_in(engine: Engine) -> None:
     customer = Customer(engine)
     assert customer.says("hello, question about my parallels account").decision.language == "en"
