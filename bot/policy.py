@@ -539,11 +539,13 @@ class Policy:
             if said == "wait" and not before:
                 return self._wait(state, score)
         if feedback == "yes":
-            turned = (
-                tuple(p for p in reading.turned_to if p not in last)
-                if signals.new_question
-                else ()
-            )
+            turned_to = reading.turned_to if signals.new_question else ()
+            turned = tuple(p for p in turned_to if p not in last)
+            if turned_to and not turned and not new:
+                # "L'adresse je l'ai retrouvée. Mais le mail de réinitialisation n'arrive
+                # toujours pas": what worked first, then the problem just answered, still
+                # there.
+                return self._not_solved(state, score)
             if turned or (signals.new_question and not new):
                 # "Trouvé, c'était la vieille hotmail. Et du coup maintenant il me faut le
                 # mot de passe, que j'ai oublié aussi", "oui le mail de réinitialisation est

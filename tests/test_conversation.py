@@ -295,6 +295,18 @@ def test_a_link_already_clicked_in_english_gets_the_reset_email_answer(engine: E
     assert outcome.decision.language == "en"
 
 
+def test_yes_then_the_same_problem_still_there_goes_to_a_person(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("je demande la réinitialisation du mot de passe et je ne reçois rien")
+    outcome = customer.says(
+        "L'adresse je l'ai retrouvée, c'était bien ma laposte. Mais le mail de "
+        "réinitialisation n'arrive toujours pas"
+    )
+    assert outcome.decision.action == "escalate"
+    assert outcome.decision.escalation_reason == "not_solved"
+    assert "ravi" not in texts(outcome)
+
+
 def test_still_not_working_with_nothing_pending_is_no_thanks(engine: Engine) -> None:
     outcome = Customer(engine).says("re, j'ai essayé ce que vous m'avez dit et ça marche toujours pas")
     assert outcome.decision.action == "fallback"
