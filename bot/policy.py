@@ -477,6 +477,10 @@ class Policy:
             # One missing e-mail after the other is the same words, unless the customer
             # says they meant the other ("non, en fait c'est le mail de réinitialisation").
             switched = _CORRECTION_RE.search(flat(reading.match.text)) is not None
+            if new and not switched and _BROKEN_PAGE_RE.search(text):
+                # "Non, le lien mot de passe oublié m'affiche une page d'erreur 500": the
+                # answer's link fails on the site, which no answer of the article mends.
+                return self._not_solved(state, score)
             if new and (switched or not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL)):
                 return _with_feedback(self._next(state, new, score), "no")
             if (

@@ -307,6 +307,16 @@ def test_yes_then_the_same_problem_still_there_goes_to_a_person(engine: Engine) 
     assert "ravi" not in texts(outcome)
 
 
+def test_the_answers_link_failing_on_the_site_goes_to_a_person(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("je crée un compte mais ça dit adresse déjà utilisée")
+    outcome = customer.says(
+        "non ça marche pas, le lien mot de passe oublié m'affiche une page d'erreur 500"
+    )
+    assert outcome.decision.escalation_reason == "not_solved"
+    assert outcome.decision.answered == ()
+
+
 def test_still_not_working_with_nothing_pending_is_no_thanks(engine: Engine) -> None:
     outcome = Customer(engine).says("re, j'ai essayé ce que vous m'avez dit et ça marche toujours pas")
     assert outcome.decision.action == "fallback"
