@@ -522,8 +522,10 @@ class Policy:
         if (
             "lost_email_access" in last
             and not new
-            and (signals.new_question or "?" in reading.match.text)
-            and ("new_account" in signals.done or _LICENCE_RE.search(text))
+            and (
+                "new_account" in signals.done
+                or ((signals.new_question or "?" in reading.match.text) and _LICENCE_RE.search(text))
+            )
         ):
             # "C fait, nouveau compte créé avec mon gmail, et mnt ?", "mtn c koi pr ma
             # licence ?": the new account is made; moving the licences to it is that

@@ -317,6 +317,17 @@ def test_the_answers_link_failing_on_the_site_goes_to_a_person(engine: Engine) -
     assert outcome.decision.answered == ()
 
 
+def test_a_new_account_made_after_the_lost_address_answer_goes_to_a_person(
+    engine: Engine,
+) -> None:
+    customer = Customer(engine)
+    customer.says("je n'ai plus accès à l'adresse mail de mon compte, c'était celle du boulot")
+    outcome = customer.says("ok je vais créer le nouveau compte")
+    assert outcome.decision.action == "wait"
+    outcome = customer.says("c'est fait, j'ai un nouveau compte avec mon gmail")
+    assert outcome.decision.escalation_reason == "not_solved"
+
+
 def test_still_not_working_with_nothing_pending_is_no_thanks(engine: Engine) -> None:
     outcome = Customer(engine).says("re, j'ai essayé ce que vous m'avez dit et ça marche toujours pas")
     assert outcome.decision.action == "fallback"
