@@ -82,7 +82,12 @@ _ALREADY_DONE_RE: Final = re.compile(
 )
 # Replies to a clarifying question: both choices, several by number, none of them.
 _BOTH_RE: Final = re.compile(r"^(\w+ )?(les deux|les 2|tous les deux|toutes les deux|both)\b")
-_RANKS_RE: Final = re.compile(r"^(le |la |les )?\d( et | |  )(le |la )?\d( et (le |la )?\d)?$")
+# "le 1 et le 3", "le 1er et le 2eme en fait, j'ai eu les deux messages": the ranks first.
+_RANK: Final = r"(\d|premier|deuxieme|second|troisieme|quatrieme)(er|ere|e|eme|nd|nde)?"
+_RANKS_RE: Final = re.compile(
+    rf"^(le |la |les )?{_RANK}( et | |  )(le |la )?{_RANK}( et (le |la )?{_RANK})?( |$)"
+)
+_RANK_WORDS: Final = {"premier": 1, "deuxieme": 2, "second": 2, "troisieme": 3, "quatrieme": 4}
 _NONE_OF_THESE_RE: Final = re.compile(
     r"^(\w+ )?(aucun|aucune|aucun des deux|aucune des deux|aucun de ceux la|rien de tout ca"
     r"|ni l un ni l autre|autre chose|c est autre chose|c autre chose|je sais pas|je ne sais pas"
@@ -524,7 +529,10 @@ class Policy:
             and not new
             and (
                 "new_account" in signals.done
-                or ((signals.new_question or "?" in reading.match.text) and _LICENCE_RE.search(text))
+                or (
+                    (signals.new_question or "?" in reading.match.text)
+                    and _LICENCE_RE.search(text) is not None
+                )
             )
         ):
             # "C fait, nouveau compte créé avec mon gmail, et mnt ?", "mtn c koi pr ma
@@ -1000,7 +1008,8 @@ def _several_choices(message: IncomingMessage, state: ConversationState) -> tupl
     ranks = _RANKS_RE.match(text)
     if ranks is None:
         return ()
-    picked = sorted({int(n) for n in re.findall(r"\d", text)})
+    named = re.findall(_RANK, ranks.group(0))
+    picked = sorted({int(n) if n.isdigit() else _RANK_WORDS[n] for n, _ in named})
     if len(picked) < 2 or not all(1 <= n <= len(options) for n in picked):
         return ()
     return tuple(options[n - 1] for n in picked)

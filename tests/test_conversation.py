@@ -242,6 +242,10 @@ def test_a_choice_is_taken_by_its_rank_or_its_subject(engine: Engine) -> None:
     other = Customer(engine)
     other.says("je ne reçois pas le mail")
     assert other.says("celui pour valider mon Mac").decision.answered == ("device_email_missing",)
+    several = Customer(engine)
+    several.says("impossible de créer mon compte")
+    picked = several.says("le 1er et le 2eme en fait, j'ai eu les deux messages")
+    assert picked.decision.answered == ("email_in_use", "weak_password")
 
 
 def test_a_question_about_the_choices_or_the_same_message_asks_again_once(engine: Engine) -> None:
