@@ -332,6 +332,17 @@ def test_a_new_account_made_after_the_lost_address_answer_goes_to_a_person(
     assert outcome.decision.escalation_reason == "not_solved"
 
 
+def test_a_step_announced_is_waited_for_not_taken_as_done(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("je veux créer un compte mais ça dit que l'adresse mail est déjà utilisée")
+    outcome = customer.says("ah j'ai déjà un compte alors. ok je fais mot de passe oublié")
+    assert outcome.decision.action == "wait"
+    other = Customer(engine)
+    other.says("Chu pas capable de recevoir le courriel pour changer mon mot de passe")
+    outcome = other.says("ok j'vas ajouter l'adresse dans mes contacts pis réessayer")
+    assert outcome.decision.action == "wait"
+
+
 def test_still_not_working_with_nothing_pending_is_no_thanks(engine: Engine) -> None:
     outcome = Customer(engine).says("re, j'ai essayé ce que vous m'avez dit et ça marche toujours pas")
     assert outcome.decision.action == "fallback"
