@@ -561,6 +561,16 @@ class Policy:
                 # toujours pas": what worked first, then the problem just answered, still
                 # there.
                 return self._not_solved(state, score)
+            if (
+                "device_email_missing" in last
+                and (turned or new)
+                and set(turned or new) <= MISSING_MAIL
+                and _DEVICE_WORDS_RE.search(text)
+                and not _RESET_WORDS_RE.search(text)
+            ):
+                # "Le mdp c bon, mais le mail pour le mac toujours rien": the e-mail missing
+                # is the device's, just answered, whatever the matcher makes of "mdp".
+                return self._not_solved(state, score)
             if turned or (signals.new_question and not new):
                 # "Trouvé, c'était la vieille hotmail. Et du coup maintenant il me faut le
                 # mot de passe, que j'ai oublié aussi", "oui le mail de réinitialisation est
@@ -1029,6 +1039,12 @@ def _names_missing_mail(reading: Reading) -> bool:
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60
 
 
+# A device or browser named: the e-mail that authorises it; the reset named: the other.
+_DEVICE_WORDS_RE: Final = re.compile(
+    r"\b(mac|macbook|imac|pc|ordi|ordinateur|navigateur|iphone|ipad|appareil|telephone"
+    r"|tablette|portable|device|browser)\b"
+)
+_RESET_WORDS_RE: Final = re.compile(r"\b(reinitialis\w*|reset|nouveau mot de passe|changer)\b")
 # "no email ever came", "the email never arrives": said in English, where the matcher's
 # scores are lower.
 _NO_MAIL_CAME_RE: Final = re.compile(

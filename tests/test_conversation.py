@@ -343,6 +343,16 @@ def test_a_step_announced_is_waited_for_not_taken_as_done(engine: Engine) -> Non
     assert outcome.decision.action == "wait"
 
 
+def test_one_of_two_answers_helped_the_device_mail_still_missing_goes_to_a_person(
+    engine: Engine,
+) -> None:
+    customer = Customer(engine)
+    first = customer.says("g oublié mon mdp ET le mail pour autoriser mon nouveau mac arrive jamais")
+    assert first.decision.answered == ("forgot_password", "device_email_missing")
+    outcome = customer.says("le mdp c bon, mais le mail pour le mac toujours rien")
+    assert outcome.decision.escalation_reason == "not_solved"
+
+
 def test_still_not_working_with_nothing_pending_is_no_thanks(engine: Engine) -> None:
     outcome = Customer(engine).says("re, j'ai essayé ce que vous m'avez dit et ça marche toujours pas")
     assert outcome.decision.action == "fallback"
