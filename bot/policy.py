@@ -683,13 +683,13 @@ class Policy:
             named = [o for o in options if titled & own[o]]
             if len(named) == 1:
                 other = next(o for o in options if o != named[0])
-                return self._answer(state, (other,), match.score)
+                return self._next(state, (other,), match.score)
         outright = match.score >= OUTRIGHT and not _POINTER_RE.match(text)
         if reading.problems and (set(reading.problems) & set(options) or not titled or outright):
             # A choice's words in a message that names another problem outright ("j'ai déjà
             # cliqué sur mot de passe oublié mais je ne reçois jamais le mail") point to
             # what the customer did, not to the choice.
-            return self._answer(state, reading.problems, match.score)
+            return self._next(state, reading.problems, match.score)
         scores = {c.intent: c.score for c in match.candidates}
         # A word of a choice's title ("celui du mot de passe", "le navigateur") points to it.
         words = set(reading.match.normalized.tokens)
@@ -700,7 +700,7 @@ class Policy:
         best = scores.get(ranked[0], 0.0)
         runner_up = scores.get(ranked[1], 0.0) if len(ranked) > 1 else 0.0
         if best >= CHOICE_FLOOR and best - runner_up >= CHOICE_LEAD:
-            return self._answer(state, (ranked[0],), best)
+            return self._next(state, (ranked[0],), best)
         return None
 
     def _after_redirect(self, state: ConversationState, reading: Reading) -> Turn | None:

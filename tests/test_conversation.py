@@ -353,6 +353,17 @@ def test_one_of_two_answers_helped_the_device_mail_still_missing_goes_to_a_perso
     assert outcome.decision.escalation_reason == "not_solved"
 
 
+def test_a_choice_whose_every_step_was_taken_goes_to_a_person(engine: Engine) -> None:
+    customer = Customer(engine)
+    assert customer.says("je ne reçois pas votre mail").decision.action == "clarify"
+    outcome = customer.says(
+        "Celui de réinitialisation du mot de passe. J'ai déjà vérifié les courriers "
+        "indésirables, ajouté noreply@parallels.com à mes contacts et refait la demande."
+    )
+    assert outcome.decision.escalation_reason == "not_solved"
+    assert "indésirables" not in texts(outcome)
+
+
 def test_still_not_working_with_nothing_pending_is_no_thanks(engine: Engine) -> None:
     outcome = Customer(engine).says("re, j'ai essayé ce que vous m'avez dit et ça marche toujours pas")
     assert outcome.decision.action == "fallback"
