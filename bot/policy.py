@@ -132,6 +132,11 @@ _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
     r"|contacted|looked|clicked|requested)\b"
     r"|\b(did|done|tried|clicked|used|requested|checked) (\w+ ){0,6}already\b"
 )
+# "Je l'ai fait mais …", SMS "jlai fé mai …": the answer's steps taken, then a "but".
+_DID_IT_BUT_RE: Final = re.compile(
+    r"^(\w+ ){0,2}(je l ai|jl ai|jlai|j l ai|je les ai|j ai|jai|g) (deja |bien |tout )?"
+    r"(fait|fais|fe|essaye|essaie|suivi|teste)\b (\w+ ){0,3}(mais|mai|sauf que|par contre)\b"
+)
 # Done before writing, not just now: "déjà", "avant de vous écrire".
 _BEFORE_RE: Final = re.compile(
     r"\b(deja|already|avant de vous (ecrire|contacter)|au prealable|la premiere chose"
@@ -618,6 +623,10 @@ class Policy:
             if "email_deleted" in last and _WILL_WAIT_RE.search(text):
                 # "Entendu pour le délai, je patienterai. Mais …": the wait is accepted.
                 return _with_feedback(self._answer(state, new, score), "yes")
+            if _DID_IT_BUT_RE.search(text):
+                # "jlai fé mai jcomprend pa kel adress g mi": the answer was followed, and
+                # did not help; what came next is the new problem.
+                return _with_feedback(self._next(state, new, score), "no")
             return self._answer(state, new, score)
         if reading.problems:  # the same problem again: the answer did not help
             return self._not_solved(state, score)

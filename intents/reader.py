@@ -824,8 +824,9 @@ _NOT_COME_RE: Final = re.compile(
 )
 _ADDRESS_UNKNOWN_RE: Final = re.compile(
     r"\b(jsp|je sais pas|je sais plus|j sais pas|j sais plus|sais plus|sais pas|souviens plus"
-    r"|rappelle plus|oublie|aucune idee de|je me demande)\b (\w+ ){0,2}(quel|quelle|kel|kelle"
-    r"|laquelle)\b (\w+ ){0,2}(adresse|mail|e mail|email|courriel)\b"
+    r"|rappelle plus|oublie|aucune idee de|je me demande|comprends pas|comprend pas|comprend pa"
+    r"|jcomprend pa|jcomprend pas)\b (\w+ ){0,2}(quel|quelle|kel|kelle|laquelle)\b (\w+ ){0,2}"
+    r"(adresse|adress|adr|mail|e mail|email|courriel)\b"
     # "avec quelle adresse j'avais acheté ma licence, je m'en rappelle plus du tout".
     r"|\b(quel|quelle|kel|kelle|laquelle)\b (\w+ ){0,2}(adresse|mail|e mail|email|courriel)\b"
     r" (\w+ ){0,8}(m en rappelle plus|m en souviens plus|m en rappelle pas|m en souviens pas"
