@@ -104,6 +104,11 @@ _SUCCEEDED_RE: Final = re.compile(
     r"|retrouver|valider|confirmer|autoriser|log)\w*"
     r"|\b(mot de passe|mdp|password) (est |a ete |bien |enfin )*(change|modifie|reinitialise)\b"
 )
+# "… depuis mon macbook où j'étais déjà connecté, et là ça passe": it works now, said last.
+_WORKS_NOW_RE: Final = re.compile(
+    r"\b(et la|la|maintenant|now|enfin|du coup) (ca|c|sa|it|tout) (passe|marche|fonctionne|works"
+    r"|est bon|roule|joue)( nickel| bien| parfaitement| impeccable)?$"
+)
 _SUCCEEDED_BUT_RE: Final = re.compile(
     r"\b(mais|mé|par contre|sauf que|en revanche|cependant|pourtant|maintenant|mtn|toujours pas"
     r"|encore|du coup|et pour|aussi|autre)\b"
@@ -552,7 +557,7 @@ class Policy:
             # "ben oui, j'avais vérifié les indésirables avant de vous écrire"), or over
             # their silence.
             said = reading.verdict
-            if feedback == "yes" and said in ("no", "done"):
+            if feedback == "yes" and said in ("no", "done") and not _WORKS_NOW_RE.search(text):
                 return self._not_solved(state, score)
             if feedback is None and said == "yes":
                 return self._resolved(state, score, "yes")
