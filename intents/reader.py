@@ -20,7 +20,7 @@ from intents.anger import ANGER_PATH
 from intents.anger import angry as learned_anger
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
 from intents.language import LanguageDetector
-from intents.matcher import Match, Matcher
+from intents.matcher import Candidate, Match, Matcher
 from intents.model import Model
 from intents.replies import REPLIES_PATH, SURE, verdict
 from intents.signals import SignalReader, Signals, flat, without_secrets
@@ -207,6 +207,20 @@ class Reader:
             # "ça bug", "le machin là il veut pas": a few words that neither make an account
             # nor name one; the symptom's question would guess what the customer meant.
             match = replace(match, decision="none")
+        if (
+            match.decision == "none"
+            and "?" not in text
+            and (hello := _GREETING_START_RE.match(words)) is not None
+            and _INTRODUCTION_RE.match(words, hello.end())
+            and _REQUEST_RE.search(words) is None
+            and signals.safety is None
+            and not signals.human
+        ):
+            # "Bonjour, Maître Durand, avocat au barreau de Lyon": a greeting, then who is
+            # writing; the problem comes next.
+            greeting = Candidate("greeting", max(match.score, self.matcher.tuning.clarify_below))
+            others = tuple(c for c in match.candidates if c.intent != "greeting")
+            match = replace(match, candidates=(greeting, *others), decision="answer")
         if match.intent == "thanks" and signals.feedback == "no":
             # "re, j'ai essayé ce que vous m'avez dit et ça marche toujours pas": what does
             # not work is no thanks; the next reading decides.
@@ -1017,6 +1031,24 @@ _THAT_ONE_RE: Final = re.compile(r"\b(?:celui|celle)\b", re.IGNORECASE)
 # Words after a greeting beyond which the message is more than a greeting, unless they
 # are pleasantries ("j'espère ne pas vous déranger un samedi").
 GREETING_REST_WORDS: Final = 6
+# "Bonjour, Maître Durand, avocat au barreau de Lyon", "Bonjour, responsable informatique
+# d'une agence de pub": the customer introduces themselves, the problem comes next.
+_GREETING_START_RE: Final = re.compile(
+    r"^(bonjour|bonsoir|salut|hello|hi|coucou|bjr|allo|hopla|adieu|grueezi)( a (vous|tous))? "
+)
+# "Bonjour, je suis enseignante et je voudrais savoir si …": more than an introduction.
+_REQUEST_RE: Final = re.compile(
+    r"\b(voudrais|voudrions|aimerais|aimerions|souhaite|souhaiterais|souhaitons|savoir|pouvez"
+    r"|pourriez|peux|peut|puis|comment|besoin|cherche|recherche|interesse|interessee|collaborer"
+    r"|tester|essayer|acheter|obtenir|avoir|demander|demande)\b"
+)
+_INTRODUCTION_RE: Final = re.compile(
+    r"(\w+ ){0,2}(je suis|je m appelle|je me presente|moi c est|ici|on est|nous sommes"
+    r"|maitre|responsable|directeur|directrice|gerant|gerante|admin|administrateur"
+    r"|administratrice|comptable|professeur|professeure|prof|enseignant|enseignante"
+    r"|cabinet|service|societe|entreprise|agence|equipe|dev|developpeur|freelance)\b"
+    r"|(\w+ )*?(ici|c est moi qui|je gere|qui gere)\b"
+)
 _PLEASANTRY_RE: Final = re.compile(
     r"\b(j espere|vous allez bien|vous portez bien|deranger|bonne journee|bonne soiree"
     r"|bon week end|bon dimanche|bon lundi|de bonne heure|si tard|a cette heure)\b"

@@ -36,6 +36,8 @@ SIGNALS = SignalReader()
         ("je fais opposition auprès de ma banque", "payment"),
         ("je demande l'effacement de mes données personnelles", "legal"),
         ("mon avocat vous contactera", "legal"),
+        ("je transmets le dossier à un avocat", "legal"),
+        ("un ancien salarié a changé le mot de passe et l'adresse du compte", "hacked"),
         ("j'ai plus envie de vivre", "distress"),
         ("je vais venir à vos bureaux et ça va mal se passer", "distress"),
     ],
@@ -52,6 +54,9 @@ def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None
         "le mail de réinitialisation n'arrive pas, c'est normal ?",
         "je veux créer un compte professionnel tout court",
         "ma boîte hotmail a été piratée et je n'y ai plus accès",
+        # A lawyer who introduces themselves asks nothing of the law.
+        "Bonjour, Maître Durand, avocat au barreau de Lyon.",
+        "je suis avocate et l'adresse de mon ancien cabinet d'avocats a été fermée",
     ],
 )
 def test_an_account_problem_is_no_safety_matter(text: str) -> None:
