@@ -700,8 +700,9 @@ _FAILS: Final = (
 # The account cannot be created, said in the customer's words.
 _CANNOT_CREATE_RE: Final = re.compile(
     r"\b(pas moyen|impossible|n arrive pas|n arrive plus|j arrive pas|narrive pas|arrive pas"
-    r"|je peux pas|je ne peux pas|peux pas|j y arrive pas|galere)\b (de |d |a )?(\w+ ){0,2}"
-    r"(creer|ouvrir un|ouvrir une|m inscrire|inscrire|enregistrer|faire)\b (\w+ ){0,3}"
+    r"|je peux pas|je ne peux pas|peux pas|j y arrive pas|galere|peux plus|je ne peux plus"
+    r"|n arrive plus)\b (de |d |a )?(\w+ ){0,2}"
+    r"(creer|recreer|ouvrir un|ouvrir une|m inscrire|inscrire|enregistrer|faire)\b (\w+ ){0,3}"
     + _ACCOUNT_HERE
     + r"|\b(pas moyen|impossible|n arrive pas|arrive pas|narrive pas|jpeu pas|jpeux pas|peux pas"
     r"|peu pas)\b (de |d |a )?(m inscrire|minscrire|m enregistrer|menregistrer)\b"
