@@ -52,6 +52,9 @@ INTENT_PREFIX = "intent:"
 MAX_CHOICES = 3
 #: Languages besides French that the catalogue's phrasings are written in.
 PHRASED_LANGUAGES: Final = ("en",)
+# In another language, a reading in doubt is asked about only from this score: below it,
+# the language note alone.
+LANGUAGE_SURE: Final = 60.0
 
 #: The steps of each answer a customer may already have taken (intents/signals.toml):
 #: the answer leaves them out, and once all are done the next step is a person.
@@ -750,6 +753,11 @@ class Policy:
         if reading.language not in (None, *PHRASED_LANGUAGES) and intent != "thanks":
             # The catalogue is phrased in French and English only: in another language, a
             # problem is clear or not read at all, and a question about it would be a guess.
+            return self._language(state, reading)
+        if reading.language is not None and match.decision == "clarify" and score < LANGUAGE_SURE:
+            # "hi can u help me with my account": a question about a problem guessed from
+            # a few words of another language would be a guess; the note says a person can
+            # take over.
             return self._language(state, reading)
         if reading.symptom is not None:
             return self._clarify_symptom(state, reading.symptom, score)

@@ -371,6 +371,13 @@ def test_still_not_working_with_nothing_pending_is_no_thanks(engine: Engine) -> 
     assert "Avec plaisir" not in texts(outcome)
 
 
+def test_a_vague_message_in_english_gets_the_note_not_a_guessed_question(engine: Engine) -> None:
+    outcome = Customer(engine).says("hi can u help me with my account")
+    assert outcome.decision.action == "language"
+    assert outcome.decision.language == "en"
+    assert "I can only reply in French" in texts(outcome)
+
+
 def test_a_short_message_keeps_the_language_the_customer_wrote_in(engine: Engine) -> None:
     customer = Customer(engine)
     assert customer.says("hello, question about my parallels account").decision.language == "en"
