@@ -360,7 +360,7 @@ class Reader:
         if (
             not problems
             and match.decision == "clarify"
-            and match.intent in _RESET_FAMILY
+            and (match.intent in _RESET_FAMILY or match.intent == "invalid_credentials")
             and signals.took("reset_link")
             and not signals.elsewhere
         ):
@@ -372,7 +372,10 @@ class Reader:
             floor = (
                 RESET_NEAR if match.intent == "no_email_received" or nothing_came else RESET_CLEAR
             )
-            if scores.get("reset_email_missing", 0.0) >= floor:
+            # "Mot de passe non valide, j'ai fait un reset password mais le mail arrive
+            # jamais": after a sign-in refused, only an e-mail said missing is the problem.
+            missing = nothing_came or match.intent != "invalid_credentials"
+            if missing and scores.get("reset_email_missing", 0.0) >= floor:
                 problems = ("reset_email_missing",)
         if (
             problems

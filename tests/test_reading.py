@@ -172,6 +172,11 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
+        (
+            "le login fail avec « Adresse mail ou mot de passe non valide », j'ai fait un "
+            "reset password mais le mail arrive jamais",
+            "reset_email_missing",
+        ),
         ("cc jai oublié mon mdp", "forgot_password"),
         ("J'ai oublié le mot de passe de mon adresse Outlook", "none"),
         ("Parallels Desktop ne démarre plus depuis la mise à jour", "none"),
