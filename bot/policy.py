@@ -560,7 +560,15 @@ class Policy:
             # "ben oui, j'avais vérifié les indésirables avant de vous écrire"), or over
             # their silence.
             said = reading.verdict
-            if feedback == "yes" and said in ("no", "done") and not _WORKS_NOW_RE.search(text):
+            if (
+                feedback == "yes"
+                and said in ("no", "done")
+                and not _WORKS_NOW_RE.search(text)
+                and not (signals.new_question and set(reading.turned_to) - set(last))
+            ):
+                # Not when the yes turns to a new problem ("le mdp c'est passé. par contre
+                # le mail mot de passe oublié pour l'adresse perso arrive pas"): its "no" is
+                # the new problem's.
                 return self._not_solved(state, score)
             if feedback is None and said == "yes":
                 return self._resolved(state, score, "yes")

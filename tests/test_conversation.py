@@ -364,6 +364,16 @@ def test_a_choice_whose_every_step_was_taken_goes_to_a_person(engine: Engine) ->
     assert "indésirables" not in texts(outcome)
 
 
+def test_a_yes_then_a_new_missing_mail_answers_the_new_problem(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("mon mot de passe est refusé, il dit qu'il est largement utilisé")
+    outcome = customer.says(
+        "le mdp c'est passé avec un plus long. par contre le mail mot de passe oublié "
+        "pour l'adresse perso arrive pas"
+    )
+    assert outcome.decision.answered == ("reset_email_missing",)
+
+
 def test_still_not_working_with_nothing_pending_is_no_thanks(engine: Engine) -> None:
     outcome = Customer(engine).says("re, j'ai essayé ce que vous m'avez dit et ça marche toujours pas")
     assert outcome.decision.action == "fallback"
