@@ -295,6 +295,19 @@ class Reader:
             # fournisseur est Free": an e-mail that does not come, told at length; which
             # one is asked.
             match = self.matcher.preferring(match, "no_email_received")
+        if (
+            match.decision == "clarify"
+            and match.intent == "no_email_received"
+            and _PASSWORD_RE.search(words)
+            and not _DEVICE_NAMED_RE.search(words)
+        ):
+            # "le lien pr le mdp jrecois rien": the e-mail for the password, no device
+            # named, is the reset e-mail.
+            scores = {c.intent: c.score for c in match.candidates}
+            if scores.get("reset_email_missing", 0.0) >= RESET_NEAR:
+                reset = self.matcher.without(match, frozenset({"no_email_received"}))
+                if reset.intent == "reset_email_missing":
+                    match = replace(reset, decision="answer")
         language = self.languages.language(text, words) if words else None
         if language is None and ("adresse" in words or "oublie" in words):
             # "Hallo, beim Registrieren bekomme ich immer: Cette adresse mail est déjà
@@ -626,6 +639,12 @@ _PLAIN_FORGOT_RE: Final = re.compile(
 )
 _FORGOT_PAIR: Final = frozenset({"forgot_password", "forgot_email"})
 _PASSWORD_RE: Final = re.compile(r"\b(mot de passe|mots de passe|mdp|password|passwd|pwd)\b")
+# A device or browser named: the e-mail missing may be the one that authorises it.
+_DEVICE_NAMED_RE: Final = re.compile(
+    r"\b(mac|macbook|imac|pc|ordi|ordinateur|navigateur|iphone|ipad|appareil|telephone"
+    r"|tablette|portable|device|browser|chrome|safari|firefox|edge|valider|autoriser|confirmer"
+    r"|verifier|verification|validation|autorisation|confirmation)\b"
+)
 _LOGIN_RE: Final = re.compile(r"\b(identifiant\w*|login|nom d utilisateur|username)\b")
 _MAILBOX_RE: Final = re.compile(
     r"\b(mail|mails|e mail|email|boite|boites|adresse|adresses|courriel|messagerie|gmail"
