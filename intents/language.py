@@ -32,6 +32,8 @@ MIN_LETTERS: Final = 6
 MIN_WORDS: Final = 2
 # A language other than English wins over English's own detector from this many words.
 MIN_WORDS_OTHER: Final = 5
+# Below this many words, a language other than English is not named on its own.
+MIN_WORDS_SHORT: Final = 4
 # English against French: its confidence from which the message is English.
 MIN_ENGLISH: Final = 0.8
 # Among all seven: the top language's confidence, and its lead over the next one, below
@@ -118,6 +120,10 @@ class LanguageDetector:
             return code
         if english.compute_language_confidence(sample, Language.ENGLISH) >= MIN_ENGLISH:
             return "en"
+        if code not in (None, "fr") and len(tokens) < MIN_WORDS_SHORT:
+            # "pfff t'es inutile" (Spanish?), "c bon nickel" (German?): three words say too
+            # little; the conversation's language may still say it (`leans_to`).
+            return None
         return None if code == "fr" else code
 
     def leans_to(self, text: str, words: str, language: str) -> bool:

@@ -149,6 +149,8 @@ def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
         ("le mail de reset arrive pas", None),
         ("kjhgfd", None),
         ("nope", None),
+        # Three words say too little of a language other than English.
+        ("c bon nickel", None),
     ],
 )
 def test_another_language_is_named_and_french_with_english_words_is_french(
