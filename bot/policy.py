@@ -538,15 +538,14 @@ class Policy:
                 # the answer's; the feedback is taken and the new one asked about.
                 return _with_feedback(self._clarify_symptom(state, symptom, score), "no")
             return self._not_solved(state, score)
-        if (
-            "lost_email_access" in last
-            and not new
-            and (
-                "new_account" in signals.done
-                or (
-                    (signals.new_question or "?" in reading.match.text)
-                    and _LICENCE_RE.search(text) is not None
-                )
+        if "lost_email_access" in last and (
+            # "voilà c'est fait, nouveau compte avec mon adresse perso": the step's own
+            # words, whatever problem the matcher hears in them, unless a new one follows.
+            ("new_account" in signals.done and (not new or not signals.new_question))
+            or (
+                not new
+                and (signals.new_question or "?" in reading.match.text)
+                and _LICENCE_RE.search(text) is not None
             )
         ):
             # "C fait, nouveau compte créé avec mon gmail, et mnt ?", "mtn c koi pr ma
