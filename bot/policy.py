@@ -432,7 +432,14 @@ class Policy:
         if signals.safety is not None:
             return _with_feedback(self._escalate(state, signals.safety, NONE, score), feedback)
         if signals.human or (reading.match.intent == HUMAN and reading.match.decision == "answer"):
-            reason = "other_topic" if state.last_action == "redirect" else "asked_for_human"
+            # "Pour l'installation, oui, je veux bien parler à quelqu'un": for another topic;
+            # not the licences that the lost address's answer sends to the assistance.
+            topic = state.last_action == "redirect" or (
+                signals.topic
+                and not reading.problems
+                and _LICENCE_RE.search(flat(reading.match.text)) is None
+            )
+            reason = "other_topic" if topic else "asked_for_human"
             return _with_feedback(self._escalate(state, reason, HUMAN, score), feedback)
         in_context: Turn | None = None
         if state.pending:
