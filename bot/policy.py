@@ -417,7 +417,8 @@ class Policy:
         if payload.startswith(INTENT_PREFIX):
             intent = payload.removeprefix(INTENT_PREFIX)
             if intent in PROBLEMS:
-                return self._answer(state, (intent,), 100.0)
+                # "Le 3e. J'ai déjà créé un nouveau compte": the steps said taken count.
+                return self._next(state, (intent,), 100.0)
             if intent in SYMPTOMS:
                 return self._clarify_symptom(state, intent, 100.0)
         # Get Started, a menu entry without a problem, or a stale payload: say hello.
