@@ -439,8 +439,16 @@ class Reader:
             # "« ce mot de passe est largement utilisé » euh je fais comment": the error
             # message of a problem, pasted or told, names it whatever surrounds it (not when
             # an e-mail says it: that is someone else's message, maybe a fraud).
-            pasted = _said_plainly(words)
-            if problems and (len(pasted) < 2 or problems[0] not in pasted):
+            sayings = _sayings(words)
+            pasted = tuple(problem for _, problem in sayings)
+            beside = _beside(match, problems, sayings, words)
+            if beside:
+                beside = self._told_order(text, *beside)
+                # "Je ne sais plus quelle adresse j'ai utilisée, et quand je demande la
+                # réinitialisation avec celle qui me semble la bonne, je ne reçois rien":
+                # the whole message's problem, and another said plainly beside it.
+                pasted = beside
+            elif problems and (len(pasted) < 2 or problems[0] not in pasted):
                 # One problem read already: the sayings count only when they name it and
                 # another ("compte pro … et cette adresse est déjà utilisée").
                 pasted = ()
@@ -508,6 +516,21 @@ class Reader:
         return Reading(
             match, signals, language, problems, several, said, turned, anger, _leaning=leaning
         )
+
+    def _told_order(self, text: str, whole: str, said: str) -> tuple[str, ...]:
+        """`whole` (the message's problem) and `said` (said plainly beside it), in the order
+        the message's clauses tell them: the first clause that says `said` plainly or reads
+        as either alone decides."""
+        for piece in _CLAUSE_SPLIT.split(text[:SEVERAL_CHARS]):
+            words = flat(piece)
+            if not words:
+                continue
+            if said in _said_plainly(words):
+                return (said, whole)
+            match = self.matcher.match(piece)
+            if match.decision == "answer" and match.intent in (whole, said):
+                return (whole, said) if match.intent == whole else (said, whole)
+        return (said, whole)
 
     def _turned_to(self, text: str) -> tuple[str, ...]:
         """The problems that what follows the first turn to something new names, read alone
@@ -677,6 +700,17 @@ CLAUSE_SURE: Final = 75.0
 CLAUSE_HINT: Final = 50.0
 # Two problems that score this, in a message that joins two things, are both named.
 BOTH_CLEAR: Final = 85.0
+# A problem said plainly beside the whole message's clear one counts when it scores this.
+BESIDE_NEAR: Final = 60.0
+# Two readings of one story, never answered together from a saying: the link that
+# answers the first is what the second follows, or one error message read two ways.
+_SAME_STORY: Final = frozenset(
+    {
+        frozenset({"forgot_password", "reset_email_missing"}),
+        frozenset({"email_in_use", "reset_email_missing"}),
+        frozenset({"email_in_use", "email_deleted"}),
+    }
+)
 TWO_NEAR: Final = 60.0
 # A reply then something new is a short message.
 REPLY_MAX_WORDS: Final = 30
@@ -975,6 +1009,24 @@ _NEITHER_GROUPS: Final = (
 )
 
 
+def _beside(
+    match: Match, problems: tuple[str, ...], sayings: list[tuple[int, str]], words: str
+) -> tuple[str, ...]:
+    """The whole message's clear problem and one other that it says plainly (`sayings`)
+    and scores `BESIDE_NEAR`; none otherwise."""
+    if len(problems) != 1 or len(sayings) != 1 or sayings[0][1] == problems[0]:
+        return ()
+    if len(words.split()) < SEVERAL_FROM or _SEVERAL_RE.search(words) is None:
+        return ()
+    other = sayings[0][1]
+    if frozenset({other, problems[0]}) in _SAME_STORY:
+        return ()
+    scores = {c.intent: c.score for c in match.candidates}
+    if scores.get(other, 0.0) < BESIDE_NEAR:
+        return ()
+    return (problems[0], other)
+
+
 def _any(words: str, parts: tuple[str, ...]) -> bool:
     return any(part in words for part in parts)
 
@@ -982,6 +1034,11 @@ def _any(words: str, parts: tuple[str, ...]) -> bool:
 def _said_plainly(words: str) -> tuple[str, ...]:
     """The problems the text names plainly, in the customer's order: an error message
     given, an e-mail named by its purpose that does not come, the address not known."""
+    return tuple(problem for _, problem in _sayings(words))
+
+
+def _sayings(words: str) -> list[tuple[int, str]]:
+    """Where the text first names each problem plainly (see `_said_plainly`), in order."""
     found = [
         (m.start(), problem)
         for problem, gate, rx in _PLAIN_SAYINGS
@@ -1002,8 +1059,10 @@ def _said_plainly(words: str) -> tuple[str, ...]:
         found.append((m.start(), "forgot_email"))
         if m := _AND_PASSWORD_TOO_RE.search(words, m.end()):
             found.append((m.start(), "forgot_password"))
-    ordered = [problem for _, problem in sorted(found)]
-    return tuple(dict.fromkeys(ordered))
+    first: dict[str, int] = {}
+    for at, problem in sorted(found):
+        first.setdefault(problem, at)
+    return [(at, problem) for problem, at in first.items()]
 
 
 # The account's address no longer works: closed by its provider, an employer, a school.

@@ -324,6 +324,12 @@ def test_a_gate_takes_no_word_start_where_a_word_may_have_begun_before() -> None
 @pytest.mark.parametrize(
     ("text", "problems"),
     [
+        # A problem said plainly beside the one the whole message reads, in the told order.
+        (
+            "Ma femme veut se créer un compte mais ça lui dit que son mot de passe est trop "
+            "répandu. Et moi je reçois pas l'e-mail pour valider mon nouvel iPad",
+            ("weak_password", "device_email_missing"),
+        ),
         # The address forgotten, said after the problem that brought it up.
         (
             "ça me dit que l'adresse est déjà utilisée. Et je me demande avec quelle adresse "
