@@ -793,6 +793,13 @@ _DEVICE_SIGN_IN_RE: Final = re.compile(
     r"\b(mon |ma |le |la |l )(mac|macbook|imac|pc|ordi\w*|iphone|ipad|windows|session|vm"
     r"|machine virtuelle)\b"
 )
+# The business option not found: where the business problem is told, whatever the goal
+# said before it ("Je veux créer le compte pro. … je vois nulle part l'option").
+_BUSINESS_MISSING: Final = (
+    r"\b(trouve pas|vois pas|vois nulle part|trouve nulle part|introuvable) (\w+ ){0,6}"
+    r"(option|compte) (\w+ ){0,2}(pro|professionnel|entreprise|business|societe)\b"
+)
+_BUSINESS_MISSING_RE: Final = re.compile(_BUSINESS_MISSING)
 # The symptom and the problems it asks about.
 _CREATION: Final = frozenset(
     {"cannot_create_account", "email_in_use", "weak_password", "business_account", "email_deleted"}
@@ -931,8 +938,7 @@ _PLAIN_SAYINGS: Final = (
             r"\b(creer|faire|ouvrir|avoir|obtenir) (un |le |une |mon |notre )?compte "
             r"(pro|professionnel|entreprise|business|societe|d entreprise|de societe)\b"
             r"(?! (apple|google|microsoft|facebook|meta|amazon|paypal|linkedin)\b)"
-            r"|\b(trouve pas|vois pas|vois nulle part|trouve nulle part|introuvable) (\w+ ){0,4}"
-            r"(option|compte) (\w+ ){0,2}(pro|professionnel|entreprise|business|societe)\b"
+            r"|" + _BUSINESS_MISSING
         ),
     ),
     (
@@ -1062,6 +1068,9 @@ def _sayings(words: str) -> list[tuple[int, str]]:
     first: dict[str, int] = {}
     for at, problem in sorted(found):
         first.setdefault(problem, at)
+    if "business_account" in first and (m := _BUSINESS_MISSING_RE.search(words)):
+        first["business_account"] = m.start()
+        first = dict(sorted(first.items(), key=lambda item: item[1]))
     return [(at, problem) for problem, at in first.items()]
 
 

@@ -324,6 +324,12 @@ def test_a_gate_takes_no_word_start_where_a_word_may_have_begun_before() -> None
 @pytest.mark.parametrize(
     ("text", "problems"),
     [
+        # The business account's problem is where its option is not found, not the goal.
+        (
+            "Je veux créer le compte pro de ma boîte. Avec contact@ ça me dit Cette adresse "
+            "mail est déjà utilisée, et ensuite je vois nulle part l'option compte professionnel",
+            ("email_in_use", "business_account"),
+        ),
         # A problem said plainly beside the one the whole message reads, in the told order.
         (
             "Ma femme veut se créer un compte mais ça lui dit que son mot de passe est trop "
