@@ -43,6 +43,10 @@ MIN_LEAD: Final = 0.5
 # A short message of a customer who wrote in another language just before: the same
 # language when its models find it at least this likely against French ("I can't log in").
 MIN_LEANING: Final = 0.5
+# A French greeting or thanks around more than this many other words does not make a
+# message French ("Bonjour, my email is already used"); around fewer it does ("bon
+# d'accord, merci", which lingua calls Italian).
+COURTESY_AROUND: Final = 3
 # Longer messages are judged on their start: a language shows in a few sentences.
 MAX_CHARS: Final = 600
 # Greetings and thanks customers write in French whatever their language.
@@ -147,7 +151,7 @@ class LanguageDetector:
         # "Bonjour, my email is already used": a French greeting or thanks around a
         # message in another language does not make it French.
         content = [t for t in tokens if t not in _COURTESY]
-        if not self._french.isdisjoint(content if len(content) >= 3 else tokens):
+        if not self._french.isdisjoint(content if len(content) > COURTESY_AROUND else tokens):
             return None
         tokens = [t for t in tokens if t not in _NAMES and not t.isdigit()]
         if len(tokens) < MIN_WORDS or sum(map(len, tokens)) < MIN_LETTERS:

@@ -151,6 +151,9 @@ def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
         ("nope", None),
         # Three words say too little of a language other than English.
         ("c bon nickel", None),
+        # French thanks around a few words is French; "des" is German too.
+        ("bon d'accord, merci", None),
+        ("Ich bekomme keine E-Mail zum Zurücksetzen des Passworts", "de"),
     ],
 )
 def test_another_language_is_named_and_french_with_english_words_is_french(
