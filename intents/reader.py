@@ -314,7 +314,7 @@ class Reader:
             # utilisée": the article's French, pasted, is not the customer's language.
             own = _PASTED_FRENCH_RE.sub(" ", words)
             if own != words and own.strip():
-                language = self.languages.language(text, own)
+                language = self.languages.language(own, own)
         problems: tuple[str, ...] = ()
         if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
             problems = () if signals.elsewhere else (match.intent,)

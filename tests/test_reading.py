@@ -154,6 +154,8 @@ def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
         # French thanks around a few words is French; "des" is German too.
         ("bon d'accord, merci", None),
         ("Ich bekomme keine E-Mail zum Zurücksetzen des Passworts", "de"),
+        # The article's French pasted into English does not make it French.
+        ("the email one, it says Cette adresse mail est déjà utilisée", "en"),
     ],
 )
 def test_another_language_is_named_and_french_with_english_words_is_french(
