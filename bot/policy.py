@@ -629,6 +629,14 @@ class Policy:
                 return self._resolved(state, score, "yes")
             return self._wait(state, score)
         if steps & signals.done and not new:
+            if (
+                set(last) & RESET_LINK_ANSWERS
+                and "reset_link" in signals.done
+                and _names_missing_mail(reading)
+            ):
+                # "still stuck, I used the forgot password link and no email ever comes":
+                # the link was followed; its e-mail is what is missing.
+                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
             return self._not_solved(state, score)
         if not new and not reading.problems and (signals.angry or _UNHELPED_RE.search(text)):
             # "C'est de la merde votre truc", "et alors ? je fais quoi moi": the answer
