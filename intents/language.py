@@ -131,8 +131,9 @@ class LanguageDetector:
         return None if code == "fr" else code
 
     def leans_to(self, text: str, words: str, language: str) -> bool:
-        """Whether `text`, which `language()` names no language, is still more likely
-        `language` than French: a short message of a customer who has just written in it."""
+        """Whether `text`, which `language()` names no language or English, is still more
+        likely `language` than French: a short message of a customer who has just written
+        in it."""
         if language not in NOTE_LANGUAGES or self._readable(words) is None:
             return False
         from lingua import IsoCode639_1, Language

@@ -26,6 +26,9 @@ from intents.replies import REPLIES_PATH, SURE, verdict
 from intents.signals import SignalReader, Signals, flat, without_secrets
 
 HUMAN: Final = "human"
+# A message of fewer words than this, named English, may be another language of the
+# conversation (see `Reading.language_after`).
+SHORT_WORDS: Final = 5
 # A message whose best article problem or symptom scores this is about the article, even
 # when it also names another topic.
 ARTICLE_NEAR: Final = 75.0
@@ -66,9 +69,14 @@ class Reading:
     def language_after(self, previous: str | None) -> str | None:
         """The message's language, given the one the customer wrote in just before: "I
         can't log in" after an English message is English, though too short to say so alone."""
-        if self.language is not None or previous is None or self._leaning is None:
+        if previous is None or self._leaning is None or self.language == previous:
             return self.language
-        return previous if self._leaning(previous) else None
+        # A short message is English first to the detector ("Danke, ich schaue nach"): in
+        # a conversation in another language, that language is asked about too.
+        short = self.language == "en" and len(self.match.text.split()) < SHORT_WORDS
+        if self.language is not None and not short:
+            return self.language
+        return previous if self._leaning(previous) else self.language
 
     @property
     def angry(self) -> bool:
@@ -511,7 +519,7 @@ class Reader:
         if self.anger is not None:
             anger = functools.partial(learned_anger, self.anger, match.normalized, match.text)
         leaning = None
-        if language is None and words:
+        if words and (language is None or language == "en"):
             leaning = functools.partial(self.languages.leans_to, text, words)
         return Reading(
             match, signals, language, problems, several, said, turned, anger, _leaning=leaning

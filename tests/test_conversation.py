@@ -381,6 +381,21 @@ def test_still_not_working_with_nothing_pending_is_no_thanks(engine: Engine) -> 
     assert "Avec plaisir" not in texts(outcome)
 
 
+def test_replies_in_the_customers_language_are_read_as_replies(engine: Engine) -> None:
+    customer = Customer(engine)
+    first = customer.says("Ich bekomme keine E-Mail zum Zurücksetzen des Passworts")
+    assert (first.decision.answered, first.decision.language) == (("reset_email_missing",), "de")
+    # Short, English to the detector alone: the conversation is German.
+    waiting = customer.says("Danke, ich schaue nach")
+    assert (waiting.decision.action, waiting.decision.language) == ("wait", "de")
+    other = Customer(engine)
+    other.says("Hola, olvidé mi contraseña de Parallels")
+    assert other.says("listo, ya pude entrar. ¡gracias!").decision.action == "resolved"
+    again = Customer(engine)
+    again.says("Hola, olvidé mi contraseña de Parallels")
+    assert again.says("no funciona, no me llega nada").decision.action == "escalate"
+
+
 def test_a_vague_message_in_english_gets_the_note_not_a_guessed_question(engine: Engine) -> None:
     outcome = Customer(engine).says("hi can u help me with my account")
     assert outcome.decision.action == "language"
