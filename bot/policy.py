@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.models import Decision, Feedback, IncomingMessage, LinkButton, QuickReply, Say
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
-from intents.reader import RESET_LINK_ANSWERS, Reading
+from intents.reader import DEVICE_NAMED_RE, RESET_LINK_ANSWERS, Reading
 from intents.signals import flat
 
 YES = "feedback:yes"
@@ -593,7 +593,7 @@ class Policy:
                 "device_email_missing" in last
                 and (turned or new)
                 and set(turned or new) <= MISSING_MAIL
-                and _DEVICE_WORDS_RE.search(text)
+                and DEVICE_NAMED_RE.search(text)
                 and not _RESET_WORDS_RE.search(text)
             ):
                 # "Le mdp c bon, mais le mail pour le mac toujours rien": the e-mail missing
@@ -1084,11 +1084,7 @@ def _names_missing_mail(reading: Reading) -> bool:
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60
 
 
-# A device or browser named: the e-mail that authorises it; the reset named: the other.
-_DEVICE_WORDS_RE: Final = re.compile(
-    r"\b(mac|macbook|imac|pc|ordi|ordinateur|navigateur|iphone|ipad|appareil|telephone"
-    r"|tablette|portable|device|browser)\b"
-)
+# The reset named: not the e-mail that authorises a device.
 _RESET_WORDS_RE: Final = re.compile(r"\b(reinitialis\w*|reset|nouveau mot de passe|changer)\b")
 # "no email ever came", "the email never arrives": said in English, where the matcher's
 # scores are lower.

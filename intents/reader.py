@@ -307,7 +307,7 @@ class Reader:
             match.decision == "clarify"
             and match.intent == "no_email_received"
             and _PASSWORD_RE.search(words)
-            and not _DEVICE_NAMED_RE.search(words)
+            and not DEVICE_NAMED_RE.search(words)
         ):
             # "le lien pr le mdp jrecois rien": the e-mail for the password, no device
             # named, is the reset e-mail.
@@ -671,7 +671,7 @@ _PLAIN_FORGOT_RE: Final = re.compile(
 _FORGOT_PAIR: Final = frozenset({"forgot_password", "forgot_email"})
 _PASSWORD_RE: Final = re.compile(r"\b(mot de passe|mots de passe|mdp|password|passwd|pwd)\b")
 # A device or browser named: the e-mail missing may be the one that authorises it.
-_DEVICE_NAMED_RE: Final = re.compile(
+DEVICE_NAMED_RE: Final = re.compile(
     r"\b(mac|macbook|imac|pc|ordi|ordinateur|navigateur|iphone|ipad|appareil|telephone"
     r"|tablette|portable|device|browser|chrome|safari|firefox|edge|valider|autoriser|confirmer"
     r"|verifier|verification|validation|autorisation|confirmation)\b"
@@ -1132,9 +1132,7 @@ _THAT_ONE_RE: Final = re.compile(r"\b(?:celui|celle)\b", re.IGNORECASE)
 GREETING_REST_WORDS: Final = 6
 # "Bonjour, Maître Durand, avocat au barreau de Lyon", "Bonjour, responsable informatique
 # d'une agence de pub": the customer introduces themselves, the problem comes next.
-_GREETING_START_RE: Final = re.compile(
-    r"^(bonjour|bonsoir|salut|hello|hi|coucou|bjr|allo|hopla|adieu|grueezi)( a (vous|tous))? "
-)
+_GREETING_START_RE: Final = re.compile(rf"^(?:{_GREETING_RE.pattern})( a (vous|tous))? ")
 # "Bonjour, je suis enseignante et je voudrais savoir si …": more than an introduction.
 _REQUEST_RE: Final = re.compile(
     r"\b(voudrais|voudrions|aimerais|aimerions|souhaite|souhaiterais|souhaitons|savoir|pouvez"
