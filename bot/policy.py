@@ -55,6 +55,11 @@ PHRASED_LANGUAGES: Final = ("en",)
 # In another language, a reading in doubt is asked about only from this score: below it,
 # the language note alone.
 LANGUAGE_SURE: Final = 60.0
+# In a language the catalogue is not phrased in: a problem this near and this far ahead of
+# the next is answered; a symptom this near is asked about.
+LANGUAGE_NEAR: Final = 55.0
+LANGUAGE_LEAD: Final = 15.0
+LANGUAGE_SYMPTOM: Final = 80.0
 
 #: The steps of each answer a customer may already have taken (intents/signals.toml):
 #: the answer leaves them out, and once all are done the next step is a person.
@@ -775,7 +780,16 @@ class Policy:
         intent = match.intent
         if reading.language not in (None, *PHRASED_LANGUAGES) and intent != "thanks":
             # The catalogue is phrased in French and English only: in another language, a
-            # problem is clear or not read at all, and a question about it would be a guess.
+            # question about a problem would be a guess, unless the words the lexicon
+            # knows say it well ahead of the rest ("Goeiedag, ik krijg geen e-mail om mijn
+            # nieuwe browser te bevestigen"), or say the symptom plainly ("ich kann mich
+            # nicht bei meinem Parallels-Konto anmelden"); the note goes with either.
+            if match.decision == "clarify" and intent in PROBLEMS and (
+                score >= LANGUAGE_NEAR and match.margin >= LANGUAGE_LEAD
+            ):
+                return self._answer(state, (intent,), score)
+            if reading.symptom is not None and score >= LANGUAGE_SYMPTOM:
+                return self._clarify_symptom(state, reading.symptom, score)
             return self._language(state, reading)
         if reading.language is not None and match.decision == "clarify" and score < LANGUAGE_SURE:
             # "hi can u help me with my account": a question about a problem guessed from

@@ -396,6 +396,19 @@ def test_replies_in_the_customers_language_are_read_as_replies(engine: Engine) -
     assert again.says("no funciona, no me llega nada").decision.action == "escalate"
 
 
+def test_a_problem_plain_in_another_language_is_answered_or_asked_with_the_note(
+    engine: Engine,
+) -> None:
+    dutch = Customer(engine).says(
+        "Goeiedag, ik krijg geen e-mail om mijn nieuwe browser te bevestigen op mijn account"
+    )
+    assert (dutch.decision.answered, dutch.decision.language) == (("device_email_missing",), "nl")
+    german = Customer(engine).says("Grüezi, ich kann mich nicht bei meinem Parallels-Konto anmelden")
+    assert (german.decision.action, german.decision.language) == ("clarify", "de")
+    unclear = Customer(engine).says("Buongiorno, ho un problema, potete aiutarmi per favore?")
+    assert (unclear.decision.action, unclear.decision.language) == ("language", "it")
+
+
 def test_a_vague_message_in_english_gets_the_note_not_a_guessed_question(engine: Engine) -> None:
     outcome = Customer(engine).says("hi can u help me with my account")
     assert outcome.decision.action == "language"
