@@ -554,7 +554,10 @@ class Policy:
         if "lost_email_access" in last and (
             # "voilà c'est fait, nouveau compte avec mon adresse perso": the step's own
             # words, whatever problem the matcher hears in them, unless a new one follows.
-            ("new_account" in signals.done and (not new or not signals.new_question))
+            (
+                ("new_account" in signals.done or _DONE_IT_RE.match(text) is not None)
+                and (not new or not signals.new_question)
+            )
             or (
                 not new
                 and (signals.new_question or "?" in reading.match.text)
@@ -1098,6 +1101,11 @@ def _names_missing_mail(reading: Reading) -> bool:
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60
 
 
+# "c'est faite", "voilà, ça y est": the step just advised, done (said alone).
+_DONE_IT_RE: Final = re.compile(
+    r"^(ok |bon |voila |re |alors )?(c est fait|c est faite|c fait|c fe|cest fait|ca y est|fait"
+    r"|done|voila)( c est fait| ca y est)?$"
+)
 # The reset named: not the e-mail that authorises a device.
 _RESET_WORDS_RE: Final = re.compile(r"\b(reinitialis\w*|reset|nouveau mot de passe|changer)\b")
 # "no email ever came", "the email never arrives": said in English, where the matcher's

@@ -955,7 +955,10 @@ _PLAIN_SAYINGS: Final = (
         re.compile(
             r"\b(plus|pas|perdu) (d |l )?acces (a |au |sur )?(mon |ma |l |la |cette |son |sa )?"
             r"(ancienne |ancien )?(adresse|mail|e mail|boite|messagerie)\b"
-            r"|\b(adresse|mail|e mail|boite)\b (\w+ ){0,8}(n y (a|ai|avons|avez) plus acces)"
+            r"|\b(adresse|mail|e mail|boite)\b (\w+ ){0,8}(n y (a|ai|avons|avez) plus acces"
+            r"|(j y|jy) (ai|a) (plus|plu|pu) acces)"
+            # "c'est l'adresse que j'ai plus, c'était celle de la fac".
+            r"|\b(adresse|mail|e mail|boite|courriel) (que |qu )(j ai|jai|g|je n ai) (plus|pu)\b"
         ),
     ),
 )
