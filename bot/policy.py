@@ -116,6 +116,8 @@ _SUCCEEDED_RE: Final = re.compile(
 _WORKS_NOW_RE: Final = re.compile(
     r"\b(et la|la|maintenant|now|enfin|du coup) (ca|c|sa|it|tout) (passe|marche|fonctionne|works"
     r"|est bon|roule|joue)( nickel| bien| parfaitement| impeccable)?$"
+    # "… je l'ai enlevé et c'est arrivé 👍": the e-mail came, said last.
+    r"|\bet (c est|c|il est|le mail est) (arrive|arrivee|venu|passe)$"
 )
 _SUCCEEDED_BUT_RE: Final = re.compile(
     r"\b(mais|mé|par contre|sauf que|en revanche|cependant|pourtant|maintenant|mtn|toujours pas"

@@ -927,8 +927,9 @@ _PLAIN_SAYINGS: Final = (
         "email_in_use",
         ("deja", "already"),
         re.compile(
-            r"\b(adresse|mail|e mail|email|courriel)\b (\w+ ){0,3}(est |etait )?(deja|already)"
-            r" (utilisee|utilise|prise|pris|enregistree|associee|used|taken|registered)\b"
+            r"\b(adresse|adress|adr|mail|e mail|email|courriel)\b (\w+ ){0,3}(est |etait )?(deja"
+            r"|already) (utilisee|utilise|utiliser|utilisé|prise|pris|enregistree|associee|used"
+            r"|taken|registered)\b"
         ),
     ),
     (
