@@ -8,8 +8,9 @@ by what the labelled messages taught it, and agrees with the matcher on most mes
 they disagree, the blend lowers the matcher's confidence (a question rather than a wrong
 answer) or lifts a problem the phrasings missed.
 
-`python -m intents.model train` writes intents/model.npz from the catalogue's phrasings and
-the development sets of tests/data (never the held-out or the sealed ones). Training is
+`python -m intents.model train` writes intents/model.npz from the catalogue's phrasings, the
+development sets of tests/data and the opening messages of the development conversations
+(never the held-out or the sealed ones). Training is
 deterministic, so the file is reproducible; it loads with NumPy alone, without network.
 """
 
@@ -31,6 +32,7 @@ from intents.normalize import NON_WORD_RE, Normalized, fold, folded_words
 if TYPE_CHECKING:
     from intents.catalogue import Catalogue
     from intents.matcher import Matcher
+    from tests.corpus import Conversation
 
 MODEL_PATH: Final = Path(__file__).with_name("model.npz")
 #: The labelled sets the model learns from, under tests/data: the development sets only.
@@ -176,31 +178,51 @@ def train(
 
 
 def training_examples(
-    normalize: Callable[[str], Normalized], catalogue: Catalogue, held: int | None = None
+    normalize: Callable[[str], Normalized],
+    catalogue: Catalogue,
+    held: int | None = None,
+    conversations: Sequence[Conversation] | None = None,
 ) -> list[tuple[str, Normalized, str]]:
-    """(label, normalised, text): the catalogue's phrasings and the development sets'
-    messages (those of fold `held` of `FOLDS` left out, when given). The repository's
-    data, read from a checkout: training is a development command.
+    """(label, normalised, text): the catalogue's phrasings, the development sets' messages
+    and the opening messages of the development conversations (`conversations`, all when
+    not given) whose expectation names their intent; those of fold `held` of `FOLDS` left
+    out, when given. The repository's data, read from a checkout: training is a
+    development command.
 
-    A phrasing or development message written word for word like one of the held-out
-    sets' ("???", "Bonsoir à tous") is left out, so that those sets stay unseen; the
-    machine compares them, nobody reads the sealed one."""
+    A phrasing or message written word for word like a held-out one ("???", "Bonsoir à
+    tous") is left out, so that those stay unseen; the machine compares them, nobody reads
+    the sealed ones."""
     from bench.devset import load
+    from tests.corpus import first_messages, load_corpus
 
-    held_out = {same_words(t) for name in HELD_OUT_SETS for _, t in load(name)}
+    held_out = held_out_texts()
     examples = [
         (i.id, normalize(p), p)
         for i in catalogue.intents
         for p in i.phrasings
         if same_words(p) not in held_out
     ]
-    for name in TRAINING_SETS:
-        examples += [
-            (label, normalize(text), text)
-            for label, text in load(name)
-            if (held is None or fold_of(text) != held) and same_words(text) not in held_out
-        ]
+    labelled = [row for name in TRAINING_SETS for row in load(name)]
+    labelled += first_messages(load_corpus("dev") if conversations is None else conversations)
+    examples += [
+        (label, normalize(text), text)
+        for label, text in labelled
+        if (held is None or fold_of(text) != held) and same_words(text) not in held_out
+    ]
     return examples
+
+
+def held_out_texts() -> frozenset[str]:
+    """What no learned reading learns from, as `same_words`: the held-out and sealed sets of
+    messages, the sealed replies, every message of the sealed conversations."""
+    from bench.devset import load
+    from bench.replies import load as load_replies
+    from tests.corpus import load_corpus
+
+    texts = [t for name in HELD_OUT_SETS for _, t in load(name)]
+    texts += [r.text for r in load_replies("sealed")]
+    texts += [t.say for c in load_corpus("sealed") for t in c.turns if t.say is not None]
+    return frozenset(map(same_words, texts))
 
 
 def same_words(text: str) -> str:

@@ -10,7 +10,8 @@ The dialogue policy asks it when the rules read a yes or nothing in a reply that
 new problem, and follows it only when it is sure (`SURE`).
 
 `python -m intents.replies train` writes intents/replies.npz from the development replies
-of tests/data/replies (never the sealed ones); `python -m intents.replies crossval` reads
+of tests/data/replies and the replies to an answer in the development conversations (never
+the sealed ones); `python -m intents.replies crossval` reads
 each development reply with a model that never saw it.
 """
 
@@ -21,11 +22,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from intents.model import Model, folds, print_figures, train, training_context, written
+from intents.model import (
+    Model,
+    fold_of,
+    folds,
+    held_out_texts,
+    print_figures,
+    same_words,
+    train,
+    training_context,
+    written,
+)
 from intents.normalize import Normalized
 
 if TYPE_CHECKING:
     from bench.replies import Reply
+    from tests.corpus import Conversation
 
 REPLIES_PATH: Final = Path(__file__).with_name("replies.npz")
 LABELS: Final = ("yes", "no", "wait", "done", "none")
@@ -44,9 +56,25 @@ def verdict(model: Model, normalized: Normalized, text: str, sure: float = SURE)
 
 
 def examples(
-    normalize: Callable[[str], Normalized], replies: Sequence[Reply]
+    normalize: Callable[[str], Normalized],
+    replies: Sequence[Reply],
+    conversations: Sequence[Conversation] | None = None,
+    held: int | None = None,
 ) -> list[tuple[str, Normalized, str]]:
-    return [(r.label, normalize(r.text), r.text) for r in replies]
+    """(label, normalised, text): the development replies, and the replies to an answer
+    that the development conversations (`conversations`, all when not given) label; those
+    of fold `held` of `FOLDS` left out, when given, and never a held-out message."""
+    from tests.corpus import load_corpus, replies_to_answers
+
+    labelled = [(r.label, r.text) for r in replies]
+    found = replies_to_answers(load_corpus("dev") if conversations is None else conversations)
+    labelled += [(label, text) for _, label, text in found]
+    held_out = held_out_texts()
+    return [
+        (label, normalize(text), text)
+        for label, text in labelled
+        if (held is None or fold_of(text) != held) and same_words(text) not in held_out
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,16 +85,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run = training_context(argv, "the learned reading of replies", REPLIES_PATH, load)
     if run.command == "train":
-        model = train(examples(run.normalize, run.development), LABELS, c=STRENGTH)
-        return written(model, run.out, len(run.development), "replies")
+        learned = examples(run.normalize, run.development)
+        model = train(learned, LABELS, c=STRENGTH)
+        return written(model, run.out, len(learned), "replies")
 
     def engine(replies: Model | None) -> Engine:
         reader = Reader(run.catalogue, run.matcher, replies=replies)
         return Engine(run.catalogue, run.matcher, Renderer(), reader=reader)
 
     unseen = []
-    for kept, held in folds(run.development):
-        model = train(examples(run.normalize, kept), LABELS, c=STRENGTH)
+    for k, (kept, held) in enumerate(folds(run.development)):
+        model = train(examples(run.normalize, kept, held=k), LABELS, c=STRENGTH)
         unseen += play(engine(model), held)
     for name, played in (
         ("rules alone", play(engine(None), run.development)),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final, Literal, get_args
 
@@ -264,3 +265,70 @@ def load_corpus(part: str, root: Path = CONVERSATIONS_DIR) -> list[Conversation]
     if not files:
         raise CorpusError(f"{root / part}: no corpus file")
     return [conversation for path in files for conversation in load_file(path, part)]
+
+
+# What the development conversations teach the learned readings (intents/model.py,
+# intents/replies.py): the turns whose expectation says what one message means on its own.
+# Read from the expectations alone, never from what the bot did, so that training twice
+# gives the same model.
+
+#: A symptom, by the choices its clarifying question offers.
+_SYMPTOM_OF_CHOICES: Final = {frozenset(c): s for s, c in SYMPTOM_CHOICES.items()}
+
+
+def first_messages(conversations: Iterable[Conversation]) -> list[tuple[str, str]]:
+    """(intent, text) of each conversation's opening message in French, when what the bot
+    must do with it names its intent: the problem answered (one), the symptom asked about,
+    a greeting, a person asked for, or `none` for what the article does not answer (asked
+    to rephrase, another topic routed)."""
+    found: list[tuple[str, str]] = []
+    for conversation in conversations:
+        turn = conversation.turns[0]
+        if turn.say is None or turn.language is not None:
+            continue
+        label: str | None = None
+        if turn.expect == "answer" and turn.intents is not None and len(turn.intents) == 1:
+            label = turn.intents[0]
+        elif turn.expect == "clarify" and turn.choices is not None:
+            label = _SYMPTOM_OF_CHOICES.get(frozenset(turn.choices))
+        elif turn.expect in ("rephrase", "redirect"):
+            label = "none"
+        elif turn.expect == "greet":
+            label = "greeting"
+        elif turn.expect == "escalate" and turn.reason == "asked_for_human":
+            label = "human"
+        if label is not None:
+            found.append((label, turn.say))
+    return found
+
+
+def replies_to_answers(conversations: Iterable[Conversation]) -> list[tuple[str, str, str]]:
+    """(answered, label, text) of each message typed just after one problem's answer (or
+    after waiting on it), when what the bot must do says what the message makes of the
+    answer, with the labels of tests/data/replies: closed, `yes`; waited on, `wait`; handed
+    over as not solved, `no`; or the turn's own `feedback`. After the answer on an address
+    no longer reachable, a hand-over is the new account made (that answer's next step, see
+    the conventions), no `no`: left out."""
+    found = []
+    for conversation in conversations:
+        answered: str | None = None
+        for turn in conversation.turns:
+            if turn.say is not None and answered is not None:
+                label = _reply_label(turn, answered)
+                if label is not None:
+                    found.append((answered, label, turn.say))
+            if turn.expect == "answer" and turn.intents is not None:
+                answered = turn.intents[0] if len(turn.intents) == 1 else None
+            elif turn.expect != "wait":
+                answered = None
+    return found
+
+
+def _reply_label(turn: Turn, answered: str) -> str | None:
+    if turn.expect == "close":
+        return "yes"
+    if turn.expect == "wait":
+        return "wait"
+    if turn.expect == "escalate" and turn.reason == "not_solved" and turn.feedback != "yes":
+        return None if answered == "lost_email_access" else "no"
+    return turn.feedback
