@@ -11,7 +11,8 @@ model is sure of it (`SURE`), so that a calm customer is seldom told their annoy
 understood.
 
 `python -m intents.anger train` writes intents/anger.npz from the development messages of
-tests/data/anger (never the sealed ones); `python -m intents.anger crossval` reads each
+tests/data/anger and the angry messages of the development conversations (never the sealed
+ones); `python -m intents.anger crossval` reads each
 development message with a model that never saw it.
 """
 
@@ -22,13 +23,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from intents.model import Model, folds, print_figures, train, training_context, written
+from intents.model import (
+    Model,
+    folds,
+    held_out_texts,
+    print_figures,
+    same_words,
+    train,
+    training_context,
+    written,
+)
 from intents.normalize import Normalized
 from intents.signals import SignalReader
 
 if TYPE_CHECKING:
     from bench.anger import Labelled
     from intents.catalogue import Catalogue
+    from tests.corpus import Conversation
 
 ANGER_PATH: Final = Path(__file__).with_name("anger.npz")
 LABELS: Final = ("angry", "calm")
@@ -44,13 +55,20 @@ def angry(model: Model, normalized: Normalized, text: str, sure: float = SURE) -
 
 
 def examples(
-    normalize: Callable[[str], Normalized], catalogue: Catalogue, rows: Sequence[Labelled]
+    normalize: Callable[[str], Normalized],
+    catalogue: Catalogue,
+    rows: Sequence[Labelled],
+    conversations: Sequence[Conversation] | None = None,
 ) -> list[tuple[str, Normalized, str]]:
-    """(label, normalised, text): the labelled messages, and the catalogue's phrasings as
-    calm ones. Those are written in neutral words, and they teach the model that a greeting,
-    a request for a person or another topic is no anger: the labelled messages are all
-    about an account problem, angry or not. A phrasing that the signals read angry
-    ("VOUS ÊTES DES VOLEURS REMBOURSEZ MOI") is left out."""
+    """(label, normalised, text): the labelled messages, the catalogue's phrasings as calm
+    ones, and as angry ones the messages of the development conversations (`conversations`,
+    all when not given) whose reply must acknowledge the customer's anger. The phrasings are
+    written in neutral words, and they teach the model that a greeting, a request for a
+    person or another topic is no anger: the labelled messages are all about an account
+    problem, angry or not. A phrasing that the signals read angry ("VOUS ÊTES DES VOLEURS
+    REMBOURSEZ MOI") is left out, and so is any message written like a held-out one."""
+    from tests.corpus import angry_messages, load_corpus
+
     signals = SignalReader()
     calm = [
         ("calm", normalize(p), p)
@@ -58,7 +76,13 @@ def examples(
         for p in intent.phrasings
         if not signals.read(p).angry
     ]
-    return [*calm, *((r.label, normalize(r.text), r.text) for r in rows)]
+    said = angry_messages(load_corpus("dev") if conversations is None else conversations)
+    labelled = [*((r.label, r.text) for r in rows), *(("angry", t) for t in said)]
+    held_out = held_out_texts()
+    return [
+        *(row for row in calm if same_words(row[2]) not in held_out),
+        *((label, normalize(t), t) for label, t in labelled if same_words(t) not in held_out),
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,8 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run = training_context(argv, "the learned reading of anger", ANGER_PATH, load)
     if run.command == "train":
-        model = train(examples(run.normalize, run.catalogue, run.development), LABELS, STRENGTH)
-        return written(model, run.out, len(run.development), "messages")
+        learned = examples(run.normalize, run.catalogue, run.development)
+        model = train(learned, LABELS, STRENGTH)
+        return written(model, run.out, len(learned), "messages")
     rules = Reader(run.catalogue, run.matcher, anger=None)
     unseen: dict[str, bool] = {}
     for kept, held in folds(run.development):

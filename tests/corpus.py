@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final, Literal, get_args
 
@@ -282,8 +282,7 @@ def first_messages(conversations: Iterable[Conversation]) -> list[tuple[str, str
     a greeting, a person asked for, or `none` for what the article does not answer (asked
     to rephrase, another topic routed)."""
     found: list[tuple[str, str]] = []
-    for conversation in conversations:
-        turn = conversation.turns[0]
+    for turn in _openings(conversations):
         if turn.say is None or turn.language is not None:
             continue
         label: str | None = None
@@ -300,6 +299,15 @@ def first_messages(conversations: Iterable[Conversation]) -> list[tuple[str, str
         if label is not None:
             found.append((label, turn.say))
     return found
+
+
+def _openings(conversations: Iterable[Conversation]) -> Iterator[Turn]:
+    for conversation in conversations:
+        fresh = True
+        for turn in conversation.turns:
+            if fresh:
+                yield turn
+            fresh = turn.expect in ("greet", "close", "thanks")
 
 
 def replies_to_answers(conversations: Iterable[Conversation]) -> list[tuple[str, str, str]]:
@@ -332,3 +340,8 @@ def _reply_label(turn: Turn, answered: str) -> str | None:
     if turn.expect == "escalate" and turn.reason == "not_solved" and turn.feedback != "yes":
         return None if answered == "lost_email_access" else "no"
     return turn.feedback
+
+
+def angry_messages(conversations: Iterable[Conversation]) -> list[str]:
+    """The messages whose reply must open by acknowledging the customer's anger."""
+    return [t.say for c in conversations for t in c.turns if t.acknowledge and t.say is not None]

@@ -11,13 +11,20 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from bench.anger import load as load_anger
 from bench.devset import load
 from bench.replies import load as load_replies
 from intents import anger, replies
 from intents.catalogue import Catalogue
 from intents.matcher import Matcher
 from intents.model import HELD_OUT_SETS, MODEL_PATH, Model, main, same_words, training_examples
-from tests.corpus import Conversation, first_messages, load_corpus, replies_to_answers
+from tests.corpus import (
+    Conversation,
+    angry_messages,
+    first_messages,
+    load_corpus,
+    replies_to_answers,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +70,7 @@ def test_it_never_learns_from_a_held_out_message(catalogue: Catalogue) -> None:
     for reading, examples in (
         ("problems", training_examples(normalize, catalogue)),
         ("replies", replies.examples(normalize, load_replies("dev"))),
+        ("anger", anger.examples(normalize, catalogue, load_anger("dev"))),
     ):
         learned = {same_words(text) for _, _, text in examples}
         for name, texts in held_out.items():
@@ -80,18 +88,28 @@ def test_it_learns_from_what_the_development_conversations_expect() -> None:
             "theme": "feedback",
             "part": "dev",
             "turns": [
+                {"say": "bonsoir", "expect": "greet"},
                 {"say": "jai oublié mon mdp", "expect": "answer", "intents": ["forgot_password"]},
                 {"say": "je regarde ce soir", "expect": "wait"},
-                {"say": "toujours rien reçu", "expect": "escalate", "reason": "not_solved"},
+                {
+                    "say": "toujours rien reçu, c'est une blague ?",
+                    "expect": "escalate",
+                    "reason": "not_solved",
+                    "acknowledge": True,
+                },
                 {"say": "merci", "expect": "silent"},
             ],
         }
     )
-    assert first_messages([conversation]) == [("forgot_password", "jai oublié mon mdp")]
+    assert first_messages([conversation]) == [
+        ("greeting", "bonsoir"),
+        ("forgot_password", "jai oublié mon mdp"),
+    ]
     assert replies_to_answers([conversation]) == [
         ("forgot_password", "wait", "je regarde ce soir"),
-        ("forgot_password", "no", "toujours rien reçu"),
+        ("forgot_password", "no", "toujours rien reçu, c'est une blague ?"),
     ]
+    assert angry_messages([conversation]) == ["toujours rien reçu, c'est une blague ?"]
 
 
 def test_the_bot_reads_without_the_training_libraries() -> None:
