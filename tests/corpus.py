@@ -283,7 +283,7 @@ def first_messages(conversations: Iterable[Conversation]) -> list[tuple[str, str
     to rephrase, another topic routed)."""
     found: list[tuple[str, str]] = []
     for turn in _openings(conversations):
-        if turn.say is None or turn.language is not None:
+        if turn.say is None:
             continue
         label: str | None = None
         if turn.expect == "answer" and turn.intents is not None and len(turn.intents) == 1:
