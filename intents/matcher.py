@@ -72,7 +72,7 @@ class Tuning:
     clause_margin: float = 8.0  # ...this far ahead of its best rival...
     clause_bonus: float = 8.0  # ...adds this to the problem's score for the whole message
     clause_drop: float = 5.0  # ...or lifts it to the clause's score less this, if higher
-    model_weight: float = 0.2  # points of score per point of the learned probability...
+    model_weight: float = 0.25  # points of score per point of the learned probability...
     model_even: float = 0.3  # ...counted from this probability (neither lifts nor lowers)
 
 
@@ -277,7 +277,7 @@ class Matcher:
                     best[i] = min(100.0, max(best[i] + self.tuning.clause_bonus, lift))
         if self.model is not None:
             # The model moves a score by its probability's distance from `model_even`:
-            # up to 14 points for an intent it is sure of, down to 6 for one it rules out;
+            # up to 17.5 points for an intent it is sure of, down to 7.5 for one it rules out;
             # where it hesitates between two, their margin stays the matcher's.
             mw, even = 100 * self.tuning.model_weight, self.tuning.model_even
             learned = self.model.probabilities(normalized, text).tolist()
