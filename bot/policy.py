@@ -146,6 +146,11 @@ _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
     r"|\balready (\w+ ){0,2}(did|done|tried|checked|searched|waited|used|picked|read|added"
     r"|contacted|looked|clicked|requested)\b"
     r"|\b(did|done|tried|clicked|used|requested|checked) (\w+ ){0,6}already\b"
+    # In the languages of the note: "ya lo hice", "l'ho già fatto", "habe ich schon gemacht".
+    r"|\bya (lo |la |los )?(hice|he hecho|intente|he intentado|probe|he probado)\b"
+    r"|\b(l ho|ho) gia (fatto|provato)\b|\bgia fatto\b"
+    r"|\b(schon|bereits) (gemacht|versucht|probiert)\b"
+    r"|\b(ja|eu ja) (fiz|tentei)\b|\b(al gedaan|al geprobeerd)\b"
 )
 # "Je l'ai fait mais …", SMS "jlai fé mai …": the answer's steps taken, then a "but".
 _DID_IT_BUT_RE: Final = re.compile(
