@@ -598,6 +598,7 @@ class Reader:
         message as a whole decides.
         """
         found: list[str] = []
+        said: dict[str, str] = {}
         mail = False
         for piece in _CLAUSE_SPLIT.split(text[:SEVERAL_CHARS]):
             words = flat(piece)
@@ -622,12 +623,24 @@ class Reader:
                 and match.intent not in found
             ):
                 found.append(match.intent)
+                said[match.intent] = words
         if found and "forgot_password" not in found and _PASSWORD_TOO_RE.search(flat(text)):
             # "… je ne sais plus avec quelle adresse, et le mot de passe, n'en parlons pas,
             # je l'ai complètement oublié": the password's clause names it, the next one
             # says it is forgotten.
             found.append("forgot_password")
-        if "forgot_password" in found and _MAIL_MISSING_RE.search(flat(text)):
+        forgotten_beside_device = (
+            "device_email_missing" in found
+            and _FORGOTTEN_RE.search(said.get("forgot_password", "")) is not None
+            and _MAIL_MISSING_RE.search(said.get("forgot_password", "")) is None
+        )
+        if (
+            "forgot_password" in found
+            and _MAIL_MISSING_RE.search(flat(text))
+            # "je ne reçois pas le mail pour valider mon iPad et en plus j'ai oublié mon mot
+            # de passe": the e-mail missing is the device's; the password is forgotten.
+            and not forgotten_beside_device
+        ):
             # "Aucun mail n'arrive : ni celui pour réinitialiser mon mot de passe, ni …":
             # the clause names the reset, the message says its e-mail does not come.
             found = ["reset_email_missing" if p == "forgot_password" else p for p in found]
@@ -1103,6 +1116,8 @@ _LOSS_RE: Final = re.compile(
 # A reply's first clause ("oui ça marche", "nickel", "non merci"), before something new.
 _FIRST_CLAUSE_RE: Final = re.compile(r"\s*[.!?;:,]+\s*")
 # An e-mail that does not come, said of the message as a whole.
+# A password said forgotten (not a reset e-mail awaited).
+_FORGOTTEN_RE: Final = re.compile(r"\b(oubli\w*|perdu\w*)\b")
 _MAIL_MISSING_RE: Final = re.compile(
     r"\b(aucun|aucune|pas de|pas d|jamais de|toujours pas de)\b (\w+ ){0,2}"
     r"(mail|mails|e mail|e mails|email|emails|courriel|courriels|lien)\b"

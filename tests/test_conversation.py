@@ -455,6 +455,19 @@ def test_two_problems_in_one_message_are_both_answered_in_order(engine: Engine) 
     assert outcome.decision.answered == ("forgot_password", "forgot_email")
 
 
+def test_a_device_email_missing_beside_a_forgotten_password_and_a_family_story_is_both(
+    engine: Engine,
+) -> None:
+    # The e-mail missing is the device's, the password forgotten: not the reset e-mail;
+    # who is not there to help ("ma petite fille") says nothing of another topic.
+    outcome = Customer(engine).says(
+        "je ne reçois pas le mail pour valider mon iPad et en plus j'ai oublié mon mot de"
+        " passe, ma petite fille n'est pas là pour m'aider"
+    )
+    assert outcome.decision.answered == ("device_email_missing", "forgot_password")
+    assert "Mot de passe oublié" in texts(outcome)
+
+
 def test_a_pasted_password_is_followed_by_one_reminder_per_conversation(engine: Engine) -> None:
     customer = Customer(engine)
     first = customer.says("mon mot de passe [mot de passe masqué] est refusé à l'inscription")
