@@ -52,7 +52,7 @@ class Tuning:
     clarify_below: float = 68.0  # under this, ask rather than answer
     margin: float = 8.0  # a runner-up this close makes it a question
     symptom_yield: float = 8.0  # a problem this close to its generic symptom wins...
-    distinctive: float = 1.5  # ...when the message has this much of its own words
+    distinctive: float = 1.4  # ...when the message has this much of its own words
     fuzzy_weight: float = 0.35  # share of rapidfuzz's token_set_ratio in the blend
     fuzzy_top: int = 2  # phrasings per intent rescored by rapidfuzz
     unknown_weight: float = 1.2  # weight of a word no phrasing uses

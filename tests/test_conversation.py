@@ -455,6 +455,17 @@ def test_two_problems_in_one_message_are_both_answered_in_order(engine: Engine) 
     assert outcome.decision.answered == ("forgot_password", "forgot_email")
 
 
+def test_a_business_account_not_made_and_a_weak_password_are_both_answered(
+    engine: Engine,
+) -> None:
+    # "compte pro" says which creation problem it is: no clarifying question hides it.
+    outcome = Customer(engine).says(
+        "Bonjour, deux choses : je n'arrive pas à créer de compte pro, et le mot de passe est"
+        " refusé car trop faible"
+    )
+    assert outcome.decision.answered == ("business_account", "weak_password")
+
+
 def test_a_device_email_missing_beside_a_forgotten_password_and_a_family_story_is_both(
     engine: Engine,
 ) -> None:
