@@ -40,6 +40,17 @@ SIGNALS = SignalReader()
         ("un ancien salarié a changé le mot de passe et l'adresse du compte", "hacked"),
         ("j'ai plus envie de vivre", "distress"),
         ("je vais venir à vos bureaux et ça va mal se passer", "distress"),
+        # In the languages of the note.
+        ("I got an email saying my password was changed and it wasn't me", "hacked"),
+        ("Someone got into my Parallels account", "hacked"),
+        ("Iemand heeft het e-mailadres van mijn account veranderd", "hacked"),
+        ("me hackearon la cuenta de Parallels", "hacked"),
+        ("recebi um e-mail estranho que pede a minha senha. É de vocês?", "phishing"),
+        ("an email from 'Parallels Billing' with a link to update my card, it looks off", "phishing"),
+        ("Eine Abbuchung von Parallels, die ich nicht kenne", "payment"),
+        ("me han cobrado dos veces, un cobro que no reconozco", "payment"),
+        ("Ich weiß nicht mehr weiter mit meinem Leben", "distress"),
+        ("non. tout part en vrille, je sais plus quoi faire de ma vie", "distress"),
     ],
 )
 def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None:
@@ -57,6 +68,10 @@ def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None
         # A lawyer who introduces themselves asks nothing of the law.
         "Bonjour, Maître Durand, avocat au barreau de Lyon.",
         "je suis avocate et l'adresse de mon ancien cabinet d'avocats a été fermée",
+        "je viens d'avoir un nouveau mac et le mail de confirmation n'arrive pas",
+        "I changed my password yesterday and now the reset email never arrives",
+        "Ich habe das Passwort geändert, aber die E-Mail habe ich nicht bekommen",
+        "He cambiado la contraseña pero no llega el correo",
     ],
 )
 def test_an_account_problem_is_no_safety_matter(text: str) -> None:
