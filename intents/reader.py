@@ -586,6 +586,11 @@ class Reader:
                 break
         return (first, second)
 
+    def _step_taken(self, words: str) -> bool:
+        """Whether a clause only says an article's step was taken: no failure with it."""
+        signals = self.signals.read(words, words)
+        return bool(signals.done) and signals.feedback != "no"
+
     def _several(self, text: str) -> tuple[str, ...]:
         """The problems a message names clearly one sentence or clause each, in order.
 
@@ -614,6 +619,9 @@ class Reader:
             if (
                 match.decision == "answer"
                 and match.intent in PROBLEMS
+                # "… et j'ai déjà créé un nouveau compte avec ma nouvelle adresse": a step
+                # taken, said alone, is no problem of its own.
+                and not self._step_taken(words)
                 # "il me faudrait" alone is no problem, however the matcher scores it.
                 and len(set(match.normalized.tokens)) >= CLAUSE_TOKENS
                 and (

@@ -237,6 +237,23 @@ def test_a_spam_folder_already_checked_is_not_advised_again(engine: Engine) -> N
     assert later.decision.escalation_reason == "not_solved"
 
 
+@pytest.mark.parametrize(
+    "first",
+    [
+        # Every step of the reset e-mail's answer, told as a list.
+        "J'ai fait 6 demandes de réinitialisation, vérifié spams et indésirables, ajouté"
+        " noreply@parallels.com à mes contacts, rien n'arrive. Vous pouvez m'aider svp ?",
+        # The lost address's step: the new account is made; the licence is a person's work.
+        "Je n'ai plus accès à mon adresse d'inscription et j'ai déjà créé un nouveau compte"
+        " avec ma nouvelle adresse. Il faut faire quoi maintenant pour récupérer la licence ?",
+    ],
+)
+def test_a_first_message_with_every_step_taken_goes_to_a_person(engine: Engine, first: str) -> None:
+    outcome = Customer(engine).says(first)
+    assert outcome.decision.escalation_reason == "not_solved"
+    assert outcome.decision.answered == ()
+
+
 def test_a_choice_is_taken_by_its_rank_or_its_subject(engine: Engine) -> None:
     customer = Customer(engine)
     customer.says("je n'arrive pas à créer mon compte")
