@@ -57,7 +57,7 @@ _ASCII_WORDS: Final = bytes(
 _DAYS_RE: Final = re.compile(
     r" (\d{1,4}|sept|dix|quatorze|quinze|vingt|trente|quarante|cinquante|soixante|septante"
     r"|quatre vingt dix|quatre vingts?|huitante|octante|nonante|cent)\s*"
-    r"(?:jours?|jrs?|j|days?)\b"
+    r"(?:jours?|jrs?|j|days?|giorni|tage|tagen|dias|dagen)\b"
 )
 _DAY_WORDS: Final = {
     "sept": 7, "dix": 10, "quatorze": 14, "quinze": 15, "vingt": 20, "trente": 30,

@@ -317,7 +317,7 @@ class Reader:
                 if reset.intent == "reset_email_missing":
                     match = replace(reset, decision="answer")
         language = self.languages.language(text, words) if words else None
-        if language is None and ("adresse" in words or "oublie" in words):
+        if language is None and ("adresse" in words or "oublie" in words or "recommande" in words):
             # "Hallo, beim Registrieren bekomme ich immer: Cette adresse mail est déjà
             # utilisée": the article's French, pasted, is not the customer's language.
             own = _PASTED_FRENCH_RE.sub(" ", words)
@@ -1284,8 +1284,10 @@ _MAIL_CAME_RE: Final = re.compile(
 # link's title.
 _PASTED_FRENCH_RE: Final = re.compile(
     r"\b(cette )?adresse (e )?mail (est deja utilisee|a ete supprimee)( et ne peut pas etre"
-    r" reutilisee)?|\badresse (e )?mail ou (le )?mot de passe (non valide|invalide)"
-    r"|\bmot de passe oublie\b|\bil n est pas recommande d utiliser ce mot de passe"
+    r" reutilisee( pendant au moins \w+ jours)?)?"
+    r"|\badresse (e )?mail ou (le )?mot de passe (non valide|invalide)"
+    r"|\bmot de passe oublie\b|\bil n est pas recommande d utiliser ce mot de passe( car il est"
+    r" largement utilise( et ne peut pas proteger votre compte( correctement)?)?)?"
 )
 # The article's own error messages, pasted: whatever surrounds them, the message is about
 # the account ("… un logiciel qui ne tourne que sous Windows … j'obtiens « Adresse mail ou
