@@ -84,7 +84,7 @@ _CLAUSE_RE: Final = re.compile(
     r"(?<=[.!?;:])(?<![.!?;:]{2})[.!?;:]*+(?=\s|$)"
     r"|(?<=\.)(?<!\.\.)\.++"
     r"|(?<=\s)(?=(?:mais|sauf que?|par contre|et puis|depuis|du coup|pourtant|cependant"
-    r"|alors que|bref)\b))"
+    r"|alors que|bref|but|aber|pero)\b))"
 )
 # Clauses are looked for only in messages this long (characters); shorter ones are one.
 _CLAUSE_FROM_CHARS: Final = 60
