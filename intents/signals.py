@@ -73,7 +73,12 @@ _BUT_SPLIT_RE: Final = re.compile(r" (mais|par contre|sauf que|en revanche) ")
 # A new matter announced as such, after what the customer says of the answer.
 _OTHER_THING_RE: Final = re.compile(
     r" (autre chose|autre question|une autre question|petite question|au fait|sinon"
-    r"|par ailleurs|d ailleurs|question differente|j ai une autre)\b"
+    r"|par ailleurs|d ailleurs|question differente|j ai une autre"
+    # Someone else's problem: "merci ça marche. mon pote lui il arrive pas à se connecter".
+    r"|(et |par contre |mais )?(mon|ma|notre) (pote|copain|copine|femme|mari|collegue|fille|fils"
+    r"|frere|soeur|pere|mere|associe|associee|epouse|conjoint|conjointe|ami|amie|voisin|voisine"
+    r"|secretaire|patron|patronne) (lui |elle )?(il |elle )?(a|n a|arrive|n arrive|ne|non plus"
+    r"|essaie|veut|voudrait|recoit|doit|peut|a oublie)\b)"
 )
 # Replies that only acknowledge: neither yes nor no, the customer goes to try.
 _ACKNOWLEDGEMENTS: Final = frozenset(

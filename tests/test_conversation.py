@@ -254,6 +254,19 @@ def test_a_first_message_with_every_step_taken_goes_to_a_person(engine: Engine, 
     assert outcome.decision.answered == ()
 
 
+def test_a_yes_then_someone_elses_problem_is_both(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("mot de passe refusé car largement utilisé ??")
+    outcome = customer.says(
+        "merci ca marche. mon pote lui il arrive pas a se connecter, Adresse mail ou mot de"
+        " passe non valide"
+    )
+    # The yes is the customer's; the friend's sign-in is asked about, not the answer failed.
+    assert outcome.decision.feedback == "yes"
+    assert outcome.decision.action == "clarify"
+    assert outcome.decision.escalation_reason is None
+
+
 def test_a_choice_is_taken_by_its_rank_or_its_subject(engine: Engine) -> None:
     customer = Customer(engine)
     customer.says("je n'arrive pas à créer mon compte")
