@@ -216,6 +216,15 @@ class Reader:
             # nor name one; the symptom's question would guess what the customer meant.
             match = replace(match, decision="none")
         if (
+            match.intent == "no_email_received"
+            and len(words.split()) <= VAGUE_WORDS
+            and not _any(words, _MAIL_WORDS)
+            and not _any(words, _RECEIVED_WORDS)
+        ):
+            # "bon alors ça vient ?", "le machin là, vous voyez": no e-mail is named, nor
+            # anything received.
+            match = replace(match, decision="none")
+        if (
             match.decision == "none"
             and "?" not in text
             and (hello := _GREETING_START_RE.match(words)) is not None
@@ -1004,6 +1013,7 @@ _GONE_WORDS: Final = (
     "morte",
 )
 _MAIL_WORDS: Final = ("mail", "courriel", "message", "lien")
+_RECEIVED_WORDS: Final = ("recu", "recoi", "recev", "arriv", "code", "spam", "indesirable")
 
 
 # The reset named: its link, its e-mail, the password.
