@@ -770,7 +770,10 @@ _CLAUSE_SPLIT: Final = re.compile(
 _DENIAL_RE: Final = re.compile(
     r"\b(pas|jamais) oubli|\b(toujours|encore|bien) (acces|acceder)\b"
     r"|\bje (le |bien )?(connais|sais) (bien )?(mon |le |mes )?(mot de passe|mdp|password)\b"
-    r"|\b(son|sa|leur) (mot de passe|mdp|password)\b"
+    # "son mot de passe" is a mailbox's after "j'ai oublié", not after someone else's "il a
+    # oublié" ("un de nos techniciens a oublié son mot de passe": his account's).
+    r"|(?<!\ba oublie )(?<!\bont oublie )(?<!\ba perdu )(?<!\bont perdu )"
+    r"\b(son|sa|leur) (mot de passe|mdp|password)\b"
 )
 # Greetings and thanks, read apart from the rest of a message.
 _MOVES: Final = frozenset({"greeting", "thanks"})
