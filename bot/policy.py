@@ -767,6 +767,16 @@ class Policy:
             return None
         if match.decision != "none" and match.intent in ("thanks", "greeting"):
             return None
+        text = flat(match.text)
+        if (
+            _THANKS_ANY_RE.search(text)
+            and not _ACCEPTS_RE.search(text)
+            and not reading.signals.topic
+            and not reading.signals.human
+        ):
+            # "Alles klar, danke für die Info", "No need to bother anyone, thanks anyway!":
+            # thanks, in any language, and no person accepted.
+            return self._say(state, "thanks", "thanks", match.score, Say(template="thanks"))
         if reading.signals.feedback == "wait" and not reading.signals.topic:
             return self._say(state, "thanks", "thanks", match.score, Say(template="thanks"))
         return self._escalate(state, "other_topic", NONE, match.score)
@@ -1108,6 +1118,14 @@ def _names_missing_mail(reading: Reading) -> bool:
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60
 
 
+# Thanks in the languages of the note; and the words that accept a person offered.
+_THANKS_ANY_RE: Final = re.compile(
+    r"\b(merci|thanks|thank you|danke|gracias|grazie|obrigad[oa]|bedankt|dank je|dankjewel)\b"
+)
+_ACCEPTS_RE: Final = re.compile(
+    r"^(oui|ouais|yes|yep|ok|d accord|si|sí|ja|sim|graag)\b|\b(please|por favor|bitte|per favore"
+    r"|svp|s il vous plait|volontiers|je veux bien|avec plaisir)\b"
+)
 # "c'est faite", "voilà, ça y est": the step just advised, done (said alone).
 _DONE_IT_RE: Final = re.compile(
     r"^(ok |bon |voila |re |alors )?(c est fait|c est faite|c fait|c fe|cest fait|ca y est|fait"
