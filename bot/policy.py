@@ -1129,7 +1129,8 @@ _ACCEPTS_RE: Final = re.compile(
 # "c'est faite", "voilà, ça y est": the step just advised, done (said alone).
 _DONE_IT_RE: Final = re.compile(
     r"^(ok |bon |voila |re |alors )?(c est fait|c est faite|c fait|c fe|cest fait|ca y est|fait"
-    r"|done|voila|c est cree|c est creee|cest cree|c cree)( c est fait| ca y est| c est cree)?"
+    r"|done|voila|c est cree|c est creee|cest cree|c cree|created|creato|creata|creado|creada"
+    r"|criado|criada|erstellt|angelegt|aangemaakt)( c est fait| ca y est| c est cree)?"
     # "fait, avec mon adresse icloud".
     r"( (avec|avc|sur) (mon|ma|mes|une|un|l|le|la) (\w+ ){0,3}\w+)?$"
 )
