@@ -1047,12 +1047,24 @@ _AND_PASSWORD_TOO_RE: Final = re.compile(
 
 # "je me rappelle ni de l'adresse ni du mot de passe": both forgotten, in that order.
 _NEITHER_RE: Final = re.compile(
-    r"\b(rappel\w*|souvien\w*|sais plus|sais pas|connais plus|oubli\w*|retrouve plus)\b"
+    r"\b(rappel\w*|souvien\w*|sais plus|sais pas|jsais plus|jsai plus|connais plus|oubli\w*"
+    r"|retrouve plus)\b"
     r" (\w+ ){0,3}ni (de |d |du |l |la |le |mon |ma )*((?P<mail>adresse|mail|e mail|email"
     r"|courriel|identifiant|login)|(?P<password>mot de passe|mdp|password))\b (\w+ ){0,3}ni"
     r" (de |d |du |l |la |le |mon |ma )*((?P<mail2>adresse|mail|e mail|email|courriel"
     r"|identifiant|login)|(?P<password2>mot de passe|mdp|password))\b"
 )
+# "j'ai oublié mon mdp ET mon adresse mail", "mdp oublié + mail du compte oublié aussi": the
+# two forgotten, joined.
+_BOTH_FORGOTTEN_RE: Final = re.compile(
+    r"\b(oubli\w*|perdu|sais plus|jsais plus|souviens plus|rappelle plus) (\w+ ){0,2}"
+    r"(mon |le |l |ma |mes )?(?P<first>mdp|mot de passe|password|adresse|mail|e mail|email"
+    r"|identifiant)\b (\w+ ){0,1}(et|ni) (\w+ ){0,1}(mon |le |l |ma |mes |du |de |d )?"
+    r"(?P<second>mdp|mot de passe|password|adresse|mail|e mail|email|identifiant)\b"
+    r"|\b(?P<first2>mdp|mot de passe|password|adresse|mail|e mail|email) oubli\w* (\w+ ){0,1}"
+    r"(?P<second2>mdp|mot de passe|password|adresse|mail|e mail|email)\b (\w+ ){0,3}oubli\w*"
+)
+_PASSWORD_WORD: Final = frozenset({"mdp", "mot de passe", "password"})
 _NEITHER_GROUPS: Final = (
     ("mail", "forgot_email"),
     ("password", "forgot_password"),
@@ -1107,6 +1119,14 @@ def _sayings(words: str) -> list[tuple[int, str]]:
         ]
         if len({problem for _, problem in named}) == 2:
             found += named
+    if _any(words, ("oubli", "perdu", "sais plus")) and (m := _BOTH_FORGOTTEN_RE.search(words)):
+        pair = ("first", "second") if m.group("first") else ("first2", "second2")
+        kinds = [
+            (m.start(g), "forgot_password" if m.group(g) in _PASSWORD_WORD else "forgot_email")
+            for g in pair
+        ]
+        if kinds[0][1] != kinds[1][1]:
+            found += kinds
     if _any(words, ("quel", "kel", "laquelle")) and (m := _ADDRESS_UNKNOWN_RE.search(words)):
         found.append((m.start(), "forgot_email"))
         if m := _AND_PASSWORD_TOO_RE.search(words, m.end()):
