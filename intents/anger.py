@@ -23,16 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from intents.model import (
-    Model,
-    folds,
-    held_out_texts,
-    print_figures,
-    same_words,
-    train,
-    training_context,
-    written,
-)
+from intents.model import Model, folds, learnable, print_figures, train, training_context, written
 from intents.normalize import Normalized
 from intents.signals import SignalReader
 
@@ -71,18 +62,14 @@ def examples(
 
     signals = SignalReader()
     calm = [
-        ("calm", normalize(p), p)
+        ("calm", p)
         for intent in catalogue.intents
         for p in intent.phrasings
         if not signals.read(p).angry
     ]
     said = angry_messages(load_corpus("dev") if conversations is None else conversations)
-    labelled = [*((r.label, r.text) for r in rows), *(("angry", t) for t in said)]
-    held_out = held_out_texts()
-    return [
-        *(row for row in calm if same_words(row[2]) not in held_out),
-        *((label, normalize(t), t) for label, t in labelled if same_words(t) not in held_out),
-    ]
+    labelled = [*calm, *((r.label, r.text) for r in rows), *(("angry", t) for t in said)]
+    return learnable(normalize, labelled)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,7 @@ deterministic, so the file is reproducible; it loads with NumPy alone, without n
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import sys
@@ -195,23 +196,28 @@ def training_examples(
     from bench.devset import load
     from tests.corpus import first_messages, load_corpus
 
-    held_out = held_out_texts()
-    examples = [
-        (i.id, normalize(p), p)
-        for i in catalogue.intents
-        for p in i.phrasings
-        if same_words(p) not in held_out
-    ]
+    phrasings = [(i.id, p) for i in catalogue.intents for p in i.phrasings]
     labelled = [row for name in TRAINING_SETS for row in load(name)]
     labelled += first_messages(load_corpus("dev") if conversations is None else conversations)
-    examples += [
+    return learnable(normalize, phrasings) + learnable(normalize, labelled, held)
+
+
+def learnable(
+    normalize: Callable[[str], Normalized],
+    labelled: Iterable[tuple[str, str]],
+    held: int | None = None,
+) -> list[tuple[str, Normalized, str]]:
+    """(label, normalised, text) of labelled messages, in order, but for those written word
+    for word like a held-out one and, when `held` is given, those of that fold."""
+    held_out = held_out_texts()
+    return [
         (label, normalize(text), text)
         for label, text in labelled
         if (held is None or fold_of(text) != held) and same_words(text) not in held_out
     ]
-    return examples
 
 
+@functools.cache
 def held_out_texts() -> frozenset[str]:
     """What no learned reading learns from, as `same_words`: the held-out and sealed sets of
     messages, the sealed replies, every message of the sealed conversations."""

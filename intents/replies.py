@@ -22,17 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from intents.model import (
-    Model,
-    fold_of,
-    folds,
-    held_out_texts,
-    print_figures,
-    same_words,
-    train,
-    training_context,
-    written,
-)
+from intents.model import Model, folds, learnable, print_figures, train, training_context, written
 from intents.normalize import Normalized
 
 if TYPE_CHECKING:
@@ -69,12 +59,7 @@ def examples(
     labelled = [(r.label, r.text) for r in replies]
     found = replies_to_answers(load_corpus("dev") if conversations is None else conversations)
     labelled += [(label, text) for _, label, text in found]
-    held_out = held_out_texts()
-    return [
-        (label, normalize(text), text)
-        for label, text in labelled
-        if (held is None or fold_of(text) != held) and same_words(text) not in held_out
-    ]
+    return learnable(normalize, labelled, held)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
