@@ -462,6 +462,13 @@ class Policy:
         elif state.last_action == "redirect":
             in_context = self._after_redirect(state, reading)
         elif (
+            state.last_action in ("offer_human", "language")
+            and not reading.problems
+            and _ACCEPTS_RE.match(flat(reading.match.text))
+        ):
+            # "oui", "ok svp" to the person just offered: the offer taken, as with its tap.
+            in_context = self._escalate(state, "asked_for_human", HUMAN, score)
+        elif (
             state.last_action == "resolved" and signals.feedback == "no" and not reading.problems
         ):
             # "Non, ça marche toujours pas" just after the bot closed (a "merci" taken for

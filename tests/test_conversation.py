@@ -267,6 +267,15 @@ def test_a_yes_then_someone_elses_problem_is_both(engine: Engine) -> None:
     assert outcome.decision.escalation_reason is None
 
 
+def test_a_person_offered_is_taken_by_a_typed_yes(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("?")
+    offered = customer.says("euh")
+    assert offered.decision.action == "offer_human"
+    taken = customer.says("oui")
+    assert taken.decision.escalation_reason == "asked_for_human"
+
+
 def test_a_choice_is_taken_by_its_rank_or_its_subject(engine: Engine) -> None:
     customer = Customer(engine)
     customer.says("je n'arrive pas à créer mon compte")
