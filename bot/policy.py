@@ -166,11 +166,12 @@ _LICENCE_RE: Final = re.compile(r"\b(licence|licences|license|licenses|cle|cles)
 # Agreeing to wait out the days the deleted address's message gave.
 _WILL_WAIT_RE: Final = re.compile(
     r"\b(je patiente|je vais patienter|je vais attendre|j attends|j attendrai|on attend"
-    r"|je patienterai|on va attendre|attendre alors|patienter alors|je dois (donc )?attendre"
+    r"|je patienterai|on va attendre|attendre alors|patienter alors"
     r"|(j vas|jvas|je vas|j vais|jvais) (attendre|patienter))\b"
-    # "je retente dans 2 semaines": the days waited out first.
-    r"|\b(je |j )?(retente|reessaie|reessaye|refais|recommence|reviens|repasse) (\w+ ){0,2}dans"
-    r" (\d+|\w+) (jours|semaines|mois)\b"
+    # "je retente dans 2 semaines, merci": the days waited out first, nothing to report
+    # ("je réessaie dans 10 jours et je vous redis" is a wait).
+    r"|\b(je |j )?(retente|reessaie|reessaye|refais|recommence|repasse) (\w+ ){0,2}dans"
+    r" (\d+|\w+) (jours|semaines|mois)\b(?!.*\b(vous|te) (re)?(dis|dirai|tiens)\b)"
 )
 # After an answer, the customer says it did not help without saying "non".
 _UNHELPED_RE: Final = re.compile(
