@@ -32,6 +32,12 @@ MIN_LETTERS: Final = 6
 MIN_WORDS: Final = 2
 # A language other than English wins over English's own detector from this many words.
 MIN_WORDS_OTHER: Final = 5
+# ...unless it has this many of English's small words, which no other language uses.
+ENGLISH_SMALL_WORDS: Final = 2
+_ENGLISH_SMALL_WORDS: Final = frozenset(
+    {"my", "how", "the", "you", "your", "does", "what", "with", "and", "is", "it", "this",
+     "that", "please", "can", "have", "has", "of", "for"}
+)  # fmt: skip
 # Below this many words, a language other than English is not named on its own.
 MIN_WORDS_SHORT: Final = 4
 # English against French: its confidence from which the message is English.
@@ -120,7 +126,13 @@ class LanguageDetector:
         # Plainly Italian or Spanish is not English, though nearer English than French
         # ("Buongiorno, non riesco ad accedere al mio account"); a short message is
         # English first ("I forgot my password" is Italian to the low-accuracy models).
-        if code not in (None, "fr", "en") and len(tokens) >= MIN_WORDS_OTHER:
+        if (
+            code not in (None, "fr", "en")
+            and len(tokens) >= MIN_WORDS_OTHER
+            # "forgot my password, how do I reset it?" is Italian to them too: English
+            # small words say otherwise.
+            and sum(t in _ENGLISH_SMALL_WORDS for t in tokens) < ENGLISH_SMALL_WORDS
+        ):
             return code
         if english.compute_language_confidence(sample, Language.ENGLISH) >= MIN_ENGLISH:
             return "en"
