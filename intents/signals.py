@@ -70,6 +70,11 @@ ORDINAL_ALONE: Final = 4
 _SENTENCE_END_RE: Final = re.compile(r"[.!?;\n]+")
 # "Mais" and its kin, after what the customer says of the answer.
 _BUT_SPLIT_RE: Final = re.compile(r" (mais|par contre|sauf que|en revanche) ")
+# A story that ends well: the e-mail came, it works, said last.
+_ENDS_WELL_RE: Final = re.compile(
+    r"\b(et )?(la |enfin |finalement |miracle |du coup )+(il est|le mail est|il a) (arrive|arrivee"
+    r"|venu|enfin arrive|bien arrive)( merci)?$"
+)
 # A new matter announced as such, after what the customer says of the answer.
 _OTHER_THING_RE: Final = re.compile(
     r" (autre chose|autre question|une autre question|petite question|au fait|sinon"
@@ -739,6 +744,10 @@ class SignalReader:
                 self._yes(lead, lead_words) or _THANKS_RE.search(lead)
             ):
                 return "yes"
+        if _ENDS_WELL_RE.search(words):
+            # "j'ai regardé dans les indésirables, rien. Ensuite j'ai ajouté l'adresse …, et
+            # là miracle il est arrivé !": what failed first, then what worked, said last.
+            return "yes"
         if self._no(words, heads):
             before, supposed, _ = f" {words}".partition(" si ")
             if supposed and self._wait(words, heads) and not self._no(
