@@ -1116,10 +1116,17 @@ def _several_choices(message: IncomingMessage, state: ConversationState) -> tupl
     return tuple(options[n - 1] for n in picked)
 
 
+_INVALID_ERROR_RE: Final = re.compile(
+    r"\badresse (e )?mail ou (le )?mot de passe (non valide|invalide)\b"
+    r"|\binvalid email or password\b"
+)
+
+
 def _names_missing_mail(reading: Reading) -> bool:
     """Whether the message says an e-mail did not come (a bare "non, c'est pareil" names
     no e-mail, however the matcher scores its "non")."""
-    text = flat(reading.match.text)
+    # "toujours Adresse mail ou mot de passe non valide": the error's "mail" is no e-mail.
+    text = _INVALID_ERROR_RE.sub(" ", flat(reading.match.text))
     if _MAIL_WORDS_RE.search(text) is None or _BROKEN_PAGE_RE.search(text):
         # "Le lien mot de passe oublié m'affiche une page blanche": the site, not an e-mail.
         return False
