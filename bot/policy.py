@@ -146,6 +146,7 @@ _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
     r"|\balready (\w+ ){0,2}(did|done|tried|checked|searched|waited|used|picked|read|added"
     r"|contacted|looked|clicked|requested)\b"
     r"|\b(did|done|tried|clicked|used|requested|checked) (\w+ ){0,6}already\b"
+    r"|\b(heb ik (al |toch )?gedaan|hab ich (schon )?gemacht|lo he hecho|eu ja fiz|ja fiz)\b"
     # In the languages of the note: "ya lo hice", "l'ho già fatto", "habe ich schon gemacht".
     r"|\bya (lo |la |los )?(hice|he hecho|intente|he intentado|probe|he probado)\b"
     r"|\b(l ho|ho) gia (fatto|provato)\b|\bgia fatto\b"
@@ -1160,4 +1161,9 @@ _NO_MAIL_CAME_RE: Final = re.compile(
     r"\b(no|never) (\w+ ){0,2}(e mail|email|mail)s? (\w+ ){0,2}(came|arrived|arrives|comes)\b"
     r"|\b(e mail|email|mail)s? (\w+ ){0,2}never (came|arrived|arrives|comes|shows up|showed up)\b"
     r"|\bnever (got|received|get|receive) (\w+ ){0,2}(e mail|email|mail)\b"
+    # In the languages of the note: "não chega email nenhum", "no me llega el correo", "ik
+    # krijg geen mail", "es kommt keine E-Mail", "non arriva nessuna mail".
+    r"|\b(nao chega|nao recebo|nao recebi|no (me )?llega|no recibo|no he recibido|kommt keine"
+    r"|kommt (\w+ )?nicht an|bekomme keine|erhalte keine|non arriva|non ricevo|nessuna (mail|email)"
+    r"|krijg geen|ontvang geen|komt niet aan|geen (mail|e mail|email))\b"
 )
