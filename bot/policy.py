@@ -805,6 +805,15 @@ class Policy:
             return self._answer(state, problems, score)
         if reading.symptom is None and _LEAVING_THANKS_RE.search(flat(match.text)):
             return self._say(state, "thanks", "thanks", score, Say(template="thanks"))
+        if (
+            state.last_action in ("resolved", "thanks")
+            and reading.symptom is None
+            and not signals.topic
+            and _GOODBYE_ANY_RE.search(flat(match.text))
+        ):
+            # "Danke, schönen Tag noch", "Great, have a good evening!" once it is settled:
+            # thanks and goodbye in any language, no language note to give again.
+            return self._say(state, "thanks", "thanks", score, Say(template="thanks"))
         if signals.topic:
             return self._redirect(state, score)
         if signals.elsewhere:
@@ -1137,6 +1146,13 @@ def _names_missing_mail(reading: Reading) -> bool:
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60
 
 
+# Goodbyes and thanks in the languages of the note.
+_GOODBYE_ANY_RE: Final = re.compile(
+    r"^(\w+ ){0,3}(danke|gracias|grazie|obrigad[oa]|bedankt|dank je|thanks|thank you|great|merci"
+    r"|perfect|perfecto|perfetto|perfekt|super|top)\b(?!.*\?)"
+    r"|\b(have a )?(good|nice|great|lovely) (day|evening|night|weekend)\b|\bschonen (tag|abend)"
+    r"|\bbuona (giornata|serata)\b|\b(fijne|prettige) (dag|avond)\b"
+)
 # Thanks in the languages of the note; and the words that accept a person offered.
 _THANKS_ANY_RE: Final = re.compile(
     r"\b(merci|thanks|thank you|danke|gracias|grazie|obrigad[oa]|bedankt|dank je|dankjewel)\b"
