@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.models import Decision, Feedback, IncomingMessage, LinkButton, QuickReply, Say
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
 from intents.reader import DEVICE_NAMED_RE, RESET_LINK_ANSWERS, Reading
-from intents.signals import flat
+from intents.signals import ENDS_WELL_RE, flat
 
 YES = "feedback:yes"
 NO = "feedback:no"
@@ -117,7 +117,7 @@ _WORKS_NOW_RE: Final = re.compile(
     r"\b(et la|la|maintenant|now|enfin|du coup) (ca|c|sa|it|tout) (passe|marche|fonctionne|works"
     r"|est bon|roule|joue)( nickel| bien| parfaitement| impeccable)?$"
     # "… je l'ai enlevé et c'est arrivé 👍": the e-mail came, said last.
-    r"|\bet (c est|c|il est|le mail est) (arrive|arrivee|venu|passe)$"
+    rf"|{ENDS_WELL_RE.pattern}"
 )
 _SUCCEEDED_BUT_RE: Final = re.compile(
     r"\b(mais|mé|par contre|sauf que|en revanche|cependant|pourtant|maintenant|mtn|toujours pas"
@@ -1146,17 +1146,18 @@ def _names_missing_mail(reading: Reading) -> bool:
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60
 
 
-# Goodbyes and thanks in the languages of the note.
+# Thanks in the languages of the note.
+_THANKS_WORDS: Final = (
+    r"merci|thanks|thank you|danke|gracias|grazie|obrigad[oa]|bedankt|dank je|dankjewel"
+)
+_THANKS_ANY_RE: Final = re.compile(rf"\b({_THANKS_WORDS})\b")
+# Goodbyes: thanks or praise first, or a good day wished, in the languages of the note.
 _GOODBYE_ANY_RE: Final = re.compile(
-    r"^(\w+ ){0,3}(danke|gracias|grazie|obrigad[oa]|bedankt|dank je|thanks|thank you|great|merci"
-    r"|perfect|perfecto|perfetto|perfekt|super|top)\b(?!.*\?)"
+    rf"^(\w+ ){{0,3}}({_THANKS_WORDS}|great|perfect|perfecto|perfetto|perfekt|super|top)\b(?!.*\?)"
     r"|\b(have a )?(good|nice|great|lovely) (day|evening|night|weekend)\b|\bschonen (tag|abend)"
     r"|\bbuona (giornata|serata)\b|\b(fijne|prettige) (dag|avond)\b"
 )
-# Thanks in the languages of the note; and the words that accept a person offered.
-_THANKS_ANY_RE: Final = re.compile(
-    r"\b(merci|thanks|thank you|danke|gracias|grazie|obrigad[oa]|bedankt|dank je|dankjewel)\b"
-)
+# The words that accept a person offered.
 _ACCEPTS_RE: Final = re.compile(
     r"^(oui|ouais|yes|yep|ok|d accord|si|sí|ja|sim|graag)\b|\b(please|por favor|bitte|per favore"
     r"|svp|s il vous plait|volontiers|je veux bien|avec plaisir)\b"

@@ -206,23 +206,14 @@ class Reader:
                     # compte my.parallels ?": a greeting before a whole request is not
                     # the message; "Bonjour, j'ai une petite question" still is one.
                     match = self.matcher.without(match, _MOVES)
+        needed = _SYMPTOM_SAID.get(match.intent)
         if (
-            match.intent == "cannot_create_account"
+            needed is not None
             and len(words.split()) <= VAGUE_WORDS
-            and not _any(words, _CREATE_WORDS)
-            and not _any(words, _OF_AN_ACCOUNT)
+            and not any(_any(words, parts) for parts in needed)
         ):
-            # "ça bug", "le machin là il veut pas": a few words that neither make an account
-            # nor name one; the symptom's question would guess what the customer meant.
-            match = replace(match, decision="none")
-        if (
-            match.intent == "no_email_received"
-            and len(words.split()) <= VAGUE_WORDS
-            and not _any(words, _MAIL_WORDS)
-            and not _any(words, _RECEIVED_WORDS)
-        ):
-            # "bon alors ça vient ?", "le machin là, vous voyez": no e-mail is named, nor
-            # anything received.
+            # "ça bug", "le machin là il veut pas", "bon alors ça vient ?": a few words that
+            # name nothing of the symptom; its question would guess what the customer meant.
             match = replace(match, decision="none")
         if (
             match.decision == "none"
@@ -1017,6 +1008,12 @@ _GONE_WORDS: Final = (
 )
 _MAIL_WORDS: Final = ("mail", "courriel", "message", "lien")
 _RECEIVED_WORDS: Final = ("recu", "recoi", "recev", "arriv", "code", "spam", "indesirable")
+# What a short message must say for a symptom to be asked about: making or naming an
+# account; an e-mail, or something received.
+_SYMPTOM_SAID: Final = {
+    "cannot_create_account": (_CREATE_WORDS, _OF_AN_ACCOUNT),
+    "no_email_received": (_MAIL_WORDS, _RECEIVED_WORDS),
+}
 
 
 # The reset named: its link, its e-mail, the password.

@@ -70,10 +70,12 @@ ORDINAL_ALONE: Final = 4
 _SENTENCE_END_RE: Final = re.compile(r"[.!?;\n]+")
 # "Mais" and its kin, after what the customer says of the answer.
 _BUT_SPLIT_RE: Final = re.compile(r" (mais|par contre|sauf que|en revanche) ")
-# A story that ends well: the e-mail came, it works, said last.
-_ENDS_WELL_RE: Final = re.compile(
-    r"\b(et )?(la |enfin |finalement |miracle |du coup )+(il est|le mail est|il a) (arrive|arrivee"
-    r"|venu|enfin arrive|bien arrive)( merci)?$"
+# A story that ends well, said last: "… et là miracle il est arrivé !", "… je l'ai enlevé
+# et c'est arrivé 👍". Also what the policy reads as a yes no learned reading overrules.
+_AT_LAST: Final = r"(la |enfin |finalement |miracle |du coup )"
+ENDS_WELL_RE: Final = re.compile(
+    rf"\b(et {_AT_LAST}*|{_AT_LAST}+)"
+    r"(il est|le mail est|il a|c est|c) (enfin |bien )?(arrive|arrivee|venu|passe)( merci)?$"
 )
 # A new matter announced as such, after what the customer says of the answer.
 _OTHER_THING_RE: Final = re.compile(
@@ -744,7 +746,7 @@ class SignalReader:
                 self._yes(lead, lead_words) or _THANKS_RE.search(lead)
             ):
                 return "yes"
-        if _ENDS_WELL_RE.search(words):
+        if ENDS_WELL_RE.search(words):
             # "j'ai regardé dans les indésirables, rien. Ensuite j'ai ajouté l'adresse …, et
             # là miracle il est arrivé !": what failed first, then what worked, said last.
             return "yes"

@@ -487,35 +487,33 @@ def test_an_angry_customer_with_a_clear_problem_is_acknowledged_then_answered(
     assert "pas bien compris" not in texts(outcome)
 
 
-def test_two_problems_in_one_message_are_both_answered_in_order(engine: Engine) -> None:
-    outcome = Customer(engine).says(
-        "j'ai oublié mon mot de passe et en plus je sais plus quelle adresse mail j'ai utilisé"
-    )
-    assert outcome.decision.answered == ("forgot_password", "forgot_email")
-
-
-def test_a_business_account_not_made_and_a_weak_password_are_both_answered(
-    engine: Engine,
+@pytest.mark.parametrize(
+    ("text", "answered"),
+    [
+        (
+            "j'ai oublié mon mot de passe et en plus je sais plus quelle adresse mail j'ai utilisé",
+            ("forgot_password", "forgot_email"),
+        ),
+        # "compte pro" says which creation problem it is: no clarifying question hides it.
+        (
+            "Bonjour, deux choses : je n'arrive pas à créer de compte pro, et le mot de passe est"
+            " refusé car trop faible",
+            ("business_account", "weak_password"),
+        ),
+        # The e-mail missing is the device's, the password forgotten: not the reset e-mail;
+        # who is not there to help ("ma petite fille") says nothing of another topic.
+        (
+            "je ne reçois pas le mail pour valider mon iPad et en plus j'ai oublié mon mot de"
+            " passe, ma petite fille n'est pas là pour m'aider",
+            ("device_email_missing", "forgot_password"),
+        ),
+    ],
+    ids=["password-and-address", "business-and-weak-password", "device-and-password"],
+)
+def test_two_problems_in_one_message_are_both_answered_in_order(
+    engine: Engine, text: str, answered: tuple[str, ...]
 ) -> None:
-    # "compte pro" says which creation problem it is: no clarifying question hides it.
-    outcome = Customer(engine).says(
-        "Bonjour, deux choses : je n'arrive pas à créer de compte pro, et le mot de passe est"
-        " refusé car trop faible"
-    )
-    assert outcome.decision.answered == ("business_account", "weak_password")
-
-
-def test_a_device_email_missing_beside_a_forgotten_password_and_a_family_story_is_both(
-    engine: Engine,
-) -> None:
-    # The e-mail missing is the device's, the password forgotten: not the reset e-mail;
-    # who is not there to help ("ma petite fille") says nothing of another topic.
-    outcome = Customer(engine).says(
-        "je ne reçois pas le mail pour valider mon iPad et en plus j'ai oublié mon mot de"
-        " passe, ma petite fille n'est pas là pour m'aider"
-    )
-    assert outcome.decision.answered == ("device_email_missing", "forgot_password")
-    assert "Mot de passe oublié" in texts(outcome)
+    assert Customer(engine).says(text).decision.answered == answered
 
 
 def test_a_pasted_password_is_followed_by_one_reminder_per_conversation(engine: Engine) -> None:
