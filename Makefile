@@ -67,12 +67,14 @@ bench-e2e: $(STAMP)
 bench-instructions: $(STAMP)
 	$(BIN)/python -m bench.e2e_instructions
 
-# Train the learned readings again (intents/model.npz, intents/replies.npz) after the
-# catalogue, the lexicon or a development set changed; tests/test_model.py says when it is due.
+# Train the learned readings again (intents/model.npz, replies.npz, anger.npz and safety.npz)
+# after the catalogue, the lexicon or a development set changed; tests/test_model.py says when
+# it is due.
 model: $(STAMP)
 	$(BIN)/python -m intents.model train
 	$(BIN)/python -m intents.replies train
 	$(BIN)/python -m intents.anger train
+	$(BIN)/python -m intents.safety train
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,6 +23,8 @@ from intents.language import LanguageDetector
 from intents.matcher import Candidate, Match, Matcher
 from intents.model import Model
 from intents.replies import REPLIES_PATH, SURE, verdict
+from intents.safety import SAFETY_PATH
+from intents.safety import reason as learned_safety
 from intents.signals import SignalReader, Signals, flat, without_secrets
 
 HUMAN: Final = "human"
@@ -154,10 +156,12 @@ class Reader:
         languages: LanguageDetector | None = None,
         replies: Model | Literal["default"] | None = "default",
         anger: Model | Literal["default"] | None = "default",
+        safety: Model | Literal["default"] | None = "default",
     ) -> None:
         self.matcher = matcher or Matcher(catalogue)
         self.replies = Model.load(REPLIES_PATH) if replies == "default" else replies
         self.anger = Model.load(ANGER_PATH) if anger == "default" else anger
+        self.safety = Model.load(SAFETY_PATH) if safety == "default" else safety
         self.signals = signals or SignalReader()
         self.languages = languages or LanguageDetector(self.signals.french_words)
         normalize = self.matcher.normalizer.normalize
@@ -189,6 +193,11 @@ class Reader:
             words = flat(text)
         signals = self.signals.read(original, words)
         match = self.matcher.match(text)
+        if signals.safety is None and self.safety is not None:
+            # A safety matter in words the signals do not know, named by the learned reading.
+            danger = learned_safety(self.safety, match.normalized, match.text)
+            if danger is not None:
+                signals = signals.with_safety(danger)
         if match.intent in _MOVES and match.candidates:
             # "cc jai oublié mon mdp", "… Merci de m'aider": a greeting or thanks around a
             # problem does not outweigh it; what is left once they go is read on its own.

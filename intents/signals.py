@@ -150,11 +150,18 @@ class Signals:
 
     def without_topic(self) -> Signals:
         """The same signals, another topic not counted."""
+        return self._but(self.safety, topic=False)
+
+    def with_safety(self, reason: SafetyReason) -> Signals:
+        """The same signals, a safety matter for `reason`."""
+        return self._but(reason)
+
+    def _but(self, safety: SafetyReason | None, **cached: object) -> Signals:
         other = Signals(
             self._reader, self._text, self._words, self._heads,
-            safety=self.safety, human=self.human, secret=self.secret,
+            safety=safety, human=self.human, secret=self.secret,
         )  # fmt: skip
-        other._cache = {**self._cache, "topic": False}
+        other._cache = {**self._cache, **cached}
         return other
 
     @property

@@ -345,3 +345,20 @@ def _reply_label(turn: Turn, answered: str) -> str | None:
 def angry_messages(conversations: Iterable[Conversation]) -> list[str]:
     """The messages whose reply must open by acknowledging the customer's anger."""
     return [t.say for c in conversations for t in c.turns if t.acknowledge and t.say is not None]
+
+
+#: The reasons of the safety matters (DESIGN.md): handed to a person, never answered.
+SAFETY_REASONS: Final = ("hacked", "phishing", "payment", "legal", "distress")
+
+
+def safety_messages(conversations: Iterable[Conversation]) -> list[tuple[str, str]]:
+    """(label, text) of each typed message before a hand-over: the safety reason of those
+    that must be handed over for one, `none` for the others (problems, replies, other
+    topics, a person asked for). Messages typed once a person has the conversation say
+    nothing of their own (`silent`): left out."""
+    return [
+        (turn.reason if turn.reason is not None and turn.reason in SAFETY_REASONS else "none", turn.say)
+        for conversation in conversations
+        for turn in conversation.turns
+        if turn.say is not None and turn.expect != "silent"
+    ]

@@ -313,6 +313,20 @@ def test_a_hacked_account_goes_to_a_person_with_its_reason(engine: Engine) -> No
     assert QUESTION not in texts(outcome)
 
 
+def test_a_safety_matter_in_words_no_rule_knows_still_goes_to_a_person(
+    engine: Engine, catalogue: Catalogue, matcher: Matcher
+) -> None:
+    # Said in words the signals do not read, the learned reading of safety matters names it.
+    message = "j'ai reçu un sms qui se dit de Parallels avec un lien pour confirmer ma carte"
+    rules = Reader(catalogue, matcher, safety=None)
+    assert rules.read(message).signals.safety is None
+    outcome = Customer(engine).says(message)
+    assert (outcome.decision.action, outcome.decision.escalation_reason) == ("escalate", "phishing")
+    # A customer afraid of being hacked, who forgot a password, is answered.
+    worried = Customer(engine).says("j'ai oublié mon mot de passe, j'ai peur qu'on me pirate")
+    assert worried.decision.answered == ("forgot_password",)
+
+
 def test_another_parallels_topic_is_routed_at_once_with_one_tap_to_a_person(
     engine: Engine,
 ) -> None:

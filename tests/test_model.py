@@ -14,7 +14,7 @@ import pytest
 from bench.anger import load as load_anger
 from bench.devset import load
 from bench.replies import load as load_replies
-from intents import anger, replies
+from intents import anger, replies, safety
 from intents.catalogue import Catalogue
 from intents.matcher import Matcher
 from intents.model import HELD_OUT_SETS, MODEL_PATH, Model, main, same_words, training_examples
@@ -24,6 +24,7 @@ from tests.corpus import (
     first_messages,
     load_corpus,
     replies_to_answers,
+    safety_messages,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,10 +43,14 @@ def test_training_again_gives_the_shipped_model(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("reading", "path", "labels"),
-    [(replies, replies.REPLIES_PATH, replies.LABELS), (anger, anger.ANGER_PATH, anger.LABELS)],
-    ids=["replies", "anger"],
+    [
+        (replies, replies.REPLIES_PATH, replies.LABELS),
+        (anger, anger.ANGER_PATH, anger.LABELS),
+        (safety, safety.SAFETY_PATH, safety.LABELS),
+    ],
+    ids=["replies", "anger", "safety"],
 )
-def test_training_again_gives_the_shipped_readings_of_replies_and_anger(
+def test_training_again_gives_the_shipped_readings_of_replies_anger_and_safety(
     tmp_path: Path, reading: ModuleType, path: Path, labels: tuple[str, ...]
 ) -> None:
     out = tmp_path / path.name
@@ -71,6 +76,7 @@ def test_it_never_learns_from_a_held_out_message(catalogue: Catalogue) -> None:
         ("problems", training_examples(normalize, catalogue)),
         ("replies", replies.examples(normalize, load_replies("dev"))),
         ("anger", anger.examples(normalize, catalogue, load_anger("dev"))),
+        ("safety", safety.examples(normalize, catalogue)),
     ):
         learned = {same_words(text) for _, _, text in examples}
         for name, texts in held_out.items():
@@ -110,6 +116,27 @@ def test_it_learns_from_what_the_development_conversations_expect() -> None:
         ("forgot_password", "no", "toujours rien reçu, c'est une blague ?"),
     ]
     assert angry_messages([conversation]) == ["toujours rien reçu, c'est une blague ?"]
+    hacked = Conversation.model_validate(
+        {
+            "id": "safety-dev-999",
+            "theme": "safety",
+            "part": "dev",
+            "turns": [
+                {"say": "mdp oublié", "expect": "answer", "intents": ["forgot_password"]},
+                {"say": "quelqu'un a changé mon mail", "expect": "escalate", "reason": "hacked"},
+                {"say": "vite svp", "expect": "silent"},
+            ],
+        }
+    )
+    # What is typed once a person has the conversation is no lesson.
+    assert safety_messages([conversation, hacked]) == [
+        ("none", "bonsoir"),
+        ("none", "jai oublié mon mdp"),
+        ("none", "je regarde ce soir"),
+        ("none", "toujours rien reçu, c'est une blague ?"),
+        ("none", "mdp oublié"),
+        ("hacked", "quelqu'un a changé mon mail"),
+    ]
 
 
 def test_the_bot_reads_without_the_training_libraries() -> None:
