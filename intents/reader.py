@@ -670,7 +670,9 @@ class Reader:
             # "Il faut confirmer le navigateur par mail, mais rien ne vient": one e-mail
             # missing, said twice; the reset e-mail is another only when it is named.
             found.remove("reset_email_missing")
-        if {"email_in_use", "email_deleted"} <= set(found):
+        if {"email_in_use", "email_deleted"} <= set(found) and _DELETED_RE.search(
+            said["email_in_use"]
+        ):
             return ()
         return tuple(found)
 
@@ -757,6 +759,9 @@ _SEVERAL_RE: Final = re.compile(
     r"|autre|deux|2|plusieurs|sinon|avant ca|avant cela|and|also|two|another)\b"
 )
 _BUT_RE: Final = re.compile(r"\b(mais|par contre|sauf que)\b")
+# The words of the deleted address's error, which a clause about an address "utilisée"
+# may hold: then the two problems are one error message.
+_DELETED_RE: Final = re.compile(r"\b(supprim\w*|reutilis\w*|jours?|efface\w*)\b")
 _CLAUSE_SPLIT: Final = re.compile(
     r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s*\+\s*|\s+/\s+|\s+\d[.)]\s+"
     r"|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"

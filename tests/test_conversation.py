@@ -521,8 +521,19 @@ def test_an_angry_customer_with_a_clear_problem_is_acknowledged_then_answered(
             " passe, ma petite fille n'est pas là pour m'aider",
             ("device_email_missing", "forgot_password"),
         ),
+        # Two addresses, two errors: one already used, the other deleted.
+        (
+            "sur mon adresse perso on me répond que l'adresse mail est déjà utilisée, et sur la"
+            " pro qu'elle a été supprimée et ne peut pas être réutilisée pendant 20 jours",
+            ("email_in_use", "email_deleted"),
+        ),
     ],
-    ids=["password-and-address", "business-and-weak-password", "device-and-password"],
+    ids=[
+        "password-and-address",
+        "business-and-weak-password",
+        "device-and-password",
+        "address-used-and-address-deleted",
+    ],
 )
 def test_two_problems_in_one_message_are_both_answered_in_order(
     engine: Engine, text: str, answered: tuple[str, ...]
