@@ -101,8 +101,12 @@ def test_bot_stays_silent_while_a_person_has_the_conversation(engine: Engine) ->
     assert later.replies == []
 
 
-def test_asking_for_a_person_escalates_at_once(engine: Engine) -> None:
-    outcome = Customer(engine).says("je veux parler à un humain svp")
+@pytest.mark.parametrize(
+    "text",
+    ["je veux parler à un humain svp", "vous pouvez me passer quelqu'un du support ?"],
+)
+def test_asking_for_a_person_escalates_at_once(engine: Engine, text: str) -> None:
+    outcome = Customer(engine).says(text)
     assert outcome.decision.action == "escalate"
     assert outcome.decision.escalation_reason == "asked_for_human"
 
