@@ -474,13 +474,21 @@ class Reader:
                 signals = signals.without_topic()
         several = None
         long = len(words.split()) >= SEVERAL_FROM
-        joined = long and (_SEVERAL_RE.search(words) is not None or "+" in text or " / " in text)
+        # In another language, its own "and" joins two problems ("Ich habe mein Passwort
+        # vergessen und außerdem …"), and splits the clauses.
+        own_and = _AND_IN.get(language or "")
+        joined = long and (
+            _SEVERAL_RE.search(words) is not None
+            or "+" in text
+            or " / " in text
+            or (own_and is not None and own_and[0].search(words) is not None)
+        )
         # A message in doubt as a whole may join its two problems with "mais" too.
         contrasted = joined or (long and _BUT_RE.search(words) is not None)
         if len(pasted) > 1:
             several = functools.partial(tuple, pasted)
         elif problems and joined:
-            several = functools.partial(self._several, text)
+            several = functools.partial(self._several, text, language)
         elif (
             not problems
             and contrasted
@@ -494,7 +502,7 @@ class Reader:
             # Two close problems because the message names both ("je reçois ni le mail de
             # réinitialisation, ni celui pour autoriser mon ordinateur"): each clause, read
             # alone, is clearly one of them; both are answered.
-            found = self._several(text)
+            found = self._several(text, language)
             if len(found) < 2 and joined:
                 # "jme souvien pu de mon mdp ni de ladresse mail": both said clearly by the
                 # whole message, though no clause alone names the second.
@@ -600,7 +608,7 @@ class Reader:
         signals = self.signals.read(words, words)
         return bool(signals.done) and signals.feedback != "no"
 
-    def _several(self, text: str) -> tuple[str, ...]:
+    def _several(self, text: str, language: str | None = None) -> tuple[str, ...]:
         """The problems a message names clearly one sentence or clause each, in order.
 
         A clause counts when, read alone, it is clearly one problem (a high score, or a
@@ -614,7 +622,8 @@ class Reader:
         found: list[str] = []
         said: dict[str, str] = {}
         mail = False
-        for piece in _CLAUSE_SPLIT.split(text[:SEVERAL_CHARS]):
+        split = _AND_IN[language][1] if language in _AND_IN else _CLAUSE_SPLIT
+        for piece in split.split(text[:SEVERAL_CHARS]):
             words = flat(piece)
             if mail and _THAT_ONE_START_RE.match(words):
                 # "… ni le mail pour autoriser mon navigateur, ni celui pour réinitialiser
@@ -769,6 +778,23 @@ _CLAUSE_SPLIT: Final = re.compile(
     r"|avant [çc]a|avant cela|and also|and then|and|also|but)\s+)",
     re.IGNORECASE,
 )
+# "And", "also" and "two" in the other languages of the note: which join two problems, and
+# where the clauses of a message in that language begin (French's "y", "en" and "e" are
+# other words: only in a message in that language).
+_AND_WORDS: Final = {
+    "de": ("und|sowie|ausserdem|zudem|dazu|auch|zwei", "und|sowie|außerdem|ausserdem|zudem"),
+    "nl": ("en|ook|daarnaast|bovendien|twee", "en|ook|daarnaast|bovendien"),
+    "es": ("y|e|ademas|tambien|dos", "y|e|además|ademas|también|tambien"),
+    "it": ("e|ed|inoltre|anche|due", "e|ed|inoltre|anche"),
+    "pt": ("e|alem disso|tambem|duas|dois", "e|além disso|alem disso|também|tambem"),
+}
+_AND_IN: Final = {
+    language: (
+        re.compile(rf"\b({joined})\b"),
+        re.compile(_CLAUSE_SPLIT.pattern.removesuffix(r")\s+)") + rf"|{split})\s+)", re.IGNORECASE),
+    )
+    for language, (joined, split) in _AND_WORDS.items()
+}
 # "Je n'ai pas oublié mon mot de passe", "j'ai toujours accès à mon adresse".
 # "Je connais mon mot de passe", "j'ai oublié son mot de passe" (a mailbox's, not the
 # account's) do not name the forgotten password either.

@@ -350,6 +350,21 @@ def test_english_gets_a_note_in_english_and_in_french_and_the_answer(engine: Eng
     assert outcome.decision.answered == ("forgot_password",)
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Hola, olvidé mi contraseña y además tengo que crear una cuenta de empresa", "es"),
+        ("Esqueci a minha senha e também preciso criar uma conta empresarial", "pt"),
+    ],
+)
+def test_two_problems_joined_in_another_language_are_both_answered(
+    engine: Engine, text: str, language: str
+) -> None:
+    outcome = Customer(engine).says(text)
+    assert outcome.decision.answered == ("forgot_password", "business_account")
+    assert outcome.decision.language == language
+
+
 def test_a_link_already_clicked_in_english_gets_the_reset_email_answer(engine: Engine) -> None:
     customer = Customer(engine)
     customer.says("Hi, I forgot my Parallels account password, how do I reset it?")
