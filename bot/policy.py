@@ -163,7 +163,10 @@ _BEFORE_RE: Final = re.compile(
     r"\b(deja|already|avant de vous (ecrire|contacter)|au prealable|la premiere chose"
     r"|je sais|j sais|jsais|on sait)\b"
 )
-_LICENCE_RE: Final = re.compile(r"\b(licence|licences|license|licenses|cle|cles)\b")
+_LICENCE_RE: Final = re.compile(
+    r"\b(licence|licences|license|licenses|cle|cles|licencia|licencias|licenza|licenze"
+    r"|licenca|licencas|lizenz|lizenzen|licentie|licenties)\b"
+)
 # Agreeing to wait out the days the deleted address's message gave.
 _WILL_WAIT_RE: Final = re.compile(
     r"\b(je patiente|je vais patienter|je vais attendre|j attends|j attendrai|on attend"

@@ -427,6 +427,14 @@ def test_a_new_account_made_after_the_lost_address_answer_goes_to_a_person(
     assert outcome.decision.action == "wait"
     outcome = customer.says("c'est fait, j'ai un nouveau compte avec mon gmail")
     assert outcome.decision.escalation_reason == "not_solved"
+    # The licence to move, asked about in Italian, is that answer's assistance too.
+    italian = Customer(engine)
+    italian.says("Non ho più accesso alla email con cui mi sono registrato")
+    outcome = italian.says("Creato il nuovo account! Come sposto la licenza adesso?")
+    assert (outcome.decision.action, outcome.decision.escalation_reason) == (
+        "escalate",
+        "not_solved",
+    )
 
 
 def test_a_step_announced_is_waited_for_not_taken_as_done(engine: Engine) -> None:
