@@ -591,6 +591,16 @@ class Policy:
             # answer's assistance, a person's work.
             turn = self._escalate(state, "not_solved", state.last_intent or NONE, score)
             return _with_feedback(turn, "yes")
+        if (
+            last == ("forgot_email",)
+            and not new
+            and feedback != "yes"
+            and reading.symptom == "no_email_received"
+            and reading.verdict == "no"
+        ):
+            # "Nein, ich finde in keinem Postfach eine Mail von noreply@parallels.com": the
+            # e-mails that answer says to look for are nowhere; no other e-mail is missing.
+            return self._not_solved(state, score)
         if not new and feedback in ("yes", None):
             # The learned reading of replies, when sure, over a yes the signals read in
             # words that say the opposite ("Génial, encore un lien qui mène nulle part 👏",

@@ -437,6 +437,27 @@ def test_a_new_account_made_after_the_lost_address_answer_goes_to_a_person(
     )
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I searched all my inboxes, no email from noreply anywhere",
+        "Nein, in keinem meiner Postfächer ist eine Mail von Parallels",
+    ],
+)
+def test_no_mail_found_after_the_forgotten_address_answer_goes_to_a_person(
+    engine: Engine, reply: str
+) -> None:
+    # The e-mails that answer says to look for are nowhere: no question about which
+    # e-mail is missing.
+    customer = Customer(engine)
+    customer.says("j'ai oublié avec quelle adresse je me suis inscrit")
+    outcome = customer.says(reply)
+    assert (outcome.decision.action, outcome.decision.escalation_reason) == (
+        "escalate",
+        "not_solved",
+    )
+
+
 def test_a_step_announced_is_waited_for_not_taken_as_done(engine: Engine) -> None:
     customer = Customer(engine)
     customer.says("je veux créer un compte mais ça dit que l'adresse mail est déjà utilisée")
