@@ -427,6 +427,10 @@ def test_a_new_account_made_after_the_lost_address_answer_goes_to_a_person(
     assert outcome.decision.action == "wait"
     outcome = customer.says("c'est fait, j'ai un nouveau compte avec mon gmail")
     assert outcome.decision.escalation_reason == "not_solved"
+    other = Customer(engine)
+    other.says("mon adresse sfr ne marche plus et c'est celle de mon compte")
+    outcome = other.says("C'est fait, j'ai un compte avec ma nouvelle adresse orange")
+    assert outcome.decision.escalation_reason == "not_solved"
     # The licence to move, asked about in Italian, is that answer's assistance too.
     italian = Customer(engine)
     italian.says("Non ho più accesso alla email con cui mi sono registrato")
