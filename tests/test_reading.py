@@ -162,6 +162,8 @@ def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
         ("Guten Tag, ich brauche Hilfe", "de"),
         ("j'ai oublié mon password", None),
         ("le mail de reset arrive pas", None),
+        # SMS French is French.
+        ("cmt reset le password ds parallels", None),
         ("kjhgfd", None),
         ("nope", None),
         # Three words say too little of a language other than English.
