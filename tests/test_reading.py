@@ -26,6 +26,7 @@ SIGNALS = SignalReader()
         ("mon compte parallels a été piraté", "hacked"),
         ("quelqu'un s'est connecté à mon compte et a changé l'adresse mail", "hacked"),
         ("on a modifié mon mot de passe sans mon accord", "hacked"),
+        ("on a volé mon compte parallels", "hacked"),
         ("my account was hacked", "hacked"),
         (
             "j'ai reçu un mail bizarre qui dit venir de Parallels, il veut mon mot de passe",
@@ -72,6 +73,9 @@ def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None
         "I changed my password yesterday and now the reset email never arrives",
         "Ich habe das Passwort geändert, aber die E-Mail habe ich nicht bekommen",
         "He cambiado la contraseña pero no llega el correo",
+        # Taken, but by the customer: no one took the account.
+        "mon fils ne sait plus quelle adresse il a prise pour son compte",
+        "on a pris des licences pour l'agence mais je ne trouve pas le compte pro",
     ],
 )
 def test_an_account_problem_is_no_safety_matter(text: str) -> None:
