@@ -34,6 +34,9 @@ SHORT_WORDS: Final = 5
 # A message whose best article problem or symptom scores this is about the article, even
 # when it also names another topic.
 ARTICLE_NEAR: Final = 75.0
+# In a language the catalogue is not phrased in, the learned reading's probability from
+# which its problem is the message's.
+FOREIGN_SURE: Final = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +338,22 @@ class Reader:
         problems: tuple[str, ...] = ()
         if (match.decision == "answer" or _plain(match)) and match.intent in PROBLEMS:
             problems = () if signals.elsewhere else (match.intent,)
+        elif (
+            language is not None
+            and language != "en"
+            and self.matcher.model is not None
+            and signals.safety is None
+            and not signals.human
+            and not signals.elsewhere
+        ):
+            # The catalogue is phrased in French and English: in another language the
+            # words the matcher knows are few, and the learned reading, which has read
+            # customers in that language, decides when it is sure.
+            learned = self.matcher.model.probabilities(match.normalized, match.text)
+            best = int(learned.argmax())
+            intent = self.matcher.model.intents[best]
+            if intent in PROBLEMS and float(learned[best]) >= FOREIGN_SURE:
+                problems = (intent,)
         # Another topic can change the reading only of a message that is neither plainly
         # nothing nor plainly an account problem (read when needed: it costs a scan).
         unsure = not problems or problems == ("business_account",)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from bench.classify import forty_words
 from bench.devset import load
-from intents.model import TRAINING_SETS
+from intents.catalogue import Catalogue
+from intents.matcher import Matcher
+from intents.model import TRAINING_SETS, Model
 from intents.reader import Reader
 from intents.signals import SignalReader, Words, flat, gate
 from tests.corpus import load_corpus
@@ -389,3 +392,25 @@ def test_two_problems_said_plainly_are_both_read(
     reader: Reader, text: str, problems: tuple[str, ...]
 ) -> None:
     assert reader.read(text).problems == problems
+
+
+def test_in_another_language_the_learned_reading_decides_when_it_is_sure(
+    catalogue: Catalogue,
+) -> None:
+    # A learned reading sure that "universidad" means an address no longer reachable: the
+    # matcher, phrased in French and English, knows few words of a Spanish message.
+    intents = [i.id for i in catalogue.intents]
+    weights = np.zeros((1, len(intents)), dtype=np.float32)
+    weights[0, intents.index("lost_email_access")] = 12.0
+    model = Model(intents, ["w universidad"], weights, np.zeros(len(intents), dtype=np.float32))
+    reader = Reader(catalogue, Matcher(catalogue, model=model))
+    spanish = reader.read(
+        "Buenas noches, mi cuenta está con el correo de la universidad y ya me lo dieron de baja"
+    )
+    assert (spanish.language, spanish.problems) == ("es", ("lost_email_access",))
+    # Sure of nothing, it decides nothing.
+    plain = Reader(catalogue, Matcher(catalogue, model=None))
+    unsure = plain.read(
+        "Buenas noches, mi cuenta está con el correo de la universidad y ya me lo dieron de baja"
+    )
+    assert unsure.problems == ()
