@@ -1162,6 +1162,7 @@ def _names_missing_mail(reading: Reading) -> bool:
 # Thanks in the languages of the note.
 _THANKS_WORDS: Final = (
     r"merci|thanks|thank you|danke|gracias|grazie|obrigad[oa]|bedankt|dank je|dankjewel"
+    r"|brigad[oa]|valeu|vielen dank|dankeschon|dank u|muy amable|gentilissim[oa]"
 )
 _THANKS_ANY_RE: Final = re.compile(rf"\b({_THANKS_WORDS})\b")
 # Goodbyes: thanks or praise first, or a good day wished, in the languages of the note.
@@ -1169,6 +1170,10 @@ _GOODBYE_ANY_RE: Final = re.compile(
     rf"^(\w+ ){{0,3}}({_THANKS_WORDS}|great|perfect|perfecto|perfetto|perfekt|super|top)\b(?!.*\?)"
     r"|\b(have a )?(good|nice|great|lovely) (day|evening|night|weekend)\b|\bschonen (tag|abend)"
     r"|\bbuona (giornata|serata)\b|\b(fijne|prettige) (dag|avond)\b"
+    r"|\b(que )?(tenga|tengas|tenha|tenham) (un |um )?(buen|bom|buena|boa)"
+    r" (dia|tarde|noche|noite)\b"
+    r"|\b(hasta luego|hasta pronto|adios|chao|chau|ciao|tschuss|auf wiedersehen|bis bald"
+    r"|tot ziens|doei|ate logo|tchau)\b"
 )
 # The words that accept a person offered.
 _ACCEPTS_RE: Final = re.compile(

@@ -705,3 +705,23 @@ def test_the_readme_transcripts_are_what_the_bot_says(engine: Engine) -> None:
                     said += (reply.text + (f"  {choices}" if choices else "")).split("\n")
         shown = [line[5:] for line in block.splitlines() if line.startswith("bot> ")]
         assert said == shown
+
+
+@pytest.mark.parametrize(
+    "goodbye", ["Muy amable, que tenga buen día", "brigada, tchau", "Tschüss und vielen Dank"]
+)
+def test_thanks_and_goodbye_in_another_language_once_settled_are_thanked(
+    engine: Engine, goodbye: str
+) -> None:
+    customer = Customer(engine)
+    asked = customer.says("olvidé mi contraseña de Parallels")
+    customer.taps("Oui", asked)
+    outcome = customer.says(goodbye)
+    assert outcome.decision.action == "thanks"
+
+
+def test_a_wait_said_in_another_language_is_waited_for(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("el correo para cambiar la contraseña no me llega")
+    outcome = customer.says("Vale, reviso la carpeta de spam y te aviso")
+    assert outcome.decision.action == "wait"
