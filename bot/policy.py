@@ -663,6 +663,10 @@ class Policy:
                 return _with_feedback(self._redirect(state, score), "yes")
             return self._resolved(state, score, "yes")
         if feedback == "wait":
+            if "email_deleted" in last and signals.took("waited") and _waited_enough(state, text):
+                # "sauf que ça fait 3 semaines que j'attends justement" after 14 days: the
+                # days are waited out already; the waiting is what did not help.
+                return self._not_solved(state, score)
             if last == ("email_deleted",) and _WILL_WAIT_RE.search(text):
                 # "D'accord je patiente alors, merci": waiting out the days is the answer
                 # itself; the customer takes it, and nothing is left to report back.
@@ -1202,3 +1206,27 @@ _NO_MAIL_CAME_RE: Final = re.compile(
     r"|kommt (\w+ )?nicht an|bekomme keine|erhalte keine|non arriva|non ricevo|nessuna (mail|email)"
     r"|krijg geen|ontvang geen|komt niet aan|geen (mail|e mail|email))\b"
 )
+
+
+_DURATION_RE: Final = re.compile(
+    r"\b(\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|quinze|trente)"
+    r" (jours|jour|j|jrs|semaines|semaine|mois|ans|an)\b"
+)
+_NUMBER_WORDS: Final = {
+    "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,
+    "huit": 8, "neuf": 9, "dix": 10, "quinze": 15, "trente": 30,
+}  # fmt: skip
+_UNIT_DAYS: Final = {"semaine": 7, "semaines": 7, "mois": 30, "an": 365, "ans": 365}
+
+
+def _waited_enough(state: ConversationState, text: str) -> bool:
+    """Whether the time the customer says they waited covers the days the deleted address's
+    message gave (when either is unknown, what they say is taken at its word)."""
+    days = state.facts.get("days")
+    waited = [
+        (int(n) if n.isdecimal() else _NUMBER_WORDS[n]) * _UNIT_DAYS.get(unit, 1)
+        for n, unit in _DURATION_RE.findall(text)
+    ]
+    if days is None or not days.isdecimal() or not waited:
+        return True
+    return max(waited) >= int(days)

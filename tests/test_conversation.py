@@ -725,3 +725,24 @@ def test_a_wait_said_in_another_language_is_waited_for(engine: Engine) -> None:
     customer.says("el correo para cambiar la contraseña no me llega")
     outcome = customer.says("Vale, reviso la carpeta de spam y te aviso")
     assert outcome.decision.action == "wait"
+
+
+def test_the_days_already_waited_after_the_deleted_address_answer_go_to_a_person(
+    engine: Engine,
+) -> None:
+    error = (
+        "ça me dit : Cette adresse e-mail a été supprimée et ne peut pas être réutilisée"
+        " pendant au moins 14 jours"
+    )
+    customer = Customer(engine)
+    customer.says(error)
+    outcome = customer.says("sauf que ça fait déjà un mois que j'attends")
+    assert (outcome.decision.action, outcome.decision.escalation_reason) == (
+        "escalate",
+        "not_solved",
+    )
+    # Fewer days than the message gave: the customer still has to wait them out.
+    sooner = Customer(engine)
+    sooner.says(error)
+    assert sooner.says("ça fait une semaine que j'attends").decision.action != "escalate"
+
