@@ -52,6 +52,9 @@ INTENT_PREFIX = "intent:"
 MAX_CHOICES = 3
 #: Languages besides French that the catalogue's phrasings are written in.
 PHRASED_LANGUAGES: Final = ("en",)
+# How sure the learned reading of replies must be of a reply in another of the note's
+# languages, which the rules hardly read.
+FOREIGN_SURE: Final = 0.3
 # In another language, a reading in doubt is asked about only from this score: below it,
 # the language note alone.
 LANGUAGE_SURE: Final = 60.0
@@ -707,15 +710,18 @@ class Policy:
             return self._not_solved(state, score)
         if reading.match.intent == "thanks" and reading.match.decision != "none":
             return self._resolved(state, score, "yes")
+        foreign = reading.language not in (None, *PHRASED_LANGUAGES)
         if (
             feedback is None
-            and reading.symptom is None
+            and (reading.symptom is None or foreign)
             and not signals.topic
             and reading.match.intent not in ("greeting", "thanks", HUMAN)
         ):
             # Words no rule has met ("je ne suis pas devant mon ordinateur, je regarderai
-            # en rentrant"): the learned reading of replies, when it is sure.
-            said = reading.verdict
+            # en rentrant"): the learned reading of replies, when it is sure. In a language
+            # the rules hardly read ("Vale, miro la carpeta y os digo"), its best guess:
+            # the language note alone would leave the answer's question unanswered.
+            said = reading.verdict_at(FOREIGN_SURE) if foreign else reading.verdict
             if said in ("no", "done"):
                 return self._not_solved(state, score)
             if said == "wait":
