@@ -76,6 +76,8 @@ def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None
         "I changed my password yesterday and now the reset email never arrives",
         "Ich habe das Passwort geändert, aber die E-Mail habe ich nicht bekommen",
         "He cambiado la contraseña pero no llega el correo",
+        # The customer asks for the reset, no e-mail asks for the password.
+        "depuis ce matin je demande mot de passe oublié, rien ne vient dans mon mail",
         # Taken, but by the customer: no one took the account.
         "mon fils ne sait plus quelle adresse il a prise pour son compte",
         "on a pris des licences pour l'agence mais je ne trouve pas le compte pro",
