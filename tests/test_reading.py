@@ -157,7 +157,16 @@ def test_anger_is_heard(text: str, angry: bool) -> None:
 
 @pytest.mark.parametrize(
     ("text", "rank"),
-    [("le deuxième", 2), ("le 2", 2), ("le 2eme", 2), ("le dernier", -1), ("plutôt le premier", 1)],
+    [
+        ("le deuxième", 2),
+        ("le 2", 2),
+        ("le 2eme", 2),
+        ("le dernier", -1),
+        ("plutôt le premier", 1),
+        ("la seconda", 2),
+        ("der zweite", 2),
+        ("el último", -1),
+    ],
 )
 def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
     assert SIGNALS.read(text).ordinal == rank
