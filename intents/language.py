@@ -134,6 +134,14 @@ class LanguageDetector:
             and sum(t in _ENGLISH_SMALL_WORDS for t in tokens) < ENGLISH_SMALL_WORDS
         ):
             return code
+        if (
+            code not in (None, "fr", "en")
+            and len(tokens) >= MIN_WORDS_SHORT
+            and not any(t in _ENGLISH_SMALL_WORDS for t in tokens)
+        ):
+            # "Anmeldung bei Parallels klappt nicht": plainly German to them, and not a
+            # word of English's own; English is only less French.
+            return code
         if english.compute_language_confidence(sample, Language.ENGLISH) >= MIN_ENGLISH:
             return "en"
         if code not in (None, "fr") and len(tokens) < MIN_WORDS_SHORT:

@@ -182,6 +182,11 @@ def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
         ("le mail de reset arrive pas", None),
         # SMS French is French.
         ("cmt reset le password ds parallels", None),
+        ("sa di deja utilisé", None),
+        # Spanish "deja" and "les" are Spanish words too.
+        ("cuando me registro me dice que la contraseña es muy común y no me deja", "es"),
+        # Short, plainly German, not a word of English's own: not English.
+        ("Login bei Parallels geht nicht", "de"),
         ("kjhgfd", None),
         ("nope", None),
         # Three words say too little of a language other than English.
