@@ -67,7 +67,8 @@ _SETTLED_FOR_RE: Final = re.compile(
 # of this many.
 ORDINAL_WORDS: Final = 8
 ORDINAL_ALONE: Final = 4
-_SENTENCE_END_RE: Final = re.compile(r"[.!?;\n]+")
+# The rank said first, before a comma: "le 4e, il y a marqué 21 jours".
+_RANK_END_RE: Final = re.compile(r"[.!?;,\n]+")
 # "Mais" and its kin, after what the customer says of the answer.
 _BUT_SPLIT_RE: Final = re.compile(r" (mais|par contre|sauf que|en revanche) ")
 # A story that ends well, said last: "… et là miracle il est arrivé !", "… je l'ai enlevé
@@ -715,7 +716,7 @@ class SignalReader:
             if len(words.split()) > ORDINAL_WORDS:
                 # "le premier. et oui j'ai déjà regardé dans les spams": the rank said in
                 # a sentence of its own, then more.
-                first = flat(_SENTENCE_END_RE.split(text, maxsplit=1)[0])
+                first = flat(_RANK_END_RE.split(text, maxsplit=1)[0])
                 if len(first.split()) > ORDINAL_ALONE or self._ordinal.match(first) is None:
                     return None
             return self._ordinals.get(match.group(1))

@@ -76,6 +76,8 @@ def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None
         "I changed my password yesterday and now the reset email never arrives",
         "Ich habe das Passwort geändert, aber die E-Mail habe ich nicht bekommen",
         "He cambiado la contraseña pero no llega el correo",
+        # A way of speaking.
+        "Ce site va me tuer, il dit que mon adresse mail est déjà utilisée",
         # The customer asks for the reset, no e-mail asks for the password.
         "depuis ce matin je demande mot de passe oublié, rien ne vient dans mon mail",
         # Taken, but by the customer: no one took the account.
@@ -166,6 +168,7 @@ def test_anger_is_heard(text: str, angry: bool) -> None:
         ("la seconda", 2),
         ("der zweite", 2),
         ("el último", -1),
+        ("le 4e, il y a marqué 21 jours dans le message", 4),
     ],
 )
 def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
