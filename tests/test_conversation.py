@@ -49,6 +49,12 @@ def texts(outcome: Outcome) -> str:
     return "\n".join(reply.text for reply in outcome.replies)
 
 
+def handed_over(outcome: Outcome) -> str | None:
+    """Why the conversation went to a person, or None when it did not."""
+    decision = outcome.decision
+    return decision.escalation_reason if decision.action == "escalate" else None
+
+
 def titles(outcome: Outcome) -> list[str]:
     return [qr.title for reply in outcome.replies for qr in reply.quick_replies]
 
@@ -205,10 +211,7 @@ def test_still_not_working_after_an_answer_goes_to_a_person_not_a_goodbye(engine
     customer = Customer(engine)
     customer.says("je ne reçois pas l'e-mail de réinitialisation")
     outcome = customer.says("non ça marche toujours pas")
-    assert (outcome.decision.action, outcome.decision.escalation_reason) == (
-        "escalate",
-        "not_solved",
-    )
+    assert handed_over(outcome) == "not_solved"
     assert "Parfait" not in texts(outcome)
 
 
@@ -313,7 +316,7 @@ def test_a_hacked_account_goes_to_a_person_with_its_reason(engine: Engine) -> No
     outcome = Customer(engine).says(
         "mon compte a été piraté, quelqu'un a changé mon mot de passe et mon adresse mail"
     )
-    assert (outcome.decision.action, outcome.decision.escalation_reason) == ("escalate", "hacked")
+    assert handed_over(outcome) == "hacked"
     assert QUESTION not in texts(outcome)
 
 
@@ -325,7 +328,7 @@ def test_a_safety_matter_in_words_no_rule_knows_still_goes_to_a_person(
     rules = Reader(catalogue, matcher, safety=None)
     assert rules.read(message).signals.safety is None
     outcome = Customer(engine).says(message)
-    assert (outcome.decision.action, outcome.decision.escalation_reason) == ("escalate", "phishing")
+    assert handed_over(outcome) == "phishing"
     # A customer afraid of being hacked, who forgot a password, is answered.
     worried = Customer(engine).says("j'ai oublié mon mot de passe, j'ai peur qu'on me pirate")
     assert worried.decision.answered == ("forgot_password",)
@@ -410,35 +413,35 @@ def test_what_the_article_has_already_failed_to_solve_goes_to_a_person(
     customer = Customer(engine)
     assert customer.says(first).decision.action in ("answer", "clarify")
     outcome = customer.says(reply)
-    assert (outcome.decision.action, outcome.decision.escalation_reason) == (
-        "escalate",
-        "not_solved",
-    )
+    assert handed_over(outcome) == "not_solved"
     assert outcome.decision.answered == ()
     assert absent not in texts(outcome)
 
 
+@pytest.mark.parametrize(
+    ("lost", "made"),
+    [
+        (
+            "je n'ai plus accès à l'adresse mail de mon compte, c'était celle du boulot",
+            "c'est fait, j'ai un nouveau compte avec mon gmail",
+        ),
+        (
+            "mon adresse sfr ne marche plus et c'est celle de mon compte",
+            "C'est fait, j'ai un compte avec ma nouvelle adresse orange",
+        ),
+        # The licence to move, asked about in Italian, is that answer's assistance too.
+        (
+            "Non ho più accesso alla email con cui mi sono registrato",
+            "Creato il nuovo account! Come sposto la licenza adesso?",
+        ),
+    ],
+)
 def test_a_new_account_made_after_the_lost_address_answer_goes_to_a_person(
-    engine: Engine,
+    engine: Engine, lost: str, made: str
 ) -> None:
     customer = Customer(engine)
-    customer.says("je n'ai plus accès à l'adresse mail de mon compte, c'était celle du boulot")
-    outcome = customer.says("ok je vais créer le nouveau compte")
-    assert outcome.decision.action == "wait"
-    outcome = customer.says("c'est fait, j'ai un nouveau compte avec mon gmail")
-    assert outcome.decision.escalation_reason == "not_solved"
-    other = Customer(engine)
-    other.says("mon adresse sfr ne marche plus et c'est celle de mon compte")
-    outcome = other.says("C'est fait, j'ai un compte avec ma nouvelle adresse orange")
-    assert outcome.decision.escalation_reason == "not_solved"
-    # The licence to move, asked about in Italian, is that answer's assistance too.
-    italian = Customer(engine)
-    italian.says("Non ho più accesso alla email con cui mi sono registrato")
-    outcome = italian.says("Creato il nuovo account! Come sposto la licenza adesso?")
-    assert (outcome.decision.action, outcome.decision.escalation_reason) == (
-        "escalate",
-        "not_solved",
-    )
+    customer.says(lost)
+    assert handed_over(customer.says(made)) == "not_solved"
 
 
 @pytest.mark.parametrize(
@@ -456,10 +459,7 @@ def test_no_mail_found_after_the_forgotten_address_answer_goes_to_a_person(
     customer = Customer(engine)
     customer.says("j'ai oublié avec quelle adresse je me suis inscrit")
     outcome = customer.says(reply)
-    assert (outcome.decision.action, outcome.decision.escalation_reason) == (
-        "escalate",
-        "not_solved",
-    )
+    assert handed_over(outcome) == "not_solved"
 
 
 def test_a_step_announced_is_waited_for_not_taken_as_done(engine: Engine) -> None:
@@ -471,6 +471,9 @@ def test_a_step_announced_is_waited_for_not_taken_as_done(engine: Engine) -> Non
     other.says("Chu pas capable de recevoir le courriel pour changer mon mot de passe")
     outcome = other.says("ok j'vas ajouter l'adresse dans mes contacts pis réessayer")
     assert outcome.decision.action == "wait"
+    lost = Customer(engine)
+    lost.says("je n'ai plus accès à l'adresse mail de mon compte, c'était celle du boulot")
+    assert lost.says("ok je vais créer le nouveau compte").decision.action == "wait"
 
 
 def test_a_yes_then_a_new_missing_mail_answers_the_new_problem(engine: Engine) -> None:
@@ -745,10 +748,7 @@ def test_the_days_already_waited_after_the_deleted_address_answer_go_to_a_person
     customer = Customer(engine)
     customer.says(error)
     outcome = customer.says("sauf que ça fait déjà un mois que j'attends")
-    assert (outcome.decision.action, outcome.decision.escalation_reason) == (
-        "escalate",
-        "not_solved",
-    )
+    assert handed_over(outcome) == "not_solved"
     # Fewer days than the message gave: the customer still has to wait them out.
     sooner = Customer(engine)
     sooner.says(error)
