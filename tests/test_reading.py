@@ -76,6 +76,8 @@ def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None
         "I changed my password yesterday and now the reset email never arrives",
         "Ich habe das Passwort geändert, aber die E-Mail habe ich nicht bekommen",
         "He cambiado la contraseña pero no llega el correo",
+        # Denied.
+        "Pas de piratage ni rien de grave hein, j'ai juste oublié mon mot de passe",
         # A way of speaking.
         "Ce site va me tuer, il dit que mon adresse mail est déjà utilisée",
         # The customer asks for the reset, no e-mail asks for the password.
