@@ -223,6 +223,11 @@ CORRECTION_GAP: Final = 8.0
 _WHICH_ONE_RE: Final = re.compile(
     r"\b(c est quoi|quelle est|quelle|y a quoi comme) (la )?difference\b|\bdifference entre\b"
     r"|\b(comment|comment je peux|comment on peut) (savoir|le savoir|je sais) (lequel|laquelle)\b"
+    # "je vois pas les boutons, vous pouvez me réécrire les choix ?"
+    r"|\b(reecrire|redonner|repeter|redire|reecrivez|redonnez|repetez|rappeler|lister)"
+    r" (\w+ )?(les )?(choix|options|propositions|boutons)\b"
+    r"|\b(vois|voit|trouve|affiche|apparait|apparaissent) (\w+ ){0,2}(pas|plus|aucun)"
+    r" (\w+ )?(les )?(boutons|choix|options|propositions)\b"
 )
 # A reply that points to one of the choices ("celui pour changer le mot de passe oublié").
 _POINTER_RE: Final = re.compile(

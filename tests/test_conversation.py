@@ -308,6 +308,11 @@ def test_a_question_about_the_choices_or_the_same_message_asks_again_once(engine
     stuck = Customer(engine)
     stuck.says("je ne reçois pas le mail")
     assert stuck.says("je ne reçois pas le mail").decision.action == "clarify"
+    # Choices the customer cannot see are asked again.
+    unseen = Customer(engine)
+    unseen.says("je ne reçois pas le mail")
+    again = unseen.says("je ne vois pas les boutons, vous pouvez répéter les choix ?")
+    assert again.decision.action == "clarify"
     # Asked twice already: a person is offered rather than the same question a third time.
     assert stuck.says("je ne reçois pas le mail").decision.action == "offer_human"
 
