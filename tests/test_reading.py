@@ -137,6 +137,10 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("j'ai attendu largement et c'est toujours le même message", {"waited"}),
         ("le lien mot de passe oublié je l'ai déjà utilisé deux fois", {"reset_link"}),
         ("je veux créer un nouveau compte", set()),
+        ("Spams : vérifiés. noreply@parallels.com : dans mes contacts.", {"spam", "contacts"}),
+        ("checked my spam folder twice, nothing", {"spam"}),
+        ("In de spam staat ook niks", {"spam"}),
+        ("já adicionei o noreply@parallels.com nos contatos", {"contacts"}),
     ],
 )
 def test_steps_the_customer_already_took_are_told_from_steps_to_come(
