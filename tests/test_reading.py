@@ -141,6 +141,8 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("checked my spam folder twice, nothing", {"spam"}),
         ("In de spam staat ook niks", {"spam"}),
         ("já adicionei o noreply@parallels.com nos contatos", {"contacts"}),
+        ("ho già cercato mail da noreply@parallels.com in tutte le caselle", {"searched_noreply"}),
+        ("je vais chercher les mails de noreply", set()),
     ],
 )
 def test_steps_the_customer_already_took_are_told_from_steps_to_come(
