@@ -197,7 +197,8 @@ _LEAVING_THANKS_RE: Final = re.compile(
 # Words without which a message names no e-mail that did not come.
 _MAIL_WORDS_RE: Final = re.compile(
     r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit"
-    r"|rien|r1|spam|spams|indesirables?|noreply|no reply)\b"
+    r"|rien|r1|spam|spams|indesirables?|noreply|no reply"
+    r"|emails|correo|correos|enlace|link|posta|nachricht|bericht)\b"
 )
 # A page of the site that does not show: no e-mail is in question.
 _BROKEN_PAGE_RE: Final = re.compile(
@@ -727,6 +728,15 @@ class Policy:
             # the rules hardly read ("Vale, miro la carpeta y os digo"), its best guess:
             # the language note alone would leave the answer's question unanswered.
             said = reading.verdict_at(FOREIGN_SURE) if foreign else reading.verdict
+            if (
+                said in ("no", "done")
+                and set(last) & RESET_LINK_ANSWERS
+                and "lost_email_access" not in last
+                and _names_missing_mail(reading)
+            ):
+                # "ya lo hice pero no me llega el correo": the link was followed; its
+                # e-mail is what is missing, in any language.
+                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
             if said in ("no", "done"):
                 return self._not_solved(state, score)
             if said == "wait":
@@ -1211,6 +1221,7 @@ _NO_MAIL_CAME_RE: Final = re.compile(
     r"\b(no|never) (\w+ ){0,2}(e mail|email|mail)s? (\w+ ){0,2}(came|arrived|arrives|comes)\b"
     r"|\b(e mail|email|mail)s? (\w+ ){0,2}never (came|arrived|arrives|comes|shows up|showed up)\b"
     r"|\bnever (got|received|get|receive) (\w+ ){0,2}(e mail|email|mail)\b"
+    r"|\b(e mail|email|mail)s? (\w+ ){0,2}(isn t|is not|aren t|not) (coming|arriving|showing up)\b"
     # In the languages of the note: "não chega email nenhum", "no me llega el correo", "ik
     # krijg geen mail", "es kommt keine E-Mail", "non arriva nessuna mail".
     r"|\b(nao chega|nao recebo|nao recebi|no (me )?llega|no recibo|no he recibido|kommt keine"

@@ -373,12 +373,30 @@ def test_two_problems_joined_in_another_language_are_both_answered(
     assert outcome.decision.language == language
 
 
-def test_a_link_already_clicked_in_english_gets_the_reset_email_answer(engine: Engine) -> None:
+@pytest.mark.parametrize(
+    ("problem", "reply", "language"),
+    [
+        (
+            "Hi, I forgot my Parallels account password, how do I reset it?",
+            "I clicked the forgot password link twice already but no email came",
+            "en",
+        ),
+        (
+            "Hi, I forgot my Parallels account password, how do I reset it?",
+            "I did that already but the email isn't coming",
+            "en",
+        ),
+        ("olvidé mi contraseña de Parallels", "ya usé el enlace, pero el correo no me llega", "es"),
+    ],
+)
+def test_a_link_already_clicked_in_another_language_gets_the_reset_email_answer(
+    engine: Engine, problem: str, reply: str, language: str
+) -> None:
     customer = Customer(engine)
-    customer.says("Hi, I forgot my Parallels account password, how do I reset it?")
-    outcome = customer.says("I clicked the forgot password link twice already but no email came")
+    customer.says(problem)
+    outcome = customer.says(reply)
     assert outcome.decision.answered == ("reset_email_missing",)
-    assert outcome.decision.language == "en"
+    assert outcome.decision.language == language
 
 
 @pytest.mark.parametrize(
