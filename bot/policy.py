@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.models import Decision, Feedback, IncomingMessage, LinkButton, QuickReply, Say
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
 from intents.reader import DEVICE_NAMED_RE, RESET_LINK_ANSWERS, Reading
-from intents.signals import ENDS_WELL_RE, flat
+from intents.signals import ENDS_WELL_RE, any_word, flat
 
 YES = "feedback:yes"
 NO = "feedback:no"
@@ -1189,7 +1189,7 @@ _THANKS_WORDS: Final = (
     r"merci|thanks|thank you|danke|gracias|grazie|obrigad[oa]|bedankt|dank je|dankjewel"
     r"|brigad[oa]|valeu|vielen dank|dankeschon|dank u|muy amable|gentilissim[oa]"
 )
-_THANKS_ANY_RE: Final = re.compile(rf"\b({_THANKS_WORDS})\b")
+_THANKS_ANY_RE: Final = any_word(_THANKS_WORDS)
 # Goodbyes: thanks or praise first, or a good day wished, in the languages of the note.
 _GOODBYE_ANY_RE: Final = re.compile(
     rf"^(\w+ ){{0,3}}({_THANKS_WORDS}|great|perfect|perfecto|perfetto|perfekt|super|top)\b(?!.*\?)"

@@ -25,7 +25,7 @@ from intents.model import Model
 from intents.replies import REPLIES_PATH, SURE, verdict
 from intents.safety import SAFETY_PATH
 from intents.safety import reason as learned_safety
-from intents.signals import SignalReader, Signals, flat, without_secrets
+from intents.signals import SignalReader, Signals, any_word, flat, without_secrets
 
 HUMAN: Final = "human"
 # A message of fewer words than this, named English, may be another language of the
@@ -809,7 +809,7 @@ _AND_WORDS: Final = {
 }
 _AND_IN: Final = {
     language: (
-        re.compile(rf"\b({joined})\b"),
+        any_word(joined),
         re.compile(_CLAUSE_SPLIT.pattern.removesuffix(r")\s+)") + rf"|{split})\s+)", re.IGNORECASE),
     )
     for language, (joined, split) in _AND_WORDS.items()
@@ -909,10 +909,8 @@ _ACCOUNT_WORDS: Final = (
     r"compte|account|my parallels|mot de passe|mdp|password|inscri\w*|connexion|connecter"
     r"|identifiant\w*"
 )
-_ACCOUNT_RE: Final = re.compile(rf"\b({_ACCOUNT_WORDS}|adresse|mail|e mail|email)\b")
-_ACCOUNT_ITSELF_RE: Final = re.compile(
-    rf"\b({_ACCOUNT_WORDS}|reinitialis\w*|navigateur|appareil)\b"
-)
+_ACCOUNT_RE: Final = any_word(_ACCOUNT_WORDS, "adresse|mail|e mail|email")
+_ACCOUNT_ITSELF_RE: Final = any_word(_ACCOUNT_WORDS, r"reinitialis\w*|navigateur|appareil")
 _MANAGE_RE: Final = re.compile(
     r"\b(inviter|ajouter|gerer|retirer|transferer|attribuer|reattribuer|assigner)\b (\w+ ){0,3}"
     r"(utilisateurs?|membres?|employes?|collaborateurs?|administrateurs?|admins?|salaries?"

@@ -117,6 +117,12 @@ def flat(text: str) -> str:
     return " ".join(folded_words(text))
 
 
+def any_word(*alternatives: str) -> re.Pattern[str]:
+    """A pattern for any of `alternatives` (regular-expression alternations over flat
+    words, "merci|thanks") said as whole words."""
+    return re.compile(rf"\b({'|'.join(alternatives)})\b")
+
+
 def without_secrets(text: str) -> str:
     """The text without the masking markers, which are not the customer's words."""
     return _SECRET_RE.sub(" ", text) if "[" in text else text

@@ -261,19 +261,6 @@ def test_a_first_message_with_every_step_taken_goes_to_a_person(engine: Engine, 
     assert outcome.decision.answered == ()
 
 
-def test_a_yes_then_someone_elses_problem_is_both(engine: Engine) -> None:
-    customer = Customer(engine)
-    customer.says("mot de passe refusé car largement utilisé ??")
-    outcome = customer.says(
-        "merci ca marche. mon pote lui il arrive pas a se connecter, Adresse mail ou mot de"
-        " passe non valide"
-    )
-    # The yes is the customer's; the friend's sign-in is asked about, not the answer failed.
-    assert outcome.decision.feedback == "yes"
-    assert outcome.decision.action == "clarify"
-    assert outcome.decision.escalation_reason is None
-
-
 def test_a_person_offered_is_taken_by_a_typed_yes(engine: Engine) -> None:
     customer = Customer(engine)
     customer.says("?")
@@ -499,14 +486,34 @@ def test_a_step_announced_is_waited_for_not_taken_as_done(engine: Engine) -> Non
     assert lost.says("ok je vais créer le nouveau compte").decision.action == "wait"
 
 
-def test_a_yes_then_a_new_missing_mail_answers_the_new_problem(engine: Engine) -> None:
+@pytest.mark.parametrize(
+    ("reply", "action", "answered"),
+    [
+        # A new missing e-mail, the customer's own: answered.
+        (
+            "le mdp c'est passé avec un plus long. par contre le mail mot de passe oublié "
+            "pour l'adresse perso arrive pas",
+            "answer",
+            ("reset_email_missing",),
+        ),
+        # A friend's sign-in refused: asked about, not the answer failed.
+        (
+            "merci ca marche. mon pote lui il arrive pas a se connecter, Adresse mail ou mot de"
+            " passe non valide",
+            "clarify",
+            (),
+        ),
+    ],
+    ids=["own-missing-mail", "friends-sign-in"],
+)
+def test_a_yes_then_a_new_problem_takes_the_yes_and_reads_the_new_problem(
+    engine: Engine, reply: str, action: str, answered: tuple[str, ...]
+) -> None:
     customer = Customer(engine)
     customer.says("mon mot de passe est refusé, il dit qu'il est largement utilisé")
-    outcome = customer.says(
-        "le mdp c'est passé avec un plus long. par contre le mail mot de passe oublié "
-        "pour l'adresse perso arrive pas"
-    )
-    assert outcome.decision.answered == ("reset_email_missing",)
+    outcome = customer.says(reply)
+    assert outcome.decision.feedback == "yes"
+    assert (outcome.decision.action, outcome.decision.answered) == (action, answered)
 
 
 def test_still_not_working_with_nothing_pending_is_no_thanks(engine: Engine) -> None:
