@@ -361,6 +361,22 @@ def test_two_problems_joined_in_another_language_are_both_answered(
 
 
 @pytest.mark.parametrize(
+    ("text", "language", "problem"),
+    [
+        ("Al registrarme me dice que el correo ya existe", "es", "email_in_use"),
+        ("Beim Anlegen des Kontos steht, die E-Mail-Adresse sei bereits vergeben", "de", "email_in_use"),
+        ("Ik krijg geen bevestigingsmail voor mijn nieuwe laptop", "nl", "device_email_missing"),
+    ],
+)
+def test_a_problem_in_another_languages_own_words_is_answered(
+    engine: Engine, text: str, language: str, problem: str
+) -> None:
+    outcome = Customer(engine).says(text)
+    assert outcome.decision.answered == (problem,)
+    assert outcome.decision.language == language
+
+
+@pytest.mark.parametrize(
     ("problem", "reply", "language"),
     [
         (
