@@ -179,11 +179,15 @@ class Lexicon:
     words: Mapping[str, str]
     stopwords: frozenset[str]
     mailboxes: frozenset[str] = frozenset()  # mail providers, already mapped in `words`
+    # Words of other languages, mapped in `words` but never a typo's correction.
+    foreign: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls) -> Lexicon:
         data = tomllib.loads(resources.files("intents").joinpath("lexicon.toml").read_text("utf-8"))
         phrases, words = dict(data["phrases"]), dict(data["words"])
+        foreign = data.get("foreign", {})
+        words.update(foreign)
         for name in data["services"]["names"]:
             words.setdefault(name, data["services"]["concept"])
         mailboxes = data["mailboxes"]
@@ -195,7 +199,8 @@ class Lexicon:
             phrases.setdefault(f"boite {name}", concept)
             phrases.setdefault(f"compte {name}", f"{concept} {mailboxes['account']}")
             phrases.setdefault(f"mon compte {name}", f"{concept} {mailboxes['account']}")
-        return cls(phrases, words, frozenset(data["stopwords"]["words"]), frozenset(names))
+        stopwords = frozenset(data["stopwords"]["words"])
+        return cls(phrases, words, stopwords, frozenset(names), frozenset(foreign))
 
 
 class Normalizer:
@@ -222,8 +227,8 @@ class Normalizer:
             else:
                 longer.setdefault(words[1], []).append((words, replacement))
             self._phrases[words[0]] = (longer, single)
-        self._vocabulary = sorted(set(vocabulary) | set(lexicon.words))
-        self._known = frozenset(self._vocabulary) | lexicon.stopwords
+        self._vocabulary = sorted(set(vocabulary) | (set(lexicon.words) - lexicon.foreign))
+        self._known = frozenset(self._vocabulary) | lexicon.stopwords | lexicon.foreign
         self._typo_cutoff = typo_cutoff
         self._canonical = lru_cache(maxsize=65536)(self._canonical_uncached)
         # The tokens of every known word (never corrected), looked up without the cache.

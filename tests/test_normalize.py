@@ -115,3 +115,17 @@ def test_folding_translates_every_character_the_table_maps() -> None:
 
     text = "".join(map(chr, range(0x300))) + " Mot de Passe `oublié` ŒUF Straße İ ﬁ 👍 ’"
     assert _FOLDED_RE.sub(_fold_run, text) == text.translate(_FOLD)
+
+
+@pytest.mark.parametrize(
+    ("french", "foreign"),
+    [("desole", "debole"), ("apparait", "apparaat"), ("menace", "enlace"), ("chelou", "chegou")],
+)
+def test_a_french_word_is_never_corrected_into_another_language(
+    matcher: Matcher, french: str, foreign: str
+) -> None:
+    # "Merci et désolé pour le ton" is no weak password ("debole"), "ça m'apparaît" no
+    # device ("apparaat"), a threat no link ("enlace"); the foreign word itself is read.
+    normalize = matcher.normalizer.normalize
+    assert normalize(french).tokens != normalize(foreign).tokens
+    assert normalize(foreign).tokens
