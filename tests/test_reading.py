@@ -78,6 +78,8 @@ def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None
         "He cambiado la contraseña pero no llega el correo",
         # Denied.
         "Pas de piratage ni rien de grave hein, j'ai juste oublié mon mot de passe",
+        "Je crois pas qu'on m'ait hacké, c'est juste que le mdp m'est sorti de la tête",
+        "non g pa été piraté, jme souviens juste plus de mon mdp",
         # A way of speaking.
         "Ce site va me tuer, il dit que mon adresse mail est déjà utilisée",
         # The customer asks for the reset, no e-mail asks for the password.
