@@ -154,7 +154,10 @@ class LanguageDetector:
         """Whether `text`, which `language()` names no language or English, is still more
         likely `language` than French: a short message of a customer who has just written
         in it."""
-        if language not in NOTE_LANGUAGES or self._readable(words) is None:
+        # "Merci vielmal, hat geklappt!": a French thanks or greeting in the message of a
+        # customer who writes another language is no sign of French.
+        own = " ".join(t for t in words.split() if t not in _COURTESY)
+        if language not in NOTE_LANGUAGES or self._readable(own) is None:
             return False
         from lingua import IsoCode639_1, Language
 

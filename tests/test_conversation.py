@@ -590,6 +590,17 @@ def test_a_short_message_keeps_the_language_the_customer_wrote_in(engine: Engine
     assert Customer(engine).says("I can't log in").decision.language is None
 
 
+def test_a_french_thanks_in_another_language_keeps_that_language(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("Grüezi, ich habe mein Passwort für das Parallels-Konto vergessen")
+    outcome = customer.says("Merci vielmal, hat geklappt!")
+    assert (outcome.decision.action, outcome.decision.language) == ("resolved", "de")
+    # A French customer's thanks stays French.
+    french = Customer(engine)
+    french.says("j'ai oublié mon mot de passe")
+    assert french.says("merci, ça a marché").decision.language is None
+
+
 def test_an_angry_customer_with_a_clear_problem_is_acknowledged_then_answered(
     engine: Engine,
 ) -> None:
