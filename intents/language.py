@@ -11,7 +11,9 @@ would make of it, and most messages never reach it.
 Two detectors keep the memory small: English, the language most customers fall back on,
 is told from French by lingua's high-accuracy models of those two languages; the other
 languages by its low-accuracy models of all seven, which are small and reliable once a
-message has a few words. Both load once per process (on the first message that needs them,
+message has a few words. English is named only for a message with a word English alone
+uses ("the", "forgot", "can't"): "esqueci a senha" is less French than English to the first
+detector, and Portuguese to the second. Both load once per process (on the first message that needs them,
 or at start with `warm()`).
 """
 
@@ -38,6 +40,25 @@ _ENGLISH_SMALL_WORDS: Final = frozenset(
     {"my", "how", "the", "you", "your", "does", "what", "with", "and", "is", "it", "this",
      "that", "please", "can", "have", "has", "of", "for"}
 )  # fmt: skip
+# Words only English uses among the languages of the note: a message English's detector
+# names must have one ("the", "forgot", "can't"), or it is only less French than English.
+_ENGLISH_WORDS: Final = frozenset(
+    {"im", "ive", "my", "the", "to", "you", "your", "and", "it", "its", "this", "that", "what",
+     "how", "why", "where", "when", "can", "cant", "cannot", "could", "would", "should", "dont",
+     "doesnt", "didnt", "wont", "isnt", "not", "have", "has", "had", "been", "be", "are", "of",
+     "for", "with", "from", "at", "get", "got", "getting", "please", "pls", "thanks", "thank",
+     "thx", "hi", "hello", "forgot", "forget", "sign", "log", "still", "just", "anymore", "any",
+     "yes", "yeah", "let", "check", "folder", "junk", "new", "old", "work", "works", "worked",
+     "there", "they", "our", "us", "all", "now", "after", "before", "again", "but", "or", "if",
+     "does", "did", "done", "out", "into", "about", "day", "mate", "ll", "ve", "re", "never",
+     "nothing", "anything", "something", "anywhere", "says", "said", "say", "broken", "sorry",
+     "arrives", "arrive", "arrived", "coming", "came", "checked", "checking", "tried", "trying",
+     "try", "keeps", "keep", "write", "english", "address", "through", "because", "which",
+     "who", "hang", "on", "up", "nope", "want", "need", "won"}
+)  # fmt: skip
+# A message English's detector names but that has no English word: the other languages'
+# top one, when it is at least this likely among the seven.
+MIN_OTHER_LIKELY: Final = 0.5
 # Below this many words, a language other than English is not named on its own.
 MIN_WORDS_SHORT: Final = 4
 # English against French: its confidence from which the message is English.
@@ -143,7 +164,14 @@ class LanguageDetector:
             # word of English's own; English is only less French.
             return code
         if english.compute_language_confidence(sample, Language.ENGLISH) >= MIN_ENGLISH:
-            return "en"
+            if not _ENGLISH_WORDS.isdisjoint(tokens):
+                return "en"
+            # "non riesco a creare l'account", "esqueci a senha": less French than English,
+            # and not a word of English's own; the other languages' reading, if any, says.
+            if values and values[0].value >= MIN_OTHER_LIKELY:
+                other = values[0].language.iso_code_639_1.name.lower()
+                return None if other in ("fr", "en") else other
+            return None
         if code not in (None, "fr") and len(tokens) < MIN_WORDS_SHORT:
             # "pfff t'es inutile" (Spanish?), "c bon nickel" (German?): three words say too
             # little; the conversation's language may still say it (`leans_to`).

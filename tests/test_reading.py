@@ -207,6 +207,11 @@ def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
         # French thanks around a few words is French; "des" is German too.
         ("bon d'accord, merci", None),
         ("Ich bekomme keine E-Mail zum Zurücksetzen des Passworts", "de"),
+        # Less French than English, but no word of English: the other languages say.
+        ("Perdi a senha do Parallels, e agora?", "pt"),
+        ("Ik kreeg een sms dat mijn Parallels account geblokkeerd is. Is dat van jullie?", "nl"),
+        # Terse English is English.
+        ("pw reset mail never arrives. checked spam x3", "en"),
         # The article's French pasted into English does not make it French.
         ("the email one, it says Cette adresse mail est déjà utilisée", "en"),
     ],
