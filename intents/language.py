@@ -13,8 +13,8 @@ is told from French by lingua's high-accuracy models of those two languages; the
 languages by its low-accuracy models of all seven, which are small and reliable once a
 message has a few words. English is named only for a message with a word English alone
 uses ("the", "forgot", "can't"): "esqueci a senha" is less French than English to the first
-detector, and Portuguese to the second. Both load once per process (on the first message that needs them,
-or at start with `warm()`).
+detector, and Portuguese to the second. Both load once per process (on the first message
+that needs them, or at start with `warm()`).
 """
 
 from __future__ import annotations
@@ -56,6 +56,32 @@ _ENGLISH_WORDS: Final = frozenset(
      "try", "keeps", "keep", "write", "english", "address", "through", "because", "which",
      "who", "hang", "on", "up", "nope", "want", "need", "won"}
 )  # fmt: skip
+# Words of the customers' short replies that only one language of the note uses (not
+# French either): in a conversation in that language, they keep it.
+_MARKERS: Final = {
+    "pt": frozenset(
+        {"valeu", "vlw", "obrigado", "obrigada", "obg", "brigado", "brigada", "blz", "beleza",
+         "deu", "funcionou", "consegui", "aguardo", "olhada", "falou", "salvou", "agora",
+         "tudo", "voces", "vou", "achei", "nao", "ainda", "entao"}
+    ),
+    "es": frozenset(
+        {"gracias", "listo", "miro", "ahora", "pude", "funciono", "perfecto", "bueno",
+         "quedo", "buzon", "carpeta", "todavia", "nada"}
+    ),
+    "it": frozenset(
+        {"grazie", "funziona", "perfetto", "aspetto", "ancora", "adesso", "riesco", "niente",
+         "ecco", "gentilissimo", "gentilissima", "trovato", "trovata"}
+    ),
+    "de": frozenset(
+        {"danke", "dankeschon", "geklappt", "funktioniert", "klappt", "jetzt", "schaue", "gut",
+         "vielen", "vielmal", "tschuss", "bitte", "noch", "schon", "ich", "nicht"}
+    ),
+    "nl": frozenset(
+        {"bedankt", "gelukt", "dankjewel", "werkt", "niks", "niet", "ik", "het", "kijk",
+         "gevonden", "even", "nog"}
+    ),
+    "en": frozenset({"thanks", "thank", "thx", "worked", "found", "checking", "cheers"}),
+}  # fmt: skip
 # A message English's detector names but that has no English word: the other languages'
 # top one, when it is at least this likely among the seven.
 MIN_OTHER_LIKELY: Final = 0.5
@@ -185,7 +211,15 @@ class LanguageDetector:
         # "Merci vielmal, hat geklappt!": a French thanks or greeting in the message of a
         # customer who writes another language is no sign of French.
         own = " ".join(t for t in words.split() if t not in _COURTESY)
-        if language not in NOTE_LANGUAGES or self._readable(own) is None:
+        if language not in NOTE_LANGUAGES:
+            return False
+        tokens = own.split()
+        marked = sum(t in _MARKERS.get(language, ()) for t in tokens)
+        if marked and marked >= sum(t in self._french for t in tokens):
+            # "valeu demais!", "Gelukt, dank je wel!", "¡Gracias!": words of that
+            # language's own, too short a message for the detectors, and no more French.
+            return True
+        if self._readable(own) is None:
             return False
         from lingua import IsoCode639_1, Language
 

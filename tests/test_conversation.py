@@ -601,6 +601,23 @@ def test_a_french_thanks_in_another_language_keeps_that_language(engine: Engine)
     assert french.says("merci, ça a marché").decision.language is None
 
 
+@pytest.mark.parametrize(
+    ("first", "thanks", "language"),
+    [
+        ("Esqueci minha senha do Parallels, como faço?", "deu certo, valeu!!", "pt"),
+        ("Ik ben het wachtwoord van mijn Parallels-account vergeten", "Gelukt, dank je wel!", "nl"),
+        ("Olvidé la contraseña de mi cuenta Parallels", "¡Gracias!", "es"),
+    ],
+)
+def test_a_short_thanks_in_the_customers_language_keeps_its_note(
+    engine: Engine, first: str, thanks: str, language: str
+) -> None:
+    customer = Customer(engine)
+    assert customer.says(first).decision.language == language
+    outcome = customer.says(thanks)
+    assert (outcome.decision.action, outcome.decision.language) == ("resolved", language)
+
+
 def test_an_angry_customer_with_a_clear_problem_is_acknowledged_then_answered(
     engine: Engine,
 ) -> None:
