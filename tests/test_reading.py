@@ -145,6 +145,10 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("já adicionei o noreply@parallels.com nos contatos", {"contacts"}),
         ("ho già cercato mail da noreply@parallels.com in tutte le caselle", {"searched_noreply"}),
         ("je vais chercher les mails de noreply", set()),
+        ("j'ai essayé quatre mots de passe différents, toujours refusé", {"complex_password"}),
+        ("ho già provato password diverse, lunghe e con simboli", {"complex_password"}),
+        ("il me dit largement utilisé alors qu'il fait 12 caractères", set()),
+        ("ça fait trois mois que j'ai supprimé ce compte", {"waited"}),
     ],
 )
 def test_steps_the_customer_already_took_are_told_from_steps_to_come(
