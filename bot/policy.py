@@ -156,6 +156,14 @@ _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
     r"|\b(schon|bereits) (gemacht|versucht|probiert)\b"
     r"|\b(ja|eu ja) (fiz|tentei)\b|\b(al gedaan|al geprobeerd)\b"
 )
+# The reset link did its part: its e-mail came, or the password was changed with it
+# ("je reçois bien le mail mais le lien a expiré", "jai bien changé le mdp a chaque fois").
+_LINK_WORKED_RE: Final = re.compile(
+    r"\b(recois|recu|recoit|arrive|arrivent|recoi)\w* bien\b|\bbien (recu|arrive)\b"
+    r"|\b(j ai|jai|g|je l ai|jl ai) (bien |deja |meme )*(change|modifie|reinitialise)\w*"
+    r" (le |mon |de |son )?(mdp|mot de passe|password)\b"
+    r"|\b(lien|mail|email|e mail) (\w+ ){0,4}(expire|perime)\w*"
+)
 # "Je l'ai fait mais …", SMS "jlai fé mai …": the answer's steps taken, then a "but".
 _DID_IT_BUT_RE: Final = re.compile(
     r"^(\w+ ){0,2}(je l ai|jl ai|jlai|j l ai|je les ai|j ai|jai|g) (deja |bien |tout )?"
@@ -531,8 +539,10 @@ class Policy:
             # already; after the reset link, its e-mail is what is missing (when the
             # customer says no more, or says so); else a person: "j'ai déjà fait mot de
             # passe oublié, le site me dit que cette adresse n'existe pas".
-            if set(last) & RESET_LINK_ANSWERS and (
-                _ALREADY_DONE_RE.search(text) or _names_missing_mail(reading)
+            if (
+                set(last) & RESET_LINK_ANSWERS
+                and (_ALREADY_DONE_RE.search(text) or _names_missing_mail(reading))
+                and not _LINK_WORKED_RE.search(text)
             ):
                 return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
             return self._not_solved(state, score)
@@ -550,6 +560,7 @@ class Policy:
                 set(last) & RESET_LINK_ANSWERS
                 and "lost_email_access" not in last
                 and not _BROKEN_PAGE_RE.search(text)
+                and not _LINK_WORKED_RE.search(text)
                 and (
                     "reset_link" in signals.done
                     or "reset_email_missing" in reading.problems
@@ -701,7 +712,9 @@ class Policy:
                 # pas": the answer was followed, and what came next is the new problem;
                 # unless no e-mail is said missing ("… le site me dit que cette adresse
                 # n'existe pas"): then the link did not do what the answer says.
-                if new == ("reset_email_missing",) and not _names_missing_mail(reading):
+                if new == ("reset_email_missing",) and (
+                    not _names_missing_mail(reading) or _LINK_WORKED_RE.search(text)
+                ):
                     return self._not_solved(state, score)
                 return _with_feedback(self._next(state, new, score), "no")
             if "email_deleted" in last and _WILL_WAIT_RE.search(text):

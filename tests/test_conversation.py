@@ -828,3 +828,24 @@ def test_the_days_already_waited_after_the_deleted_address_answer_go_to_a_person
     sooner.says(error)
     assert sooner.says("ça fait une semaine que j'attends").decision.action != "escalate"
 
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "le mot de passe oublié je l'ai déjà fait, je reçois bien le mail mais le lien a expiré",
+        "déjà fait deux fois, j'ai bien changé le mot de passe mais ça me remet le même message",
+    ],
+)
+def test_a_reset_link_that_did_its_part_is_no_missing_reset_email(
+    engine: Engine, reply: str
+) -> None:
+    customer = Customer(engine)
+    assert customer.says("ça me dit Cette adresse mail est déjà utilisée").decision.answered == (
+        "email_in_use",
+    )
+    outcome = customer.says(reply)
+    assert (outcome.decision.action, outcome.decision.escalation_reason) == (
+        "escalate",
+        "not_solved",
+    )
