@@ -145,6 +145,11 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("já adicionei o noreply@parallels.com nos contatos", {"contacts"}),
         ("ho già cercato mail da noreply@parallels.com in tutte le caselle", {"searched_noreply"}),
         ("je vais chercher les mails de noreply", set()),
+        # One mailbox searched, another still to search.
+        (
+            "j'ai cherché noreply dans mon gmail, rien. j'ai aussi un hotmail que j'ouvre jamais",
+            set(),
+        ),
         ("j'ai essayé quatre mots de passe différents, toujours refusé", {"complex_password"}),
         ("ho già provato password diverse, lunghe e con simboli", {"complex_password"}),
         ("il me dit largement utilisé alors qu'il fait 12 caractères", set()),
