@@ -802,6 +802,11 @@ class Policy:
             if len(named) == 1:
                 other = next(o for o in options if o != named[0])
                 return self._next(state, (other,), match.score)
+        if "reset_email_missing" in options and reading.problems == ("forgot_password",):
+            # Asked which e-mail did not come, the customer names the password ("récupération
+            # de mot de passe", "el de restablecer la contraseña", "ho provato con password
+            # dimenticata, non arriva niente"): the e-mail of the password is the reset one.
+            return self._next(state, ("reset_email_missing",), match.score)
         outright = match.score >= OUTRIGHT and not _POINTER_RE.match(text)
         if reading.problems and (set(reading.problems) & set(options) or not titled or outright):
             # A choice's words in a message that names another problem outright ("j'ai déjà

@@ -849,3 +849,14 @@ def test_a_reset_link_that_did_its_part_is_no_missing_reset_email(
         "escalate",
         "not_solved",
     )
+
+
+@pytest.mark.parametrize(
+    "reply", ["récupération de mot de passe", "Ho provato con password dimenticata, non arriva niente"]
+)
+def test_asked_which_email_a_reply_naming_the_password_means_the_reset_email(
+    engine: Engine, reply: str
+) -> None:
+    customer = Customer(engine)
+    assert customer.says("je reçois pas le mail").decision.action == "clarify"
+    assert customer.says(reply).decision.answered == ("reset_email_missing",)
