@@ -145,6 +145,12 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("já adicionei o noreply@parallels.com nos contatos", {"contacts"}),
         ("ho già cercato mail da noreply@parallels.com in tutte le caselle", {"searched_noreply"}),
         ("je vais chercher les mails de noreply", set()),
+        ("c'est bon, le compte est créé", {"new_account"}),
+        ("Erledigt, das neue Konto ist da. Und jetzt?", {"new_account"}),
+        ("Ya está, acabo de crear la cuenta nueva con mi correo personal", {"new_account"}),
+        # The account the customer made long ago is no new one.
+        ("J'ai créé mon compte avec l'adresse de la fac, elle est fermée", set()),
+        ("Mon compte a été créé avec l'adresse de mon ancien travail", set()),
         # One mailbox searched, another still to search.
         (
             "j'ai cherché noreply dans mon gmail, rien. j'ai aussi un hotmail que j'ouvre jamais",
