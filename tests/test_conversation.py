@@ -860,3 +860,27 @@ def test_asked_which_email_a_reply_naming_the_password_means_the_reset_email(
     customer = Customer(engine)
     assert customer.says("je reçois pas le mail").decision.action == "clarify"
     assert customer.says(reply).decision.answered == ("reset_email_missing",)
+
+
+@pytest.mark.parametrize(
+    ("first", "reply", "problem"),
+    [
+        (
+            "Ho dimenticato la password del mio account Parallels",
+            "Sì grazie, ha funzionato. Però la mail per confermare il browser non arriva",
+            "device_email_missing",
+        ),
+        (
+            "Ich habe mein Passwort für Parallels vergessen",
+            "Ja danke, und noch was: beim Registrieren steht, die E-Mail wird bereits verwendet",
+            "email_in_use",
+        ),
+    ],
+)
+def test_a_yes_and_a_new_problem_in_another_language_gets_both(
+    engine: Engine, first: str, reply: str, problem: str
+) -> None:
+    customer = Customer(engine)
+    customer.says(first)
+    outcome = customer.says(reply)
+    assert (outcome.decision.feedback, outcome.decision.answered) == ("yes", (problem,))
