@@ -164,6 +164,11 @@ _LINK_WORKED_RE: Final = re.compile(
     r" (le |mon |de |son )?(mdp|mot de passe|password)\b"
     r"|\b(lien|mail|email|e mail) (\w+ ){0,4}(expire|perime)\w*"
 )
+# The address found is out of reach: "à laquelle j'ai plus accès", "fermée il y a deux ans".
+_OUT_OF_REACH_RE: Final = re.compile(
+    r"\b(plus|pas|pu|plu|aucun) (d )?acces\b|\b(fermee?|supprimee?|desactivee?|cloturee?)\b"
+    r"|\bn existe (plus|pas)\b"
+)
 # "Je l'ai fait mais …", SMS "jlai fé mai …": the answer's steps taken, then a "but".
 _DID_IT_BUT_RE: Final = re.compile(
     r"^(\w+ ){0,2}(je l ai|jl ai|jlai|j l ai|je les ai|j ai|jai|g) (deja |bien |tout )?"
@@ -672,7 +677,16 @@ class Policy:
                 # "J'ai fait mot de passe oublié et en fait j'avais un compte. Ça marche.":
                 # the problem whose step the customer took is what they did, not a new one.
                 new = tuple(p for p in new if not set(STEPS.get(p, ())) & signals.done)
-            if signals.new_question and new:
+            if new and (
+                signals.new_question
+                or (
+                    "forgot_email" in last
+                    and new == ("lost_email_access",)
+                    and _OUT_OF_REACH_RE.search(text) is not None
+                )
+            ):
+                # "trouvé, c'était l'adresse de mon ancien boulot... à laquelle j'ai plus
+                # accès": the address found, and it is out of reach; its answer is next.
                 return _with_feedback(self._answer(state, new, score), "yes")
             if signals.new_question and reading.symptom is not None:
                 turn = self._clarify_symptom(state, reading.symptom, score)

@@ -884,3 +884,14 @@ def test_a_yes_and_a_new_problem_in_another_language_gets_both(
     customer.says(first)
     outcome = customer.says(reply)
     assert (outcome.decision.feedback, outcome.decision.answered) == ("yes", (problem,))
+
+
+def test_the_address_found_but_out_of_reach_gets_the_lost_address_answer(engine: Engine) -> None:
+    customer = Customer(engine)
+    assert customer.says("je sais plus avec quelle adresse j'ai créé mon compte").decision.answered
+    outcome = customer.says("trouvé, c'était celle de mon ancien boulot, à laquelle j'ai plus accès")
+    assert (outcome.decision.feedback, outcome.decision.answered) == ("yes", ("lost_email_access",))
+    # Found and still in reach: it worked.
+    other = Customer(engine)
+    other.says("je sais plus avec quelle adresse j'ai créé mon compte")
+    assert other.says("trouvé ! c'était ma vieille adresse hotmail").decision.action == "resolved"

@@ -118,6 +118,7 @@ def test_an_account_problem_is_no_safety_matter(text: str) -> None:
         ("le courriel était parmi les indésirables, tout est rentré dans l'ordre", "yes"),
         ("ok", "wait"),
         ("et pour un compte pro ?", None),
+        ("j'ai déjà fait mot de passe oublié, mail reçu nulle part", "no"),
     ],
 )
 def test_replies_to_the_feedback_question_are_understood(text: str, feedback: str | None) -> None:
