@@ -346,33 +346,34 @@ def test_english_gets_a_note_in_english_and_in_french_and_the_answer(engine: Eng
 
 
 @pytest.mark.parametrize(
-    ("text", "language"),
+    ("text", "language", "problems"),
     [
-        ("Hola, olvidé mi contraseña y además tengo que crear una cuenta de empresa", "es"),
-        ("Esqueci a minha senha e também preciso criar uma conta empresarial", "pt"),
+        # Two problems joined by that language's "and".
+        (
+            "Hola, olvidé mi contraseña y además tengo que crear una cuenta de empresa",
+            "es",
+            ("forgot_password", "business_account"),
+        ),
+        (
+            "Esqueci a minha senha e também preciso criar uma conta empresarial",
+            "pt",
+            ("forgot_password", "business_account"),
+        ),
+        # That language's own words for the article's.
+        ("Al registrarme me dice que el correo ya existe", "es", ("email_in_use",)),
+        (
+            "Beim Anlegen des Kontos steht, die E-Mail-Adresse sei bereits vergeben",
+            "de",
+            ("email_in_use",),
+        ),
+        ("Ik krijg geen bevestigingsmail voor mijn nieuwe laptop", "nl", ("device_email_missing",)),
     ],
 )
-def test_two_problems_joined_in_another_language_are_both_answered(
-    engine: Engine, text: str, language: str
+def test_problems_said_in_another_language_are_answered_with_its_note(
+    engine: Engine, text: str, language: str, problems: tuple[str, ...]
 ) -> None:
     outcome = Customer(engine).says(text)
-    assert outcome.decision.answered == ("forgot_password", "business_account")
-    assert outcome.decision.language == language
-
-
-@pytest.mark.parametrize(
-    ("text", "language", "problem"),
-    [
-        ("Al registrarme me dice que el correo ya existe", "es", "email_in_use"),
-        ("Beim Anlegen des Kontos steht, die E-Mail-Adresse sei bereits vergeben", "de", "email_in_use"),
-        ("Ik krijg geen bevestigingsmail voor mijn nieuwe laptop", "nl", "device_email_missing"),
-    ],
-)
-def test_a_problem_in_another_languages_own_words_is_answered(
-    engine: Engine, text: str, language: str, problem: str
-) -> None:
-    outcome = Customer(engine).says(text)
-    assert outcome.decision.answered == (problem,)
+    assert outcome.decision.answered == problems
     assert outcome.decision.language == language
 
 
@@ -502,11 +503,15 @@ def test_a_step_announced_is_waited_for_not_taken_as_done(engine: Engine) -> Non
     assert lost.says("ok je vais créer le nouveau compte").decision.action == "wait"
 
 
+_WEAK = "mon mot de passe est refusé, il dit qu'il est largement utilisé"
+
+
 @pytest.mark.parametrize(
-    ("reply", "action", "answered"),
+    ("first", "reply", "action", "answered"),
     [
         # A new missing e-mail, the customer's own: answered.
         (
+            _WEAK,
             "le mdp c'est passé avec un plus long. par contre le mail mot de passe oublié "
             "pour l'adresse perso arrive pas",
             "answer",
@@ -514,19 +519,33 @@ def test_a_step_announced_is_waited_for_not_taken_as_done(engine: Engine) -> Non
         ),
         # A friend's sign-in refused: asked about, not the answer failed.
         (
+            _WEAK,
             "merci ca marche. mon pote lui il arrive pas a se connecter, Adresse mail ou mot de"
             " passe non valide",
             "clarify",
             (),
         ),
+        # The same in the other languages: their "but", "and one more thing".
+        (
+            "Ho dimenticato la password del mio account Parallels",
+            "Sì grazie, ha funzionato. Però la mail per confermare il browser non arriva",
+            "answer",
+            ("device_email_missing",),
+        ),
+        (
+            "Ich habe mein Passwort für Parallels vergessen",
+            "Ja danke, und noch was: beim Registrieren steht, die E-Mail wird bereits verwendet",
+            "answer",
+            ("email_in_use",),
+        ),
     ],
-    ids=["own-missing-mail", "friends-sign-in"],
+    ids=["own-missing-mail", "friends-sign-in", "italian", "german"],
 )
 def test_a_yes_then_a_new_problem_takes_the_yes_and_reads_the_new_problem(
-    engine: Engine, reply: str, action: str, answered: tuple[str, ...]
+    engine: Engine, first: str, reply: str, action: str, answered: tuple[str, ...]
 ) -> None:
     customer = Customer(engine)
-    customer.says("mon mot de passe est refusé, il dit qu'il est largement utilisé")
+    customer.says(first)
     outcome = customer.says(reply)
     assert outcome.decision.feedback == "yes"
     assert (outcome.decision.action, outcome.decision.answered) == (action, answered)
@@ -860,30 +879,6 @@ def test_asked_which_email_a_reply_naming_the_password_means_the_reset_email(
     customer = Customer(engine)
     assert customer.says("je reçois pas le mail").decision.action == "clarify"
     assert customer.says(reply).decision.answered == ("reset_email_missing",)
-
-
-@pytest.mark.parametrize(
-    ("first", "reply", "problem"),
-    [
-        (
-            "Ho dimenticato la password del mio account Parallels",
-            "Sì grazie, ha funzionato. Però la mail per confermare il browser non arriva",
-            "device_email_missing",
-        ),
-        (
-            "Ich habe mein Passwort für Parallels vergessen",
-            "Ja danke, und noch was: beim Registrieren steht, die E-Mail wird bereits verwendet",
-            "email_in_use",
-        ),
-    ],
-)
-def test_a_yes_and_a_new_problem_in_another_language_gets_both(
-    engine: Engine, first: str, reply: str, problem: str
-) -> None:
-    customer = Customer(engine)
-    customer.says(first)
-    outcome = customer.says(reply)
-    assert (outcome.decision.feedback, outcome.decision.answered) == ("yes", (problem,))
 
 
 def test_the_address_found_but_out_of_reach_gets_the_lost_address_answer(engine: Engine) -> None:
