@@ -367,6 +367,7 @@ def test_english_gets_a_note_in_english_and_in_french_and_the_answer(engine: Eng
             ("email_in_use",),
         ),
         ("Ik krijg geen bevestigingsmail voor mijn nieuwe laptop", "nl", ("device_email_missing",)),
+        ("No sé con qué correo hice mi cuenta de Parallels", "es", ("forgot_email",)),
     ],
 )
 def test_problems_said_in_another_language_are_answered_with_its_note(
