@@ -145,6 +145,8 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("Spams : vérifiés. noreply@parallels.com : dans mes contacts.", {"spam", "contacts"}),
         ("checked my spam folder twice, nothing", {"spam"}),
         ("In de spam staat ook niks", {"spam"}),
+        ("kei Mail becho, au nöd im Spam", {"spam"}),
+        ("nn m arriva la mail, neanke in spam", {"spam"}),
         ("já adicionei o noreply@parallels.com nos contatos", {"contacts"}),
         ("ho già cercato mail da noreply@parallels.com in tutte le caselle", {"searched_noreply"}),
         ("je vais chercher les mails de noreply", set()),
