@@ -146,6 +146,9 @@ _ALREADY_DONE_ANYWHERE_RE: Final = re.compile(
     rf"|\b(j ai|jai|g|je l ai|je les ai) (deja |bien |tout )+{_DONE_VERBS}\b"
     rf"|\b{_DONE_VERBS} (\w+ ){{0,4}}(au prealable|avant de vous (ecrire|contacter))\b"
     r"|\b(croyez|pensez|crois|penses) que j ai (pas|rien) (essaye|fait|regarde|verifie|tente)\b"
+    # "ça fait 3 fois que je fais tout ça".
+    r"|\b(ca fait|cela fait) (\d+|deux|trois|quatre|cinq|dix|des) fois que (je|j) (le |les |l )?"
+    r"(fais|refais|essaie|essaye|tente|recommence)\b"
     r"|\balready (\w+ ){0,2}(did|done|tried|checked|searched|waited|used|picked|read|added"
     r"|contacted|looked|clicked|requested)\b"
     r"|\b(did|done|tried|clicked|used|requested|checked) (\w+ ){0,6}already\b"

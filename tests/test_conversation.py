@@ -426,6 +426,12 @@ def test_a_link_already_clicked_in_another_language_gets_the_reset_email_answer(
             "le mdp c bon, mais le mail pour le mac toujours rien",
             "réinitialisation",
         ),
+        # Done again and again, and given up on: no warm goodbye.
+        (
+            "j'ai oublié mon mot de passe",
+            "bon laissez tomber, ça fait trois fois que je le fais, au revoir",
+            "ravi",
+        ),
         # A choice whose every step the reply says was taken.
         (
             "je ne reçois pas votre mail",
