@@ -293,12 +293,15 @@ class Reader:
             and not signals.human
             and not signals.topic
             and not signals.elsewhere
-            and _any(words, _PASSWORD_WORDS)
-            and _WRONG_CREDENTIALS_RE.search(words)
+            and (
+                (_any(words, _PASSWORD_WORDS) and _WRONG_CREDENTIALS_RE.search(words))
+                or _LOCKED_RE.search(words)
+            )
             and not _DEVICE_SIGN_IN_RE.search(words)
         ):
             # "Pourquoi il me dit que mon mot de passe est faux alors que je viens de le
-            # taper correctement ?": the sign-in symptom, asked about.
+            # taper correctement ?", "mon compte est bloqué": the sign-in symptom, asked
+            # about.
             match = self.matcher.preferring(match, "invalid_credentials")
         if (
             match.decision == "none"
@@ -878,6 +881,12 @@ _WRONG_CREDENTIALS_RE: Final = re.compile(
     # my.parallels.com"), not by a company's server.
     r"|\b(mot de passe|mdp|password|identifiants?)\b (\w+ ){0,2}(est |sont )?(refuse|refuses"
     r"|rejete|rejetes)\b(?=.*\b(my parallels|compte parallels|parallels account)\b)"
+)
+# The account locked, as customers say who cannot sign in ("mon compte est verrouillé après
+# trop de tentatives"); by someone else, it is a safety matter, read before this.
+_LOCKED_RE: Final = re.compile(
+    r"(^|\b(mon|le|ce) )compte( parallels| my parallels)? (est |a ete |s est |reste |etait )?"
+    r"(bloque|verrouille)e?s?\b"
 )
 # A device's own sign-in ("mon Mac me dit mot de passe incorrect au démarrage").
 _DEVICE_SIGN_IN_RE: Final = re.compile(

@@ -317,6 +317,9 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
             "invalid_credentials",
         ),
         ("mon mac me dit mot de passe incorrect au démarrage", "none"),
+        # A locked account is the sign-in symptom; another company's is not ours.
+        ("mon compte est verrouillé après trop de tentatives", "invalid_credentials"),
+        ("mon compte microsoft est bloqué", "none"),
         # The account's mailbox closed by its provider, a school, an employer: gone, not
         # deleted by Parallels nor forgotten; the licences on it are that answer's business.
         (
@@ -344,6 +347,30 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
 )
 def test_classify_reports_the_messages_intent(reader: Reader, text: str, intent: str) -> None:
     assert reader.read(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        # Account matters the article has no step for: a person, on the first message.
+        ("comment je fais pour supprimer mon compte parallels ?", True),
+        ("pourquoi mon compte a été suspendu ??", True),
+        ("je reçois jamais le code par sms", True),
+        ("le captcha me dit que je suis un robot", True),
+        # The article's own problems, whatever led to them.
+        (
+            "j'ai voulu supprimer mon compte et maintenant : Cette adresse e-mail a été "
+            "supprimée et ne peut pas être réutilisée pendant au moins 12 jours",
+            False,
+        ),
+        ("je ne reçois pas le mail pour réinitialiser mon mot de passe", False),
+    ],
+)
+def test_account_matters_the_article_does_not_cover_are_another_topic(
+    reader: Reader, text: str, topic: bool
+) -> None:
+    reading = reader.read(text)
+    assert (reading.signals.topic and reading.intent == "none") == topic
 
 
 def test_a_pattern_is_skipped_only_when_it_could_not_match() -> None:
