@@ -25,9 +25,10 @@ A message is read first as the answer to what the bot last asked, then as someth
   in French and that a person can take over;
 * a screenshot alone asks for words; a second one in a row goes to a person.
 
-Every reply in another language carries a note in that language; an angry customer's
-opens with one acknowledging sentence; a message with a masked password or card number
-gets, once per conversation, a reminder never to send one.
+The first reply in another language carries a note in that language (again when the
+customer turns to another one); an angry customer's opens with one acknowledging sentence;
+a message with a masked password or card number gets, once per conversation, a reminder
+never to send one.
 """
 
 from __future__ import annotations
@@ -1136,7 +1137,8 @@ class Policy:
             state_update["reminded"] = True
         if typed and reading.language is not None:
             update["language"] = reading.language
-            if decision.action != "language":
+            if decision.action != "language" and before.language != reading.language:
+                # Said once, as a person would: again only when the language changes.
                 extras.append(Say(template="language_note", context={"lang": reading.language}))
         acknowledge = typed and decision.action in (
             "answer", "clarify", "fallback", "offer_human", "redirect", "escalate", "language",

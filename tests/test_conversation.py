@@ -607,13 +607,32 @@ def test_a_short_message_keeps_the_language_the_customer_wrote_in(engine: Engine
     outcome = customer.says("I can't log in")
     assert outcome.decision.action == "clarify"
     assert outcome.decision.language == "en"
-    assert "I can only reply in French" in texts(outcome)
     # A customer who turns to French gets no note, nor does their next short message.
     outcome = customer.says("je n'arrive pas à me connecter")
     assert outcome.decision.language is None
     assert customer.says("I can't log in").decision.language is None
     # Alone, the same message is not named a language.
     assert Customer(engine).says("I can't log in").decision.language is None
+
+
+def test_the_language_note_is_said_once_and_again_when_the_language_changes(
+    engine: Engine,
+) -> None:
+    customer = Customer(engine)
+    first = customer.says("Hi, I forgot the password of my Parallels account")
+    assert first.decision.answered == ("forgot_password",)
+    assert "I can only reply in French" in texts(first)
+    # The same language again: the reply, without the note a second time.
+    again = customer.says("ok I will try this evening")
+    assert (again.decision.action, again.decision.language) == ("wait", "en")
+    assert "only reply in French" not in texts(again)
+    assert "ne réponds qu'en français" not in texts(again)
+    # Another language: its note.
+    other = customer.says(
+        "Perdón, escribo en español: tampoco recibo el correo para autorizar mi nuevo Mac"
+    )
+    assert other.decision.language == "es"
+    assert "Solo puedo responder en francés" in texts(other)
 
 
 def test_a_french_thanks_in_another_language_keeps_that_language(engine: Engine) -> None:
