@@ -65,13 +65,13 @@ PRUNE: Final = 0.02
 _KINDS: Final = ("t", "tt", "w", "ww")
 
 
-def _parts(normalized: Normalized, text: str) -> tuple[Sequence[object], ...]:
+def _parts(normalized: Normalized, text: str) -> tuple[Iterable[object], ...]:
     """A message's features by kind: its normalised tokens and their pairs (typos mended,
     synonyms joined), and its own folded words and their pairs ("pas recu", "deja
-    utilise"), which keep the little words that normalisation drops."""
+    utilise"), which keep the little words that normalisation drops. Each is read once."""
     tokens = normalized.tokens
     words = folded_words(text)[:_MAX_WORDS]
-    return tokens, list(pairwise(tokens)), words, list(pairwise(words))
+    return tokens, pairwise(tokens), words, pairwise(words)
 
 
 def _name(kind: str, key: object) -> str:
@@ -108,13 +108,23 @@ class Model:
 
     def probabilities(self, normalized: Normalized, text: str) -> np.ndarray:
         """Each intent's probability (in `intents` order) for the message."""
-        found: set[int | None] = set()
-        for table, keys in zip(self._tables, _parts(normalized, text), strict=True):
-            found.update(map(table.get, keys))
+        single, pair, word, word_pair = self._tables
+        tokens, token_pairs, words, word_pairs = _parts(normalized, text)
+        found: set[int | None] = {
+            *map(single.get, tokens),
+            *map(pair.get, token_pairs),
+            *map(word.get, words),
+            *map(word_pair.get, word_pairs),
+        }
         found.discard(None)
-        rows = cast(list[int], list(found))
-        logits = self.bias + self.weights[rows].sum(axis=0) if rows else self.bias
-        odds: np.ndarray = np.exp(logits - logits.max())
+        if found:
+            rows = cast(list[int], list(found))
+            odds: np.ndarray = self.weights.take(rows, axis=0).sum(axis=0)
+            odds += self.bias
+        else:
+            odds = self.bias.copy()
+        odds -= odds.max()
+        np.exp(odds, out=odds)
         odds /= odds.sum()
         return odds
 
