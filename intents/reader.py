@@ -877,6 +877,9 @@ _WRONG_CREDENTIALS_RE: Final = re.compile(
     r"\b(mot de passe|mdp|password|identifiants?)\b (\w+ ){0,2}(est |sont |serait )?(faux|fausse"
     r"|incorrect|incorrects|invalide|invalides|errone|pas bon|pas reconnu|plus reconnus?"
     r"|non valide)\b"
+    # Said to work no more: "mon mot de passe ne marche plus depuis ce matin".
+    r"|\b(mot de passe|mdp|password|identifiants?)\b (\w+ ){0,2}(ne |n )?(marche|marchent"
+    r"|fonctionne|fonctionnent|passe|passent|est accepte|sont acceptes) (plus|pas|pu|pa)\b"
     # Refused: by Parallels, when it is named ("mon identifiant est refusé sur
     # my.parallels.com"), not by a company's server.
     r"|\b(mot de passe|mdp|password|identifiants?)\b (\w+ ){0,2}(est |sont )?(refuse|refuses"
@@ -890,8 +893,8 @@ _LOCKED_RE: Final = re.compile(
 )
 # A device's own sign-in ("mon Mac me dit mot de passe incorrect au démarrage").
 _DEVICE_SIGN_IN_RE: Final = re.compile(
-    r"\b(mon |ma |le |la |l )(mac|macbook|imac|pc|ordi\w*|iphone|ipad|windows|session|vm"
-    r"|machine virtuelle)\b"
+    r"\b(mon |ma |le |la |l |mot de passe |mdp |password )(mac|macbook|imac|pc|ordi\w*|iphone"
+    r"|ipad|windows|session|vm|machine virtuelle|wifi|wi fi|box)\b"
 )
 # The business option not found: where the business problem is told, whatever the goal
 # said before it ("Je veux créer le compte pro. … je vois nulle part l'option").

@@ -320,6 +320,9 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
         # A locked account is the sign-in symptom; another company's is not ours.
         ("mon compte est verrouillé après trop de tentatives", "invalid_credentials"),
         ("mon compte microsoft est bloqué", "none"),
+        # A password said to work no more is the sign-in symptom; a Mac's or a Wi-Fi's is not.
+        ("mon mot de passe ne marche plus depuis ce matin", "invalid_credentials"),
+        ("mon mot de passe mac ne fonctionne plus", "none"),
         # The account's mailbox closed by its provider, a school, an employer: gone, not
         # deleted by Parallels nor forgotten; the licences on it are that answer's business.
         (
@@ -357,6 +360,7 @@ def test_classify_reports_the_messages_intent(reader: Reader, text: str, intent:
         ("pourquoi mon compte a été suspendu ??", True),
         ("je reçois jamais le code par sms", True),
         ("le captcha me dit que je suis un robot", True),
+        ("ça fait une semaine que j'attends une réponse du support", True),
         # The article's own problems, whatever led to them.
         (
             "j'ai voulu supprimer mon compte et maintenant : Cette adresse e-mail a été "
