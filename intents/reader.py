@@ -296,6 +296,7 @@ class Reader:
             and (
                 (_any(words, _PASSWORD_WORDS) and _WRONG_CREDENTIALS_RE.search(words))
                 or _LOCKED_RE.search(words)
+                or _CANNOT_SIGN_IN_RE.search(words)
             )
             and not _DEVICE_SIGN_IN_RE.search(words)
         ):
@@ -890,6 +891,13 @@ _WRONG_CREDENTIALS_RE: Final = re.compile(
 _LOCKED_RE: Final = re.compile(
     r"(^|\b(mon|le|ce) )compte( parallels| my parallels)? (est |a ete |s est |reste |etait )?"
     r"(bloque|verrouille)e?s?\b"
+)
+# Signing in said impossible, whatever story comes with it ("j'ai changé de téléphone et
+# maintenant je peux plus me connecter").
+_CANNOT_SIGN_IN_RE: Final = re.compile(
+    r"\b(peux|arrive|parviens|reussis|reussi) (pas|plus|pu|pa|jamais) (a )?(me|m)"
+    r" (connecter|co|identifier|log\w*)\b|\b(impossible de|pas moyen de) (me|m)"
+    r" (connecter|co|identifier)\b"
 )
 # A device's own sign-in ("mon Mac me dit mot de passe incorrect au démarrage").
 _DEVICE_SIGN_IN_RE: Final = re.compile(

@@ -42,6 +42,7 @@ SIGNALS = SignalReader()
         ("mon avocat vous contactera", "legal"),
         ("je transmets le dossier à un avocat", "legal"),
         ("un ancien salarié a changé le mot de passe et l'adresse du compte", "hacked"),
+        ("on a modifié l'adresse mail de mon compte, je ne peux plus me connecter", "hacked"),
         ("j'ai plus envie de vivre", "distress"),
         ("je vais venir à vos bureaux et ça va mal se passer", "distress"),
         # In the languages of the note.
@@ -323,6 +324,9 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
         # A password said to work no more is the sign-in symptom; a Mac's or a Wi-Fi's is not.
         ("mon mot de passe ne marche plus depuis ce matin", "invalid_credentials"),
         ("mon mot de passe mac ne fonctionne plus", "none"),
+        # Signing in said impossible, whatever the story around it.
+        ("j'ai changé de téléphone et maintenant je peux plus me connecter", "invalid_credentials"),
+        ('Erreur "Impossible de se connecter au service Parallels" au lancement', "none"),
         # The account's mailbox closed by its provider, a school, an employer: gone, not
         # deleted by Parallels nor forgotten; the licences on it are that answer's business.
         (
