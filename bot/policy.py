@@ -251,6 +251,12 @@ _WHICH_ONE_RE: Final = re.compile(
 _POINTER_RE: Final = re.compile(
     r"^(c est |plutot |euh |ben )?(celui|celle|le mail|l e mail|l email|le message|le courriel)\b"
 )
+# Not knowing which choice: no choice, however a choice's phrasings score the words
+# ("je sais pas, ça me dit juste erreur").
+_DONT_KNOW_RE: Final = re.compile(
+    r"\b(je sais pas|je ne sais pas|j sais pas|jsais pas|sais pas|jsp|chais pas|aucune idee"
+    r"|je sais plus lequel|je ne sais plus lequel)\b"
+)
 # A reply to a clarifying question that names a problem this clearly is that problem,
 # whatever choice's words it uses.
 OUTRIGHT: Final = 95.0
@@ -831,6 +837,8 @@ class Policy:
             # cliqué sur mot de passe oublié mais je ne reçois jamais le mail") point to
             # what the customer did, not to the choice.
             return self._next(state, reading.problems, match.score)
+        if not titled and _DONT_KNOW_RE.search(text):
+            return None
         scores = {c.intent: c.score for c in match.candidates}
         # A word of a choice's title ("celui du mot de passe", "le navigateur") points to it.
         words = set(reading.match.normalized.tokens)

@@ -281,6 +281,10 @@ def test_a_choice_is_taken_by_its_rank_or_its_subject(engine: Engine) -> None:
     several.says("impossible de créer mon compte")
     picked = several.says("le 1er et le 2eme en fait, j'ai eu les deux messages")
     assert picked.decision.answered == ("email_in_use", "weak_password")
+    # Not knowing which is no choice: nothing is answered on a guess.
+    unsure = Customer(engine)
+    unsure.says("j'arrive pas à me connecter")
+    assert unsure.says("je sais pas, ça me dit juste erreur").decision.answered == ()
 
 
 def test_a_question_about_the_choices_or_the_same_message_asks_again_once(engine: Engine) -> None:
