@@ -100,6 +100,10 @@ _RANKS_RE: Final = re.compile(
     rf"^(le |la |les )?{_RANK}( et | |  )(le |la )?{_RANK}( et (le |la )?{_RANK})?( |$)"
 )
 _RANK_WORDS: Final = {"premier": 1, "deuxieme": 2, "second": 2, "troisieme": 3, "quatrieme": 4}
+# "les deux premiers", "les 2 derniers": the first or last few choices.
+_FIRST_OR_LAST_RE: Final = re.compile(
+    r"^(\w+ )?les (deux|2|trois|3) (premiers|premieres|1ers|1eres|derniers|dernieres)\b"
+)
 _NONE_OF_THESE_RE: Final = re.compile(
     r"^(\w+ )?(aucun|aucune|aucun des deux|aucune des deux|aucun de ceux la|rien de tout ca"
     r"|ni l un ni l autre|autre chose|c est autre chose|c autre chose|je sais pas|je ne sais pas"
@@ -1188,7 +1192,7 @@ def _after_steps(problems: tuple[str, ...], done: set[str]) -> tuple[str, ...]:
 
 def _several_choices(message: IncomingMessage, state: ConversationState) -> tuple[str, ...]:
     """The problems of a clarifying question a typed reply picks more than one of: "les
-    deux" (when two were offered), "le 1 et le 3"."""
+    deux" (when two were offered), "le 1 et le 3", "les deux premiers"."""
     if message.payload or state.last_action != "clarify" or not state.choices:
         return ()
     options = [
@@ -1199,6 +1203,12 @@ def _several_choices(message: IncomingMessage, state: ConversationState) -> tupl
     text = flat(message.text)
     if len(options) == 2 and _BOTH_RE.match(text):
         return tuple(options)
+    ends = _FIRST_OR_LAST_RE.match(text)
+    if ends is not None:
+        n = 2 if ends.group(2) in ("deux", "2") else 3
+        if n >= len(options):
+            return ()
+        return tuple(options[:n] if ends.group(3).startswith(("prem", "1")) else options[-n:])
     ranks = _RANKS_RE.match(text)
     if ranks is None:
         return ()

@@ -281,6 +281,12 @@ def test_a_choice_is_taken_by_its_rank_or_its_subject(engine: Engine) -> None:
     several.says("impossible de créer mon compte")
     picked = several.says("le 1er et le 2eme en fait, j'ai eu les deux messages")
     assert picked.decision.answered == ("email_in_use", "weak_password")
+    first_two = Customer(engine)
+    first_two.says("j'arrive pas à me connecter")
+    assert first_two.says("les deux premiers").decision.answered == (
+        "forgot_password",
+        "forgot_email",
+    )
     # Not knowing which is no choice: nothing is answered on a guess.
     unsure = Customer(engine)
     unsure.says("j'arrive pas à me connecter")
