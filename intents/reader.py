@@ -304,6 +304,15 @@ class Reader:
             # taper correctement ?", "mon compte est bloqué": the sign-in symptom, asked
             # about.
             match = self.matcher.preferring(match, "invalid_credentials")
+        elif (
+            match.intent == "business_account"
+            and _BUSINESS_HELD_RE.search(words)
+            and _CANNOT_SIGN_IN_RE.search(words)
+            and not _any(words, _CREATE_WORDS)
+        ):
+            # "J'ai un compte pro et je n'arrive plus à me connecter": the business account
+            # exists; signing in to it is the problem, not making one.
+            match = self.matcher.preferring(match, "invalid_credentials")
         if (
             match.decision == "none"
             and match.candidates
@@ -898,6 +907,11 @@ _CANNOT_SIGN_IN_RE: Final = re.compile(
     r"\b(peux|arrive|parviens|reussis|reussi) (pas|plus|pu|pa|jamais) (a )?(me|m)"
     r" (connecter|co|identifier|log\w*)\b|\b(impossible de|pas moyen de) (me|m)"
     r" (connecter|co|identifier)\b"
+)
+# A business account the customer has already ("notre compte entreprise").
+_BUSINESS_HELD_RE: Final = re.compile(
+    r"\b((j ai|nous avons|on a)( deja)? un|mon|notre|nos|le) compte (pro|professionnel"
+    r"|entreprise|business|de l entreprise|de la societe)\b"
 )
 # A device's own sign-in ("mon Mac me dit mot de passe incorrect au démarrage").
 _DEVICE_SIGN_IN_RE: Final = re.compile(

@@ -327,6 +327,8 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
         # Signing in said impossible, whatever the story around it.
         ("j'ai changé de téléphone et maintenant je peux plus me connecter", "invalid_credentials"),
         ('Erreur "Impossible de se connecter au service Parallels" au lancement', "none"),
+        # A business account held already: signing in to it, not making one.
+        ("bonjour j'ai un compte pro et je n'arrive plus à me connecter", "invalid_credentials"),
         # The account's mailbox closed by its provider, a school, an employer: gone, not
         # deleted by Parallels nor forgotten; the licences on it are that answer's business.
         (
