@@ -182,6 +182,9 @@ def test_steps_the_customer_already_took_are_told_from_steps_to_come(
         ("où est cette option ???", True),
         ("j'ai oublié mon mot de passe", False),
         ("je ne trouve mon adresse nulle part", False),
+        # One's own skill, said modestly, is no anger at the service.
+        ("je suis nulle en informatique, j'ai oublié mon mot de passe", False),
+        ("franchement nul ce site", True),
     ],
 )
 def test_anger_is_heard(text: str, angry: bool) -> None:
