@@ -107,6 +107,13 @@ _EMPHASIS_RE: Final = re.compile(
     r"(?<![A-ZÀ-Ý] )(?<![A-ZÀ-Ý]')\b(JAMAIS|TOUJOURS|ÉVIDEMMENT|EVIDEMMENT|RIEN|AUCUN|AUCUNE"
     r"|PAS|PLUS|NON|VRAIMENT|ENCORE|NULLE PART)\b(?! [A-ZÀ-Ý]{2,})"
 )
+# Thanks in advance or for the help, or a laugh: what makes marks and capitals warm. A bare
+# "merci" may be sarcasm ("Merci pour rien !!!"), a "SVP !!!" impatience.
+_WARM_RE: Final = re.compile(
+    r"\b(merci (d avance|par avance|beaucoup|infiniment|pour (votre|ton|l) aide|de (votre|ton)"
+    r" aide)|thanks in advance|thanks a lot|lol|mdr|haha\w*|hihi)\b"
+)
+_WARM_EMOJI: Final = ("😂", "😅", "🙏", "😊", "🙂", "😀", "😄", "😁", "🤣", "😉")
 # Anger in capitals: this many letters at least, this share of them upper case.
 _CAPS_LETTERS: Final = 12
 _CAPS_SHARE: Final = 0.7
@@ -795,6 +802,10 @@ class SignalReader:
     def _angry(self, text: str, words: str, heads: Words) -> bool:
         if self._anger(words, heads):
             return True
+        if _WARM_RE.search(words) or any(e in text for e in _WARM_EMOJI):
+            # "Bonjour !! … merci d'avance !!", "MERCI BEAUCOUP POUR VOTRE AIDE": marks and
+            # capitals said warmly are no anger; anger's own words still are.
+            return False
         if len(words.split()) >= 3 and (
             _MARKS_RE.search(text[:MAX_TEXT_CHARS]) or _EMPHASIS_RE.search(text[:MAX_TEXT_CHARS])
         ):

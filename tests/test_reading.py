@@ -185,6 +185,11 @@ def test_steps_the_customer_already_took_are_told_from_steps_to_come(
         # One's own skill, said modestly, is no anger at the service.
         ("je suis nulle en informatique, j'ai oublié mon mot de passe", False),
         ("franchement nul ce site", True),
+        # Marks and capitals said warmly are no anger; sarcastic thanks still are.
+        ("Bonjour !! j'ai oublié mon mot de passe, merci d'avance !!", False),
+        ("MERCI BEAUCOUP POUR VOTRE AIDE", False),
+        ("Au secours !!! j'ai oublié mon mot de passe 😅", False),
+        ("Merci pour rien !!!", True),
     ],
 )
 def test_anger_is_heard(text: str, angry: bool) -> None:
