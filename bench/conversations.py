@@ -257,7 +257,7 @@ def play_unseen() -> list[TurnResult]:
             matcher,
             replies=replies,
             anger=train(angry, anger.LABELS, anger.STRENGTH),
-            safety=train(dangers, safety.LABELS, safety.STRENGTH),
+            safety=safety.learn(dangers),
         )
         engine = Engine(catalogue, matcher, Renderer(), reader=reader)
         results += [r for c in conversations if fold_of(c.id) == k for r in play(engine, c)]

@@ -145,9 +145,13 @@ class Model:
 
 
 def train(
-    examples: Iterable[tuple[str, Normalized, str]], intents: Sequence[str], c: float = STRENGTH
+    examples: Iterable[tuple[str, Normalized, str]],
+    intents: Sequence[str],
+    c: float = STRENGTH,
+    balanced: bool = False,
 ) -> Model:
-    """A multinomial logistic regression over (label, normalised, text) examples."""
+    """A multinomial logistic regression over (label, normalised, text) examples; with
+    `balanced`, each label weighs as much in all as any other, however few its examples."""
     # Training only: development dependencies, without type information.
     from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
@@ -168,7 +172,8 @@ def train(
     ones = np.ones(len(indices), dtype=np.float64)
     x = csr_matrix((ones, indices, indptr), shape=(len(labels), len(columns)))
     y = np.array(labels)
-    fitted = LogisticRegression(C=c, max_iter=2_000, tol=1e-6).fit(x, y)
+    weighting = "balanced" if balanced else None
+    fitted = LogisticRegression(C=c, max_iter=2_000, tol=1e-6, class_weight=weighting).fit(x, y)
     # Classes absent from the examples get no weight and a very low bias.
     weights = np.zeros((len(columns), len(intents)), dtype=np.float32)
     bias = np.full(len(intents), -20.0, dtype=np.float32)

@@ -8,8 +8,8 @@ flagged a charge from you I never made"), a safety matter escapes them and gets 
 answer, which is what the customer must not get. The same kind of linear model as the
 learned reading of problems (intents/model.py), over the same features, names a reason or
 `none`; the reader counts a message a safety matter when the signals say so or when the
-model gives a reason at least `SURE` probability. The development messages that are no
-safety matter never reach a tenth of that.
+model gives a reason at least `SURE` probability. Of the 8,912 development messages that
+are no safety matter, read by models that never saw their conversation, one reaches it.
 
 `python -m intents.safety train` writes intents/safety.npz from the catalogue's phrasings,
 the development intent sets' messages about the article and the typed messages of the
@@ -45,8 +45,9 @@ if TYPE_CHECKING:
 SAFETY_PATH: Final = Path(__file__).with_name("safety.npz")
 LABELS: Final = (*SAFETY, NONE)
 #: The probability of one reason from which a message is a safety matter, chosen by
-#: cross-validation on the development messages.
-SURE: Final = 0.25
+#: cross-validation by conversation on the development messages: the most safety matters
+#: read, with at most one more of the other messages taken for one than the signals alone.
+SURE: Final = 0.4
 #: How much the model trusts the weights (scikit-learn's C), as the other readings.
 STRENGTH: Final = 4.0
 
@@ -94,6 +95,15 @@ def examples(
     return learnable(normalize, [*article, *said])
 
 
+def learn(examples: Sequence[tuple[str, Normalized, str]]) -> Model:
+    """The reading trained from `examples`' output. Each reason weighs as much as `none`,
+    which has thirty times the messages of all of them together: unweighted, the model
+    learned that a safety matter is rare more than how one is said, and named a reason
+    for 64 % of the hacked accounts it had not seen, against 74 % weighted (cross-validated
+    by conversation, each at its own best `SURE`)."""
+    return train(examples, LABELS, STRENGTH, balanced=True)
+
+
 def figures(
     read: Callable[[str], SafetyReason | None], rows: Sequence[Labelled]
 ) -> tuple[float, dict[str, tuple[int, int]]]:
@@ -115,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = training_context(argv, "the learned reading of safety matters", SAFETY_PATH, load)
     if run.command == "train":
         learned = examples(run.normalize, run.catalogue)
-        return written(train(learned, LABELS, STRENGTH), run.out, len(learned), "messages")
+        return written(learn(learned), run.out, len(learned), "messages")
     # Folds by conversation, as `python -m bench.conversations --unseen`.
     conversations = load_corpus("dev")
     rules = Reader(run.catalogue, run.matcher, safety=None)
@@ -126,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kept = [c for c in conversations if fold_of(c.id) != k]
         out = (c for c in conversations if fold_of(c.id) == k)
         held = [Labelled(*row) for row in safety_messages(out)]
-        model = train(examples(run.normalize, run.catalogue, kept), LABELS, STRENGTH)
+        model = learn(examples(run.normalize, run.catalogue, kept))
         reader = Reader(run.catalogue, run.matcher, safety=model)
         rows += held
         both |= {r.text: reader.read(r.text).signals.safety for r in held}
