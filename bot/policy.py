@@ -177,6 +177,10 @@ _DID_IT_BUT_RE: Final = re.compile(
     r"^(\w+ ){0,2}(je l ai|jl ai|jlai|j l ai|je les ai|j ai|jai|g) (deja |bien |tout )?"
     r"(fait|fais|fe|essaye|essaie|suivi|teste)\b (\w+ ){0,3}(mais|mai|sauf que|par contre)\b"
 )
+# "oui je sais", "ben oui je sais bien": what the answer says is known already.
+_KNEW_IT_RE: Final = re.compile(
+    r"^((ben|bah|mais|eh) )?(oui|ouais|ouai) (oui )?(je sais|jsais|j sais)\b"
+)
 # Done before writing, not just now: "déjà", "avant de vous écrire".
 _BEFORE_RE: Final = re.compile(
     r"\b(deja|already|avant de vous (ecrire|contacter)|au prealable|la premiere chose"
@@ -540,6 +544,10 @@ class Policy:
         ):
             # "Déjà vérifié les spams, merci": a step said taken, politely; no yes.
             feedback = None
+        if feedback == "yes" and steps & signals.done and _KNEW_IT_RE.match(text):
+            # "Oui je sais, j'ai fait le lien mot de passe oublié, et …": the step is known
+            # and was taken; the "oui" says so, not that it worked.
+            feedback = None
         if feedback is None and not new and (
             _ALREADY_DONE_RE.search(text) or _ALREADY_DONE_ANYWHERE_RE.search(text)
         ):
@@ -558,6 +566,14 @@ class Policy:
             # One missing e-mail after the other is the same words, unless the customer
             # says they meant the other ("non, en fait c'est le mail de réinitialisation").
             switched = _CORRECTION_RE.search(flat(reading.match.text)) is not None
+            if (
+                not switched
+                and _link_to_nothing(state, new, reading)
+                and (_NOTHING_CHANGED_RE.search(text) or _LINK_WORKED_RE.search(text))
+            ):
+                # "Le mot de passe oublié je l'ai déjà fait hier, ça n'a rien changé": the
+                # link was used to no effect; no e-mail is said missing.
+                return self._not_solved(state, score)
             if new and not switched and _BROKEN_PAGE_RE.search(text):
                 # "Non, le lien mot de passe oublié m'affiche une page d'erreur 500": the
                 # answer's link fails on the site, which no answer of the article mends.
@@ -573,7 +589,11 @@ class Policy:
                     "reset_link" in signals.done
                     or "reset_email_missing" in reading.problems
                     or _names_missing_mail(reading)
-                    or _ALREADY_DONE_ANYWHERE_RE.search(text)
+                    or (
+                        _ALREADY_DONE_ANYWHERE_RE.search(text)
+                        # "Déjà fait, ça donne rien": the link did nothing, no e-mail named.
+                        and not _NOTHING_CHANGED_RE.search(text)
+                    )
                 )
             ):
                 # Not when the address itself is lost: no e-mail can come to it, and that
@@ -729,9 +749,7 @@ class Policy:
                 # pas": the answer was followed, and what came next is the new problem;
                 # unless no e-mail is said missing ("… le site me dit que cette adresse
                 # n'existe pas"): then the link did not do what the answer says.
-                if new == ("reset_email_missing",) and (
-                    not _names_missing_mail(reading) or _LINK_WORKED_RE.search(text)
-                ):
+                if _link_to_nothing(state, new, reading):
                     return self._not_solved(state, score)
                 return _with_feedback(self._next(state, new, score), "no")
             if "email_deleted" in last and _WILL_WAIT_RE.search(text):
@@ -1199,17 +1217,40 @@ def _several_choices(message: IncomingMessage, state: ConversationState) -> tupl
     return tuple(options[n - 1] for n in picked)
 
 
+# "ça n'a rien changé", "ça donne rien", "le lien fait rien": the step had no effect; no
+# e-mail is said missing.
+_NOTHING_CHANGED_RE: Final = re.compile(
+    r"\b(rien|rien du tout|que dalle) (change|changer|donne|fait|fais|sert)\b"
+    r"|\b(donne|change|fait|sert a|sert) (rien|que dalle)\b"
+)
+_SITE_LINK_RE: Final = re.compile(r"\b(lien|bouton) (\w+ )?(mot de passe oublie|mdp oublie)\b")
 _INVALID_ERROR_RE: Final = re.compile(
     r"\badresse (e )?mail ou (le )?mot de passe (non valide|invalide)\b"
     r"|\binvalid email or password\b"
 )
 
 
+def _link_to_nothing(state: ConversationState, new: tuple[str, ...], reading: Reading) -> bool:
+    """Whether the customer says they used the « Mot de passe oublié » link an answer gave
+    and names no e-mail missing ("mdp oublié déjà tenté, le site me répond qu'aucun compte
+    n'existe", "je l'ai déjà fait hier, ça n'a rien changé"), or says its e-mail came: the
+    link did not do what the answer says; the reset e-mail's answer would not help."""
+    link = RESET_LINK_ANSWERS | {"reset_email_missing"}
+    if not (new and set(new) <= link and set(state.pending) & RESET_LINK_ANSWERS):
+        return False
+    if "reset_link" not in reading.signals.done:
+        return False
+    text = flat(reading.match.text)
+    return not _names_missing_mail(reading) or _LINK_WORKED_RE.search(text) is not None
+
+
 def _names_missing_mail(reading: Reading) -> bool:
     """Whether the message says an e-mail did not come (a bare "non, c'est pareil" names
     no e-mail, however the matcher scores its "non")."""
-    # "toujours Adresse mail ou mot de passe non valide": the error's "mail" is no e-mail.
+    # "toujours Adresse mail ou mot de passe non valide": the error's "mail" is no e-mail;
+    # nor is the "rien" of "ça n'a rien changé", nor the site's link "mot de passe oublié".
     text = _INVALID_ERROR_RE.sub(" ", flat(reading.match.text))
+    text = _NOTHING_CHANGED_RE.sub(" ", _SITE_LINK_RE.sub(" ", text))
     if _MAIL_WORDS_RE.search(text) is None or _BROKEN_PAGE_RE.search(text):
         # "Le lien mot de passe oublié m'affiche une page blanche": the site, not an e-mail.
         return False

@@ -426,6 +426,8 @@ def test_a_link_already_clicked_in_another_language_gets_the_reset_email_answer(
             "le mdp c bon, mais le mail pour le mac toujours rien",
             "réinitialisation",
         ),
+        # The link said used, to no effect: no e-mail is said missing.
+        ("j'ai oublié mon mot de passe", "déjà fait, ça donne rien", "indésirables"),
         # Done again and again, and given up on: no warm goodbye.
         (
             "j'ai oublié mon mot de passe",
@@ -861,6 +863,11 @@ def test_the_days_already_waited_after_the_deleted_address_answer_go_to_a_person
     [
         "le mot de passe oublié je l'ai déjà fait, je reçois bien le mail mais le lien a expiré",
         "déjà fait deux fois, j'ai bien changé le mot de passe mais ça me remet le même message",
+        # The link used to no effect, no e-mail said missing.
+        "le lien mot de passe oublié, je l'ai déjà utilisé ce matin et ça n'a rien changé",
+        "mot de passe oublié déjà essayé, le site dit que ce compte n'existe pas",
+        "oui je sais, j'ai déjà fait mot de passe oublié et changé le mot de passe, mais ça "
+        "refuse toujours",
     ],
 )
 def test_a_reset_link_that_did_its_part_is_no_missing_reset_email(
