@@ -181,6 +181,15 @@ _DID_IT_BUT_RE: Final = re.compile(
 _KNEW_IT_RE: Final = re.compile(
     r"^((ben|bah|mais|eh) )?(oui|ouais|ouai) (oui )?(je sais|jsais|j sais)\b"
 )
+# The « Mot de passe oublié » link about to be used, said last: "je passe par mot de passe
+# oublié", "bon je lance le mot de passe oublié, j'espère que ça va marcher".
+_USING_LINK_NOW_RE: Final = re.compile(
+    r"\b(je|on|jvais|je vais|on va) (fais|fait|refais|lance|relance|passe par|faire|passer par"
+    r"|utilise|utiliser|tente|tenter|essaie|essaye|essayer|clique sur|cliquer sur)"
+    r" (donc |alors )?(le lien |votre |le |la procedure )?(mot de passe oublie|mdp oublie)"
+    r"( alors| du coup| donc| maintenant| tout de suite| de suite| j espere( \w+)+"
+    r"| et je (vous )?(dis|redis|reviens|tiens)( \w+)*)?$"
+)
 # Done before writing, not just now: "déjà", "avant de vous écrire".
 _BEFORE_RE: Final = re.compile(
     r"\b(deja|already|avant de vous (ecrire|contacter)|au prealable|la premiere chose"
@@ -536,6 +545,14 @@ class Policy:
         steps = {step for problem in last for step in STEPS.get(problem, ())}
         # "JE SAIS REGARDER DANS MES SPAMS": a step of the answer, taken before it came.
         before = bool(steps & signals.done) and _BEFORE_RE.search(text) is not None
+        if (
+            set(last) & RESET_LINK_ANSWERS
+            and set(reading.problems) <= RESET_LINK_ANSWERS
+            and _USING_LINK_NOW_RE.search(text)
+        ):
+            # "Ah, c'est sûrement mon fils qui l'a créé. Je fais mot de passe oublié alors":
+            # the customer goes to use the link the answer gave; the bot waits.
+            return self._wait(state, score)
         if (
             feedback == "yes"
             and signals.thanks_only
