@@ -1202,6 +1202,13 @@ def _after_steps(problems: tuple[str, ...], done: set[str]) -> tuple[str, ...]:
     kept: list[str] = []
     for problem in problems:
         if problem in RESET_LINK_ANSWERS and "reset_link" in done:
+            reset = "reset_email_missing"
+            if reset in problems and problems.index(problem) > problems.index(reset):
+                # "Mot de passe oublié -> aucun mail, et quand je refais un compte : adresse
+                # déjà utilisée": the link led to the reset e-mail named first; what follows
+                # is a story of its own.
+                kept.append(problem)
+                continue
             problem = "reset_email_missing"
         steps = STEPS.get(problem, ())
         if steps and set(steps) <= done:

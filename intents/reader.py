@@ -641,9 +641,22 @@ class Reader:
         found: list[str] = []
         said: dict[str, str] = {}
         mail = False
+        # The clause before said the « Mot de passe oublié » link was used.
+        linked = False
         split = _AND_IN[language][1] if language in _AND_IN else _CLAUSE_SPLIT
         for piece in split.split(text[:SEVERAL_CHARS]):
             words = flat(piece)
+            if (
+                linked
+                and "reset_email_missing" not in found
+                and (_NOT_COME_RE.search(words) or _MAIL_MISSING_RE.search(words))
+                and not DEVICE_NAMED_RE.search(words)
+            ):
+                # "J'ai fait mot de passe oublié : aucun mail. Et sur le Mac du bureau …": the
+                # link used, then nothing came; that is the reset e-mail.
+                found.append("reset_email_missing")
+                said["reset_email_missing"] = words
+            linked = bool(words) and self.signals.read(words, words).took("reset_link")
             if mail and _THAT_ONE_START_RE.match(words):
                 # "… ni le mail pour autoriser mon navigateur, ni celui pour réinitialiser
                 # mon mot de passe": "celui" is an e-mail too.
@@ -691,7 +704,15 @@ class Reader:
             found = ["reset_email_missing" if p == "forgot_password" else p for p in found]
             found = list(dict.fromkeys(found))
         if "reset_email_missing" in found:
-            found = [p for p in found if p not in ("forgot_password", "email_in_use")]
+            # An address "déjà utilisée" said after the reset e-mail is a second account
+            # tried since ("… aucun mail de réinitialisation, et quand je veux refaire un
+            # compte : adresse déjà utilisée"), not the story that led to the link.
+            at = found.index("reset_email_missing")
+            found = [
+                p
+                for n, p in enumerate(found)
+                if p != "forgot_password" and (p != "email_in_use" or n > at)
+            ]
         if {"device_email_missing", "reset_email_missing"} <= set(found) and (
             _RESET_NAMED_RE.search(flat(text)) is None
         ):

@@ -892,6 +892,18 @@ def test_a_reset_link_that_did_its_part_is_no_missing_reset_email(
     )
 
 
+def test_an_address_in_use_after_the_missing_reset_email_is_a_second_problem(
+    engine: Engine,
+) -> None:
+    # The link led to the reset e-mail; the address "déjà utilisée" came with another
+    # account tried since, and is answered too.
+    outcome = Customer(engine).says(
+        "J'ai demandé un nouveau mot de passe hier, aucun mail. Et quand j'essaie de créer un "
+        "autre compte, ça dit adresse déjà utilisée"
+    )
+    assert outcome.decision.answered == ("reset_email_missing", "email_in_use")
+
+
 @pytest.mark.parametrize(
     "reply", ["récupération de mot de passe", "Ho provato con password dimenticata, non arriva niente"]
 )

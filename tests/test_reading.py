@@ -440,6 +440,12 @@ def test_a_gate_takes_no_word_start_where_a_word_may_have_begun_before() -> None
             "pour la boîte je dois créer un compte pro, mais avec mon adresse ça dit déjà utilisée",
             ("business_account", "email_in_use"),
         ),
+        # The link used, then nothing came: the reset e-mail, beside the device's.
+        (
+            "J'ai cliqué sur mot de passe oublié : rien reçu. Et sur mon nouvel iPad on me "
+            "demande de confirmer l'appareil par mail, rien non plus",
+            ("reset_email_missing", "device_email_missing"),
+        ),
     ],
 )
 def test_two_problems_said_plainly_are_both_read(
