@@ -242,6 +242,11 @@ def test_another_language_is_named_and_french_with_english_words_is_french(
     assert reader.read(text).language == language
 
 
+def test_the_account_password_named_with_parallels_is_no_product_topic() -> None:
+    assert not SIGNALS.read("mon mot de passe Parallels ne marche plus").topic
+    assert SIGNALS.read("Parallels ne marche plus depuis la mise à jour").topic
+
+
 def test_a_clear_problem_in_english_is_still_the_problem(reader: Reader) -> None:
     reading = reader.read("I'm not getting the password reset email")
     assert (reading.intent, reading.language) == ("reset_email_missing", "en")
