@@ -329,6 +329,10 @@ class Reader:
                 if reset.intent == "reset_email_missing":
                     match = replace(reset, decision="answer")
         language = self.languages.language(text, words) if words else None
+        if (asked := _SPEAKS_RE.search(words)) is not None and asked.lastgroup is not None:
+            # "Sprechen Sie Deutsch?", "vcs falam portugues?": too short for the detector,
+            # the language asked about is the customer's.
+            language = asked.lastgroup
         if language is None and ("adresse" in words or "oublie" in words or "recommande" in words):
             # "Hallo, beim Registrieren bekomme ich immer: Cette adresse mail est déjà
             # utilisée": the article's French, pasted, is not the customer's language.
@@ -1228,6 +1232,17 @@ _ADDRESS_GONE_RE: Final = re.compile(
 _LOSS_RE: Final = re.compile(
     r"\b(plus|pas|perdu\w*|ferme\w*|supprim\w*|desactiv\w*|expir\w*|ancien\w*|bloque\w*"
     r"|pirat\w*|hack\w*|inaccessible|existe|quitte|parti|pu|plu)\b"
+)
+# "Do you speak …?" in the languages of the note, asked in that language.
+_SPEAKS_RE: Final = re.compile(
+    r"\b(?:(?:sprechen sie|sprichst du|sprecht ihr|spricht (?:hier )?(?:jemand|man)) deutsch"
+    r"|(?:redet|red) (?:ihr|öpper|opper) (?:dutsch|deutsch))\b(?P<de>)"
+    r"|\b(?:parlate|parla|parli|si parla) (?:l )?italiano\b(?P<it>)"
+    r"|\b(?:voces|vcs|vc|voce|o senhor|a senhora|falam|fala|alguem fala)"
+    r" (?:falam |fala )?portugues\b(?P<pt>)"
+    r"|\b(?:hablais|hablan|habla|hablas|alguien habla) (?:en )?(?:espanol|castellano)\b(?P<es>)"
+    r"|\b(?:spreekt u|spreken jullie|spreek je|spreekt iemand) (?:ook )?nederlands\b(?P<nl>)"
+    r"|\b(?:do you|does anyone|can you|can anyone) speak english\b(?P<en>)"
 )
 # A reply's first clause ("oui ça marche", "nickel", "non merci"), before something new.
 _FIRST_CLAUSE_RE: Final = re.compile(r"\s*[.!?;:,]+\s*")

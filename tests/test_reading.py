@@ -234,6 +234,10 @@ def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
         ("pw reset mail never arrives. checked spam x3", "en"),
         # The article's French pasted into English does not make it French.
         ("the email one, it says Cette adresse mail est déjà utilisée", "en"),
+        # Asked whether the bot speaks it: the language asked about, however short.
+        ("Sprechen Sie Deutsch?", "de"),
+        ("vcs falam portugues?", "pt"),
+        ("Spreekt u Nederlands?", "nl"),
     ],
 )
 def test_another_language_is_named_and_french_with_english_words_is_french(
