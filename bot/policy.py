@@ -197,7 +197,7 @@ _BEFORE_RE: Final = re.compile(
 )
 _LICENCE_RE: Final = re.compile(
     r"\b(licence|licences|license|licenses|cle|cles|licencia|licencias|licenza|licenze"
-    r"|licenca|licencas|lizenz|lizenzen|licentie|licenties)\b"
+    r"|licenca|licencas|lizenz|lizenzen|lizanz|licentie|licenties)\b"
 )
 # Agreeing to wait out the days the deleted address's message gave.
 _WILL_WAIT_RE: Final = re.compile(
@@ -782,10 +782,18 @@ class Policy:
         if reading.match.intent == "thanks" and reading.match.decision != "none":
             return self._resolved(state, score, "yes")
         foreign = reading.language not in (None, *PHRASED_LANGUAGES)
+        # The licence registered is the business account answer's own step: told of, not
+        # asked about, it is no other topic ("bi de Regischtrierig vo de Lizänz chunnt kei
+        # Option für e Firma"; "wo kann ich eine Lizenz kaufen?" is one).
+        licensed = (
+            "business_account" in last
+            and _LICENCE_RE.search(text) is not None
+            and "?" not in reading.match.text
+        )
         if (
             feedback is None
             and (reading.symptom is None or foreign)
-            and not signals.topic
+            and (not signals.topic or licensed)
             and reading.match.intent not in ("greeting", "thanks", HUMAN)
         ):
             # Words no rule has met ("je ne suis pas devant mon ordinateur, je regarderai

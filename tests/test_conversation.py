@@ -892,6 +892,21 @@ def test_a_reset_link_that_did_its_part_is_no_missing_reset_email(
     )
 
 
+def test_the_licence_step_of_the_business_answer_told_failed_is_no_other_topic(
+    engine: Engine,
+) -> None:
+    customer = Customer(engine)
+    customer.says("Ich brauche ein Firmenkonto, finde aber die Option nicht")
+    outcome = customer.says(
+        "Hab's versucht, aber beim Registrieren der Lizenz gibt es keine Firmenoption."
+    )
+    assert handed_over(outcome) == "not_solved"
+    # Buying a licence, asked about, is another topic.
+    other = Customer(engine)
+    other.says("Ich brauche ein Firmenkonto, finde aber die Option nicht")
+    assert other.says("Wo kann ich eine Lizenz kaufen?").decision.action == "redirect"
+
+
 def test_an_address_in_use_after_the_missing_reset_email_is_a_second_problem(
     engine: Engine,
 ) -> None:

@@ -251,6 +251,19 @@ def test_the_account_password_named_with_parallels_is_no_product_topic() -> None
     assert SIGNALS.read("Parallels ne marche plus depuis la mise à jour").topic
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¿Cuánto cuesta la versión Pro? ¿Hay descuento?",
+        "La mia macchina virtuale non parte più",
+        "Ich möchte meine Rechnungsadresse ändern",
+        "Parallels va muy lento para jugar",
+    ],
+)
+def test_another_topic_in_the_languages_of_the_note_is_told(text: str) -> None:
+    assert SIGNALS.read(text).topic
+
+
 def test_a_clear_problem_in_english_is_still_the_problem(reader: Reader) -> None:
     reading = reader.read("I'm not getting the password reset email")
     assert (reading.intent, reading.language) == ("reset_email_missing", "en")
