@@ -109,7 +109,15 @@ def test_bot_stays_silent_while_a_person_has_the_conversation(engine: Engine) ->
 
 @pytest.mark.parametrize(
     "text",
-    ["je veux parler à un humain svp", "vous pouvez me passer quelqu'un du support ?"],
+    [
+        "je veux parler à un humain svp",
+        "vous pouvez me passer quelqu'un du support ?",
+        # In the languages of the note.
+        "posso falar com uma pessoa?",
+        "¿Me puede pasar con una persona?",
+        "Can you put me through to a human please?",
+        "Chönnt ich mit emne Mitarbeiter rede?",
+    ],
 )
 def test_asking_for_a_person_escalates_at_once(engine: Engine, text: str) -> None:
     outcome = Customer(engine).says(text)
