@@ -87,6 +87,13 @@ def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None
         # Taken, but by the customer: no one took the account.
         "mon fils ne sait plus quelle adresse il a prise pour son compte",
         "on a pris des licences pour l'agence mais je ne trouve pas le compte pro",
+        # The article's own error message or e-mail, worried about.
+        "Ça me dit « mot de passe largement utilisé », ça veut dire que mon compte est piraté ?",
+        "Quelqu'un utilise mon adresse ? L'inscription me dit adresse déjà utilisée",
+        "Je reçois un e-mail étrange qui me demande de confirmer ce navigateur",
+        # An account deleted under the GDPR long ago, to be made again.
+        "Mon compte a été supprimé au titre du RGPD il y a un an, et maintenant : Cette "
+        "adresse e-mail a été supprimée",
     ],
 )
 def test_an_account_problem_is_no_safety_matter(text: str) -> None:
