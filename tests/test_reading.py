@@ -162,6 +162,19 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("Aucun des deux n'est dans les indésirables", {"spam"}),
         # Found there, not looked in.
         ("vi o email no spam, obrigado", set()),
+        (
+            "J'ai fouillé toutes mes boîtes à la recherche d'un message de noreply@parallels.com",
+            {"searched_noreply"},
+        ),
+        ("les mails de noreply, j'ai déjà cherché partout", {"searched_noreply"}),
+        ("ni un solo correo de noreply en mis buzones", {"searched_noreply"}),
+        ("ma femme a cherché les mails de noreply, moi j'ai pas encore regardé la mienne", set()),
+        ("rien dans les expéditeurs bloqués", {"contacts"}),
+        (
+            "j'ai tout essayé : le lien, les spams, ajouter l'adresse à mes contacts",
+            {"spam", "contacts"},
+        ),
+        ("aucun autre poste déjà autorisé", {"other_device"}),
         ("já adicionei o noreply@parallels.com nos contatos", {"contacts"}),
         ("ho già cercato mail da noreply@parallels.com in tutte le caselle", {"searched_noreply"}),
         ("je vais chercher les mails de noreply", set()),
