@@ -224,9 +224,10 @@ _LEAVING_THANKS_RE: Final = re.compile(
     r"|jvais (voir|chercher|demander))\b.*\b(merci|mrc|thanks|thank you|thx)\b"
 )
 # Words without which a message names no e-mail that did not come.
+# A bare "toujours rien" names no e-mail: nothing came of the answer, whatever it was.
 _MAIL_WORDS_RE: Final = re.compile(
-    r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit"
-    r"|rien|r1|spam|spams|indesirables?|noreply|no reply"
+    r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit|recoi"
+    r"|jrecois|jrecoi|envoie|envoye|arrive|vient|spam|spams|indesirables?|noreply|no reply"
     r"|emails|correo|correos|enlace|link|posta|nachricht|bericht)\b"
 )
 # A page of the site that does not show: no e-mail is in question.

@@ -434,6 +434,8 @@ def test_a_link_already_clicked_in_another_language_gets_the_reset_email_answer(
             "le mdp c bon, mais le mail pour le mac toujours rien",
             "réinitialisation",
         ),
+        # Still nothing, said bare: no e-mail is named, the answer did not help.
+        ("je ne me souviens plus de mon mot de passe", "ben toujours rien hein", "indésirables"),
         # The link said used, to no effect: no e-mail is said missing.
         ("j'ai oublié mon mot de passe", "déjà fait, ça donne rien", "indésirables"),
         # Done again and again, and given up on: no warm goodbye.
