@@ -554,6 +554,11 @@ class Policy:
             # "Ah, c'est sûrement mon fils qui l'a créé. Je fais mot de passe oublié alors":
             # the customer goes to use the link the answer gave; the bot waits.
             return self._wait(state, score)
+        if _still_missing(state, text):
+            # "Le mot de passe c'est réglé mais l'iPad toujours pas", "pour ma femme c'est bon.
+            # pour moi toujours pas de mail": the e-mail just answered about still does not
+            # come; its answer's next step is the assistance.
+            return self._not_solved(state, score)
         if (
             feedback == "yes"
             and signals.thanks_only
@@ -578,7 +583,7 @@ class Policy:
                 and (_ALREADY_DONE_RE.search(text) or _names_missing_mail(reading))
                 and not _LINK_WORKED_RE.search(text)
             ):
-                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
+                return self._reset_email_next(state, score)
             return self._not_solved(state, score)
         if feedback == "no":
             # One missing e-mail after the other is the same words, unless the customer
@@ -616,7 +621,7 @@ class Policy:
             ):
                 # Not when the address itself is lost: no e-mail can come to it, and that
                 # answer's next step is the assistance.
-                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
+                return self._reset_email_next(state, score)
             if switched and not new and reading.match.decision == "clarify":
                 # "Non en fait le mot de passe je l'ai, c'est l'adresse que je ne retrouve
                 # pas": in doubt between the problem just answered and another, the
@@ -755,7 +760,7 @@ class Policy:
             ):
                 # "still stuck, I used the forgot password link and no email ever comes":
                 # the link was followed; its e-mail is what is missing.
-                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
+                return self._reset_email_next(state, score)
             return self._not_solved(state, score)
         if not new and not reading.problems and (signals.angry or _UNHELPED_RE.search(text)):
             # "C'est de la merde votre truc", "et alors ? je fais quoi moi": the answer
@@ -810,7 +815,7 @@ class Policy:
             ):
                 # "ya lo hice pero no me llega el correo": the link was followed; its
                 # e-mail is what is missing, in any language.
-                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
+                return self._reset_email_next(state, score)
             if said in ("no", "done"):
                 return self._not_solved(state, score)
             if said == "wait":
@@ -1047,6 +1052,14 @@ class Policy:
         left = _after_steps(problems, set(state.done))
         return self._answer(state, left, score) if left else self._not_solved(state, score)
 
+    def _reset_email_next(self, state: ConversationState, score: float) -> Turn:
+        """After the « Mot de passe oublié » link, its e-mail missing: that e-mail's answer,
+        unless it was given already in this conversation ("lui c'est réglé. moi je n'ai
+        toujours rien reçu"); then a person."""
+        if "reset_email_missing" in state.answered:
+            return self._not_solved(state, score)
+        return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
+
     def _wait(self, state: ConversationState, score: float) -> Turn:
         """The customer goes to try: a short acknowledgement, the question still open."""
         says = Say(
@@ -1263,6 +1276,33 @@ _INVALID_ERROR_RE: Final = re.compile(
 )
 
 
+def _still_missing(state: ConversationState, text: str) -> bool:
+    """Whether a reply says that an e-mail the answer just dealt with (the reset e-mail, the
+    device's) still does not come, naming it or no other: a clause with "toujours pas",
+    "ancora niente", that names that e-mail or the device it is for."""
+    pending = set(state.pending) & MISSING_MAIL
+    if not pending:
+        return False
+    for clause in _CLAUSE_TURN_RE.split(text):
+        still = _STILL_NOT_RE.search(clause)
+        if still is None:
+            continue
+        # What is still not there is named next to it: "l'iPad toujours pas", "toujours pas
+        # de mail" (not "non toujours pas. Et … cette adresse mail est déjà utilisée").
+        before = clause[: still.start()].split()[-STILL_NEAR:]
+        after = clause[still.end() :].split()[:STILL_NEAR]
+        clause = " ".join([*before, still.group(0), *after])
+        device = DEVICE_NAMED_RE.search(clause) is not None
+        reset = _RESET_WORDS_RE.search(clause) is not None
+        if device and not reset:
+            return "device_email_missing" in pending
+        if reset and not device:
+            return "reset_email_missing" in pending
+        if _MAIL_NOUN_RE.search(clause) and len(pending) == 1:
+            return True
+    return False
+
+
 def _link_to_nothing(state: ConversationState, new: tuple[str, ...], reading: Reading) -> bool:
     """Whether the customer says they used the « Mot de passe oublié » link an answer gave
     and names no e-mail missing ("mdp oublié déjà tenté, le site me répond qu'aucun compte
@@ -1321,6 +1361,22 @@ _DONE_IT_RE: Final = re.compile(
     r"|criado|criada|erstellt|angelegt|aangemaakt)( c est fait| ca y est| c est cree)?"
     # "fait, avec mon adresse icloud".
     r"( (avec|avc|sur) (mon|ma|mes|une|un|l|le|la) (\w+ ){0,3}\w+)?$"
+)
+# Words either side of "toujours pas" that name what is still not there.
+STILL_NEAR: Final = 4
+# Still not, in the languages of the note: "toujours pas", "ancora niente", "immer noch nicht".
+_STILL_NOT_RE: Final = re.compile(
+    r"\b(toujours|encore|tjrs|tjs|ancora|immer noch|noch immer|nog steeds|nog altijd|todavia"
+    r"|aun|ainda|still) (pas|pa|rien|aucun|niente|nulla|nada|nichts|nicht|niets|niks|niet"
+    r"|nao|no|not|nothing)\b"
+)
+# Where a reply turns from one answer to the other: "le mot de passe c'est réglé mais …".
+_CLAUSE_TURN_RE: Final = re.compile(
+    r"\b(?:mais|mai|par contre|sauf que|pero|aber|maar|mas|but)\b"
+    r"|(?<=\w) (?=pour (?:moi|lui|elle)\b)"
+)
+_MAIL_NOUN_RE: Final = re.compile(
+    r"\b(mail|mails|e mail|email|courriel|message|correo|nachricht|bericht|mensagem|lien)\b"
 )
 # The reset named: not the e-mail that authorises a device.
 _RESET_WORDS_RE: Final = re.compile(r"\b(reinitialis\w*|reset|nouveau mot de passe|changer)\b")

@@ -902,6 +902,24 @@ def test_a_reset_link_that_did_its_part_is_no_missing_reset_email(
     )
 
 
+def test_one_answer_settled_and_the_missing_email_still_missing_goes_to_a_person(
+    engine: Engine,
+) -> None:
+    customer = Customer(engine)
+    customer.says(
+        "je ne reçois pas le mail pour confirmer mon nouveau Mac, et j'ai oublié mon mot de passe"
+    )
+    outcome = customer.says("le mot de passe c'est bon, mais le Mac toujours rien")
+    assert handed_over(outcome) == "not_solved"
+    # The reset e-mail answered earlier, another problem since: not answered a second time.
+    other = Customer(engine)
+    other.says("je ne reçois pas le mail de réinitialisation")
+    other.says("non toujours pas, et ma sœur a le message adresse déjà utilisée")
+    assert handed_over(other.says("pour elle c'est bon, pour moi toujours rien reçu")) == (
+        "not_solved"
+    )
+
+
 def test_the_licence_step_of_the_business_answer_told_failed_is_no_other_topic(
     engine: Engine,
 ) -> None:
