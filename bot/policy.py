@@ -571,6 +571,19 @@ class Policy:
             # "Oui je sais, j'ai fait le lien mot de passe oublié, et …": the step is known
             # and was taken; the "oui" says so, not that it worked.
             feedback = None
+        if (
+            new
+            and set(new) <= RESET_LINK_ANSWERS | {"reset_email_missing"}
+            and set(last) & RESET_LINK_ANSWERS
+            and "reset_link" in signals.done
+            and feedback in ("yes", None)
+            and reading.verdict != "no"
+            and (feedback == "yes" or reading.verdict == "yes")
+            and not _names_missing_mail(reading)
+        ):
+            # "il a fait le lien mdp oublié, c bon pr lui aussi", "ele usou o esqueci a senha
+            # e entrou também. valeu!": the link the answer gave, used, and it worked.
+            return self._resolved(state, score, "yes")
         if feedback is None and not new and (
             _ALREADY_DONE_RE.search(text) or _ALREADY_DONE_ANYWHERE_RE.search(text)
         ):

@@ -902,6 +902,26 @@ def test_a_reset_link_that_did_its_part_is_no_missing_reset_email(
     )
 
 
+@pytest.mark.parametrize(
+    ("first", "reply"),
+    [
+        (
+            "ça me dit Cette adresse mail est déjà utilisée",
+            "ma sœur a fait le lien mot de passe oublié, c'est bon pour elle",
+        ),
+        (
+            "ça me dit Cette adresse mail est déjà utilisée",
+            "c'est bon, j'ai récupéré mon compte avec le lien mot de passe oublié",
+        ),
+        ("me dice que el correo ya está en uso", "usé lo de olvidé mi contraseña y ya entré, gracias"),
+    ],
+)
+def test_the_reset_link_used_and_working_closes(engine: Engine, first: str, reply: str) -> None:
+    customer = Customer(engine)
+    customer.says(first)
+    assert customer.says(reply).decision.action == "resolved"
+
+
 def test_one_answer_settled_and_the_missing_email_still_missing_goes_to_a_person(
     engine: Engine,
 ) -> None:
