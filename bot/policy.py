@@ -203,7 +203,8 @@ _LICENCE_RE: Final = re.compile(
 _WILL_WAIT_RE: Final = re.compile(
     r"\b(je patiente|je vais patienter|je vais attendre|j attends|j attendrai|on attend"
     r"|je patienterai|on va attendre|attendre alors|patienter alors"
-    r"|(j vas|jvas|je vas|j vais|jvais) (attendre|patienter))\b"
+    r"|(j vas|jvas|je vas|j vais|jvais) (attendre|patienter)"
+    r"|(je dois|il faut|faut|on doit) (attendre|patienter))\b"
     # "je retente dans 2 semaines, merci": the days waited out first, nothing to report
     # ("je réessaie dans 10 jours et je vous redis" is a wait).
     r"|\b(je |j )?(retente|reessaie|reessaye|refais|recommence|repasse) (\w+ ){0,2}dans"
@@ -760,9 +761,14 @@ class Policy:
                 # "sauf que ça fait 3 semaines que j'attends justement" after 14 days: the
                 # days are waited out already; the waiting is what did not help.
                 return self._not_solved(state, score)
-            if last == ("email_deleted",) and _WILL_WAIT_RE.search(text):
+            if (
+                "email_deleted" in last
+                and _WILL_WAIT_RE.search(text)
+                and (_THANKS_ANY_RE.search(flat(reading.message)) or "tant pis" in text)
+            ):
                 # "D'accord je patiente alors, merci": waiting out the days is the answer
-                # itself; the customer takes it, and nothing is left to report back.
+                # itself; the customer takes it with thanks, and nothing is left to report
+                # back. Without them ("bon ben je vais patienter alors") the bot waits.
                 return self._resolved(state, score, "yes")
             return self._wait(state, score)
         if steps & signals.done and not new:

@@ -60,6 +60,9 @@ class Reading:
     # `language_after`.
     _leaning: Callable[[str], bool] | None = None
     _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The whole message as sent, its secrets masked: the match may have read only part of
+    # it (a thanks around a problem is set aside).
+    message: str = ""
 
     @property
     def verdict(self) -> str | None:
@@ -183,6 +186,7 @@ class Reader:
     def read(self, text: str) -> Reading:
         original = text
         text = without_secrets(text)
+        sent = text
         # "Ce n'est pas le mot de passe de ma VM, c'est celui du compte": what the customer
         # says it is not is left out of the reading.
         kept = _without_denied(text)
@@ -562,7 +566,16 @@ class Reader:
         if words and (language is None or language == "en"):
             leaning = functools.partial(self.languages.leans_to, text, words)
         return Reading(
-            match, signals, language, problems, several, said, turned, anger, _leaning=leaning
+            match,
+            signals,
+            language,
+            problems,
+            several,
+            said,
+            turned,
+            anger,
+            _leaning=leaning,
+            message=sent,
         )
 
     def _told_order(self, text: str, whole: str, said: str) -> tuple[str, ...]:

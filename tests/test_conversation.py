@@ -903,6 +903,27 @@ def test_a_reset_link_that_did_its_part_is_no_missing_reset_email(
 
 
 @pytest.mark.parametrize(
+    ("reply", "action"),
+    [
+        # The days to wait, taken with thanks: nothing is left to report back.
+        ("d'accord je patiente, merci", "resolved"),
+        ("bon, il faut attendre alors. merci quand même", "resolved"),
+        # Without them, the customer may still come back: the bot waits.
+        ("bon je vais patienter alors", "wait"),
+    ],
+)
+def test_the_days_to_wait_accepted_close_with_thanks_and_wait_without(
+    engine: Engine, reply: str, action: str
+) -> None:
+    customer = Customer(engine)
+    customer.says(
+        "Cette adresse e-mail a été supprimée et ne peut pas être réutilisée pendant au moins "
+        "20 jours"
+    )
+    assert customer.says(reply).decision.action == action
+
+
+@pytest.mark.parametrize(
     ("first", "reply"),
     [
         (
