@@ -1355,16 +1355,18 @@ def _names_missing_mail(reading: Reading) -> bool:
 # Thanks in the languages of the note.
 _THANKS_WORDS: Final = (
     r"merci|thanks|thank you|danke|gracias|grazie|obrigad[oa]|bedankt|dank je|dankjewel"
-    r"|brigad[oa]|valeu|vielen dank|dankeschon|dank u|muy amable|gentilissim[oa]"
+    r"|brigad[oa]|valeu|vlw|vielen dank|dankeschon|dank u|dank jullie|muy amable|gentilissim[oa]"
+    r"|cheers"
 )
 _THANKS_ANY_RE: Final = any_word(_THANKS_WORDS)
 # Goodbyes: thanks or praise first, or a good day wished, in the languages of the note.
 _GOODBYE_ANY_RE: Final = re.compile(
-    rf"^(\w+ ){{0,3}}({_THANKS_WORDS}|great|perfect|perfecto|perfetto|perfekt|super|top)\b(?!.*\?)"
+    rf"^(\w+ ){{0,5}}({_THANKS_WORDS}|great|perfect|perfecto|perfetto|perfekt|super|top)\b(?!.*\?)"
     r"|\b(have a )?(good|nice|great|lovely) (day|evening|night|weekend)\b|\bschonen (tag|abend)"
     r"|\bbuona (giornata|serata)\b|\b(fijne|prettige) (dag|avond)\b"
     r"|\b(que )?(tenga|tengas|tenha|tenham) (un |um )?(buen|bom|buena|boa)"
     r" (dia|tarde|noche|noite)\b"
+    r"|\b(boa|bom|buena|buona|schone|fijne|goede) (semana|fim de semana|settimana|woche|week)\b"
     r"|\b(hasta luego|hasta pronto|adios|chao|chau|ciao|tschuss|auf wiedersehen|bis bald"
     r"|tot ziens|doei|ate logo|tchau)\b"
 )

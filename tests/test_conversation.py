@@ -831,7 +831,15 @@ def test_the_readme_transcripts_are_what_the_bot_says(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(
-    "goodbye", ["Muy amable, que tenga buen día", "brigada, tchau", "Tschüss und vielen Dank"]
+    "goodbye",
+    [
+        "Muy amable, que tenga buen día",
+        "brigada, tchau",
+        "Tschüss und vielen Dank",
+        "cheers mate, you saved my day",
+        "vlw, boa semana pra vocês",
+        "Dank jullie wel voor de hulp",
+    ],
 )
 def test_thanks_and_goodbye_in_another_language_once_settled_are_thanked(
     engine: Engine, goodbye: str
