@@ -305,6 +305,9 @@ class ConversationState(BaseModel):
     asked_again: bool = False
     # The language other than French the customer's last typed message was in.
     language: str | None = None
+    # Another Parallels topic was routed in this conversation: asked about again, it goes
+    # to a person at once.
+    routed: bool = False
 
     @property
     def pending(self) -> tuple[str, ...]:
@@ -496,6 +499,8 @@ class Policy:
             # "Pour l'installation, oui, je veux bien parler à quelqu'un": for another topic;
             # not the licences that the lost address's answer sends to the assistance.
             topic = state.last_action == "redirect" or (
+                state.routed and signals.topic and _BACK_TO_RE.search(flat(reading.match.text))
+            ) or (
                 signals.topic
                 and not reading.problems
                 and _LICENCE_RE.search(flat(reading.match.text)) is None
@@ -955,6 +960,10 @@ class Policy:
             # "Danke, schönen Tag noch", "Great, have a good evening!" once it is settled:
             # thanks and goodbye in any language, no language note to give again.
             return self._say(state, "thanks", "thanks", score, Say(template="thanks"))
+        if signals.topic and state.routed and _BACK_TO_RE.search(flat(match.text)):
+            # "Et pour l'install du coup ?" after the account's answer: the topic routed
+            # earlier, asked about again; the customer does not fail twice.
+            return self._escalate(state, "other_topic", NONE, score)
         if signals.topic:
             return self._redirect(state, score)
         if signals.elsewhere:
@@ -1100,7 +1109,8 @@ class Policy:
             template="redirect",
             quick_replies=(QuickReply(title=self._catalogue[HUMAN].label, payload=HUMAN),),
         )
-        return self._say(state, "redirect", NONE, score, says)
+        turn = self._say(state, "redirect", NONE, score, says)
+        return Turn(turn.decision, turn.state.model_copy(update={"routed": True}))
 
     def _clarify_symptom(self, state: ConversationState, symptom: str, score: float) -> Turn:
         options = self._catalogue[symptom].candidates
@@ -1352,6 +1362,12 @@ def _names_missing_mail(reading: Reading) -> bool:
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60
 
 
+# Back to what was asked before: "et pour l'install du coup ?", "bon et pour les licences
+# alors ?".
+_BACK_TO_RE: Final = re.compile(
+    r"^(\w+ ){0,2}(et|et sinon|mais) (pour|concernant|niveau|cote) (\w+ ){1,3}"
+    r"(du coup|alors|donc)\b"
+)
 # Thanks in the languages of the note.
 _THANKS_WORDS: Final = (
     r"merci|thanks|thank you|danke|gracias|grazie|obrigad[oa]|bedankt|dank je|dankjewel"

@@ -969,6 +969,22 @@ def test_one_answer_settled_and_the_missing_email_still_missing_goes_to_a_person
     )
 
 
+def test_a_routed_topic_asked_about_again_goes_to_a_person(engine: Engine) -> None:
+    customer = Customer(engine)
+    assert customer.says("Parallels Desktop refuse de s'installer sur mon Mac").decision.action == (
+        "redirect"
+    )
+    customer.says("j'ai aussi oublié le mot de passe de mon compte")
+    customer.says("oui merci ça marche")
+    assert handed_over(customer.says("et pour l'installation du coup ?")) == "other_topic"
+    # Another topic, not asked about before, is routed as the first one was.
+    other = Customer(engine)
+    other.says("Parallels Desktop refuse de s'installer sur mon Mac")
+    other.says("j'ai aussi oublié le mot de passe de mon compte")
+    other.says("oui merci ça marche")
+    assert other.says("autre chose, comment obtenir une facture ?").decision.action == "redirect"
+
+
 def test_the_licence_step_of_the_business_answer_told_failed_is_no_other_topic(
     engine: Engine,
 ) -> None:
