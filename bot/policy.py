@@ -182,6 +182,19 @@ _DID_IT_BUT_RE: Final = re.compile(
     r"^(\w+ ){0,2}(je l ai|jl ai|jlai|j l ai|je les ai|j ai|jai|g) (deja |bien |tout )?"
     r"(fait|fais|fe|essaye|essaie|suivi|teste)\b (\w+ ){0,3}(mais|mai|sauf que|par contre)\b"
 )
+# "oui je sais", "ben oui je sais bien": what the answer says is known already.
+_KNEW_IT_RE: Final = re.compile(
+    r"^((ben|bah|mais|eh) )?(oui|ouais|ouai) (oui )?(je sais|jsais|j sais)\b"
+)
+# The « Mot de passe oublié » link about to be used, said last: "je passe par mot de passe
+# oublié", "bon je lance le mot de passe oublié, j'espère que ça va marcher".
+_USING_LINK_NOW_RE: Final = re.compile(
+    r"\b(je|on|jvais|je vais|on va) (fais|fait|refais|lance|relance|passe par|faire|passer par"
+    r"|utilise|utiliser|tente|tenter|essaie|essaye|essayer|clique sur|cliquer sur)"
+    r" (donc |alors )?(le lien |votre |le |la procedure )?(mot de passe oublie|mdp oublie)"
+    r"( alors| du coup| donc| maintenant| tout de suite| de suite| j espere( \w+)+"
+    r"| et je (vous )?(dis|redis|reviens|tiens)( \w+)*)?$"
+)
 # Done before writing, not just now: "déjà", "avant de vous écrire".
 _BEFORE_RE: Final = re.compile(
     r"\b(deja|already|avant de vous (ecrire|contacter)|au prealable|la premiere chose"
@@ -189,13 +202,14 @@ _BEFORE_RE: Final = re.compile(
 )
 _LICENCE_RE: Final = re.compile(
     r"\b(licence|licences|license|licenses|cle|cles|licencia|licencias|licenza|licenze"
-    r"|licenca|licencas|lizenz|lizenzen|licentie|licenties)\b"
+    r"|licenca|licencas|lizenz|lizenzen|lizanz|licentie|licenties)\b"
 )
 # Agreeing to wait out the days the deleted address's message gave.
 _WILL_WAIT_RE: Final = re.compile(
     r"\b(je patiente|je vais patienter|je vais attendre|j attends|j attendrai|on attend"
     r"|je patienterai|on va attendre|attendre alors|patienter alors"
-    r"|(j vas|jvas|je vas|j vais|jvais) (attendre|patienter))\b"
+    r"|(j vas|jvas|je vas|j vais|jvais) (attendre|patienter)"
+    r"|(je dois|il faut|faut|on doit) (attendre|patienter))\b"
     # "je retente dans 2 semaines, merci": the days waited out first, nothing to report
     # ("je réessaie dans 10 jours et je vous redis" is a wait).
     r"|\b(je |j )?(retente|reessaie|reessaye|refais|recommence|repasse) (\w+ ){0,2}dans"
@@ -216,9 +230,10 @@ _LEAVING_THANKS_RE: Final = re.compile(
     r"|jvais (voir|chercher|demander))\b.*\b(merci|mrc|thanks|thank you|thx)\b"
 )
 # Words without which a message names no e-mail that did not come.
+# A bare "toujours rien" names no e-mail: nothing came of the answer, whatever it was.
 _MAIL_WORDS_RE: Final = re.compile(
-    r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit"
-    r"|rien|r1|spam|spams|indesirables?|noreply|no reply"
+    r"\b(mail|mails|e mail|email|courriel|message|lien|recu|recue|recois|recoit|recoi"
+    r"|jrecois|jrecoi|envoie|envoye|arrive|vient|spam|spams|indesirables?|noreply|no reply"
     r"|emails|correo|correos|enlace|link|posta|nachricht|bericht)\b"
 )
 # A page of the site that does not show: no e-mail is in question.
@@ -301,6 +316,9 @@ class ConversationState(BaseModel):
     asked_again: bool = False
     # The language other than French the customer's last typed message was in.
     language: str | None = None
+    # Another Parallels topic was routed in this conversation: asked about again, it goes
+    # to a person at once.
+    routed: bool = False
 
     @property
     def pending(self) -> tuple[str, ...]:
@@ -492,6 +510,8 @@ class Policy:
             # "Pour l'installation, oui, je veux bien parler à quelqu'un": for another topic;
             # not the licences that the lost address's answer sends to the assistance.
             topic = state.last_action == "redirect" or (
+                state.routed and signals.topic and _BACK_TO_RE.search(flat(reading.match.text))
+            ) or (
                 signals.topic
                 and not reading.problems
                 and _LICENCE_RE.search(flat(reading.match.text)) is None
@@ -544,6 +564,19 @@ class Policy:
         # "JE SAIS REGARDER DANS MES SPAMS": a step of the answer, taken before it came.
         before = bool(steps & signals.done) and _BEFORE_RE.search(text) is not None
         if (
+            set(last) & RESET_LINK_ANSWERS
+            and set(reading.problems) <= RESET_LINK_ANSWERS
+            and _USING_LINK_NOW_RE.search(text)
+        ):
+            # "Ah, c'est sûrement mon fils qui l'a créé. Je fais mot de passe oublié alors":
+            # the customer goes to use the link the answer gave; the bot waits.
+            return self._wait(state, score)
+        if _still_missing(state, text):
+            # "Le mot de passe c'est réglé mais l'iPad toujours pas", "pour ma femme c'est bon.
+            # pour moi toujours pas de mail": the e-mail just answered about still does not
+            # come; its answer's next step is the assistance.
+            return self._not_solved(state, score)
+        if (
             feedback == "yes"
             and signals.thanks_only
             and _BEFORE_RE.search(text)
@@ -551,6 +584,23 @@ class Policy:
         ):
             # "Déjà vérifié les spams, merci": a step said taken, politely; no yes.
             feedback = None
+        if feedback == "yes" and steps & signals.done and _KNEW_IT_RE.match(text):
+            # "Oui je sais, j'ai fait le lien mot de passe oublié, et …": the step is known
+            # and was taken; the "oui" says so, not that it worked.
+            feedback = None
+        if (
+            new
+            and set(new) <= RESET_LINK_ANSWERS | {"reset_email_missing"}
+            and set(last) & RESET_LINK_ANSWERS
+            and "reset_link" in signals.done
+            and feedback in ("yes", None)
+            and reading.verdict != "no"
+            and (feedback == "yes" or reading.verdict == "yes")
+            and not _names_missing_mail(reading)
+        ):
+            # "il a fait le lien mdp oublié, c bon pr lui aussi", "ele usou o esqueci a senha
+            # e entrou também. valeu!": the link the answer gave, used, and it worked.
+            return self._resolved(state, score, "yes")
         if feedback is None and not new and (
             _ALREADY_DONE_RE.search(text) or _ALREADY_DONE_ANYWHERE_RE.search(text)
         ):
@@ -563,12 +613,20 @@ class Policy:
                 and (_ALREADY_DONE_RE.search(text) or _names_missing_mail(reading))
                 and not _LINK_WORKED_RE.search(text)
             ):
-                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
+                return self._reset_email_next(state, score)
             return self._not_solved(state, score)
         if feedback == "no":
             # One missing e-mail after the other is the same words, unless the customer
             # says they meant the other ("non, en fait c'est le mail de réinitialisation").
             switched = _CORRECTION_RE.search(flat(reading.match.text)) is not None
+            if (
+                not switched
+                and _link_to_nothing(state, new, reading)
+                and (_NOTHING_CHANGED_RE.search(text) or _LINK_WORKED_RE.search(text))
+            ):
+                # "Le mot de passe oublié je l'ai déjà fait hier, ça n'a rien changé": the
+                # link was used to no effect; no e-mail is said missing.
+                return self._not_solved(state, score)
             if new and not switched and _BROKEN_PAGE_RE.search(text):
                 # "Non, le lien mot de passe oublié m'affiche une page d'erreur 500": the
                 # answer's link fails on the site, which no answer of the article mends.
@@ -584,12 +642,16 @@ class Policy:
                     "reset_link" in signals.done
                     or "reset_email_missing" in reading.problems
                     or _names_missing_mail(reading)
-                    or _ALREADY_DONE_ANYWHERE_RE.search(text)
+                    or (
+                        _ALREADY_DONE_ANYWHERE_RE.search(text)
+                        # "Déjà fait, ça donne rien": the link did nothing, no e-mail named.
+                        and not _NOTHING_CHANGED_RE.search(text)
+                    )
                 )
             ):
                 # Not when the address itself is lost: no e-mail can come to it, and that
                 # answer's next step is the assistance.
-                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
+                return self._reset_email_next(state, score)
             if switched and not new and reading.match.decision == "clarify":
                 # "Non en fait le mot de passe je l'ai, c'est l'adresse que je ne retrouve
                 # pas": in doubt between the problem just answered and another, the
@@ -715,9 +777,14 @@ class Policy:
                 # "sauf que ça fait 3 semaines que j'attends justement" after 14 days: the
                 # days are waited out already; the waiting is what did not help.
                 return self._not_solved(state, score)
-            if last == ("email_deleted",) and _WILL_WAIT_RE.search(text):
+            if (
+                "email_deleted" in last
+                and _WILL_WAIT_RE.search(text)
+                and (_THANKS_ANY_RE.search(flat(reading.message)) or "tant pis" in text)
+            ):
                 # "D'accord je patiente alors, merci": waiting out the days is the answer
-                # itself; the customer takes it, and nothing is left to report back.
+                # itself; the customer takes it with thanks, and nothing is left to report
+                # back. Without them ("bon ben je vais patienter alors") the bot waits.
                 return self._resolved(state, score, "yes")
             return self._wait(state, score)
         if steps & signals.done and not new:
@@ -728,7 +795,7 @@ class Policy:
             ):
                 # "still stuck, I used the forgot password link and no email ever comes":
                 # the link was followed; its e-mail is what is missing.
-                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
+                return self._reset_email_next(state, score)
             return self._not_solved(state, score)
         if not new and not reading.problems and (signals.angry or _UNHELPED_RE.search(text)):
             # "C'est de la merde votre truc", "et alors ? je fais quoi moi": the answer
@@ -740,9 +807,7 @@ class Policy:
                 # pas": the answer was followed, and what came next is the new problem;
                 # unless no e-mail is said missing ("… le site me dit que cette adresse
                 # n'existe pas"): then the link did not do what the answer says.
-                if new == ("reset_email_missing",) and (
-                    not _names_missing_mail(reading) or _LINK_WORKED_RE.search(text)
-                ):
+                if _link_to_nothing(state, new, reading):
                     return self._not_solved(state, score)
                 return _with_feedback(self._next(state, new, score), "no")
             if "email_deleted" in last and _WILL_WAIT_RE.search(text):
@@ -758,10 +823,18 @@ class Policy:
         if reading.match.intent == "thanks" and reading.match.decision != "none":
             return self._resolved(state, score, "yes")
         foreign = reading.language not in (None, *PHRASED_LANGUAGES)
+        # The licence registered is the business account answer's own step: told of, not
+        # asked about, it is no other topic ("bi de Regischtrierig vo de Lizänz chunnt kei
+        # Option für e Firma"; "wo kann ich eine Lizenz kaufen?" is one).
+        licensed = (
+            "business_account" in last
+            and _LICENCE_RE.search(text) is not None
+            and "?" not in reading.match.text
+        )
         if (
             feedback is None
             and (reading.symptom is None or foreign)
-            and not signals.topic
+            and (not signals.topic or licensed)
             and reading.match.intent not in ("greeting", "thanks", HUMAN)
         ):
             # Words no rule has met ("je ne suis pas devant mon ordinateur, je regarderai
@@ -777,7 +850,7 @@ class Policy:
             ):
                 # "ya lo hice pero no me llega el correo": the link was followed; its
                 # e-mail is what is missing, in any language.
-                return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
+                return self._reset_email_next(state, score)
             if said in ("no", "done"):
                 return self._not_solved(state, score)
             if said == "wait":
@@ -900,6 +973,10 @@ class Policy:
             # "Danke, schönen Tag noch", "Great, have a good evening!" once it is settled:
             # thanks and goodbye in any language, no language note to give again.
             return self._say(state, "thanks", "thanks", score, Say(template="thanks"))
+        if signals.topic and state.routed and _BACK_TO_RE.search(flat(match.text)):
+            # "Et pour l'install du coup ?" after the account's answer: the topic routed
+            # earlier, asked about again; the customer does not fail twice.
+            return self._escalate(state, "other_topic", NONE, score)
         if signals.topic:
             return self._redirect(state, score)
         if signals.elsewhere:
@@ -1016,6 +1093,14 @@ class Policy:
         left = _after_steps(problems, set(state.done))
         return self._answer(state, left, score) if left else self._not_solved(state, score)
 
+    def _reset_email_next(self, state: ConversationState, score: float) -> Turn:
+        """After the « Mot de passe oublié » link, its e-mail missing: that e-mail's answer,
+        unless it was given already in this conversation ("lui c'est réglé. moi je n'ai
+        toujours rien reçu"); then a person."""
+        if "reset_email_missing" in state.answered:
+            return self._not_solved(state, score)
+        return _with_feedback(self._next(state, ("reset_email_missing",), score), "no")
+
     def _wait(self, state: ConversationState, score: float) -> Turn:
         """The customer goes to try: a short acknowledgement, the question still open."""
         says = Say(
@@ -1037,7 +1122,8 @@ class Policy:
             template="redirect",
             quick_replies=(QuickReply(title=self._catalogue[HUMAN].label, payload=HUMAN),),
         )
-        return self._say(state, "redirect", NONE, score, says)
+        turn = self._say(state, "redirect", NONE, score, says)
+        return Turn(turn.decision, turn.state.model_copy(update={"routed": True}))
 
     def _clarify_symptom(self, state: ConversationState, symptom: str, score: float) -> Turn:
         options = self._catalogue[symptom].candidates
@@ -1181,6 +1267,13 @@ def _after_steps(problems: tuple[str, ...], done: set[str]) -> tuple[str, ...]:
     kept: list[str] = []
     for problem in problems:
         if problem in RESET_LINK_ANSWERS and "reset_link" in done:
+            reset = "reset_email_missing"
+            if reset in problems and problems.index(problem) > problems.index(reset):
+                # "Mot de passe oublié -> aucun mail, et quand je refais un compte : adresse
+                # déjà utilisée": the link led to the reset e-mail named first; what follows
+                # is a story of its own.
+                kept.append(problem)
+                continue
             problem = "reset_email_missing"
         steps = STEPS.get(problem, ())
         if steps and set(steps) <= done:
@@ -1219,17 +1312,67 @@ def _several_choices(message: IncomingMessage, state: ConversationState) -> tupl
     return tuple(options[n - 1] for n in picked)
 
 
+# "ça n'a rien changé", "ça donne rien", "le lien fait rien": the step had no effect; no
+# e-mail is said missing.
+_NOTHING_CHANGED_RE: Final = re.compile(
+    r"\b(rien|rien du tout|que dalle) (change|changer|donne|fait|fais|sert)\b"
+    r"|\b(donne|change|fait|sert a|sert) (rien|que dalle)\b"
+)
+_SITE_LINK_RE: Final = re.compile(r"\b(lien|bouton) (\w+ )?(mot de passe oublie|mdp oublie)\b")
 _INVALID_ERROR_RE: Final = re.compile(
     r"\badresse (e )?mail ou (le )?mot de passe (non valide|invalide)\b"
     r"|\binvalid email or password\b"
 )
 
 
+def _still_missing(state: ConversationState, text: str) -> bool:
+    """Whether a reply says that an e-mail the answer just dealt with (the reset e-mail, the
+    device's) still does not come, naming it or no other: a clause with "toujours pas",
+    "ancora niente", that names that e-mail or the device it is for."""
+    pending = set(state.pending) & MISSING_MAIL
+    if not pending:
+        return False
+    for clause in _CLAUSE_TURN_RE.split(text):
+        still = _STILL_NOT_RE.search(clause)
+        if still is None:
+            continue
+        # What is still not there is named next to it: "l'iPad toujours pas", "toujours pas
+        # de mail" (not "non toujours pas. Et … cette adresse mail est déjà utilisée").
+        before = clause[: still.start()].split()[-STILL_NEAR:]
+        after = clause[still.end() :].split()[:STILL_NEAR]
+        clause = " ".join([*before, still.group(0), *after])
+        device = DEVICE_NAMED_RE.search(clause) is not None
+        reset = _RESET_WORDS_RE.search(clause) is not None
+        if device and not reset:
+            return "device_email_missing" in pending
+        if reset and not device:
+            return "reset_email_missing" in pending
+        if _MAIL_NOUN_RE.search(clause) and len(pending) == 1:
+            return True
+    return False
+
+
+def _link_to_nothing(state: ConversationState, new: tuple[str, ...], reading: Reading) -> bool:
+    """Whether the customer says they used the « Mot de passe oublié » link an answer gave
+    and names no e-mail missing ("mdp oublié déjà tenté, le site me répond qu'aucun compte
+    n'existe", "je l'ai déjà fait hier, ça n'a rien changé"), or says its e-mail came: the
+    link did not do what the answer says; the reset e-mail's answer would not help."""
+    link = RESET_LINK_ANSWERS | {"reset_email_missing"}
+    if not (new and set(new) <= link and set(state.pending) & RESET_LINK_ANSWERS):
+        return False
+    if "reset_link" not in reading.signals.done:
+        return False
+    text = flat(reading.match.text)
+    return not _names_missing_mail(reading) or _LINK_WORKED_RE.search(text) is not None
+
+
 def _names_missing_mail(reading: Reading) -> bool:
     """Whether the message says an e-mail did not come (a bare "non, c'est pareil" names
     no e-mail, however the matcher scores its "non")."""
-    # "toujours Adresse mail ou mot de passe non valide": the error's "mail" is no e-mail.
+    # "toujours Adresse mail ou mot de passe non valide": the error's "mail" is no e-mail;
+    # nor is the "rien" of "ça n'a rien changé", nor the site's link "mot de passe oublié".
     text = _INVALID_ERROR_RE.sub(" ", flat(reading.match.text))
+    text = _NOTHING_CHANGED_RE.sub(" ", _SITE_LINK_RE.sub(" ", text))
     if _MAIL_WORDS_RE.search(text) is None or _BROKEN_PAGE_RE.search(text):
         # "Le lien mot de passe oublié m'affiche une page blanche": the site, not an e-mail.
         return False
@@ -1239,19 +1382,27 @@ def _names_missing_mail(reading: Reading) -> bool:
     return max(scores.get("reset_email_missing", 0.0), scores.get("no_email_received", 0.0)) >= 60
 
 
+# Back to what was asked before: "et pour l'install du coup ?", "bon et pour les licences
+# alors ?".
+_BACK_TO_RE: Final = re.compile(
+    r"^(\w+ ){0,2}(et|et sinon|mais) (pour|concernant|niveau|cote) (\w+ ){1,3}"
+    r"(du coup|alors|donc)\b"
+)
 # Thanks in the languages of the note.
 _THANKS_WORDS: Final = (
     r"merci|thanks|thank you|danke|gracias|grazie|obrigad[oa]|bedankt|dank je|dankjewel"
-    r"|brigad[oa]|valeu|vielen dank|dankeschon|dank u|muy amable|gentilissim[oa]"
+    r"|brigad[oa]|valeu|vlw|vielen dank|dankeschon|dank u|dank jullie|muy amable|gentilissim[oa]"
+    r"|cheers"
 )
 _THANKS_ANY_RE: Final = any_word(_THANKS_WORDS)
 # Goodbyes: thanks or praise first, or a good day wished, in the languages of the note.
 _GOODBYE_ANY_RE: Final = re.compile(
-    rf"^(\w+ ){{0,3}}({_THANKS_WORDS}|great|perfect|perfecto|perfetto|perfekt|super|top)\b(?!.*\?)"
+    rf"^(\w+ ){{0,5}}({_THANKS_WORDS}|great|perfect|perfecto|perfetto|perfekt|super|top)\b(?!.*\?)"
     r"|\b(have a )?(good|nice|great|lovely) (day|evening|night|weekend)\b|\bschonen (tag|abend)"
     r"|\bbuona (giornata|serata)\b|\b(fijne|prettige) (dag|avond)\b"
     r"|\b(que )?(tenga|tengas|tenha|tenham) (un |um )?(buen|bom|buena|boa)"
     r" (dia|tarde|noche|noite)\b"
+    r"|\b(boa|bom|buena|buona|schone|fijne|goede) (semana|fim de semana|settimana|woche|week)\b"
     r"|\b(hasta luego|hasta pronto|adios|chao|chau|ciao|tschuss|auf wiedersehen|bis bald"
     r"|tot ziens|doei|ate logo|tchau)\b"
 )
@@ -1267,6 +1418,22 @@ _DONE_IT_RE: Final = re.compile(
     r"|criado|criada|erstellt|angelegt|aangemaakt)( c est fait| ca y est| c est cree)?"
     # "fait, avec mon adresse icloud".
     r"( (avec|avc|sur) (mon|ma|mes|une|un|l|le|la) (\w+ ){0,3}\w+)?$"
+)
+# Words either side of "toujours pas" that name what is still not there.
+STILL_NEAR: Final = 4
+# Still not, in the languages of the note: "toujours pas", "ancora niente", "immer noch nicht".
+_STILL_NOT_RE: Final = re.compile(
+    r"\b(toujours|encore|tjrs|tjs|ancora|immer noch|noch immer|nog steeds|nog altijd|todavia"
+    r"|aun|ainda|still) (pas|pa|rien|aucun|niente|nulla|nada|nichts|nicht|niets|niks|niet"
+    r"|nao|no|not|nothing)\b"
+)
+# Where a reply turns from one answer to the other: "le mot de passe c'est réglé mais …".
+_CLAUSE_TURN_RE: Final = re.compile(
+    r"\b(?:mais|mai|par contre|sauf que|pero|aber|maar|mas|but)\b"
+    r"|(?<=\w) (?=pour (?:moi|lui|elle)\b)"
+)
+_MAIL_NOUN_RE: Final = re.compile(
+    r"\b(mail|mails|e mail|email|courriel|message|correo|nachricht|bericht|mensagem|lien)\b"
 )
 # The reset named: not the e-mail that authorises a device.
 _RESET_WORDS_RE: Final = re.compile(r"\b(reinitialis\w*|reset|nouveau mot de passe|changer)\b")

@@ -60,6 +60,9 @@ class Reading:
     # `language_after`.
     _leaning: Callable[[str], bool] | None = None
     _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The whole message as sent, its secrets masked: the match may have read only part of
+    # it (a thanks around a problem is set aside).
+    message: str = ""
 
     @property
     def verdict(self) -> str | None:
@@ -183,6 +186,7 @@ class Reader:
     def read(self, text: str) -> Reading:
         original = text
         text = without_secrets(text)
+        sent = text
         # "Ce n'est pas le mot de passe de ma VM, c'est celui du compte": what the customer
         # says it is not is left out of the reading.
         kept = _without_denied(text)
@@ -342,6 +346,10 @@ class Reader:
                 if reset.intent == "reset_email_missing":
                     match = replace(reset, decision="answer")
         language = self.languages.language(text, words) if words else None
+        if (asked := _SPEAKS_RE.search(words)) is not None and asked.lastgroup is not None:
+            # "Sprechen Sie Deutsch?", "vcs falam portugues?": too short for the detector,
+            # the language asked about is the customer's.
+            language = asked.lastgroup
         if language is None and ("adresse" in words or "oublie" in words or "recommande" in words):
             # "Hallo, beim Registrieren bekomme ich immer: Cette adresse mail est déjà
             # utilisée": the article's French, pasted, is not the customer's language.
@@ -571,7 +579,16 @@ class Reader:
         if words and (language is None or language == "en"):
             leaning = functools.partial(self.languages.leans_to, text, words)
         return Reading(
-            match, signals, language, problems, several, said, turned, anger, _leaning=leaning
+            match,
+            signals,
+            language,
+            problems,
+            several,
+            said,
+            turned,
+            anger,
+            _leaning=leaning,
+            message=sent,
         )
 
     def _told_order(self, text: str, whole: str, said: str) -> tuple[str, ...]:
@@ -654,9 +671,22 @@ class Reader:
         found: list[str] = []
         said: dict[str, str] = {}
         mail = False
+        # The clause before said the « Mot de passe oublié » link was used.
+        linked = False
         split = _AND_IN[language][1] if language in _AND_IN else _CLAUSE_SPLIT
         for piece in split.split(text[:SEVERAL_CHARS]):
             words = flat(piece)
+            if (
+                linked
+                and "reset_email_missing" not in found
+                and (_NOT_COME_RE.search(words) or _MAIL_MISSING_RE.search(words))
+                and not DEVICE_NAMED_RE.search(words)
+            ):
+                # "J'ai fait mot de passe oublié : aucun mail. Et sur le Mac du bureau …": the
+                # link used, then nothing came; that is the reset e-mail.
+                found.append("reset_email_missing")
+                said["reset_email_missing"] = words
+            linked = bool(words) and self.signals.read(words, words).took("reset_link")
             if mail and _THAT_ONE_START_RE.match(words):
                 # "… ni le mail pour autoriser mon navigateur, ni celui pour réinitialiser
                 # mon mot de passe": "celui" is an e-mail too.
@@ -704,7 +734,15 @@ class Reader:
             found = ["reset_email_missing" if p == "forgot_password" else p for p in found]
             found = list(dict.fromkeys(found))
         if "reset_email_missing" in found:
-            found = [p for p in found if p not in ("forgot_password", "email_in_use")]
+            # An address "déjà utilisée" said after the reset e-mail is a second account
+            # tried since ("… aucun mail de réinitialisation, et quand je veux refaire un
+            # compte : adresse déjà utilisée"), not the story that led to the link.
+            at = found.index("reset_email_missing")
+            found = [
+                p
+                for n, p in enumerate(found)
+                if p != "forgot_password" and (p != "email_in_use" or n > at)
+            ]
         if {"device_email_missing", "reset_email_missing"} <= set(found) and (
             _RESET_NAMED_RE.search(flat(text)) is None
         ):
@@ -1241,6 +1279,17 @@ _ADDRESS_GONE_RE: Final = re.compile(
 _LOSS_RE: Final = re.compile(
     r"\b(plus|pas|perdu\w*|ferme\w*|supprim\w*|desactiv\w*|expir\w*|ancien\w*|bloque\w*"
     r"|pirat\w*|hack\w*|inaccessible|existe|quitte|parti|pu|plu)\b"
+)
+# "Do you speak …?" in the languages of the note, asked in that language.
+_SPEAKS_RE: Final = re.compile(
+    r"\b(?:(?:sprechen sie|sprichst du|sprecht ihr|spricht (?:hier )?(?:jemand|man)) deutsch"
+    r"|(?:redet|red) (?:ihr|öpper|opper) (?:dutsch|deutsch))\b(?P<de>)"
+    r"|\b(?:parlate|parla|parli|si parla) (?:l )?italiano\b(?P<it>)"
+    r"|\b(?:voces|vcs|vc|voce|o senhor|a senhora|falam|fala|alguem fala)"
+    r" (?:falam |fala )?portugues\b(?P<pt>)"
+    r"|\b(?:hablais|hablan|habla|hablas|alguien habla) (?:en )?(?:espanol|castellano)\b(?P<es>)"
+    r"|\b(?:spreekt u|spreken jullie|spreek je|spreekt iemand) (?:ook )?nederlands\b(?P<nl>)"
+    r"|\b(?:do you|does anyone|can you|can anyone) speak english\b(?P<en>)"
 )
 # A reply's first clause ("oui ça marche", "nickel", "non merci"), before something new.
 _FIRST_CLAUSE_RE: Final = re.compile(r"\s*[.!?;:,]+\s*")

@@ -88,6 +88,13 @@ def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None
         # Taken, but by the customer: no one took the account.
         "mon fils ne sait plus quelle adresse il a prise pour son compte",
         "on a pris des licences pour l'agence mais je ne trouve pas le compte pro",
+        # The article's own error message or e-mail, worried about.
+        "Ça me dit « mot de passe largement utilisé », ça veut dire que mon compte est piraté ?",
+        "Quelqu'un utilise mon adresse ? L'inscription me dit adresse déjà utilisée",
+        "Je reçois un e-mail étrange qui me demande de confirmer ce navigateur",
+        # An account deleted under the GDPR long ago, to be made again.
+        "Mon compte a été supprimé au titre du RGPD il y a un an, et maintenant : Cette "
+        "adresse e-mail a été supprimée",
     ],
 )
 def test_an_account_problem_is_no_safety_matter(text: str) -> None:
@@ -148,6 +155,27 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("In de spam staat ook niks", {"spam"}),
         ("kei Mail becho, au nöd im Spam", {"spam"}),
         ("nn m arriva la mail, neanke in spam", {"spam"}),
+        ("Ya busqué en la carpeta de spam", {"spam"}),
+        ("já vi no spam, nada", {"spam"}),
+        ("ik heb in mijn spam gekeken", {"spam"}),
+        ("Im Spam han i scho gluegt", {"spam"}),
+        ("ni dans la boîte de réception ni dans les spas", {"spam"}),
+        ("Aucun des deux n'est dans les indésirables", {"spam"}),
+        # Found there, not looked in.
+        ("vi o email no spam, obrigado", set()),
+        (
+            "J'ai fouillé toutes mes boîtes à la recherche d'un message de noreply@parallels.com",
+            {"searched_noreply"},
+        ),
+        ("les mails de noreply, j'ai déjà cherché partout", {"searched_noreply"}),
+        ("ni un solo correo de noreply en mis buzones", {"searched_noreply"}),
+        ("ma femme a cherché les mails de noreply, moi j'ai pas encore regardé la mienne", set()),
+        ("rien dans les expéditeurs bloqués", {"contacts"}),
+        (
+            "j'ai tout essayé : le lien, les spams, ajouter l'adresse à mes contacts",
+            {"spam", "contacts"},
+        ),
+        ("aucun autre poste déjà autorisé", {"other_device"}),
         ("já adicionei o noreply@parallels.com nos contatos", {"contacts"}),
         ("ho già cercato mail da noreply@parallels.com in tutte le caselle", {"searched_noreply"}),
         ("je vais chercher les mails de noreply", set()),
@@ -243,12 +271,34 @@ def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
         ("pw reset mail never arrives. checked spam x3", "en"),
         # The article's French pasted into English does not make it French.
         ("the email one, it says Cette adresse mail est déjà utilisée", "en"),
+        # Asked whether the bot speaks it: the language asked about, however short.
+        ("Sprechen Sie Deutsch?", "de"),
+        ("vcs falam portugues?", "pt"),
+        ("Spreekt u Nederlands?", "nl"),
     ],
 )
 def test_another_language_is_named_and_french_with_english_words_is_french(
     reader: Reader, text: str, language: str | None
 ) -> None:
     assert reader.read(text).language == language
+
+
+def test_the_account_password_named_with_parallels_is_no_product_topic() -> None:
+    assert not SIGNALS.read("mon mot de passe Parallels ne marche plus").topic
+    assert SIGNALS.read("Parallels ne marche plus depuis la mise à jour").topic
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¿Cuánto cuesta la versión Pro? ¿Hay descuento?",
+        "La mia macchina virtuale non parte più",
+        "Ich möchte meine Rechnungsadresse ändern",
+        "Parallels va muy lento para jugar",
+    ],
+)
+def test_another_topic_in_the_languages_of_the_note_is_told(text: str) -> None:
+    assert SIGNALS.read(text).topic
 
 
 def test_a_clear_problem_in_english_is_still_the_problem(reader: Reader) -> None:
@@ -484,6 +534,12 @@ def test_a_gate_takes_no_word_start_where_a_word_may_have_begun_before() -> None
         (
             "pour la boîte je dois créer un compte pro, mais avec mon adresse ça dit déjà utilisée",
             ("business_account", "email_in_use"),
+        ),
+        # The link used, then nothing came: the reset e-mail, beside the device's.
+        (
+            "J'ai cliqué sur mot de passe oublié : rien reçu. Et sur mon nouvel iPad on me "
+            "demande de confirmer l'appareil par mail, rien non plus",
+            ("reset_email_missing", "device_email_missing"),
         ),
     ],
 )
