@@ -17,6 +17,7 @@ FIXED_TEMPLATES = (
     "feedback_question", "clarify_ambiguous", "fallback", "offer_human", "rephrase",
     "escalation", "greeting", "thanks", "resolved", "disclosure", "attachment", "handback",
     "flood", "mention", "acknowledge", "redirect", "wait", "secret_reminder", "language_note",
+    "whoami",
 )  # fmt: skip
 # Answers without the steps the customer said they took (the policy's STEPS).
 _STEPS_TAKEN: list[dict[str, object]] = [{}] + [
@@ -26,6 +27,7 @@ _STEPS_TAKEN: list[dict[str, object]] = [{}] + [
 SAMPLE_CONTEXTS: dict[str, list[dict[str, object]]] = {
     "answer_email_deleted": [{"days": None}, {"days": 1}, {"days": 30}],
     "greeting": [{"hello": 0}, {"hello": 1}],
+    "whoami": [{"disclosed": 0}, {"disclosed": 1}],
     "escalation": [{"hours": None}, {"hours": "du lundi au vendredi, de 9 h à 18 h"}],
     "answer_reset_email_missing": _STEPS_TAKEN,
     "answer_device_email_missing": [

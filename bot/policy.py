@@ -506,6 +506,10 @@ class Policy:
         feedback = self._feedback(state, reading)
         if signals.safety is not None:
             return _with_feedback(self._escalate(state, signals.safety, NONE, score), feedback)
+        if signals.bot_question and not signals.human and not reading.problems:
+            # "C'est un robot ?", "vous êtes un vrai humain ou un bot ?": a question to
+            # answer, not yet a request for a person.
+            return _with_feedback(self._whoami(state, score), feedback)
         if signals.human or (reading.match.intent == HUMAN and reading.match.decision == "answer"):
             # "Pour l'installation, oui, je veux bien parler à quelqu'un": for another topic;
             # not the licences that the lost address's answer sends to the assistance.
@@ -1116,6 +1120,27 @@ class Policy:
             turn.state.model_copy(update={"awaiting_feedback": True, "last_answer": state.pending}),
         )
 
+    def _whoami(self, state: ConversationState, score: float) -> Turn:
+        """Who answers, asked: the assistant says so and asks for the problem, a person one
+        tap away. Still no problem told: it counts as a miss."""
+        says = Say(
+            template="whoami",
+            context={"disclosed": int(not state.disclosed)},
+            quick_replies=(QuickReply(title=self._catalogue[HUMAN].label, payload=HUMAN),),
+        )
+        turn = self._say(state, "fallback", NONE, score, says)
+        misses = state.misses + 1
+        # Remembered as no question asked: "ok merci" after it is thanks, not a person
+        # accepted. An answer given before still awaits its feedback.
+        update = {
+            "last_action": "whoami",
+            "misses": misses,
+            "offered_human": misses >= 2,
+            "awaiting_feedback": state.awaiting_feedback,
+            "last_answer": state.last_answer,
+        }
+        return Turn(turn.decision, turn.state.model_copy(update=update))
+
     def _redirect(self, state: ConversationState, score: float) -> Turn:
         """Another Parallels topic: what the bot helps with, and a person one tap away."""
         says = Say(
@@ -1240,7 +1265,10 @@ class Policy:
                 extras.append(Say(template="language_note", context={"lang": reading.language}))
         acknowledge = typed and decision.action in (
             "answer", "clarify", "fallback", "offer_human", "redirect", "escalate", "language",
-        ) and decision.escalation_reason not in _NO_ACKNOWLEDGEMENT and reading.angry  # fmt: skip
+        ) and decision.escalation_reason not in _NO_ACKNOWLEDGEMENT and (
+            # "C'est une IA qui me répond ?" is a question, angry only in anger's own words.
+            reading.signals.angry if turn.state.last_action == "whoami" else reading.angry
+        )  # fmt: skip
         if acknowledge:
             extras.append(Say(template="acknowledge"))
             update["acknowledged"] = True

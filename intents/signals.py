@@ -184,6 +184,11 @@ class Signals:
         return self._lazy("topic")  # type: ignore[return-value]
 
     @property
+    def bot_question(self) -> bool:
+        """Whether a person or a program answers, asked ("c'est un robot ?")."""
+        return self._lazy("bot_question")  # type: ignore[return-value]
+
+    @property
     def elsewhere(self) -> bool:
         """The password, e-mail or error is another company's, a session's or a file's."""
         return self._lazy("elsewhere")  # type: ignore[return-value]
@@ -650,6 +655,7 @@ class SignalReader:
         self._elsewhere = signal("elsewhere")
         self._company = signal("company")
         self._topic = signal("topic")
+        self._bot_question = signal("bot_question")
         topic = signals["topic"]
         self._with_product = _Signal(topic["with_product"])
         self._product = re.compile(topic["product"])
@@ -674,8 +680,8 @@ class SignalReader:
         safety = [found for _, found in self._safety]
         return [
             *safety, self._human, self._elsewhere, self._company, self._topic,
-            self._with_product, self._no, self._wait, self._yes, self._new_question,
-            self._anger, *done,
+            self._bot_question, self._with_product, self._no, self._wait, self._yes,
+            self._new_question, self._anger, *done,
         ]  # fmt: skip
 
     def read(self, text: str, words: str | None = None) -> Signals:
@@ -706,6 +712,8 @@ class SignalReader:
             )
         if name == "elsewhere":
             return self._elsewhere(words, heads) or self._company(words, heads)
+        if name == "bot_question":
+            return self._bot_question(words, heads)
         if name == "new_question":
             return self._new_question(words, heads) or "?" in text
         if name == "done":

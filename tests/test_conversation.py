@@ -160,6 +160,34 @@ def test_two_misses_offer_a_person_and_a_third_escalates(engine: Engine) -> None
     assert third.decision.escalation_reason == "not_understood"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["c'est un robot ?", "je parle a une IA la ??", "Vous êtes un vrai humain ou un bot ?"],
+)
+def test_asking_whether_a_program_answers_is_told_so_with_a_person_one_tap_away(
+    engine: Engine, text: str
+) -> None:
+    customer = Customer(engine)
+    customer.says("j'ai oublié mon mot de passe")
+    told = customer.says(text)
+    assert "Oui, je suis l'assistant automatisé de Parallels." in texts(told)
+    assert "je n'ai pas bien compris" not in texts(told).casefold()
+    assert handed_over(told) is None
+    assert titles(told) == ["Un conseiller"]
+    # The answer before it still awaits its feedback: a "non" goes to a person.
+    assert handed_over(customer.says("non ça marche toujours pas")) == "not_solved"
+
+
+def test_asking_whether_a_program_answers_then_thanking_is_no_person_accepted(
+    engine: Engine,
+) -> None:
+    customer = Customer(engine)
+    first = customer.says("c'tu une vraie personne qui me répond là?")
+    # The disclosure has just said who answers; the reply does not say it twice.
+    assert texts(first).count("assistant automatisé") == 1
+    assert customer.says("ok merci").decision.action == "thanks"
+
+
 def test_a_miss_between_answers_does_not_count_against_the_customer(engine: Engine) -> None:
     customer = Customer(engine)
     customer.says("blablabla")
