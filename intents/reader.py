@@ -980,6 +980,8 @@ _GREETING_RE: Final = re.compile(
 _ACCOUNT_WORDS: Final = (
     r"compte|account|my parallels|mot de passe|mdp|password|inscri\w*|connexion|connecter"
     r"|identifiant\w*"
+    # In the languages of the note.
+    r"|konto|\w+konto|kundenkonto|cuenta|conta|contrasena|senha|passwort|wachtwoord"
 )
 _ACCOUNT_RE: Final = any_word(_ACCOUNT_WORDS, "adresse|mail|e mail|email")
 _ACCOUNT_ITSELF_RE: Final = any_word(_ACCOUNT_WORDS, r"reinitialis\w*|navigateur|appareil")
@@ -1394,7 +1396,13 @@ _REPLY_LEAD_RE: Final = re.compile(
 # What the business-account answer is about: creating that account, finding its option.
 _CREATE_RE: Final = re.compile(
     r"\b(cre\w*|ouvrir|inscri\w*|enregistr\w*|faire un compte|option|trouve pas|ou est"
-    r"|comment (on |je |faire |puis je )?(avoir|obtenir|ouvrir|faire|passer|trouver|cre\w*))\b"
+    r"|comment (on |je |faire |puis je )?(avoir|obtenir|ouvrir|faire|fais|fait|passer|trouver"
+    r"|cre\w*)"
+    # In the languages of the note: "create one", "set up", "aanmaken", "erstellen",
+    # "optie", "no encuentro la opción".
+    r"|set up|setup|sign up|make one|make a|open a|can t find|cannot find|aanmaken|maken"
+    r"|openen|optie|nergens|erstellen|anlegen|einrichten|eroffnen|finde keine|finde nicht"
+    r"|crear|abrir|opcion|no encuentro|criar|opcao|nao encontro|aprire|opzione|non trovo)\b"
 )
 
 
