@@ -138,6 +138,9 @@ _CORRECTION_RE: Final = re.compile(
     r"\b(en fait|plutot|je voulais dire|je parlais|je parle|c est (le|celui|l autre)|pas celui"
     r"|l autre)\b"
 )
+# A second e-mail missing besides the first: "non, et maintenant on me demande aussi
+# d'autoriser mon navigateur et ce mail-là n'arrive pas non plus".
+_ALSO_MISSING_RE: Final = re.compile(r"\b(aussi|non plus|egalement|en plus|et maintenant)\b")
 # The same, said anywhere in a longer message: "vous vous foutez de moi ? j'ai déjà tout
 # vérifié", "vous croyez que j'ai pas essayé ?".
 _DONE_VERBS: Final = (
@@ -635,7 +638,10 @@ class Policy:
                 # "Non, le lien mot de passe oublié m'affiche une page d'erreur 500": the
                 # answer's link fails on the site, which no answer of the article mends.
                 return self._not_solved(state, score)
-            if new and (switched or not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL)):
+            also = _ALSO_MISSING_RE.search(text) is not None and reading.problem == new
+            if new and (
+                switched or also or not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL)
+            ):
                 return _with_feedback(self._next(state, new, score), "no")
             if (
                 set(last) & RESET_LINK_ANSWERS
