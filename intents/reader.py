@@ -361,7 +361,7 @@ class Reader:
             problems = () if signals.elsewhere else (match.intent,)
         elif (
             language is not None
-            and language != "en"
+            and (language != "en" or match.decision == "none")
             and self.matcher.model is not None
             and signals.safety is None
             and not signals.human
@@ -369,12 +369,17 @@ class Reader:
         ):
             # The catalogue is phrased in French and English: in another language the
             # words the matcher knows are few, and the learned reading, which has read
-            # customers in that language, decides when it is sure.
+            # customers in that language, decides when it is sure. A symptom it is sure of
+            # is asked about ("Ich komme nicht in mein Konto", "Your signup page won't let
+            # me register"), in English too when the matcher found nothing.
             learned = self.matcher.model.probabilities(match.normalized, match.text)
             best = int(learned.argmax())
             intent = self.matcher.model.intents[best]
-            if intent in PROBLEMS and float(learned[best]) >= FOREIGN_SURE:
+            sure = float(learned[best]) >= FOREIGN_SURE
+            if sure and intent in PROBLEMS and language != "en":
                 problems = (intent,)
+            elif sure and intent in SYMPTOMS and match.decision == "none":
+                match = self.matcher.preferring(match, intent)
         # Another topic can change the reading only of a message that is neither plainly
         # nothing nor plainly an account problem (read when needed: it costs a scan).
         unsure = not problems or problems == ("business_account",)
