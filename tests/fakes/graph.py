@@ -77,6 +77,8 @@ class FakeGraph:
         self.echo_secret = "app-secret-for-tests"
         self.echoes_delivered = 0
         self.echo_delay = 0.0  # seconds between accepting a message and echoing it
+        # While set to an unset event, echoes wait (Facebook could not reach the bot).
+        self.echo_hold: asyncio.Event | None = None
         self._echoes: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -214,6 +216,8 @@ class FakeGraph:
         }
         raw = json.dumps(webhook).encode()
         await asyncio.sleep(self.echo_delay)
+        if self.echo_hold is not None:
+            await self.echo_hold.wait()
         digest = hmac.new(self.echo_secret.encode(), raw, hashlib.sha256).hexdigest()
         headers = {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
         deadline = time.monotonic() + 60
