@@ -63,8 +63,9 @@ class Settings(BaseSettings):
     bot_send_backoff: float = Field(default=2.0, gt=0, le=3600, alias="BOT_SEND_BACKOFF")
     bot_send_backoff_max: float = Field(default=600.0, gt=0, alias="BOT_SEND_BACKOFF_MAX")
     bot_send_timeout: float = Field(default=10.0, gt=0, le=120, alias="BOT_SEND_TIMEOUT")
-    # Seconds before resending a reply whose fate is unknown (a timeout, a crash mid-send),
-    # so that the platform's echo can confirm it was delivered and cancel the resend.
+    # Seconds before resending a reply whose fate is unknown (a timeout, a connection lost
+    # before the answer, a 5xx, a crash mid-send), so that the platform's echo can confirm
+    # it was delivered and cancel the resend.
     bot_unconfirmed_wait: float = Field(default=10.0, ge=0, le=3600, alias="BOT_UNCONFIRMED_WAIT")
     # How SQLite's commits reach the disk: "thread" (the write-ahead log is synced by a
     # thread, the event loop goes on meanwhile) or "full" (SQLite's synchronous = FULL: the

@@ -64,6 +64,23 @@ async def test_a_timeout_after_delivery_is_confirmed_by_the_echo_not_sent_twice(
     await assert_answered_once(graph, expected, within=15, settle=2.5)
 
 
+@pytest.mark.parametrize("failure", ["gateway timeout", "connection dropped"])
+async def test_a_failure_after_delivery_is_confirmed_by_the_echo_not_sent_twice(
+    bot: Client, graph: FakeGraph, engine: Engine, failure: str
+) -> None:
+    """Delivered, but the answer is a gateway's 504 or the connection drops before it: as
+    with a timeout, the bot cannot tell this from a send that never arrived, and waits for
+    Facebook's echo, which comes a moment later, before any resend."""
+    if failure == "gateway timeout":
+        graph.fail_next(504, graph_error(2, "An unexpected error has occurred."), processed=True)
+    else:
+        graph.drop_next(processed=True)
+    graph.echo_delay = 0.5
+    await post(bot, fb.text("u-unknown", "bonjour"))
+    expected = expected_replies(engine, {"u-unknown": ["bonjour"]})
+    await assert_answered_once(graph, expected, within=15, settle=1.0)
+
+
 async def timed_out(bot: Client, psid: str) -> None:
     """Wait until a reply to `psid` is waiting to be sent again after a Send API timeout."""
     store = bot.app[STORE]
