@@ -98,13 +98,24 @@ class SendError(Exception):
 
 
 class RetryableSendError(SendError):
-    """Timeouts, 5xx and rate limits: the outbox tries again later (after `retry_after`)."""
+    """Timeouts, 5xx and rate limits: the outbox tries again later (after `retry_after`).
+
+    `unconfirmed`: the request may have reached the platform and been delivered all the
+    same (no answer in time, a connection lost before the answer, a 5xx): the retry waits
+    for the platform's echo, which would confirm it.
+    """
 
     def __init__(
-        self, message: str, code: str | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        code: str | None = None,
+        retry_after: float | None = None,
+        *,
+        unconfirmed: bool = False,
     ) -> None:
         super().__init__(message, code)
         self.retry_after = retry_after
+        self.unconfirmed = unconfirmed
 
 
 class PermanentSendError(SendError):
@@ -133,7 +144,8 @@ async def call_api(
     header: str | None = None,
 ) -> ApiAnswer:
     """One request to a platform API (`api` names it in errors). No answer in time, or no
-    connection, raises RetryableSendError: the request may go through another time."""
+    connection, raises RetryableSendError: the request may go through another time. Only
+    a connection never made, or redirects, say the platform did not take the request."""
     try:
         async with session.request(
             method, url, json=json, headers=headers, timeout=client_timeout
@@ -145,9 +157,12 @@ async def call_api(
             value = response.headers.get(header) if header else None
             return ApiAnswer(response.status, body, value)
     except TimeoutError as exc:
-        raise RetryableSendError(f"{api} timed out", code="timeout") from exc
+        raise RetryableSendError(f"{api} timed out", code="timeout", unconfirmed=True) from exc
     except aiohttp.ClientError as exc:
-        raise RetryableSendError(f"{api} unreachable: {describe(exc)}", code="network") from exc
+        sent = not isinstance(exc, aiohttp.ClientConnectorError | aiohttp.TooManyRedirects)
+        raise RetryableSendError(
+            f"{api} unreachable: {describe(exc)}", code="network", unconfirmed=sent
+        ) from exc
 
 
 # An address's query string, wherever it appears in a text (the Send API's address carries

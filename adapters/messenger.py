@@ -481,7 +481,8 @@ def _send_error(
     if status == 429 or code in RATE_LIMIT_CODES:
         return RetryableSendError(text, code=label, retry_after=pause or RATE_LIMIT_PAUSE)
     if status >= 500 or code in TRANSIENT_CODES or error.get("is_transient") is True:
-        return RetryableSendError(text, code=label, retry_after=pause)
+        # A 5xx (a gateway's 504, say) may come after the message was delivered.
+        return RetryableSendError(text, code=label, retry_after=pause, unconfirmed=status >= 500)
     return PermanentSendError(text, code=label)
 
 

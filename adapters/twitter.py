@@ -612,7 +612,10 @@ def _send_error(
     if status == 429 or code == 88:
         return RetryableSendError(text, code=label, retry_after=_until(reset) or RATE_LIMIT_PAUSE)
     if status >= 500 or code in TRANSIENT_CODES:
-        return RetryableSendError(text, code=label, retry_after=_until(reset))
+        # A 5xx (a gateway's 504, say) may come after the message was delivered.
+        return RetryableSendError(
+            text, code=label, retry_after=_until(reset), unconfirmed=status >= 500
+        )
     return PermanentSendError(text, code=label)
 
 

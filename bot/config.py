@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/bot.sqlite3"
@@ -63,8 +63,9 @@ class Settings(BaseSettings):
     bot_send_backoff: float = Field(default=2.0, gt=0, le=3600, alias="BOT_SEND_BACKOFF")
     bot_send_backoff_max: float = Field(default=600.0, gt=0, alias="BOT_SEND_BACKOFF_MAX")
     bot_send_timeout: float = Field(default=10.0, gt=0, le=120, alias="BOT_SEND_TIMEOUT")
-    # Seconds before resending a reply whose fate is unknown (a timeout, a crash mid-send),
-    # so that the platform's echo can confirm it was delivered and cancel the resend.
+    # Seconds before resending a reply whose fate is unknown (a timeout, a connection lost
+    # before the answer, a 5xx, a crash mid-send), so that the platform's echo can confirm
+    # it was delivered and cancel the resend.
     bot_unconfirmed_wait: float = Field(default=10.0, ge=0, le=3600, alias="BOT_UNCONFIRMED_WAIT")
     # How SQLite's commits reach the disk: "thread" (the write-ahead log is synced by a
     # thread, the event loop goes on meanwhile) or "full" (SQLite's synchronous = FULL: the
@@ -72,7 +73,8 @@ class Settings(BaseSettings):
     bot_sqlite_sync: Literal["thread", "full"] = Field(default="thread", alias="BOT_SQLITE_SYNC")
     # Seconds a statement waits for a locked SQLite database before giving up (503).
     bot_db_busy_timeout: float = Field(default=5.0, gt=0, le=60, alias="BOT_DB_BUSY_TIMEOUT")
-    # Seconds a worker holds an event or a reply before another may take it up.
+    # Seconds a worker holds an event or a reply before another may take it up; more than
+    # twice BOT_SEND_TIMEOUT (see `_lease_outlasts_a_send`).
     bot_lease_seconds: float = Field(default=60.0, gt=0, alias="BOT_LEASE_SECONDS")
     # When people answer, told to a customer handed over to them, e.g.
     # "du lundi au vendredi, de 9 h à 18 h (heure de Paris)". Unset: not mentioned.
@@ -110,6 +112,16 @@ class Settings(BaseSettings):
             return None  # `BOT_PUBLIC_URL=` in a .env file: unset
         if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
             raise ValueError("must be an absolute address, like https://bot.example.com")
+        return value
+
+    @field_validator("bot_lease_seconds")
+    @classmethod
+    def _lease_outlasts_a_send(cls, value: float, info: ValidationInfo) -> float:
+        # A reply's "seen" mark and then the reply itself may each take the send timeout:
+        # a lease that runs out before would let a second claim send the reply again.
+        timeout = info.data.get("bot_send_timeout")
+        if timeout is not None and value <= 2 * timeout:
+            raise ValueError(f"must be more than twice BOT_SEND_TIMEOUT ({timeout:g} s)")
         return value
 
     @field_validator("bot_database_url")

@@ -35,8 +35,9 @@ class SenderOptions:
     send_attempts: int = 8
     backoff: float = 2.0
     backoff_max: float = 600.0
-    # A send that timed out may have reached the platform: its retry waits at least this
-    # long, time for the platform's echo to confirm it (Messenger) and cancel the retry.
+    # A send that may have reached the platform (a timeout, a connection lost before the
+    # answer, a 5xx): its retry waits at least this long, time for the platform's echo to
+    # confirm it (Messenger) and cancel the retry.
     unconfirmed_wait: float = 10.0
 
 
@@ -188,7 +189,7 @@ class Sender:
                 # A platform's Retry-After is honoured, but never parks a reply for longer
                 # than the longest backoff (a day's "Retry-After" would hold it for a day).
                 wait = min(wait, self._options.backoff_max)
-            if exc.code == "timeout":
+            if exc.unconfirmed:
                 wait = max(wait or 0.0, self._options.unconfirmed_wait)
             await self._retry(delivery, f"{exc.code}: {exc}", wait)
             self._count_failure(delivery, exc.code, "retried")

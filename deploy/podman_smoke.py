@@ -50,8 +50,13 @@ IMAGE = "localhost/parallels-support-bot:smoke"
 STANDINS = ("postgres", "nginx")  # compose.yaml's images made from Debian's packages
 PROJECT = "botsmoke"  # podman-compose's project: containers botsmoke_bot_1, …
 DRAIN = 4.0  # BOT_DRAIN_SECONDS in these runs
-# A reply cut by the drain is sent again after a restart once its lease ran out: short here.
-FAST_RESEND = {"BOT_LEASE_SECONDS": "8", "BOT_SEND_TIMEOUT": "3", "BOT_UNCONFIRMED_WAIT": "2"}
+# A reply cut by the drain is sent again after a restart once its lease ran out: short
+# here, yet well over twice the send timeout (a reply's "seen" mark, then the reply, may
+# each take it), with room to spare on a loaded machine. The wait for an echo is the
+# product's: on a loaded machine a send may time out after the fake Graph API took it, and
+# its echo come late; a shorter wait would let the bot send that reply again, as
+# documented, and the checks below see it twice.
+FAST_RESEND = {"BOT_LEASE_SECONDS": "15", "BOT_SEND_TIMEOUT": "3", "BOT_UNCONFIRMED_WAIT": "10"}
 MARGIN = 5.0  # the "few seconds" a stop may take beyond the drain time
 STOP_GRACE = 30  # compose.yaml's stop_grace_period for the bot, in seconds
 DEBIAN_SUITE = "bookworm"

@@ -101,6 +101,30 @@ def test_serve_rejects_a_bad_setting_in_one_line() -> None:
     assert result.stderr.startswith("error: invalid setting BOT_DATABASE_URL")
 
 
+def test_serve_rejects_a_lease_that_a_reply_on_its_way_could_outlast(tmp_path: Path) -> None:
+    """A reply's "seen" mark and its send may each take BOT_SEND_TIMEOUT: a lease that runs
+    out first would let a second claim send the same reply again."""
+    env = {
+        "BOT_LEASE_SECONDS": "15",
+        "BOT_SEND_TIMEOUT": "10",
+        "BOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
+        "BOT_PORT": "0",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: invalid setting BOT_LEASE_SECONDS")
+    assert "BOT_SEND_TIMEOUT" in result.stderr
+
+
 def test_an_unwritable_database_path_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
     from tests.serving import run_bot
 

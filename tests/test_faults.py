@@ -7,6 +7,7 @@ once, as the engine answers them one by one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
@@ -19,6 +20,8 @@ from aiohttp.test_utils import TestClient
 from bot.app import create_app
 from bot.config import Settings
 from bot.engine import Engine
+from bot.http import STORE
+from tests.clock import Clock
 from tests.fakes import messenger as fb
 from tests.fakes.graph import FakeGraph, graph_error
 from tests.serving import assert_answered_once, expected_replies, settled
@@ -59,6 +62,65 @@ async def test_a_timeout_after_delivery_is_confirmed_by_the_echo_not_sent_twice(
     await post(bot, fb.text("u-ambiguous", "bonjour"))
     expected = expected_replies(engine, {"u-ambiguous": ["bonjour"]})
     await assert_answered_once(graph, expected, within=15, settle=2.5)
+
+
+@pytest.mark.parametrize("failure", ["gateway timeout", "connection dropped"])
+async def test_a_failure_after_delivery_is_confirmed_by_the_echo_not_sent_twice(
+    bot: Client, graph: FakeGraph, engine: Engine, failure: str
+) -> None:
+    """Delivered, but the answer is a gateway's 504 or the connection drops before it: as
+    with a timeout, the bot cannot tell this from a send that never arrived, and waits for
+    Facebook's echo, which comes a moment later, before any resend."""
+    if failure == "gateway timeout":
+        graph.fail_next(504, graph_error(2, "An unexpected error has occurred."), processed=True)
+    else:
+        graph.drop_next(processed=True)
+    graph.echo_delay = 0.5
+    await post(bot, fb.text("u-unknown", "bonjour"))
+    expected = expected_replies(engine, {"u-unknown": ["bonjour"]})
+    await assert_answered_once(graph, expected, within=15, settle=1.0)
+
+
+async def timed_out(bot: Client, psid: str) -> None:
+    """Wait until a reply to `psid` is waiting to be sent again after a Send API timeout."""
+    store = bot.app[STORE]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        conversation = await store.conversation("messenger", psid)
+        if conversation is not None:
+            entries = await store.transcript(conversation.id)
+            if any(e.delivery == "pending" and "timed out" in (e.error or "") for e in entries):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no reply to {psid} timed out")
+
+
+async def test_a_timeout_after_delivery_then_a_restart_waits_for_the_echo_not_sent_twice(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+    messenger_settings: Settings,
+    graph: FakeGraph,
+    engine: Engine,
+) -> None:
+    """Delivered, the answer lost, and the bot stopped before Facebook's echo reached it:
+    started again long after, it waits for the echo (Facebook delivers it once the bot is
+    back) instead of sending the reply a second time at once."""
+    settings = messenger_settings.model_copy(update={"bot_unconfirmed_wait": 5.0})
+    graph.hang_next(3.0, processed=True)
+    graph.echo_hold = asyncio.Event()  # Facebook cannot reach the bot for now
+    first = await aiohttp_client(create_app(settings, engine))
+    graph.echo_to = str(first.make_url("/webhooks/messenger"))
+    await post(first, fb.text("u-restart", "bonjour"))
+    await timed_out(first, "u-restart")
+    await first.close()
+    later = Clock()
+    later.advance(3600)  # started again an hour later: the wait after the timeout ran out
+    second = await aiohttp_client(create_app(settings, engine, clock=later))
+    graph.echo_to = str(second.make_url("/webhooks/messenger"))
+    with contextlib.suppress(TimeoutError):  # a resend at start would reach Facebook now
+        await graph.wait_until(lambda: len(graph.messages) > 1, within=0.5)
+    graph.echo_hold.set()
+    expected = expected_replies(engine, {"u-restart": ["bonjour"]})
+    await assert_answered_once(graph, expected, within=15, settle=0.5)
 
 
 async def test_a_hanging_send_holds_back_only_its_own_conversation(

@@ -92,8 +92,9 @@ class Store:
 
     async def open(self, *, unconfirmed_wait: float = 10.0) -> None:
         """Connect and apply pending migrations. On a database this process alone uses,
-        release the leases an earlier process left; its replies in flight are retried only
-        after `unconfirmed_wait`, time for the platform's echo to confirm them."""
+        release the leases an earlier process left; its replies in flight, and those it
+        tried already, are retried only after `unconfirmed_wait`, time for the platform's
+        echo to confirm them."""
         await self._db.open()
         try:
             await self._migrate()

@@ -37,9 +37,14 @@ PAGE_ID = "PAGE1"
 
 @dataclass
 class Scripted:
-    status: int
+    status: int  # HANG and DROP: no answer
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    processed: bool = False  # the message was delivered all the same
+
+
+HANG = -1
+DROP = -2
 
 
 def graph_error(code: int, message: str, subcode: int | None = None) -> dict[str, Any]:
@@ -77,6 +82,8 @@ class FakeGraph:
         self.echo_secret = "app-secret-for-tests"
         self.echoes_delivered = 0
         self.echo_delay = 0.0  # seconds between accepting a message and echoing it
+        # While set to an unset event, echoes wait (Facebook could not reach the bot).
+        self.echo_hold: asyncio.Event | None = None
         self._echoes: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -94,10 +101,24 @@ class FakeGraph:
     def hang_next(self, seconds: float, *, processed: bool) -> None:
         """The next message send hangs `seconds` (the client times out) after the platform
         processed it (`processed`: delivered, only the answer is lost) or before."""
-        self.failures.append(Scripted(-2 if processed else -1, {"hang": seconds}))
+        self.failures.append(Scripted(HANG, {"hang": seconds}, processed=processed))
 
-    def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        self.failures.append(Scripted(status, body, headers or {}))
+    def drop_next(self, *, processed: bool) -> None:
+        """The next message send's connection is closed without an answer, after the
+        platform processed it (`processed`: delivered) or before."""
+        self.failures.append(Scripted(DROP, {}, processed=processed))
+
+    def fail_next(
+        self,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        *,
+        processed: bool = False,
+    ) -> None:
+        """The next message send gets this answer, after the platform delivered the
+        message all the same (`processed`: a gateway's 502 or 504, say) or not."""
+        self.failures.append(Scripted(status, body, headers or {}, processed))
 
     def texts(self, recipient: str | None = None) -> list[str]:
         """The text of each accepted message (a button template's text too)."""
@@ -160,12 +181,18 @@ class FakeGraph:
             return await self._refuse(400, graph_error(100, problem), body)
         if self.failures:
             scripted = self.failures.popleft()
-            if scripted.status == -2:
+            if scripted.processed:
                 self._accept(body)
                 await self._notify()
-            if scripted.status < 0:
+            if scripted.status == HANG:
                 await asyncio.sleep(scripted.body["hang"])
                 return web.json_response(graph_error(2, "timed out"), status=504)
+            if scripted.status == DROP:
+                assert request.transport is not None
+                request.transport.abort()
+                return web.Response()  # nobody reads it
+            if scripted.processed:
+                return web.json_response(scripted.body, status=scripted.status, headers=scripted.headers)
             return await self._refuse(scripted.status, scripted.body, body, scripted.headers)
         if recipient in self.blocked:
             return await self._refuse(
@@ -214,6 +241,8 @@ class FakeGraph:
         }
         raw = json.dumps(webhook).encode()
         await asyncio.sleep(self.echo_delay)
+        if self.echo_hold is not None:
+            await self.echo_hold.wait()
         digest = hmac.new(self.echo_secret.encode(), raw, hashlib.sha256).hexdigest()
         headers = {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
         deadline = time.monotonic() + 60

@@ -40,12 +40,15 @@ SELECT value FROM cursors WHERE name = $1
 UPDATE inbox SET lease_owner = NULL, lease_until = NULL WHERE status = 'pending'
 
 -- name: release_stale_replies
--- A reply that was being sent when the process died may have reached the platform: it is
--- retried only after a wait, time for the platform's echo to confirm it (and cancel the
--- retry) if it did.
-UPDATE outbox SET status = 'pending', lease_owner = NULL, lease_until = NULL,
-                  next_attempt_at = $1, error = 'unconfirmed when the last process stopped'
-WHERE status = 'sending'
+-- $1 the earliest time a reply left in doubt goes again. A reply that was being sent when
+-- the process died may have reached the platform, and so may one tried before (its send
+-- timed out, say): neither goes again before $1, time for the platform's echo to confirm
+-- it (and cancel the retry) if it did. An echo could not reach the stopped process.
+UPDATE outbox
+SET error = CASE WHEN status = 'sending' THEN 'unconfirmed when the last process stopped'
+                 ELSE error END,
+    status = 'pending', lease_owner = NULL, lease_until = NULL, next_attempt_at = $1
+WHERE status = 'sending' OR (status = 'pending' AND attempts > 0 AND next_attempt_at < $1)
 
 -- name: drop_bot_replies
 -- A person took over: the bot's replies still waiting are not sent.
