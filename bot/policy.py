@@ -1450,8 +1450,10 @@ _DONE_IT_RE: Final = re.compile(
     r"^(ok |bon |voila |re |alors )?(c est fait|c est faite|c fait|c fe|cest fait|ca y est|fait"
     r"|done|voila|c est cree|c est creee|cest cree|c cree|created|creato|creata|creado|creada"
     r"|criado|criada|erstellt|angelegt|aangemaakt)( c est fait| ca y est| c est cree)?"
-    # "fait, avec mon adresse icloud".
-    r"( (avec|avc|sur) (mon|ma|mes|une|un|l|le|la) (\w+ ){0,3}\w+)?$"
+    # "fait, avec mon adresse icloud", "c'est fait, même nom, nouveau courriel gmail".
+    r"( (avec|avc|sur) (mon|ma|mes|une|un|l|le|la) (\w+ ){0,3}\w+"
+    r"|( \w+){0,3} (nouveau|nouvelle|nouvel|autre) (courriel|mail|e mail|email|adresse)"
+    r"( \w+){0,2})?$"
 )
 # Words either side of "toujours pas" that name what is still not there.
 STILL_NEAR: Final = 4
