@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from typing import Final
 
 import jinja2
 
@@ -37,6 +39,11 @@ SAMPLE_CONTEXTS: dict[str, list[dict[str, object]]] = {
 }
 
 
+# A sentence run into the next ("autorisé.Si vous"): a line break lost between two of a
+# template's branches.
+_GLUED_RE: Final = re.compile(r"\w+[.!?…][A-ZÀÂÉÈÊÎÔÛÇ]\w*")
+
+
 def check(catalogue: Catalogue, renderer: Renderer) -> tuple[list[str], str]:
     """The problems found (empty when all is well) and a one-line summary."""
     problems: list[str] = []
@@ -55,6 +62,11 @@ def check(catalogue: Catalogue, renderer: Renderer) -> tuple[list[str], str]:
                 continue
             if not text:
                 problems.append(f"template {name}.txt.j2 renders empty with {context}")
+            if (glued := _GLUED_RE.search(text)) is not None:
+                problems.append(
+                    f"template {name}.txt.j2 glues two sentences with {context}: "
+                    f"{glued.group(0)!r}"
+                )
             limit = min(MESSENGER.text, TWITTER.text)
             if name.removeprefix("answer_") in _with_links(catalogue):
                 limit = MESSENGER.button_text
