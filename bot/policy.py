@@ -971,6 +971,10 @@ class Policy:
             problems = _after_steps(reading.problems, set(state.done))
             if not problems:
                 return self._not_solved(state, score)
+            if set(problems) <= set(state.answered) and _STILL_NOT_RE.search(flat(match.text)):
+                # "je reçois toujours pas le mail de réinitialisation en fait", after a yes
+                # or a wait: the answer given did not help after all; again, it would not.
+                return self._not_solved(state, score)
             return self._answer(state, problems, score)
         if reading.symptom is None and _LEAVING_THANKS_RE.search(flat(match.text)):
             return self._say(state, "thanks", "thanks", score, Say(template="thanks"))
