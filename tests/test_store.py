@@ -440,6 +440,66 @@ async def test_a_start_on_postgresql_never_takes_a_lease_that_still_runs(
         await holder.close()
 
 
+async def test_instances_starting_together_after_every_one_stopped_all_start(
+    postgres_url: str, clock: Clock
+) -> None:
+    """A deploy starts them at once: each one starts, and the reply in doubt still waits."""
+    stopped = open_store(postgres_url, clock=clock)
+    await stopped.open()
+    await reply_to(stopped, "a")
+    await stopped.claim_deliveries("s", 10, lease=60)
+    await stopped.close()
+    clock.advance(3600)
+    starting = [open_store(postgres_url, clock=clock) for _ in range(3)]
+    await asyncio.gather(*(each.open(unconfirmed_wait=30) for each in starting))
+    try:
+        assert await starting[0].claim_deliveries("s2", 10, lease=60) == []
+        clock.advance(31)
+        [claimed] = await starting[1].claim_deliveries("s2", 10, lease=60)
+        assert claimed.outgoing.recipient == "a"
+    finally:
+        for each in starting:
+            await each.close()
+
+
+async def test_an_instance_whose_connection_dropped_is_still_seen_by_one_starting(
+    postgres_url: str, clock: Clock
+) -> None:
+    """The database dropped the connection that shows the first instance is there (a
+    restart, a failover): it is made again, and an instance starting later does not hold
+    back the first's retries."""
+    import asyncpg
+
+    first = open_store(postgres_url, clock=clock)
+    await first.open()
+    second = open_store(postgres_url, clock=clock)
+    admin = await asyncpg.connect(postgres_url)
+    presence = (
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 7412002"
+        " AND objid = current_schema()::regnamespace::oid AND granted"
+    )
+    try:
+        [holder] = await admin.fetch(presence)
+        await admin.execute("SELECT pg_terminate_backend($1)", holder["pid"])
+        for _ in range(100):
+            if [row["pid"] for row in await admin.fetch(presence)] not in ([], [holder["pid"]]):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the first instance never took its presence again")
+        await reply_to(first, "a")
+        [sending] = await first.claim_deliveries("s", 10, lease=60)
+        await first.retry_later("s", sending.id, clock() + 1, "HTTP 500")
+        await second.open(unconfirmed_wait=30)
+        clock.advance(2)
+        [retried] = await second.claim_deliveries("s2", 10, lease=60)
+        assert retried.outgoing.recipient == "a"
+    finally:
+        await admin.close()
+        await second.close()
+        await first.close()
+
+
 async def test_purge_deletes_old_conversations_but_not_those_a_person_holds(
     store: Store, clock: Clock
 ) -> None:
