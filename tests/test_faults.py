@@ -11,7 +11,7 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.http import STORE
 from tests.clock import Clock
+from tests.conftest import postgres_schema
 from tests.fakes import messenger as fb
 from tests.fakes.graph import FakeGraph, graph_error
 from tests.serving import assert_answered_once, expected_replies, settled
@@ -95,32 +96,82 @@ async def timed_out(bot: Client, psid: str) -> None:
     raise AssertionError(f"no reply to {psid} timed out")
 
 
+@contextlib.asynccontextmanager
+async def on_database(dialect: str, settings: Settings) -> AsyncIterator[Settings]:
+    """`settings` on their SQLite file, or on a fresh PostgreSQL schema."""
+    if dialect == "sqlite":
+        yield settings
+        return
+    async with postgres_schema() as url:
+        yield settings.model_copy(update={"bot_database_url": url})
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 async def test_a_timeout_after_delivery_then_a_restart_waits_for_the_echo_not_sent_twice(
     aiohttp_client: Callable[[web.Application], Awaitable[Client]],
     messenger_settings: Settings,
     graph: FakeGraph,
     engine: Engine,
+    dialect: str,
 ) -> None:
     """Delivered, the answer lost, and the bot stopped before Facebook's echo reached it:
     started again long after, it waits for the echo (Facebook delivers it once the bot is
-    back) instead of sending the reply a second time at once."""
+    back) instead of sending the reply a second time at once. On PostgreSQL too, when the
+    instance that stopped was the only one."""
     settings = messenger_settings.model_copy(update={"bot_unconfirmed_wait": 5.0})
     graph.hang_next(3.0, processed=True)
     graph.echo_hold = asyncio.Event()  # Facebook cannot reach the bot for now
+    async with on_database(dialect, settings) as settings:
+        first = await aiohttp_client(create_app(settings, engine))
+        graph.echo_to = str(first.make_url("/webhooks/messenger"))
+        await post(first, fb.text("u-restart", "bonjour"))
+        await timed_out(first, "u-restart")
+        await first.close()
+        later = Clock()
+        later.advance(3600)  # started again an hour later: the wait after the timeout ran out
+        second = await aiohttp_client(create_app(settings, engine, clock=later))
+        graph.echo_to = str(second.make_url("/webhooks/messenger"))
+        with contextlib.suppress(TimeoutError):  # a resend at start would reach Facebook now
+            await graph.wait_until(lambda: len(graph.messages) > 1, within=0.5)
+        graph.echo_hold.set()
+        expected = expected_replies(engine, {"u-restart": ["bonjour"]})
+        try:
+            await assert_answered_once(graph, expected, within=15, settle=0.5)
+        finally:
+            await second.close()
+
+
+async def test_an_instance_starting_beside_a_live_one_leaves_its_send_alone(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+    messenger_settings: Settings,
+    graph: FakeGraph,
+    engine: Engine,
+    postgres_url: str,
+) -> None:
+    """Two instances on PostgreSQL: one starts while the other's reply is on its way. The
+    first records its own send; the reply is not sent again (no echo here to save it)."""
+    settings = messenger_settings.model_copy(
+        update={
+            "bot_database_url": postgres_url,
+            "bot_send_timeout": 5.0,  # the reply waits at Facebook while the other starts
+            "bot_unconfirmed_wait": 0.5,
+        }
+    )
     first = await aiohttp_client(create_app(settings, engine))
-    graph.echo_to = str(first.make_url("/webhooks/messenger"))
-    await post(first, fb.text("u-restart", "bonjour"))
-    await timed_out(first, "u-restart")
-    await first.close()
-    later = Clock()
-    later.advance(3600)  # started again an hour later: the wait after the timeout ran out
-    second = await aiohttp_client(create_app(settings, engine, clock=later))
-    graph.echo_to = str(second.make_url("/webhooks/messenger"))
-    with contextlib.suppress(TimeoutError):  # a resend at start would reach Facebook now
-        await graph.wait_until(lambda: len(graph.messages) > 1, within=0.5)
-    graph.echo_hold.set()
-    expected = expected_replies(engine, {"u-restart": ["bonjour"]})
-    await assert_answered_once(graph, expected, within=15, settle=0.5)
+    seen = graph.hold = asyncio.Event()
+    await post(first, fb.text("u-beside", "bonjour"))
+    await graph.wait_until(lambda: graph.requests >= 1, within=10)  # the "seen" mark
+    reply = graph.hold = asyncio.Event()
+    seen.set()
+    await graph.wait_until(lambda: graph.requests >= 2, within=10)  # the reply, on its way
+    second = await aiohttp_client(create_app(settings, engine))
+    reply.set()
+    expected = expected_replies(engine, {"u-beside": ["bonjour"]})
+    try:
+        await assert_answered_once(graph, expected, within=15, settle=1.5)
+    finally:
+        await second.close()
+        await first.close()
 
 
 async def test_a_hanging_send_holds_back_only_its_own_conversation(

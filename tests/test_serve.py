@@ -7,6 +7,7 @@ answered exactly once, whatever happened to the process in between.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -124,6 +125,46 @@ async def test_kill_9_twice_while_replies_go_out_then_restart_answers_each_messa
         process = await start()
     # Past the unconfirmed wait: a resend would have arrived by then.
     await assert_answered_once(graph, expected, within=30, settle=4)
+
+
+async def test_on_postgresql_kill_9_of_the_only_instance_mid_send_then_restart_waits_for_the_echo(
+    graph: FakeGraph, engine: Engine, postgres_url: str, tmp_path: Path
+) -> None:
+    """The only instance on PostgreSQL is killed while its reply, delivered already, waits
+    for Facebook's answer, and started again at once: when the dead one's lease runs out,
+    the reply waits for the echo (Facebook delivers it once the bot is back) instead of
+    going a second time."""
+    port = unused_port()
+    env = {
+        "BOT_DATABASE_URL": postgres_url,
+        "MESSENGER_APP_SECRET": fb.APP_SECRET,
+        "MESSENGER_VERIFY_TOKEN": fb.VERIFY_TOKEN,
+        "MESSENGER_PAGE_ACCESS_TOKEN": TOKEN,
+        "MESSENGER_API_URL": graph.url,
+        "BOT_SEND_TIMEOUT": "2",
+        "BOT_LEASE_SECONDS": "5",
+        "BOT_UNCONFIRMED_WAIT": "8",
+    }
+    base = f"http://127.0.0.1:{port}"
+    graph.echo_to = f"{base}/webhooks/messenger"
+    graph.echo_hold = asyncio.Event()  # Facebook cannot reach the bot for now
+    graph.hang_next(30, processed=True)
+    processes = [await start_serve(env, port, tmp_path)]
+    try:
+        await send(base, fb.text("u-killed", "bonjour"))
+        await graph.wait_until(lambda: len(graph.messages) == 1, within=10)
+        processes[0].send_signal(signal.SIGKILL)
+        await processes[0].wait()
+        processes.append(await start_serve(env, port, tmp_path))
+        # Past the dead one's lease: a resend would reach Facebook now.
+        with contextlib.suppress(TimeoutError):
+            await graph.wait_until(lambda: len(graph.messages) > 1, within=5)
+        graph.echo_hold.set()
+        expected = expected_replies(engine, {"u-killed": ["bonjour"]})
+        await assert_answered_once(graph, expected, within=15, settle=1)
+    finally:
+        for process in processes:
+            await stop(process)
 
 
 async def test_sigterm_drains_in_flight_replies_and_exits_cleanly(

@@ -328,6 +328,178 @@ async def test_takeover_drops_the_bots_unsent_replies(store: Store) -> None:
     assert (escalation.status, escalation.agent) == ("claimed", "Page Inbox")
 
 
+# -- a start after every instance stopped -------------------------------------------------
+
+
+def same_database(store: Store, clock: Clock, *, exclusive: bool = True) -> Store:
+    """Another process's store on the database `store` uses (not yet opened)."""
+    connector: Any = store.connector
+    url = f"sqlite:///{connector.path}" if store.dialect == "sqlite" else connector.url
+    return open_store(url, clock=clock, exclusive=exclusive)
+
+
+async def reply_to(store: Store, customer: str) -> None:
+    """A reply queued for `customer`."""
+    await store.add_inbox([event(customer, f"{customer}-1")])
+    [claimed] = await store.claim_events("w", 10, lease=60)
+    turn = TurnRecord(claimed, claimed.conversation.state, [Reply(text=f"{customer}: un")])
+    await store.finish_turns("w", [turn])
+
+
+async def test_replies_in_doubt_wait_for_their_echo_after_every_instance_stopped(
+    store: Store, clock: Clock
+) -> None:
+    """The only instance stopped (or died) with one reply whose send timed out and one on
+    its way: whenever the next one starts, both wait the unconfirmed wait from then, time
+    for the echo Facebook kept while nothing could receive it."""
+    for customer in ("timed-out", "in-flight"):
+        await reply_to(store, customer)
+    sending = {d.outgoing.recipient: d for d in await store.claim_deliveries("s", 10, lease=60)}
+    await store.retry_later("s", sending["timed-out"].id, clock() + 10, "timed out")
+    await store.close()
+    clock.advance(3600)  # every lease and every wait ran out while nothing ran
+    again = same_database(store, clock)
+    await again.open(unconfirmed_wait=30)
+    try:
+        assert await again.claim_deliveries("s2", 10, lease=60) == []
+        clock.advance(31)
+        claimed = await again.claim_deliveries("s2", 10, lease=60)
+        assert sorted(d.outgoing.recipient for d in claimed) == ["in-flight", "timed-out"]
+    finally:
+        await again.close()
+
+
+async def test_a_reply_on_its_way_when_the_only_instance_died_waits_after_a_quick_restart(
+    store: Store, clock: Clock
+) -> None:
+    """Restarted while the dead sender's lease still runs: the reply is not sent again when
+    the lease ends, but the unconfirmed wait after the start."""
+    await reply_to(store, "a")
+    await store.claim_deliveries("s", 10, lease=60)
+    await store.close()
+    clock.advance(5)
+    again = same_database(store, clock)
+    await again.open(unconfirmed_wait=120)
+    try:
+        clock.advance(60)  # the lease ran out
+        assert await again.claim_deliveries("s2", 10, lease=60) == []
+        clock.advance(61)
+        [claimed] = await again.claim_deliveries("s2", 10, lease=60)
+        assert claimed.outgoing.recipient == "a"
+    finally:
+        await again.close()
+
+
+async def test_an_instance_starting_beside_a_live_one_leaves_its_sends_and_retries_alone(
+    postgres_url: str, clock: Clock
+) -> None:
+    """A second instance on PostgreSQL (a deploy, a scale-up): the first's reply on its way
+    is still the first's to record, and its retry goes when it is due."""
+    first = open_store(postgres_url, clock=clock)
+    await first.open(unconfirmed_wait=30)
+    second = open_store(postgres_url, clock=clock)
+    try:
+        for customer in ("on-its-way", "retried"):
+            await reply_to(first, customer)
+        sending = {d.outgoing.recipient: d for d in await first.claim_deliveries("s", 10, lease=60)}
+        await first.retry_later("s", sending["retried"].id, clock() + 1, "HTTP 500")
+        clock.advance(59)  # the first's lease is about to end
+        await second.open(unconfirmed_wait=30)
+        await first.delivered("s", sending["on-its-way"].id, "m_1")
+        conversation = await first.conversation("messenger", "on-its-way")
+        assert conversation is not None
+        [row] = await first.outbox(conversation.id)
+        assert (row.status, row.platform_message_id) == ("sent", "m_1")
+        [retried] = await second.claim_deliveries("s2", 10, lease=60)
+        assert retried.outgoing.recipient == "retried"
+    finally:
+        await second.close()
+        await first.close()
+
+
+async def test_a_start_on_postgresql_never_takes_a_lease_that_still_runs(
+    postgres_url: str, clock: Clock
+) -> None:
+    """Even when the instance starting sees no other (the others' connections to the
+    database were cut, or they predate this release), a lease still running stays its
+    holder's: its send is recorded, not made again."""
+    holder = open_store(postgres_url, clock=clock, exclusive=False)
+    await holder.open()
+    try:
+        await reply_to(holder, "a")
+        [sending] = await holder.claim_deliveries("s", 10, lease=60)
+        starting = open_store(postgres_url, clock=clock)
+        await starting.open(unconfirmed_wait=30)
+        await starting.close()
+        await holder.delivered("s", sending.id, "m_1")
+        conversation = await holder.conversation("messenger", "a")
+        assert conversation is not None
+        [row] = await holder.outbox(conversation.id)
+        assert (row.status, row.platform_message_id) == ("sent", "m_1")
+    finally:
+        await holder.close()
+
+
+async def test_instances_starting_together_after_every_one_stopped_all_start(
+    postgres_url: str, clock: Clock
+) -> None:
+    """A deploy starts them at once: each one starts, and the reply in doubt still waits."""
+    stopped = open_store(postgres_url, clock=clock)
+    await stopped.open()
+    await reply_to(stopped, "a")
+    await stopped.claim_deliveries("s", 10, lease=60)
+    await stopped.close()
+    clock.advance(3600)
+    starting = [open_store(postgres_url, clock=clock) for _ in range(3)]
+    await asyncio.gather(*(each.open(unconfirmed_wait=30) for each in starting))
+    try:
+        assert await starting[0].claim_deliveries("s2", 10, lease=60) == []
+        clock.advance(31)
+        [claimed] = await starting[1].claim_deliveries("s2", 10, lease=60)
+        assert claimed.outgoing.recipient == "a"
+    finally:
+        for each in starting:
+            await each.close()
+
+
+async def test_an_instance_whose_connection_dropped_is_still_seen_by_one_starting(
+    postgres_url: str, clock: Clock
+) -> None:
+    """The database dropped the connection that shows the first instance is there (a
+    restart, a failover): it is made again, and an instance starting later does not hold
+    back the first's retries."""
+    import asyncpg
+
+    first = open_store(postgres_url, clock=clock)
+    await first.open()
+    second = open_store(postgres_url, clock=clock)
+    admin = await asyncpg.connect(postgres_url)
+    presence = (
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 7412002"
+        " AND objid = current_schema()::regnamespace::oid AND granted"
+    )
+    try:
+        [holder] = await admin.fetch(presence)
+        await admin.execute("SELECT pg_terminate_backend($1)", holder["pid"])
+        for _ in range(100):
+            if [row["pid"] for row in await admin.fetch(presence)] not in ([], [holder["pid"]]):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the first instance never took its presence again")
+        await reply_to(first, "a")
+        [sending] = await first.claim_deliveries("s", 10, lease=60)
+        await first.retry_later("s", sending.id, clock() + 1, "HTTP 500")
+        await second.open(unconfirmed_wait=30)
+        clock.advance(2)
+        [retried] = await second.claim_deliveries("s2", 10, lease=60)
+        assert retried.outgoing.recipient == "a"
+    finally:
+        await admin.close()
+        await second.close()
+        await first.close()
+
+
 async def test_purge_deletes_old_conversations_but_not_those_a_person_holds(
     store: Store, clock: Clock
 ) -> None:

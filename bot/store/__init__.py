@@ -28,7 +28,8 @@ def open_store(
     """The store for `BOT_DATABASE_URL` (not yet opened).
 
     `exclusive` is for `serve`, which runs the workers; the administration commands
-    (`agent add`…) open an SQLite file beside a running server.
+    (`agent add`…) open an SQLite file beside a running server, and on PostgreSQL never
+    count as an instance of the service.
     """
     if url.startswith("sqlite:///"):
         from bot.store.sqlite import SQLiteConnector
@@ -41,7 +42,7 @@ def open_store(
     if url.startswith(("postgresql://", "postgres://")):
         from bot.store.postgres import PostgresConnector
 
-        return Store(PostgresConnector(url), clock)
+        return Store(PostgresConnector(url, serving=exclusive), clock)
     raise StoreError(
         f"no store for {url.split(':', 1)[0]}://; use sqlite:///PATH or postgresql://…"
     )

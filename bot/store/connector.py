@@ -55,6 +55,12 @@ class Connector(Protocol):
 
     async def close(self) -> None: ...
 
+    def arrival(self) -> AbstractAsyncContextManager[bool]:
+        """Join the instances of the service working on the database, until `close`. The
+        block is told whether none was there (a cold start: every other one stopped, and
+        what they left in doubt may wait again); no other instance joins before it ends."""
+        ...
+
     def transaction(
         self, *, atomic: bool = True, durable: bool = True
     ) -> AbstractAsyncContextManager[Session]:

@@ -5,6 +5,12 @@ A pool of connections; a transaction only where several statements must hold tog
 events travel with LISTEN/NOTIFY on a connection of their own, so an agent connected to
 any instance sees what happened on all of them; when that connection drops (a restart, a
 failover) it is made again.
+
+Each `serve` holds an advisory lock, shared, on one more connection of its own for as long
+as it runs (taken again when that connection drops): PostgreSQL lets it go the moment the
+process is gone, even killed. An instance starting tries the lock exclusively first: when
+it gets it, no other instance runs, and what the stopped ones left in doubt may wait again
+(`Store.open`); instances starting together wait for that before they take their share.
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ log = logging.getLogger(__name__)
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
 Pooled: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
 EVENTS_CHANNEL = "bot_desk_events"  # + the schema: deployments sharing a database stay apart
+_PRESENCE = "7412002, current_schema()::regnamespace::oid::int"  # the schema's, likewise
+_ALONE = f"SELECT pg_try_advisory_lock({_PRESENCE})"
+_PRESENT = f"SELECT pg_advisory_lock_shared({_PRESENCE})"
+_ARRIVED = f"SELECT pg_advisory_unlock({_PRESENCE})"
 _ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
@@ -36,8 +46,13 @@ class PostgresConnector:
     dialect: Dialect = "postgresql"
     exclusive = False  # other instances may hold leases
 
-    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, serving: bool = True, min_size: int = 2, max_size: int = 10
+    ) -> None:
         self.url = url
+        # `serve`, which runs the workers; the administration commands (`agent add`…) never
+        # count as an instance.
+        self.serving = serving
         self._min = min_size
         self._max = max_size
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
@@ -45,6 +60,8 @@ class PostgresConnector:
         self._listeners: list[Listener] = []
         self._channel = EVENTS_CHANNEL
         self._relisten: asyncio.Task[None] | None = None
+        self._presence: Connection | None = None
+        self._represent: asyncio.Task[None] | None = None
         self._closing = False
 
     async def open(self) -> None:
@@ -63,15 +80,63 @@ class PostgresConnector:
 
     async def close(self) -> None:
         self._closing = True
-        if self._relisten is not None:
-            self._relisten.cancel()
-            await asyncio.gather(self._relisten, return_exceptions=True)
+        for task in (self._relisten, self._represent):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._listen is not None:
             await self._listen.close()
             self._listen = None
+        if self._presence is not None:
+            await self._presence.close()
+            self._presence = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    # -- instances ------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def arrival(self) -> AsyncIterator[bool]:
+        if not self.serving:
+            yield False
+            return
+        self._presence = await _connect(self.url)
+        try:
+            alone = bool(await self._presence.fetchval(_ALONE))
+        except _ERRORS as exc:
+            raise _store_error(exc) from exc
+        yield alone
+        await _be_present(self._presence, arrived=alone)
+        self._presence.add_termination_listener(self._presence_lost)
+
+    def _presence_lost(self, lost: object) -> None:
+        # The lock went with the connection: without it this instance would look gone to
+        # one starting, which would then hold back this one's retries.
+        if isinstance(lost, asyncpg.Connection):
+            lost.terminate()
+        if self._closing:
+            return
+        self._presence = None
+        self._represent = asyncio.get_running_loop().create_task(self._be_present_again())
+
+    async def _be_present_again(self) -> None:
+        delay = 0.5
+        while not self._closing and self._presence is None:
+            try:
+                presence = await _connect(self.url)
+                try:
+                    await _be_present(presence, arrived=False)
+                except BaseException:
+                    presence.terminate()
+                    raise
+                presence.add_termination_listener(self._presence_lost)
+                self._presence = presence
+                log.info("present to the other instances again")
+            except StoreError as exc:
+                log.warning("presence: %s; retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     # -- sessions -------------------------------------------------------------------------
 
@@ -214,6 +279,25 @@ class PostgresSession:
             return await self._db.execute(statement, *args)
         except _ERRORS as exc:
             raise _store_error(exc) from exc
+
+
+async def _connect(url: str) -> Connection:
+    """A connection of its own, outside the pool."""
+    try:
+        return await asyncpg.connect(url)
+    except _ERRORS as exc:
+        raise StoreError(f"PostgreSQL unreachable: {exc}") from exc
+
+
+async def _be_present(db: Connection, *, arrived: bool) -> None:
+    """Take this instance's share of the presence lock (once another's arrival is over);
+    `arrived`: let go of the whole lock, which `arrival` took."""
+    try:
+        await db.execute(_PRESENT)
+        if arrived:
+            await db.execute(_ARRIVED)
+    except _ERRORS as exc:
+        raise _store_error(exc) from exc
 
 
 def _changed(status: str) -> int:

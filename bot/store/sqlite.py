@@ -138,6 +138,11 @@ class SQLiteConnector:
             os.close(self._lock)
             self._lock = None
 
+    @contextlib.asynccontextmanager
+    async def arrival(self) -> AsyncIterator[bool]:
+        # The file's lock, taken at `open`, keeps every other `serve` out.
+        yield self.exclusive
+
     def _take_lock(self) -> None:
         fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:

@@ -91,18 +91,23 @@ class Store:
     # -- life cycle -----------------------------------------------------------------------
 
     async def open(self, *, unconfirmed_wait: float = 10.0) -> None:
-        """Connect and apply pending migrations. On a database this process alone uses,
-        release the leases an earlier process left; its replies in flight, and those it
-        tried already, are retried only after `unconfirmed_wait`, time for the platform's
-        echo to confirm them."""
+        """Connect and apply pending migrations. When no other instance of the service was
+        running (this is the only one, or every other one stopped), the replies in flight
+        and those tried already are retried only after `unconfirmed_wait`, time for the
+        platform's echo to confirm them: it could not reach a stopped process. On a
+        database this process alone uses, the leases an earlier one left go too."""
         await self._db.open()
         try:
             await self._migrate()
-            if self._db.exclusive:
-                async with self._db.transaction() as db:
-                    await db.execute(self._q.release_stale_events)
-                    retry_at = self._clock() + unconfirmed_wait
-                    await db.execute(self._q.release_stale_replies, retry_at)
+            async with self._db.arrival() as alone:
+                if alone:
+                    async with self._db.transaction() as db:
+                        if self._db.exclusive:
+                            await db.execute(self._q.release_stale_events)
+                        now = self._clock()
+                        await db.execute(
+                            self._q.release_stale_replies, now + unconfirmed_wait, now
+                        )
         except BaseException:
             await self._db.close()
             raise

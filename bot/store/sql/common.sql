@@ -40,10 +40,11 @@ SELECT value FROM cursors WHERE name = $1
 UPDATE inbox SET lease_owner = NULL, lease_until = NULL WHERE status = 'pending'
 
 -- name: release_stale_replies
--- $1 the earliest time a reply left in doubt goes again. A reply that was being sent when
--- the process died may have reached the platform, and so may one tried before (its send
--- timed out, say): neither goes again before $1, time for the platform's echo to confirm
--- it (and cancel the retry) if it did. An echo could not reach the stopped process.
+-- $1 the earliest time a reply left in doubt goes again (at a start when no other process
+-- was running). A reply that was being sent when the process died may have reached the
+-- platform, and so may one tried before (its send timed out, say): neither goes again
+-- before $1, time for the platform's echo to confirm it (and cancel the retry) if it did.
+-- An echo could not reach the stopped process.
 UPDATE outbox
 SET error = CASE WHEN status = 'sending' THEN 'unconfirmed when the last process stopped'
                  ELSE error END,

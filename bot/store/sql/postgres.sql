@@ -110,6 +110,23 @@ SELECT 'done' AS what, id FROM finished
 UNION ALL
 SELECT 'reopened', id FROM reopened
 
+-- name: release_stale_replies
+-- $1 the earliest time a reply left in doubt goes again, $2 now: as common.sql's, at a
+-- start when no other instance was running. A lease that still runs is never taken (an
+-- instance the start cannot see may hold it: one of an earlier release, or one whose
+-- connections were cut); it only lasts until $1 at least, so that its reply, when its
+-- holder is gone, waits as the others do.
+WITH running AS (
+    UPDATE outbox SET lease_until = $1
+    WHERE status = 'sending' AND lease_until >= $2 AND lease_until < $1
+)
+UPDATE outbox
+SET error = CASE WHEN status = 'sending' THEN 'unconfirmed when the last process stopped'
+                 ELSE error END,
+    status = 'pending', lease_owner = NULL, lease_until = NULL, next_attempt_at = $1
+WHERE (status = 'sending' AND lease_until < $2)
+   OR (status = 'pending' AND attempts > 0 AND next_attempt_at < $1)
+
 -- name: claim_deliveries
 -- $1 owner, $2 end of the lease, $3 now, $4 how many. The replies due that head their
 -- conversation's queue (no earlier open reply), walked in (next_attempt_at, id) order
