@@ -345,6 +345,20 @@ class Reader:
                 reset = self.matcher.without(match, frozenset({"no_email_received"}))
                 if reset.intent == "reset_email_missing":
                     match = replace(reset, decision="answer")
+        elif (
+            match.decision == "clarify"
+            and match.intent == "reset_email_missing"
+            and "forgot_password" in {c.intent for c in match.candidates[:2]}
+            and not _any(words, _RECEIVED_WORDS)
+            and _EMAIL_NOUN_RE.search(words) is None
+            and signals.safety is None
+            and not signals.elsewhere
+        ):
+            # "C'est quoi le lien pour réinitialiser mon mdp ?": the reset asked for, no
+            # e-mail said missing; the link that starts it is the answer.
+            link = self.matcher.without(match, frozenset({"reset_email_missing"}))
+            if link.intent == "forgot_password":
+                match = replace(link, decision="answer")
         language = self.languages.language(text, words) if words else None
         if (asked := _SPEAKS_RE.search(words)) is not None and asked.lastgroup is not None:
             # "Sprechen Sie Deutsch?", "vcs falam portugues?": too short for the detector,
@@ -1143,6 +1157,12 @@ _GONE_WORDS: Final = (
     "morte",
 )
 _MAIL_WORDS: Final = ("mail", "courriel", "message", "lien")
+# An e-mail named, or something said to come (or not), in the languages of the note too.
+_EMAIL_NOUN_RE: Final = re.compile(
+    r"\b(mails?|e mails?|emails?|courriels?|messages?|correo|llega\w*|chega\w*|arriv\w*|kommt"
+    r"|ankommen|angekommen|krijg\w*|ontvang\w*|recib\w*|receb\w*|ricev\w*|receiv\w*|get|got"
+    r"|nada|nothing|rien)\b"
+)
 _RECEIVED_WORDS: Final = ("recu", "recoi", "recev", "arriv", "code", "spam", "indesirable")
 # What a short message must say for a symptom to be asked about: making or naming an
 # account; an e-mail, or something received.
