@@ -569,6 +569,20 @@ class Reader:
             if len(found) > 1:
                 problems = (found[0],)
                 several = functools.partial(tuple, found)
+        elif (
+            not problems
+            and joined
+            and language not in (None, "en")
+            and signals.safety is None
+            and not signals.human
+            and not signals.elsewhere
+        ):
+            # "Já não tenho acesso ao e-mail … e, além disso, preciso de criar uma conta
+            # para a empresa": two problems, each clause read by the learned reading.
+            found = self._several(text, language)
+            if len(found) > 1:
+                problems = (found[0],)
+                several = functools.partial(tuple, found)
         if (
             not problems
             and several is None
@@ -731,6 +745,21 @@ class Reader:
             ):
                 found.append(match.intent)
                 said[match.intent] = words
+            elif (
+                language not in (None, "en")
+                and self.matcher.model is not None
+                and len(words.split()) >= CLAUSE_TOKENS
+                and not self._step_taken(words)
+            ):
+                # "Já não tenho acesso ao e-mail … e, além disso, preciso de criar uma conta
+                # para a empresa": in a language the catalogue is not phrased in, a clause
+                # is the learned reading's when it is sure, as a whole message is.
+                learned = self.matcher.model.probabilities(match.normalized, match.text)
+                best = int(learned.argmax())
+                intent = self.matcher.model.intents[best]
+                if intent in PROBLEMS and learned[best] >= FOREIGN_SURE and intent not in found:
+                    found.append(intent)
+                    said[intent] = words
         if found and "forgot_password" not in found and _PASSWORD_TOO_RE.search(flat(text)):
             # "… je ne sais plus avec quelle adresse, et le mot de passe, n'en parlons pas,
             # je l'ai complètement oublié": the password's clause names it, the next one
