@@ -105,8 +105,10 @@ def _fold_table() -> dict[int, str]:
 _FOLD: Final = _fold_table()
 
 
+@lru_cache(maxsize=16)
 def fold(text: str) -> str:
-    """Lower-case, strip accents and unify apostrophes; keeps every other character."""
+    """Lower-case, strip accents and unify apostrophes; keeps every other character. Kept
+    for the last few texts: the signals' words and the matcher's tokens fold one message."""
     # Only the runs of characters the table maps are translated: translating the whole
     # text looks every ASCII letter up in the table too.
     folded = _FOLDED_RE.sub(_fold_run, text).casefold()

@@ -353,7 +353,11 @@ class Reader:
                 if reset.intent == "reset_email_missing":
                     match = replace(reset, decision="answer")
         language = self.languages.language(text, words) if words else None
-        if (asked := _SPEAKS_RE.search(words)) is not None and asked.lastgroup is not None:
+        if (
+            _any(words, _LANGUAGE_NAMES)
+            and (asked := _SPEAKS_RE.search(words)) is not None
+            and asked.lastgroup is not None
+        ):
             # "Sprechen Sie Deutsch?", "vcs falam portugues?": too short for the detector,
             # the language asked about is the customer's.
             language = asked.lastgroup
@@ -1298,6 +1302,10 @@ _SPEAKS_RE: Final = FlatPattern(
     r"|\b(?:spreekt u|spreken jullie|spreek je|spreekt iemand) (?:ook )?nederlands\b(?P<nl>)"
     r"|\b(?:do you|does anyone|can you|can anyone) speak english\b(?P<en>)"
 )
+# The languages' names, one of which every question of `_SPEAKS_RE` ends with.
+_LANGUAGE_NAMES: Final = (
+    "deutsch", "dutsch", "italiano", "portugues", "espanol", "castellano", "nederlands", "english",
+)  # fmt: skip
 # A reply's first clause ("oui ça marche", "nickel", "non merci"), before something new.
 _FIRST_CLAUSE_RE: Final = re.compile(r"\s*[.!?;:,]+\s*")
 # An e-mail that does not come, said of the message as a whole.
