@@ -325,11 +325,12 @@ class Normalizer:
         """Words, days, mail domains, and the word offsets where clauses after the first begin."""
         domains: tuple[str, ...] = ()
         text = text[:MAX_TEXT_CHARS]
-        # The guards skip scans that cannot match: most messages have no "@", "-" or ".".
+        # The guards skip scans that cannot match: most messages have no "@", no three "-"
+        # (a licence key's four groups) and no ".".
         if "@" in text:
             domains = tuple(m.group(0).rsplit("@", 1)[1].lower() for m in _EMAIL_RE.finditer(text))
             text = _EMAIL_RE.sub(f" {EMAIL_MASK} ", text)
-        if "-" in text:
+        if text.count("-") >= 3:
             text = _KEY_RE.sub(f" {KEY_MASK} ", text)
         if "://" in text or "www." in text or _DOMAIN_END_RE.search(text):
             text = _URL_RE.sub(self._mask_url, text)
@@ -421,9 +422,8 @@ def folded_words(text: str) -> tuple[str, ...]:
 
 def word_runs(folded: str) -> list[str]:
     """The runs of a-z and 0-9 of a folded text."""
-    if folded.isascii():
-        return folded.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
-    return NON_WORD_RE.sub(" ", folded).split()
+    # Every other character is a space: any beyond ASCII is first a "?".
+    return folded.encode("ascii", "replace").translate(_ASCII_WORDS).decode("ascii").split()
 
 
 def _squeeze(word: str) -> str:
