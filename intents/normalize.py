@@ -103,15 +103,22 @@ def _fold_table() -> dict[int, str]:
 
 
 _FOLD: Final = _fold_table()
+# The same, by character.
+_FOLD_CHARS: Final = {chr(code): base for code, base in _FOLD.items()}
+_FOLDED: Final = frozenset(_FOLD_CHARS)
 
 
 @lru_cache(maxsize=16)
 def fold(text: str) -> str:
     """Lower-case, strip accents and unify apostrophes; keeps every other character. Kept
     for the last few texts: the signals' words and the matcher's tokens fold one message."""
-    # Only the runs of characters the table maps are translated: translating the whole
-    # text looks every ASCII letter up in the table too.
-    folded = _FOLDED_RE.sub(_fold_run, text).casefold()
+    # Each character the table maps is replaced throughout, one distinct character at a
+    # time (a message has few: é, è, à, ’): translating the text looks every letter up in
+    # the table. What replaces them is ASCII, which the table never maps again.
+    if not text.isascii() or "`" in text:
+        for char in _FOLDED & set(text):
+            text = text.replace(char, _FOLD_CHARS[char])
+    folded = text.casefold()
     if folded.isascii():
         return folded
     # Emojis, quotes and rare letters beyond Latin Extended: decompose them the slow way,
@@ -120,12 +127,6 @@ def fold(text: str) -> str:
 
 
 _NON_ASCII_RE: Final = re.compile(r"[^\x00-\x7f]+")
-# The characters _FOLD may map: every one but ASCII, and the backquote.
-_FOLDED_RE: Final = re.compile(r"[^\x00-\x5f\x61-\x7f]+")
-
-
-def _fold_run(match: re.Match[str]) -> str:
-    return match.group(0).translate(_FOLD)
 
 
 def _decompose(match: re.Match[str]) -> str:
