@@ -1047,7 +1047,7 @@ _MAILED_RE: Final = FlatPattern(
 _MAIL_NAMED: Final = (
     (
         "reset_email_missing",
-        re.compile(
+        FlatPattern(
             r"\b(mail|mails|e mail|email|courriel|message|lien)\b (de |pour |du |d )?"
             r"(reinitialis\w*|changer (le |mon )?(mot de passe|mdp)|nouveau (mot de passe|mdp)"
             r"|recuperation (du |de mon )?(mot de passe|mdp)|reset)"
@@ -1055,7 +1055,7 @@ _MAIL_NAMED: Final = (
     ),
     (
         "device_email_missing",
-        re.compile(
+        FlatPattern(
             r"\b(mail|mails|e mail|email|courriel|message|lien)\b (\w+ ){0,3}"
             r"(autoriser|autorisation|valider|validation|confirmer|approuver|verifier)\w* "
             r"(\w+ ){0,2}(appareil|navigateur|ordi\w*|mac|macbook|pc|device|browser)\b"
@@ -1090,7 +1090,7 @@ _PLAIN_SAYINGS: Final = (
     (
         "email_in_use",
         ("deja", "already"),
-        re.compile(
+        FlatPattern(
             r"\b(adresse|adress|adr|mail|e mail|email|courriel)\b (\w+ ){0,3}(est |etait )?(deja"
             r"|already) (utilisee|utilise|utiliser|utilisé|prise|pris|enregistree|associee|used"
             r"|taken|registered)\b"
@@ -1099,7 +1099,7 @@ _PLAIN_SAYINGS: Final = (
     (
         "weak_password",
         ("utilise", "repandu", "courant", "used", "recommande", "securise"),
-        re.compile(
+        FlatPattern(
             r"\b(largement|trop|tres|souvent|widely|commonly) (utilise|repandu|courant|used)\b"
             r"|\b(mot de passe|mdp|password)\b (\w+ ){0,3}(n est pas|pas) (recommande|securise)"
         ),
@@ -1107,7 +1107,7 @@ _PLAIN_SAYINGS: Final = (
     (
         "business_account",
         ("pro", "entreprise", "business", "societe"),
-        re.compile(
+        FlatPattern(
             r"\b(creer|faire|ouvrir|avoir|obtenir) (un |le |une |mon |notre )?compte "
             r"(pro|professionnel|entreprise|business|societe|d entreprise|de societe)\b"
             r"(?! (apple|google|microsoft|facebook|meta|amazon|paypal|linkedin)\b)"
@@ -1117,7 +1117,7 @@ _PLAIN_SAYINGS: Final = (
     (
         "lost_email_access",
         ("acces",),
-        re.compile(
+        FlatPattern(
             r"\b(plus|pas|perdu) (d |l )?acces (a |au |sur )?(mon |ma |l |la |cette |son |sa )?"
             r"(ancienne |ancien )?(adresse|mail|e mail|boite|messagerie)\b"
             r"|\b(adresse|mail|e mail|boite)\b (\w+ ){0,8}(n y (a|ai|avons|avez) plus acces"
