@@ -233,6 +233,15 @@ class Normalizer:
         self._vocabulary = sorted(set(vocabulary) | (set(lexicon.words) - lexicon.foreign))
         self._known = frozenset(self._vocabulary) | lexicon.stopwords | lexicon.foreign
         self._typo_cutoff = typo_cutoff
+        # For each length of word that may be corrected, the vocabulary's words that can
+        # reach the cutoff, in order: two words' ratio is at most the share of their
+        # lengths' sum that their difference leaves (one letter more is allowed here).
+        # The best of them is the best of the whole vocabulary, found among fewer.
+        slack = 1 - typo_cutoff / 100
+        self._near_length = {
+            n: [w for w in self._vocabulary if abs(len(w) - n) <= slack * (len(w) + n) + 1]
+            for n in range(_MIN_FUZZY_LEN, MAX_CACHED_WORD + 1)
+        }
         self._canonical = lru_cache(maxsize=65536)(self._canonical_uncached)
         # The tokens of every known word (never corrected), looked up without the cache.
         self._known_tokens = {word: self._canonical_uncached(word, False) for word in self._known}
@@ -393,9 +402,8 @@ class Normalizer:
         if len(word) > 4 and word[0] == "j" and word[1:] in self._lexicon.words:
             word = word[1:]
         if correct and word not in self._known and len(word) >= _MIN_FUZZY_LEN and self._vocabulary:
-            best = process.extractOne(
-                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self._typo_cutoff
-            )
+            near = self._near_length.get(len(word), self._vocabulary)
+            best = process.extractOne(word, near, scorer=fuzz.ratio, score_cutoff=self._typo_cutoff)
             if best is not None:
                 word = best[0]
         mapped = self._lexicon.words.get(word, word).split()
