@@ -466,8 +466,9 @@ def _scan(pattern: str) -> tuple[re.Pattern[str], bool]:
 class FlatPattern:
     """A pattern searched in flat text (`flat`) as the signals search theirs (see `_scan`).
 
-    Only for whether it matches, which group did, and where a match starts: a match read
-    after a leading space ends one character later than in the text itself.
+    Only for whether it matches, which group did, and where the whole match starts: read
+    after a leading space, a match ends, and its groups start and end, one character later
+    than in the text itself.
     """
 
     __slots__ = ("_compiled", "_spaced", "pattern")
