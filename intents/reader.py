@@ -361,7 +361,7 @@ class Reader:
             # "Sprechen Sie Deutsch?", "vcs falam portugues?": too short for the detector,
             # the language asked about is the customer's.
             language = asked.lastgroup
-        if language is None and ("adresse" in words or "oublie" in words or "recommande" in words):
+        if language is None and _any(words, _PASTED_FRENCH_WORDS):
             # "Hallo, beim Registrieren bekomme ich immer: Cette adresse mail est déjà
             # utilisée": the article's French, pasted, is not the customer's language.
             own = _PASTED_FRENCH_RE.sub(" ", words)
@@ -1466,7 +1466,10 @@ _MAIL_CAME_RE: Final = FlatPattern(
     r"|" + _LINK_EXPIRED_RE.pattern
 )
 # The article's French that customers of any language paste: its error messages and the
-# link's title.
+# link's title; each has one of `_PASTED_FRENCH_WORDS`.
+_PASTED_FRENCH_WORDS: Final = (
+    "adresse mail", "adresse e mail", "mot de passe oublie", "recommande d utiliser",
+)  # fmt: skip
 _PASTED_FRENCH_RE: Final = re.compile(
     r"\b(cette )?adresse (e )?mail (est deja utilisee|a ete supprimee)( et ne peut pas etre"
     r" reutilisee( pendant au moins \w+ jours)?)?"
