@@ -103,13 +103,22 @@ def _fold_table() -> dict[int, str]:
 
 
 _FOLD: Final = _fold_table()
+# The same, by character.
+_FOLD_CHARS: Final = {chr(code): base for code, base in _FOLD.items()}
+_FOLDED: Final = frozenset(_FOLD_CHARS)
 
 
+@lru_cache(maxsize=16)
 def fold(text: str) -> str:
-    """Lower-case, strip accents and unify apostrophes; keeps every other character."""
-    # Only the runs of characters the table maps are translated: translating the whole
-    # text looks every ASCII letter up in the table too.
-    folded = _FOLDED_RE.sub(_fold_run, text).casefold()
+    """Lower-case, strip accents and unify apostrophes; keeps every other character. Kept
+    for the last few texts: the signals' words and the matcher's tokens fold one message."""
+    # Each character the table maps is replaced throughout, one distinct character at a
+    # time (a message has few: é, è, à, ’): translating the text looks every letter up in
+    # the table. What replaces them is ASCII, which the table never maps again.
+    if not text.isascii() or "`" in text:
+        for char in _FOLDED & set(text):
+            text = text.replace(char, _FOLD_CHARS[char])
+    folded = text.casefold()
     if folded.isascii():
         return folded
     # Emojis, quotes and rare letters beyond Latin Extended: decompose them the slow way,
@@ -118,12 +127,6 @@ def fold(text: str) -> str:
 
 
 _NON_ASCII_RE: Final = re.compile(r"[^\x00-\x7f]+")
-# The characters _FOLD may map: every one but ASCII, and the backquote.
-_FOLDED_RE: Final = re.compile(r"[^\x00-\x5f\x61-\x7f]+")
-
-
-def _fold_run(match: re.Match[str]) -> str:
-    return match.group(0).translate(_FOLD)
 
 
 def _decompose(match: re.Match[str]) -> str:
@@ -230,6 +233,15 @@ class Normalizer:
         self._vocabulary = sorted(set(vocabulary) | (set(lexicon.words) - lexicon.foreign))
         self._known = frozenset(self._vocabulary) | lexicon.stopwords | lexicon.foreign
         self._typo_cutoff = typo_cutoff
+        # For each length of word that may be corrected, the vocabulary's words that can
+        # reach the cutoff, in order: two words' ratio is at most the share of their
+        # lengths' sum that their difference leaves (one letter more is allowed here).
+        # The best of them is the best of the whole vocabulary, found among fewer.
+        slack = 1 - typo_cutoff / 100
+        self._near_length = {
+            n: [w for w in self._vocabulary if abs(len(w) - n) <= slack * (len(w) + n) + 1]
+            for n in range(_MIN_FUZZY_LEN, MAX_CACHED_WORD + 1)
+        }
         self._canonical = lru_cache(maxsize=65536)(self._canonical_uncached)
         # The tokens of every known word (never corrected), looked up without the cache.
         self._known_tokens = {word: self._canonical_uncached(word, False) for word in self._known}
@@ -323,11 +335,12 @@ class Normalizer:
         """Words, days, mail domains, and the word offsets where clauses after the first begin."""
         domains: tuple[str, ...] = ()
         text = text[:MAX_TEXT_CHARS]
-        # The guards skip scans that cannot match: most messages have no "@", "-" or ".".
+        # The guards skip scans that cannot match: most messages have no "@", no three "-"
+        # (a licence key's four groups) and no ".".
         if "@" in text:
             domains = tuple(m.group(0).rsplit("@", 1)[1].lower() for m in _EMAIL_RE.finditer(text))
             text = _EMAIL_RE.sub(f" {EMAIL_MASK} ", text)
-        if "-" in text:
+        if text.count("-") >= 3:
             text = _KEY_RE.sub(f" {KEY_MASK} ", text)
         if "://" in text or "www." in text or _DOMAIN_END_RE.search(text):
             text = _URL_RE.sub(self._mask_url, text)
@@ -389,9 +402,8 @@ class Normalizer:
         if len(word) > 4 and word[0] == "j" and word[1:] in self._lexicon.words:
             word = word[1:]
         if correct and word not in self._known and len(word) >= _MIN_FUZZY_LEN and self._vocabulary:
-            best = process.extractOne(
-                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self._typo_cutoff
-            )
+            near = self._near_length.get(len(word), self._vocabulary)
+            best = process.extractOne(word, near, scorer=fuzz.ratio, score_cutoff=self._typo_cutoff)
             if best is not None:
                 word = best[0]
         mapped = self._lexicon.words.get(word, word).split()
@@ -419,9 +431,8 @@ def folded_words(text: str) -> tuple[str, ...]:
 
 def word_runs(folded: str) -> list[str]:
     """The runs of a-z and 0-9 of a folded text."""
-    if folded.isascii():
-        return folded.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
-    return NON_WORD_RE.sub(" ", folded).split()
+    # Every other character is a space: any beyond ASCII is first a "?".
+    return folded.encode("ascii", "replace").translate(_ASCII_WORDS).decode("ascii").split()
 
 
 def _squeeze(word: str) -> str:

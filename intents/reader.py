@@ -25,7 +25,14 @@ from intents.model import Model
 from intents.replies import REPLIES_PATH, SURE, verdict
 from intents.safety import SAFETY_PATH
 from intents.safety import reason as learned_safety
-from intents.signals import SignalReader, Signals, any_word, flat, without_secrets
+from intents.signals import (
+    FlatPattern,
+    SignalReader,
+    Signals,
+    any_word,
+    flat,
+    without_secrets,
+)
 
 HUMAN: Final = "human"
 # A message of fewer words than this, named English, may be another language of the
@@ -360,11 +367,15 @@ class Reader:
             if link.intent == "forgot_password":
                 match = replace(link, decision="answer")
         language = self.languages.language(text, words) if words else None
-        if (asked := _SPEAKS_RE.search(words)) is not None and asked.lastgroup is not None:
+        if (
+            _any(words, _LANGUAGE_NAMES)
+            and (asked := _SPEAKS_RE.search(words)) is not None
+            and asked.lastgroup is not None
+        ):
             # "Sprechen Sie Deutsch?", "vcs falam portugues?": too short for the detector,
             # the language asked about is the customer's.
             language = asked.lastgroup
-        if language is None and ("adresse" in words or "oublie" in words or "recommande" in words):
+        if language is None and _any(words, _PASTED_FRENCH_WORDS):
             # "Hallo, beim Registrieren bekomme ich immer: Cette adresse mail est déjà
             # utilisée": the article's French, pasted, is not the customer's language.
             own = _PASTED_FRENCH_RE.sub(" ", words)
@@ -821,22 +832,22 @@ RESET_NEAR: Final = 60.0
 # A message in doubt between the forgotten password and the mailbox lost, that says the
 # password is forgotten and names no mailbox, is about the password.
 _ACCESS_PAIR: Final = frozenset({"forgot_password", "lost_email_access"})
-_PLAIN_FORGOT_RE: Final = re.compile(
+_PLAIN_FORGOT_RE: Final = FlatPattern(
     r"\b(oubli\w*|perdu|zappe|sais plus|souviens plus|rappelle plus|sais pu|souviens pu"
     r"|rappelle pu|retrouve plus|retrouve pu|me rappeler|me souvenir|egare|egaree"
     r"|m en souvenir|men souvenir|m en rappeler|men rappeler)\b"
     r"|\b(j ai|jai|g|ai) (plus|pu) (le |mon )?(mot de passe|mdp|password)\b"
 )
 _FORGOT_PAIR: Final = frozenset({"forgot_password", "forgot_email"})
-_PASSWORD_RE: Final = re.compile(r"\b(mot de passe|mots de passe|mdp|password|passwd|pwd)\b")
+_PASSWORD_RE: Final = FlatPattern(r"\b(mot de passe|mots de passe|mdp|password|passwd|pwd)\b")
 # A device or browser named: the e-mail missing may be the one that authorises it.
 DEVICE_NAMED_RE: Final = re.compile(
     r"\b(mac|macbook|imac|pc|ordi|ordinateur|navigateur|iphone|ipad|appareil|telephone"
     r"|tablette|portable|device|browser|chrome|safari|firefox|edge|valider|autoriser|confirmer"
     r"|verifier|verification|validation|autorisation|confirmation)\b"
 )
-_LOGIN_RE: Final = re.compile(r"\b(identifiant\w*|login|nom d utilisateur|username)\b")
-_MAILBOX_RE: Final = re.compile(
+_LOGIN_RE: Final = FlatPattern(r"\b(identifiant\w*|login|nom d utilisateur|username)\b")
+_MAILBOX_RE: Final = FlatPattern(
     r"\b(mail|mails|e mail|email|boite|boites|adresse|adresses|courriel|messagerie|gmail"
     r"|hotmail|outlook|yahoo|icloud|orange|free|sfr|laposte|fournisseur|proton\w*)\b"
 )
@@ -881,14 +892,14 @@ _SAME_STORY: Final = frozenset(
 TWO_NEAR: Final = 60.0
 # A reply then something new is a short message.
 REPLY_MAX_WORDS: Final = 30
-_SEVERAL_RE: Final = re.compile(
+_SEVERAL_RE: Final = FlatPattern(
     r"\b(et|ni|aussi|en plus|de plus|par ailleurs|d autre part|puis|ensuite|d abord|egalement"
     r"|autre|deux|2|plusieurs|sinon|avant ca|avant cela|and|also|two|another)\b"
 )
-_BUT_RE: Final = re.compile(r"\b(mais|par contre|sauf que)\b")
+_BUT_RE: Final = FlatPattern(r"\b(mais|par contre|sauf que)\b")
 # The words of the deleted address's error, which a clause about an address "utilisée"
 # may hold: then the two problems are one error message.
-_DELETED_RE: Final = re.compile(r"\b(supprim\w*|reutilis\w*|jours?|efface\w*)\b")
+_DELETED_RE: Final = FlatPattern(r"\b(supprim\w*|reutilis\w*|jours?|efface\w*)\b")
 _CLAUSE_SPLIT: Final = re.compile(
     r"\s*(?:[.;:!?]+(?:\s+|$)|,\s*|\s*\+\s*|\s+/\s+|\s+\d[.)]\s+"
     r"|\s+(?:et en plus|et puis|et aussi|en plus|et|ni|mais|puis"
@@ -944,7 +955,7 @@ _FAILS: Final = (
     r"|ne passe|ne marche|ne fonctionne|foire)"
 )
 # The account cannot be created, said in the customer's words.
-_CANNOT_CREATE_RE: Final = re.compile(
+_CANNOT_CREATE_RE: Final = FlatPattern(
     r"\b(pas moyen|impossible|n arrive pas|n arrive plus|j arrive pas|narrive pas|arrive pas"
     r"|je peux pas|je ne peux pas|peux pas|j y arrive pas|galere|peux plus|je ne peux plus"
     r"|n arrive plus)\b (de |d |a )?(\w+ ){0,2}"
@@ -969,7 +980,7 @@ _CANNOT_CREATE_RE: Final = re.compile(
 )
 # The sign-in refused, said in the customer's words.
 _PASSWORD_WORDS: Final = ("mot de passe", "mdp", "password", "identifiant")
-_WRONG_CREDENTIALS_RE: Final = re.compile(
+_WRONG_CREDENTIALS_RE: Final = FlatPattern(
     r"\b(mot de passe|mdp|password|identifiants?)\b (\w+ ){0,2}(est |sont |serait )?(faux|fausse"
     r"|incorrect|incorrects|invalide|invalides|errone|pas bon|pas reconnu|plus reconnus?"
     r"|non valide)\b"
@@ -989,18 +1000,18 @@ _LOCKED_RE: Final = re.compile(
 )
 # Signing in said impossible, whatever story comes with it ("j'ai changé de téléphone et
 # maintenant je peux plus me connecter").
-_CANNOT_SIGN_IN_RE: Final = re.compile(
+_CANNOT_SIGN_IN_RE: Final = FlatPattern(
     r"\b(peux|arrive|parviens|reussis|reussi) (pas|plus|pu|pa|jamais) (a )?(me|m)"
     r" (connecter|co|identifier|log\w*)\b|\b(impossible de|pas moyen de) (me|m)"
     r" (connecter|co|identifier)\b"
 )
 # A business account the customer has already ("notre compte entreprise").
-_BUSINESS_HELD_RE: Final = re.compile(
+_BUSINESS_HELD_RE: Final = FlatPattern(
     r"\b((j ai|nous avons|on a)( deja)? un|mon|notre|nos|le) compte (pro|professionnel"
     r"|entreprise|business|de l entreprise|de la societe)\b"
 )
 # A device's own sign-in ("mon Mac me dit mot de passe incorrect au démarrage").
-_DEVICE_SIGN_IN_RE: Final = re.compile(
+_DEVICE_SIGN_IN_RE: Final = FlatPattern(
     r"\b(mon |ma |le |la |l |mot de passe |mdp |password )(mac|macbook|imac|pc|ordi\w*|iphone"
     r"|ipad|windows|session|vm|machine virtuelle|wifi|wi fi|box)\b"
 )
@@ -1010,13 +1021,13 @@ _BUSINESS_MISSING: Final = (
     r"\b(trouve pas|vois pas|vois nulle part|trouve nulle part|introuvable) (\w+ ){0,6}"
     r"(option|compte) (\w+ ){0,2}(pro|professionnel|entreprise|business|societe)\b"
 )
-_BUSINESS_MISSING_RE: Final = re.compile(_BUSINESS_MISSING)
+_BUSINESS_MISSING_RE: Final = FlatPattern(_BUSINESS_MISSING)
 # The symptom and the problems it asks about.
 _CREATION: Final = frozenset(
     {"cannot_create_account", "email_in_use", "weak_password", "business_account", "email_deleted"}
 )
 # A greeting said, in the forms of the catalogue's greetings and of other languages.
-_GREETING_RE: Final = re.compile(
+_GREETING_RE: Final = FlatPattern(
     r"\b(bonjour|bonsoir|salut|slt|cc|coucou|hello|hi|hey|yo|allo|bjr|bsr|kikou|salutations"
     r"|bon matin|re|hola|hallo|buongiorno|bom dia|good morning|morning|ca va|bonne journee"
     r"|bonne soiree|bonne nuit|bienvenue)\b"
@@ -1039,24 +1050,24 @@ _MANAGE_RE: Final = re.compile(
     r"|collegues?|personnes?|quelqu un)\b"
 )
 # A licence error is the licence team's, whatever account the customer signed in with.
-_LICENCE_ERROR_RE: Final = re.compile(
+_LICENCE_ERROR_RE: Final = FlatPattern(
     r"\b(licence|licences|license|cle de licence|cle d activation|cle produit|abonnement)"
     r" (\w+ ){0,2}(invalide|expiree?|non valide|pas valide|desactivee?|suspendue?|bloquee?)\b"
 )
 # A connection that is not the account's (a device, a network, a remote Mac or server), in a
 # message about a product: the product's topic, however close "se connecter" reads.
-_OTHER_CONNECTION_RE: Final = re.compile(
+_OTHER_CONNECTION_RE: Final = FlatPattern(
     r"\b(bluetooth|casque|airpods|manette|imprimante|scanner|ecouteurs|enceinte|nas|vpn|wifi"
     r"|wi fi|usb|webcam|serveur|a distance|rdp|ssh|ethernet|reseau|internet|pare feu|firewall"
     r"|proxy)\b"
 )
 # The account managed, not reached (another team's topic, signals.toml says when): its
 # address changed, the account closed. However close the words, not the article's.
-_ACCOUNT_MANAGED_RE: Final = re.compile(
+_ACCOUNT_MANAGED_RE: Final = FlatPattern(
     r"\b(changer|modifier|remplacer|mettre a jour) (\w+ ){0,2}(adresse|mail|e mail|email"
     r"|courriel)\b|\b(fermer|cloturer|resilier) (\w+ ){0,2}(compte|account|my parallels)\b"
 )
-_TRANSFER_RE: Final = re.compile(
+_TRANSFER_RE: Final = FlatPattern(
     r"\b(transfer\w*|deplacer|basculer|migrer|passer)\b (\w+ ){0,3}"
     r"(licence|licences|license|abonnement)"
 )
@@ -1068,14 +1079,14 @@ _NAMED_ACCOUNT = (
     r"\b(compte|account|identifiants?) (\w+ ){0,2}parallels\b|\bmy parallels\b"
     r"|\bparallels (account|compte)\b"
 )
-_NAMED_ACCOUNT_RE: Final = re.compile(_NAMED_ACCOUNT)
-_PARALLELS_ACCOUNT_RE: Final = re.compile(
+_NAMED_ACCOUNT_RE: Final = FlatPattern(_NAMED_ACCOUNT)
+_PARALLELS_ACCOUNT_RE: Final = FlatPattern(
     _NAMED_ACCOUNT
     + r"|\bparallels (\w+ ){1,2}(compte|account)\b"
     + r"|\b(identifiant|login|inscription|inscrit|enregistre)\b|\bmon compte\b"
 )
 # An e-mail or a text message received.
-_MAILED_RE: Final = re.compile(
+_MAILED_RE: Final = FlatPattern(
     r"\b(recu|recois|recoit|received|got) (un |une |des |a |an )?(mail|e mail|email|message|sms"
     r"|courriel|texto)\b"
 )
@@ -1086,7 +1097,7 @@ _MAILED_RE: Final = re.compile(
 _MAIL_NAMED: Final = (
     (
         "reset_email_missing",
-        re.compile(
+        FlatPattern(
             r"\b(mail|mails|e mail|email|courriel|message|lien)\b (de |pour |du |d )?"
             r"(reinitialis\w*|changer (le |mon )?(mot de passe|mdp)|nouveau (mot de passe|mdp)"
             r"|recuperation (du |de mon )?(mot de passe|mdp)|reset)"
@@ -1094,7 +1105,7 @@ _MAIL_NAMED: Final = (
     ),
     (
         "device_email_missing",
-        re.compile(
+        FlatPattern(
             r"\b(mail|mails|e mail|email|courriel|message|lien)\b (\w+ ){0,3}"
             r"(autoriser|autorisation|valider|validation|confirmer|approuver|verifier)\w* "
             r"(\w+ ){0,2}(appareil|navigateur|ordi\w*|mac|macbook|pc|device|browser)\b"
@@ -1103,7 +1114,7 @@ _MAIL_NAMED: Final = (
 )
 # Nothing came, whatever was asked for: "je reçois rien", "toujours rien reçu", "ne m'est
 # jamais parvenu", "toujours pas de mail".
-_NOT_COME_RE: Final = re.compile(
+_NOT_COME_RE: Final = FlatPattern(
     r"\b(jamais|pas|rien|toujours pas|aucun|aucune)\b (\w+ ){0,3}(recu|parvenu|arrive|venu"
     r"|vu|eu)\b|\b(n arrive|narrive|arrive pas|arrive jamais|ne vient|vient pas|ne m est jamais"
     r"|ne m est pas)\b"
@@ -1129,7 +1140,7 @@ _PLAIN_SAYINGS: Final = (
     (
         "email_in_use",
         ("deja", "already"),
-        re.compile(
+        FlatPattern(
             r"\b(adresse|adress|adr|mail|e mail|email|courriel)\b (\w+ ){0,3}(est |etait )?(deja"
             r"|already) (utilisee|utilise|utiliser|utilisé|prise|pris|enregistree|associee|used"
             r"|taken|registered)\b"
@@ -1138,7 +1149,7 @@ _PLAIN_SAYINGS: Final = (
     (
         "weak_password",
         ("utilise", "repandu", "courant", "used", "recommande", "securise"),
-        re.compile(
+        FlatPattern(
             r"\b(largement|trop|tres|souvent|widely|commonly) (utilise|repandu|courant|used)\b"
             r"|\b(mot de passe|mdp|password)\b (\w+ ){0,3}(n est pas|pas) (recommande|securise)"
         ),
@@ -1146,7 +1157,7 @@ _PLAIN_SAYINGS: Final = (
     (
         "business_account",
         ("pro", "entreprise", "business", "societe"),
-        re.compile(
+        FlatPattern(
             r"\b(creer|faire|ouvrir|avoir|obtenir) (un |le |une |mon |notre )?compte "
             r"(pro|professionnel|entreprise|business|societe|d entreprise|de societe)\b"
             r"(?! (apple|google|microsoft|facebook|meta|amazon|paypal|linkedin)\b)"
@@ -1156,7 +1167,7 @@ _PLAIN_SAYINGS: Final = (
     (
         "lost_email_access",
         ("acces",),
-        re.compile(
+        FlatPattern(
             r"\b(plus|pas|perdu) (d |l )?acces (a |au |sur )?(mon |ma |l |la |cette |son |sa )?"
             r"(ancienne |ancien )?(adresse|mail|e mail|boite|messagerie)\b"
             r"|\b(adresse|mail|e mail|boite)\b (\w+ ){0,8}(n y (a|ai|avons|avez) plus acces"
@@ -1202,7 +1213,7 @@ _SYMPTOM_SAID: Final = {
 
 
 # The reset named: its link, its e-mail, the password.
-_RESET_NAMED_RE: Final = re.compile(
+_RESET_NAMED_RE: Final = FlatPattern(
     r"\b(reinitialis\w*|reset|mot de passe|mots de passe|mdp|password|mpd)\b"
 )
 # A clause that only asks for help ("Savez-vous m'aider ?") names no problem.
@@ -1214,7 +1225,7 @@ _HELP_RE: Final = re.compile(
 _THAT_ONE_START_RE: Final = re.compile(r"^(?:(?:ni|et|ou|mais) )?(?:celui|celle|ceux) ")
 _MAIL_NOUN_RE: Final = re.compile(r"\b(mail|mails|e mail|email|courriel|message)\b")
 # "…, et le mot de passe, n'en parlons pas, je l'ai oublié": a second problem, forgotten.
-_PASSWORD_TOO_RE: Final = re.compile(
+_PASSWORD_TOO_RE: Final = FlatPattern(
     r"\b(et|ni|quant au|pour le) (le |mon )?(mot de passe|mdp|password)\b (\w+ ){0,8}"
     r"(oublie|oubliee|perdu|perdue)\b"
     # "on ne sait plus avec quelle adresse il l'a fait, ni le mot de passe d'ailleurs".
@@ -1332,12 +1343,12 @@ _ADDRESS_GONE_RE: Final = re.compile(
     r"|messagerie)\b (\w+ ){0,2}(inaccessible|fermee|desactivee|n existe plus|perdue|morte)\b"
 )
 # How customers say a mailbox is lost.
-_LOSS_RE: Final = re.compile(
+_LOSS_RE: Final = FlatPattern(
     r"\b(plus|pas|perdu\w*|ferme\w*|supprim\w*|desactiv\w*|expir\w*|ancien\w*|bloque\w*"
     r"|pirat\w*|hack\w*|inaccessible|existe|quitte|parti|pu|plu)\b"
 )
 # "Do you speak …?" in the languages of the note, asked in that language.
-_SPEAKS_RE: Final = re.compile(
+_SPEAKS_RE: Final = FlatPattern(
     r"\b(?:(?:sprechen sie|sprichst du|sprecht ihr|spricht (?:hier )?(?:jemand|man)) deutsch"
     r"|(?:redet|red) (?:ihr|öpper|opper) (?:dutsch|deutsch))\b(?P<de>)"
     r"|\b(?:parlate|parla|parli|si parla) (?:l )?italiano\b(?P<it>)"
@@ -1347,12 +1358,16 @@ _SPEAKS_RE: Final = re.compile(
     r"|\b(?:spreekt u|spreken jullie|spreek je|spreekt iemand) (?:ook )?nederlands\b(?P<nl>)"
     r"|\b(?:do you|does anyone|can you|can anyone) speak english\b(?P<en>)"
 )
+# The languages' names, one of which every question of `_SPEAKS_RE` ends with.
+_LANGUAGE_NAMES: Final = (
+    "deutsch", "dutsch", "italiano", "portugues", "espanol", "castellano", "nederlands", "english",
+)  # fmt: skip
 # A reply's first clause ("oui ça marche", "nickel", "non merci"), before something new.
 _FIRST_CLAUSE_RE: Final = re.compile(r"\s*[.!?;:,]+\s*")
 # An e-mail that does not come, said of the message as a whole.
 # A password said forgotten (not a reset e-mail awaited).
-_FORGOTTEN_RE: Final = re.compile(r"\b(oubli\w*|perdu\w*)\b")
-_MAIL_MISSING_RE: Final = re.compile(
+_FORGOTTEN_RE: Final = FlatPattern(r"\b(oubli\w*|perdu\w*)\b")
+_MAIL_MISSING_RE: Final = FlatPattern(
     r"\b(aucun|aucune|pas de|pas d|jamais de|toujours pas de)\b (\w+ ){0,2}"
     r"(mail|mails|e mail|e mails|email|emails|courriel|courriels|lien)\b"
     r"|\b(mail|mails|e mail|email|courriel|lien)\b (\w+ ){0,3}"
@@ -1387,7 +1402,7 @@ GREETING_REST_WORDS: Final = 6
 # d'une agence de pub": the customer introduces themselves, the problem comes next.
 _GREETING_START_RE: Final = re.compile(rf"^(?:{_GREETING_RE.pattern})( a (vous|tous))? ")
 # "Bonjour, je suis enseignante et je voudrais savoir si …": more than an introduction.
-_REQUEST_RE: Final = re.compile(
+_REQUEST_RE: Final = FlatPattern(
     r"\b(voudrais|voudrions|aimerais|aimerions|souhaite|souhaiterais|souhaitons|savoir|pouvez"
     r"|pourriez|peux|peut|puis|comment|besoin|cherche|recherche|interesse|interessee|collaborer"
     r"|tester|essayer|acheter|obtenir|avoir|demander|demande)\b"
@@ -1399,7 +1414,7 @@ _INTRODUCTION_RE: Final = re.compile(
     r"|cabinet|service|societe|entreprise|agence|equipe|dev|developpeur|freelance)\b"
     r"|(\w+ )*?(ici|c est moi qui|je gere|qui gere)\b"
 )
-_PLEASANTRY_RE: Final = re.compile(
+_PLEASANTRY_RE: Final = FlatPattern(
     r"\b(j espere|vous allez bien|vous portez bien|deranger|bonne journee|bonne soiree"
     r"|bon week end|bon dimanche|bon lundi|de bonne heure|si tard|a cette heure)\b"
 )
@@ -1448,7 +1463,7 @@ _REPLY_LEAD_RE: Final = re.compile(
     r"|ca a marche|c est regle|impeccable|cool|non|nan)( \w+){0,3}$"
 )
 # What the business-account answer is about: creating that account, finding its option.
-_CREATE_RE: Final = re.compile(
+_CREATE_RE: Final = FlatPattern(
     r"\b(cre\w*|ouvrir|inscri\w*|enregistr\w*|faire un compte|option|trouve pas|ou est"
     r"|comment (on |je |faire |puis je )?(avoir|obtenir|ouvrir|faire|fais|fait|passer|trouver"
     r"|cre\w*)"
@@ -1507,13 +1522,16 @@ _SARCASM_END_RE: Final = re.compile(
     re.IGNORECASE,
 )
 # The reset e-mail came after all: "j'ai bien reçu le mail, mais le lien a expiré".
-_LINK_EXPIRED_RE: Final = re.compile(r"\blien (\w+ ){0,2}(a |est )?(expire|perime)\b")
-_MAIL_CAME_RE: Final = re.compile(
+_LINK_EXPIRED_RE: Final = FlatPattern(r"\blien (\w+ ){0,2}(a |est )?(expire|perime)\b")
+_MAIL_CAME_RE: Final = FlatPattern(
     r"\b(j ai|jai|g|on a) (bien |enfin )?recu (le|ce|un|mon|votre) (mail|e mail|email|courriel)\b"
     r"|" + _LINK_EXPIRED_RE.pattern
 )
 # The article's French that customers of any language paste: its error messages and the
-# link's title.
+# link's title; each has one of `_PASTED_FRENCH_WORDS`.
+_PASTED_FRENCH_WORDS: Final = (
+    "adresse mail", "adresse e mail", "mot de passe oublie", "recommande d utiliser",
+)  # fmt: skip
 _PASTED_FRENCH_RE: Final = re.compile(
     r"\b(cette )?adresse (e )?mail (est deja utilisee|a ete supprimee)( et ne peut pas etre"
     r" reutilisee( pendant au moins \w+ jours)?)?"
@@ -1524,7 +1542,7 @@ _PASTED_FRENCH_RE: Final = re.compile(
 # The article's own error messages, pasted: whatever surrounds them, the message is about
 # the account ("… un logiciel qui ne tourne que sous Windows … j'obtiens « Adresse mail ou
 # mot de passe non valide »").
-_ARTICLE_ERROR_RE: Final = re.compile(
+_ARTICLE_ERROR_RE: Final = FlatPattern(
     r"\badresse (e )?mail ou (le )?mot de passe (non valide|invalide)\b"
     r"|\bcette adresse (e )?mail (est deja utilisee|a ete supprimee)\b"
     r"|\blargement utilise et ne peut pas proteger\b"

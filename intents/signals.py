@@ -468,6 +468,24 @@ def _scan(pattern: str) -> tuple[re.Pattern[str], bool]:
     return re.compile("|".join(" " + a[2:] for a in alternatives)), True
 
 
+class FlatPattern:
+    """A pattern searched in flat text (`flat`) as the signals search theirs (see `_scan`).
+
+    Only for whether it matches, which group did, and where the whole match starts: read
+    after a leading space, a match ends, and its groups start and end, one character later
+    than in the text itself.
+    """
+
+    __slots__ = ("_compiled", "_spaced", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled, self._spaced = _scan(pattern)
+
+    def search(self, words: str) -> re.Match[str] | None:
+        return self._compiled.search(f" {words}" if self._spaced else words)
+
+
 def _starts_word(pattern: str) -> bool:
     """Whether every match of `pattern` starts with a letter or a digit: its first piece is
     one, or `\\w`, or a group of alternatives that each start so, and is not optional."""
