@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -113,28 +113,46 @@ class PostgresConnector:
     def _presence_lost(self, lost: object) -> None:
         # The lock went with the connection: without it this instance would look gone to
         # one starting, which would then hold back this one's retries.
-        if isinstance(lost, asyncpg.Connection):
-            lost.terminate()
-        if self._closing:
-            return
-        self._presence = None
-        self._represent = asyncio.get_running_loop().create_task(self._be_present_again())
+        if self._dropped(lost):
+            self._presence = None
+            self._represent = asyncio.get_running_loop().create_task(
+                self._again(
+                    lambda: self._presence is not None,
+                    self._be_present_again,
+                    "presence",
+                    "present to the other instances again",
+                )
+            )
 
     async def _be_present_again(self) -> None:
+        presence = await _connect(self.url)
+        try:
+            await _be_present(presence, arrived=False)
+        except BaseException:
+            presence.terminate()
+            raise
+        presence.add_termination_listener(self._presence_lost)
+        self._presence = presence
+
+    def _dropped(self, lost: object) -> bool:
+        """Whether a connection of its own that `lost` was must be made again (not while
+        closing); its socket is released either way."""
+        if isinstance(lost, asyncpg.Connection):
+            lost.terminate()
+        return not self._closing
+
+    async def _again(
+        self, made: Callable[[], bool], make: Callable[[], Awaitable[None]], what: str, back: str
+    ) -> None:
+        """`make` a connection of its own again until it is `made`, waiting longer after
+        each failure (a restart, a failover)."""
         delay = 0.5
-        while not self._closing and self._presence is None:
+        while not self._closing and not made():
             try:
-                presence = await _connect(self.url)
-                try:
-                    await _be_present(presence, arrived=False)
-                except BaseException:
-                    presence.terminate()
-                    raise
-                presence.add_termination_listener(self._presence_lost)
-                self._presence = presence
-                log.info("present to the other instances again")
+                await make()
+                log.info(back)
             except StoreError as exc:
-                log.warning("presence: %s; retrying in %.0f s", exc, delay)
+                log.warning("%s: %s; retrying in %.0f s", what, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
@@ -217,23 +235,16 @@ class PostgresConnector:
     def _listener_lost(self, lost: object) -> None:
         # The database restarted or the connection dropped: listen again, or the desks
         # connected here would stop hearing about other instances.
-        if isinstance(lost, asyncpg.Connection):
-            lost.terminate()  # release its socket
-        if self._closing:
-            return
-        self._listen = None
-        self._relisten = asyncio.get_running_loop().create_task(self._listen_again())
-
-    async def _listen_again(self) -> None:
-        delay = 0.5
-        while not self._closing and self._listen is None:
-            try:
-                await self._connect_listener()
-                log.info("listening for desk events again")
-            except StoreError as exc:
-                log.warning("desk events: %s; retrying in %.0f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        if self._dropped(lost):
+            self._listen = None
+            self._relisten = asyncio.get_running_loop().create_task(
+                self._again(
+                    lambda: self._listen is not None,
+                    self._connect_listener,
+                    "desk events",
+                    "listening for desk events again",
+                )
+            )
 
 
 class PostgresSession:
