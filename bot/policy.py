@@ -322,6 +322,8 @@ class ConversationState(BaseModel):
     # Another Parallels topic was routed in this conversation: asked about again, it goes
     # to a person at once.
     routed: bool = False
+    # The languages the note was given in, in this conversation: said once each.
+    noted: tuple[str, ...] = ()
 
     @property
     def pending(self) -> tuple[str, ...]:
@@ -1270,9 +1272,14 @@ class Policy:
             state_update["reminded"] = True
         if typed and reading.language is not None:
             update["language"] = reading.language
-            if decision.action != "language" and before.language != reading.language:
-                # Said once, as a person would: again only when the language changes.
-                extras.append(Say(template="language_note", context={"lang": reading.language}))
+            if reading.language not in before.noted and before.language != reading.language:
+                # Said once, as a person would: not again for a reply in French or too short
+                # to tell ("no, no me llega el correo") between two in that language.
+                if decision.action != "language":
+                    extras.append(
+                        Say(template="language_note", context={"lang": reading.language})
+                    )
+                state_update["noted"] = (*before.noted, reading.language)
         acknowledge = typed and decision.action in (
             "answer", "clarify", "fallback", "offer_human", "redirect", "escalate", "language",
         ) and decision.escalation_reason not in _NO_ACKNOWLEDGEMENT and (

@@ -693,6 +693,17 @@ def test_the_language_note_is_said_once_and_again_when_the_language_changes(
     assert "Solo puedo responder en francés" in texts(other)
 
 
+def test_the_language_note_is_not_said_again_after_a_reply_too_short_to_tell(
+    engine: Engine,
+) -> None:
+    customer = Customer(engine)
+    assert "Solo puedo responder" in texts(customer.says("Hola, olvidé mi contraseña"))
+    customer.says("no, no me llega el correo")
+    handed = customer.says("ya miré en spam y nada")
+    assert handed_over(handed) == "not_solved"
+    assert "Solo puedo responder" not in texts(handed)
+
+
 def test_a_french_thanks_in_another_language_keeps_that_language(engine: Engine) -> None:
     customer = Customer(engine)
     customer.says("Grüezi, ich habe mein Passwort für das Parallels-Konto vergessen")
