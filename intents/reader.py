@@ -43,7 +43,7 @@ SHORT_WORDS: Final = 5
 ARTICLE_NEAR: Final = 75.0
 # In a language the catalogue is not phrased in, the learned reading's probability from
 # which its problem is the message's.
-FOREIGN_SURE: Final = 0.7
+FOREIGN_SURE: Final = 0.5
 
 
 @dataclass(frozen=True, slots=True)
