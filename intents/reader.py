@@ -1030,7 +1030,8 @@ _CREATION: Final = frozenset(
 _GREETING_RE: Final = FlatPattern(
     r"\b(bonjour|bonsoir|salut|slt|cc|coucou|hello|hi|hey|yo|allo|bjr|bsr|kikou|salutations"
     r"|bon matin|re|hola|hallo|buongiorno|bom dia|good morning|morning|ca va|bonne journee"
-    r"|bonne soiree|bonne nuit|bienvenue)\b"
+    r"|bonne soiree|bonne nuit|bienvenue|wesh|goedemorgen|goedemiddag|goedenavond|gruezi|servus"
+    r"|guten tag|guten morgen|buenos dias|buenas tardes|buenas|boa tarde|boa noite|ciao|ola)\b"
 )
 # Words about the account itself: with them, a message close to an article problem is
 # about that problem, whatever product or licence it also names. The address and its mail
