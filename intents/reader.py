@@ -404,7 +404,13 @@ class Reader:
             if sure and intent in PROBLEMS and language != "en":
                 problems = (intent,)
             elif sure and intent in SYMPTOMS and match.decision == "none":
+                # Scored as sure as the learned reading is: the symptom's question follows.
                 match = self.matcher.preferring(match, intent)
+                first = match.candidates[0]
+                sure_score = max(first.score, round(100 * float(learned[best]), 1))
+                match = replace(
+                    match, candidates=(Candidate(intent, sure_score), *match.candidates[1:])
+                )
         # Another topic can change the reading only of a message that is neither plainly
         # nothing nor plainly an account problem (read when needed: it costs a scan).
         unsure = not problems or problems == ("business_account",)
