@@ -44,6 +44,9 @@ ARTICLE_NEAR: Final = 75.0
 # In a language the catalogue is not phrased in, the learned reading's probability from
 # which its problem is the message's.
 FOREIGN_SURE: Final = 0.5
+# The learned reading's probability from which a problem told as a long story in a
+# product's setting is the message's, though the matcher was unsure.
+STORY_SURE: Final = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +436,24 @@ class Reader:
                 # "J'ai acheté une licence mais j'ai oublié mon mot de passe de compte": the
                 # account problem is the point, the licence its context.
                 signals = signals.without_topic()
+            elif (
+                not problems
+                and match.decision == "clarify"
+                and match.intent in PROBLEMS
+                and self.matcher.model is not None
+                and not signals.elsewhere
+                and not _LICENCE_ERROR_RE.search(words)
+                and not _OTHER_CONNECTION_RE.search(words)
+                and not _ACCOUNT_MANAGED_RE.search(words)
+            ):
+                # "My grandson installed Parallels on my iMac for an old Windows program …
+                # I do not know the password": a story the matcher finds far from the
+                # article, the product its setting; the learned reading, which has read
+                # such stories and the other topics too, is all but certain of the problem.
+                learned = self.matcher.model.probabilities(match.normalized, match.text)
+                if float(learned[self.matcher.model.intents.index(match.intent)]) >= STORY_SURE:
+                    problems = (match.intent,)
+                    signals = signals.without_topic()
         if (
             not problems
             and match.decision == "clarify"
