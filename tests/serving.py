@@ -20,7 +20,20 @@ from bot.http import STORE
 from bot.local import LocalConversations
 from bot.store import Store
 from tests.fakes import messenger as fb
-from tests.fakes.graph import FakeGraph
+from tests.fakes.graph import TOKEN, FakeGraph
+
+
+def messenger_env(database_url: str, graph: FakeGraph, **more: str) -> dict[str, str]:
+    """The environment of a `serve` on `database_url` whose Messenger channel talks to the
+    fake Graph API `graph`; `more` adds or overrides settings by their names."""
+    return {
+        "BOT_DATABASE_URL": database_url,
+        "MESSENGER_APP_SECRET": fb.APP_SECRET,
+        "MESSENGER_VERIFY_TOKEN": fb.VERIFY_TOKEN,
+        "MESSENGER_PAGE_ACCESS_TOKEN": TOKEN,
+        "MESSENGER_API_URL": graph.url,
+        **more,
+    }
 
 
 async def start_serve(

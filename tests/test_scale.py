@@ -21,11 +21,12 @@ from bot.desk.auth import hash_token
 from bot.engine import Engine
 from bot.store import open_store
 from tests.fakes import messenger as fb
-from tests.fakes.graph import TOKEN, FakeGraph
+from tests.fakes.graph import FakeGraph
 from tests.serving import (
     assert_answered_once,
     deliver,
     expected_replies,
+    messenger_env,
     next_event,
     start_serve,
     stop,
@@ -44,14 +45,7 @@ WORDS = [
 async def instances(
     graph: FakeGraph, postgres_url: str, tmp_path: Path
 ) -> AsyncIterator[list[str]]:
-    env = {
-        "BOT_DATABASE_URL": postgres_url,
-        "MESSENGER_APP_SECRET": fb.APP_SECRET,
-        "MESSENGER_VERIFY_TOKEN": fb.VERIFY_TOKEN,
-        "MESSENGER_PAGE_ACCESS_TOKEN": TOKEN,
-        "MESSENGER_API_URL": graph.url,
-        "BOT_SEND_BACKOFF": "0.05",
-    }
+    env = messenger_env(postgres_url, graph, BOT_SEND_BACKOFF="0.05")
     ports = [unused_port(), unused_port()]
     processes = await asyncio.gather(*(start_serve(env, port, tmp_path) for port in ports))
     store = open_store(postgres_url)

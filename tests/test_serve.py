@@ -21,11 +21,12 @@ from aiohttp.test_utils import unused_port
 
 from bot.engine import Engine
 from tests.fakes import messenger as fb
-from tests.fakes.graph import TOKEN, FakeGraph
+from tests.fakes.graph import FakeGraph
 from tests.serving import (
     assert_answered_once,
     deliver,
     expected_replies,
+    messenger_env,
     serve_log,
     start_serve,
     stop,
@@ -38,16 +39,13 @@ Serve = Callable[..., Awaitable[asyncio.subprocess.Process]]
 async def serve(graph: FakeGraph, tmp_path: Path) -> AsyncIterator[tuple[Serve, str]]:
     """Start `serve` processes on one SQLite file and one port; all are killed at the end."""
     port = unused_port()
-    env = {
-        "BOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
-        "MESSENGER_APP_SECRET": fb.APP_SECRET,
-        "MESSENGER_VERIFY_TOKEN": fb.VERIFY_TOKEN,
-        "MESSENGER_PAGE_ACCESS_TOKEN": TOKEN,
-        "MESSENGER_API_URL": graph.url,
-        "BOT_SEND_BACKOFF": "0.05",
-        "BOT_DRAIN_SECONDS": "5",
-        "BOT_UNCONFIRMED_WAIT": "3",
-    }
+    env = messenger_env(
+        f"sqlite:///{tmp_path}/bot.sqlite3",
+        graph,
+        BOT_SEND_BACKOFF="0.05",
+        BOT_DRAIN_SECONDS="5",
+        BOT_UNCONFIRMED_WAIT="3",
+    )
     processes: list[asyncio.subprocess.Process] = []
 
     graph.echo_to = f"http://127.0.0.1:{port}/webhooks/messenger"  # Facebook's echoes
@@ -135,16 +133,13 @@ async def test_on_postgresql_kill_9_of_the_only_instance_mid_send_then_restart_w
     the reply waits for the echo (Facebook delivers it once the bot is back) instead of
     going a second time."""
     port = unused_port()
-    env = {
-        "BOT_DATABASE_URL": postgres_url,
-        "MESSENGER_APP_SECRET": fb.APP_SECRET,
-        "MESSENGER_VERIFY_TOKEN": fb.VERIFY_TOKEN,
-        "MESSENGER_PAGE_ACCESS_TOKEN": TOKEN,
-        "MESSENGER_API_URL": graph.url,
-        "BOT_SEND_TIMEOUT": "2",
-        "BOT_LEASE_SECONDS": "5",
-        "BOT_UNCONFIRMED_WAIT": "8",
-    }
+    env = messenger_env(
+        postgres_url,
+        graph,
+        BOT_SEND_TIMEOUT="2",
+        BOT_LEASE_SECONDS="5",
+        BOT_UNCONFIRMED_WAIT="8",
+    )
     base = f"http://127.0.0.1:{port}"
     graph.echo_to = f"{base}/webhooks/messenger"
     graph.echo_hold = asyncio.Event()  # Facebook cannot reach the bot for now
