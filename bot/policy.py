@@ -104,10 +104,14 @@ _RANK_WORDS: Final = {"premier": 1, "deuxieme": 2, "second": 2, "troisieme": 3, 
 _FIRST_OR_LAST_RE: Final = re.compile(
     r"^(\w+ )?les (deux|2|trois|3) (premiers|premieres|1ers|1eres|derniers|dernieres)\b"
 )
+# "I don't know", in the forms it is typed.
+_DONT_KNOW: Final = (
+    r"je sais pas|je ne sais pas|j sais pas|jsais pas|sais pas|jsp|chais pas|aucune idee"
+)
 _NONE_OF_THESE_RE: Final = re.compile(
     r"^(\w+ )?(aucun|aucune|aucun des deux|aucune des deux|aucun de ceux la|rien de tout ca"
-    r"|ni l un ni l autre|autre chose|c est autre chose|c autre chose|je sais pas|je ne sais pas"
-    r"|jsp|chais pas|aucune idee|none|neither)( \w+){0,2}$"
+    rf"|ni l un ni l autre|autre chose|c est autre chose|c autre chose|{_DONT_KNOW}"
+    r"|none|neither)( \w+){0,2}$"
 )
 # Words by which a "non" turns to another matter ("non, en fait …", "non, par contre …").
 _NEW_TURN_RE: Final = re.compile(r"\b(en fait|plutot|maintenant|par contre|autre chose|sinon)\b")
@@ -275,10 +279,7 @@ _POINTER_RE: Final = re.compile(
 )
 # Not knowing which choice: no choice, however a choice's phrasings score the words
 # ("je sais pas, ça me dit juste erreur").
-_DONT_KNOW_RE: Final = re.compile(
-    r"\b(je sais pas|je ne sais pas|j sais pas|jsais pas|sais pas|jsp|chais pas|aucune idee"
-    r"|je sais plus lequel|je ne sais plus lequel)\b"
-)
+_DONT_KNOW_RE: Final = re.compile(rf"\b({_DONT_KNOW}|je sais plus lequel|je ne sais plus lequel)\b")
 # A reply to a clarifying question that names a problem this clearly is that problem,
 # whatever choice's words it uses.
 OUTRIGHT: Final = 95.0
