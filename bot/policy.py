@@ -587,6 +587,19 @@ class Policy:
             # come; its answer's next step is the assistance.
             return self._not_solved(state, score)
         if (
+            set(last) & RESET_LINK_ANSWERS
+            and "lost_email_access" not in last
+            and feedback not in ("yes", "wait")
+            and not reading.problems
+            and reading.symptom == "no_email_received"
+            and reading.verdict != "wait"
+            and DEVICE_NAMED_RE.search(text) is None
+            and _names_missing_mail(reading)
+        ):
+            # "Le lien je l'ai utilisé hier, le mail est jamais venu" just after the « Mot de
+            # passe oublié » link: the e-mail missing is that link's, not a device's.
+            return self._reset_email_next(state, score)
+        if (
             feedback == "yes"
             and signals.thanks_only
             and _BEFORE_RE.search(text)
