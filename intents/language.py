@@ -34,12 +34,8 @@ MIN_LETTERS: Final = 6
 MIN_WORDS: Final = 2
 # A language other than English wins over English's own detector from this many words.
 MIN_WORDS_OTHER: Final = 5
-# ...unless it has this many of English's small words, which no other language uses.
-ENGLISH_SMALL_WORDS: Final = 2
-_ENGLISH_SMALL_WORDS: Final = frozenset(
-    {"my", "how", "the", "you", "your", "does", "what", "with", "and", "is", "it", "this",
-     "that", "please", "can", "have", "has", "of", "for"}
-)  # fmt: skip
+# ...unless it has this many of English's own words ("sorry, the password reset one").
+ENGLISH_OWN_WORDS: Final = 2
 # Words only English uses among the languages of the note: a message English's detector
 # names must have one ("the", "forgot", "can't"), or it is only less French than English.
 _ENGLISH_WORDS: Final = frozenset(
@@ -54,7 +50,8 @@ _ENGLISH_WORDS: Final = frozenset(
      "nothing", "anything", "something", "anywhere", "says", "said", "say", "broken", "sorry",
      "arrives", "arrive", "arrived", "coming", "came", "checked", "checking", "tried", "trying",
      "try", "keeps", "keep", "write", "english", "address", "through", "because", "which",
-     "who", "hang", "on", "up", "nope", "want", "need", "won"}
+     "who", "hang", "on", "up", "nope", "want", "need", "won", "don", "doesn", "didn", "isn",
+     "haven", "hasn", "wasn", "understand"}
 )  # fmt: skip
 # Words of the customers' short replies that only one language of the note uses (not
 # French either): in a conversation in that language, they keep it.
@@ -176,15 +173,15 @@ class LanguageDetector:
         if (
             code not in (None, "fr", "en")
             and len(tokens) >= MIN_WORDS_OTHER
-            # "forgot my password, how do I reset it?" is Italian to them too: English
-            # small words say otherwise.
-            and sum(t in _ENGLISH_SMALL_WORDS for t in tokens) < ENGLISH_SMALL_WORDS
+            # "forgot my password, how do I reset it?" is Italian to them too: English's
+            # own words say otherwise.
+            and sum(t in _ENGLISH_WORDS for t in tokens) < ENGLISH_OWN_WORDS
         ):
             return code
         if (
             code not in (None, "fr", "en")
             and len(tokens) >= MIN_WORDS_SHORT
-            and not any(t in _ENGLISH_SMALL_WORDS for t in tokens)
+            and _ENGLISH_WORDS.isdisjoint(tokens)
         ):
             # "Anmeldung bei Parallels klappt nicht": plainly German to them, and not a
             # word of English's own; English is only less French.
