@@ -280,6 +280,10 @@ _POINTER_RE: Final = re.compile(
 # Not knowing which choice: no choice, however a choice's phrasings score the words
 # ("je sais pas, ça me dit juste erreur").
 _DONT_KNOW_RE: Final = re.compile(rf"\b({_DONT_KNOW}|je sais plus lequel|je ne sais plus lequel)\b")
+# Normalised words that say something does not work, without saying what.
+_TROUBLE_WORDS: Final = frozenset({"marchepa", "bug", "problem", "souci"})
+_WORKING_WORDS: Final = frozenset({"march", "fonctionn"})
+_NOT_WORDS: Final = frozenset({"pas", "rien", "plus"})
 # A reply to a clarifying question that names a problem this clearly is that problem,
 # whatever choice's words it uses.
 OUTRIGHT: Final = 95.0
@@ -1037,6 +1041,11 @@ class Policy:
         if reading.language is not None and intent != "thanks":
             return self._language(state, reading)
         if match.decision != "none" and intent == "greeting":
+            tokens = set(match.normalized.tokens)
+            if tokens & _TROUBLE_WORDS or (tokens & _WORKING_WORDS and tokens & _NOT_WORDS):
+                # "Bonjour, ça marche pas", "slt jai un pb": a trouble said, not which one;
+                # a miss, not a greeting to answer with a greeting.
+                return self._miss(state, score)
             return self._greet(state, score)
         if match.decision != "none" and intent == "thanks":
             if state.awaiting_feedback:
