@@ -273,6 +273,13 @@ _WHICH_ONE_RE: Final = re.compile(
     r"|\b(vois|voit|trouve|affiche|apparait|apparaissent) (\w+ ){0,2}(pas|plus|aucun)"
     r" (\w+ )?(les )?(boutons|choix|options|propositions)\b"
 )
+# "Ça veut dire quoi, appareil non confirmé ?": what a choice means, asked in a short
+# message or with no problem named beside it.
+_MEANING_RE: Final = re.compile(
+    r"\b(ca veut|ca veux|vous voulez|tu veux|voulez vous) dire quoi\b|\bque (veut|veux) dire\b"
+    r"|\bwhat do(es)? (you|that|it) mean\b"
+)
+MEANING_WORDS: Final = 10
 # A reply that points to one of the choices ("celui pour changer le mot de passe oublié").
 _POINTER_RE: Final = re.compile(
     r"^(c est |plutot |euh |ben )?(celui|celle|le mail|l e mail|l email|le message|le courriel)\b"
@@ -912,8 +919,13 @@ class Policy:
             for o in options
         }
         titled = set(match.normalized.tokens) & frozenset().union(*own.values())
-        if _WHICH_ONE_RE.search(text) or (
-            not titled and not reading.problems and reading.symptom == state.last_intent
+        if (
+            _WHICH_ONE_RE.search(text)
+            or (
+                _MEANING_RE.search(text)
+                and (not reading.problems or len(text.split()) <= MEANING_WORDS)
+            )
+            or (not titled and not reading.problems and reading.symptom == state.last_intent)
         ):
             # "C'est quoi la différence entre les deux ?", or the first message sent again:
             # nothing is chosen; the same question, with the same choices, once.
