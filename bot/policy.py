@@ -280,6 +280,13 @@ _MEANING_RE: Final = re.compile(
     r"|\bwhat do(es)? (you|that|it) mean\b"
 )
 MEANING_WORDS: Final = 10
+# "J'ai jamais créé de compte", "je me souviens pas avoir créé un compte", "never had an
+# account": no account of the customer's own (a past form: "pas pu créer" is no such thing).
+_NEVER_MADE_RE: Final = re.compile(
+    r"\b(jamais|pas|never|didn t|did not) (\w+ ){0,3}(cree|creee|ouvert|fait|created|opened|made)"
+    r" (\w+ ){0,2}(de |d |un |une |le |a |an )?(compte|account)\b"
+    r"|\b(jamais|never) (eu|had) (de |d |un |an )?(compte|account)\b"
+)
 # A reply that points to one of the choices ("celui pour changer le mot de passe oublié").
 _POINTER_RE: Final = re.compile(
     r"^(c est |plutot |euh |ben )?(celui|celle|le mail|l e mail|l email|le message|le courriel)\b"
@@ -592,6 +599,10 @@ class Policy:
             # "Ah, c'est sûrement mon fils qui l'a créé. Je fais mot de passe oublié alors":
             # the customer goes to use the link the answer gave; the bot waits.
             return self._wait(state, score)
+        if "email_in_use" in last and not new and _NEVER_MADE_RE.search(text):
+            # "Mais j'ai jamais créé de compte chez vous": the account the answer says the
+            # address has is not theirs, as far as they know; the link would not settle it.
+            return self._not_solved(state, score)
         if _still_missing(state, text):
             # "Le mot de passe c'est réglé mais l'iPad toujours pas", "pour ma femme c'est bon.
             # pour moi toujours pas de mail": the e-mail just answered about still does not
