@@ -456,16 +456,30 @@ def _scan(pattern: str) -> tuple[re.Pattern[str], bool]:
     boundary before a letter or a digit is the text's start or a space; so a pattern whose
     every alternative is `\\b` and then surely a letter or a digit is searched as a space
     and that alternative, in the text after a space, and the engine jumps from space to
-    space. Not a pattern that looks behind or at the text's start: it would see the space.
+    space. Not a pattern that looks at the text's start, or behind (but for words not there,
+    before an alternative: see `_behind`): it would see the space.
     """
-    alternatives = _alternatives(pattern)
+    alternatives = [_behind(a) for a in _alternatives(pattern)]
     if (
-        "(?<" in pattern
-        or "^" in pattern
-        or not all(a.startswith("\\b") and _starts_word(a[2:]) for a in alternatives)
+        "^" in pattern
+        or any("(?<" in rest for _, rest in alternatives)
+        or not all(rest.startswith("\\b") and _starts_word(rest[2:]) for _, rest in alternatives)
     ):
         return re.compile(pattern), False
-    return re.compile("|".join(" " + a[2:] for a in alternatives)), True
+    return re.compile("|".join(f" {behind}{rest[2:]}" for behind, rest in alternatives)), True
+
+
+_WORDS_BEHIND_RE: Final = re.compile(r"(?:\(\?<![a-z0-9][a-z0-9 ]*\))*")
+
+
+def _behind(alternative: str) -> tuple[str, str]:
+    """An alternative's leading look-behinds for words not there ("(?<!compte )"), and the
+    rest. After the space the alternative is searched from, they see what they saw before
+    the word: each starts with a letter or a digit, so the text's added space is none of them.
+    """
+    found = _WORDS_BEHIND_RE.match(alternative)
+    end = found.end() if found is not None else 0
+    return alternative[:end], alternative[end:]
 
 
 class FlatPattern:
