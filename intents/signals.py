@@ -465,8 +465,9 @@ def _scan(pattern: str) -> tuple[re.Pattern[str], bool]:
         or any("(?<" in rest for _, rest in alternatives)
         or not all(rest.startswith("\\b") and _starts_word(rest[2:]) for _, rest in alternatives)
     ):
-        return re.compile(pattern), False
-    return re.compile("|".join(f" {behind}{rest[2:]}" for behind, rest in alternatives)), True
+        return re.compile(_as_tries(pattern)), False
+    spaced = "|".join(f" {behind}{rest[2:]}" for behind, rest in alternatives)
+    return re.compile(_as_tries(spaced)), True
 
 
 _WORDS_BEHIND_RE: Final = re.compile(r"(?:\(\?<![a-z0-9][a-z0-9 ]*\))*")
@@ -480,6 +481,72 @@ def _behind(alternative: str) -> tuple[str, str]:
     found = _WORDS_BEHIND_RE.match(alternative)
     end = found.end() if found is not None else 0
     return alternative[:end], alternative[end:]
+
+
+_LITERALS_RE: Final = re.compile(r"\((?:\?:)?([a-z0-9 |]+)\)")
+# Alternatives of plain words from which a group is searched as a tree of their letters.
+_TRIE_FROM: Final = 4
+
+
+def _as_tries(pattern: str) -> str:
+    """`pattern`, its groups of plain words ("(bnp|bnp paribas|boursorama|…)") written as
+    trees of their letters ("(b(?:np(?:| paribas)|oursorama)|…)"): at each place of the
+    text, the engine tries the letters a word can start with, not every word.
+
+    The words are tried in the same order as written (see `_trie`), so every search finds
+    what it found before, the same way.
+    """
+    if "(?i" in pattern:
+        return pattern
+    pieces, done, escaped, in_class = [], 0, False, False
+    for n, char in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(" and n >= done:
+            group = _LITERALS_RE.match(pattern, n)
+            words = group[1].split("|") if group is not None else []
+            tree = _trie(words) if len(words) >= _TRIE_FROM else None
+            if group is not None and tree is not None:
+                pieces.append(f"{pattern[done : group.start(1)]}{tree})")
+                done = group.end()
+    return "".join(pieces) + pattern[done:]
+
+
+def _trie(words: list[str]) -> str | None:
+    """A pattern for any of `words` (plain words, "" for none) as a tree of their letters,
+    that tries them in their order, or None when it cannot.
+
+    Words that start with different letters never both fit at one place: only the order of
+    those that share a letter counts, and it is kept. A word that ends where others go on
+    fits wherever they do: none may come between two of them, else None.
+    """
+    branches: dict[str, list[str]] = {}
+    for word in words:
+        branches.setdefault(word[:1], []).append(word[1:])
+    if "" in branches and len(branches) > 1:
+        ends = [n for n, word in enumerate(words) if not word]
+        for first in branches:
+            places = [n for n, word in enumerate(words) if word[:1] == first] if first else []
+            if any(places[0] < end < places[-1] for end in ends if places):
+                return None
+    alternatives = []
+    for first, rests in branches.items():
+        if not first:
+            alternatives.append("")
+            continue
+        rest = _trie(rests) if len(rests) > 1 else rests[0]
+        if rest is None:
+            return None
+        alternatives.append(re.escape(first) + (rest if len(rests) > 1 else re.escape(rest)))
+    if len(alternatives) == 1:
+        return alternatives[0]
+    return f"(?:{'|'.join(alternatives)})"
 
 
 class FlatPattern:
