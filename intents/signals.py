@@ -483,70 +483,111 @@ def _behind(alternative: str) -> tuple[str, str]:
     return alternative[:end], alternative[end:]
 
 
-_LITERALS_RE: Final = re.compile(r"\((?:\?:)?([a-z0-9 |]+)\)")
-# Alternatives of plain words from which a group is searched as a tree of their letters.
+# Alternatives from which a group is searched as a tree of their first letters.
 _TRIE_FROM: Final = 4
+_PLAIN_RE: Final = re.compile(r"[a-z0-9 ]*")
+_REPEATS: Final = ("?", "*", "+", "{")
 
 
 def _as_tries(pattern: str) -> str:
-    """`pattern`, its groups of plain words ("(bnp|bnp paribas|boursorama|…)") written as
-    trees of their letters ("(b(?:np(?:| paribas)|oursorama)|…)"): at each place of the
-    text, the engine tries the letters a word can start with, not every word.
+    """`pattern`, its groups of alternatives that start with plain words ("(bnp|bnp
+    paribas|boursorama|suicid\\w*|…)") written as trees of those words' letters
+    ("(b(?:np(?:| paribas)|oursorama)|suicid\\w*|…)"): at each place of the text, the
+    engine tries the letters an alternative can start with, not every alternative.
 
-    The words are tried in the same order as written (see `_trie`), so every search finds
-    what it found before, the same way.
+    The alternatives are tried in the same order as written (see `_trie`), so every search
+    finds what it found before, the same way. Not inside a look-behind, nor with flags.
     """
-    if "(?i" in pattern:
+    if "(?" in pattern.replace("(?:", "").replace("(?=", "").replace("(?!", "").replace(
+        "(?<", ""
+    ).replace("(?P<", ""):
         return pattern
-    pieces, done, escaped, in_class = [], 0, False, False
-    for n, char in enumerate(pattern):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
+    pieces, done, n, in_class = [], 0, 0, False
+    while n < len(pattern):
+        char = pattern[n]
+        if char == "\\":
+            n += 1
         elif in_class:
             in_class = char != "]"
         elif char == "[":
             in_class = True
-        elif char == "(" and n >= done:
-            group = _LITERALS_RE.match(pattern, n)
-            words = group[1].split("|") if group is not None else []
-            tree = _trie(words) if len(words) >= _TRIE_FROM else None
-            if group is not None and tree is not None:
-                pieces.append(f"{pattern[done : group.start(1)]}{tree})")
-                done = group.end()
+        elif char == "(" and pattern.startswith(("(?<=", "(?<!"), n):
+            n += _closing(pattern[n:])
+        elif char == "(" and (pattern[n + 1] != "?" or pattern.startswith("(?:", n)):
+            end = n + _closing(pattern[n:])
+            start = n + 3 if pattern.startswith("(?:", n) else n + 1
+            body = pattern[start:end]
+            tree = None if "[" in body else _trie([_plain_start(a) for a in _alternatives(body)])
+            if tree is not None:
+                pieces.append(f"{pattern[done:start]}{tree})")
+                done = n = end + 1
+                continue
+        n += 1
     return "".join(pieces) + pattern[done:]
 
 
-def _trie(words: list[str]) -> str | None:
-    """A pattern for any of `words` (plain words, "" for none) as a tree of their letters,
-    that tries them in their order, or None when it cannot.
+def _plain_start(alternative: str) -> tuple[str, str]:
+    """An alternative's plain words (none repeated), and the rest, its groups as trees."""
+    end = _PLAIN_RE.match(alternative).end()  # type: ignore[union-attr]
+    if end and alternative.startswith(_REPEATS, end):
+        end -= 1
+    return alternative[:end], _as_tries(alternative[end:])
 
-    Words that start with different letters never both fit at one place: only the order of
-    those that share a letter counts, and it is kept. A word that ends where others go on
-    fits wherever they do: none may come between two of them, else None.
+
+def _trie(alternatives: list[tuple[str, str]]) -> str | None:
+    """A pattern for any of `alternatives` (plain words and the rest of each) as a tree of
+    the words' letters, that tries them in their order; None when it cannot, or when there
+    are too few to gain by it.
+
+    Alternatives whose words start with different letters never both fit at one place:
+    only the order of those that share a letter counts, and it is kept. One whose words end
+    where others go on may fit wherever they do: none may come between two of them. The
+    groups of the rests keep their numbers: the rests that have some keep their order.
     """
-    branches: dict[str, list[str]] = {}
-    for word in words:
-        branches.setdefault(word[:1], []).append(word[1:])
-    if "" in branches and len(branches) > 1:
-        ends = [n for n, word in enumerate(words) if not word]
-        for first in branches:
-            places = [n for n, word in enumerate(words) if word[:1] == first] if first else []
-            if any(places[0] < end < places[-1] for end in ends if places):
+    if sum(1 for words, _ in alternatives if words) < _TRIE_FROM:
+        return None
+    tree = _branches(list(enumerate(alternatives)))
+    if tree is None:
+        return None
+    pattern, order = tree
+    numbered = [n for n in order if _groups(alternatives[n][1])]
+    return pattern if numbered == sorted(numbered) else None
+
+
+def _groups(pattern: str) -> int:
+    """How many groups `pattern` numbers (many, when it is no pattern alone)."""
+    try:
+        return re.compile(pattern).groups
+    except re.error:
+        return 1 << 16
+
+
+def _branches(alternatives: list[tuple[int, tuple[str, str]]]) -> tuple[str, list[int]] | None:
+    """`_trie`'s tree of numbered alternatives, and the order it writes them in."""
+    branches: dict[str | int, list[tuple[int, tuple[str, str]]]] = {}
+    for n, (words, rest) in alternatives:
+        branches.setdefault(words[:1] or -1 - n, []).append((n, (words[1:], rest)))
+    ends = [n for n, (words, _) in alternatives if not words]
+    for key in branches:
+        if isinstance(key, str) and ends:
+            places = [n for n, (words, _) in alternatives if words[:1] == key]
+            if any(places[0] < end < places[-1] for end in ends):
                 return None
-    alternatives = []
-    for first, rests in branches.items():
-        if not first:
-            alternatives.append("")
+    patterns, order = [], []
+    for key, following in branches.items():
+        if isinstance(key, int) or len(following) == 1:
+            n, (words, rest) = following[0]
+            patterns.append(re.escape(f"{key if isinstance(key, str) else ''}{words}") + rest)
+            order.append(n)
             continue
-        rest = _trie(rests) if len(rests) > 1 else rests[0]
-        if rest is None:
+        tree = _branches(following)
+        if tree is None:
             return None
-        alternatives.append(re.escape(first) + (rest if len(rests) > 1 else re.escape(rest)))
-    if len(alternatives) == 1:
-        return alternatives[0]
-    return f"(?:{'|'.join(alternatives)})"
+        patterns.append(re.escape(key) + tree[0])
+        order += tree[1]
+    if len(patterns) == 1:
+        return patterns[0], order
+    return f"(?:{'|'.join(patterns)})", order
 
 
 class FlatPattern:
@@ -757,7 +798,7 @@ class SignalReader:
         self._bot_question = signal("bot_question")
         topic = signals["topic"]
         self._with_product = _Signal(topic["with_product"])
-        self._product = re.compile(topic["product"])
+        self._product = _Signal([topic["product"]])
         self._no, self._wait, self._yes = signal("no"), signal("wait"), signal("yes")
         self._new_question = signal("new_question")
         self._done = [(step, signal(f"done_{step}")) for step in STEPS]
@@ -807,7 +848,7 @@ class SignalReader:
         """One of the signals read when asked for (see Signals)."""
         if name == "topic":
             return self._topic(words, heads) or (
-                self._product.search(words) is not None and self._with_product(words, heads)
+                self._product(words, heads) and self._with_product(words, heads)
             )
         if name == "elsewhere":
             return self._elsewhere(words, heads) or self._company(words, heads)
