@@ -456,16 +456,138 @@ def _scan(pattern: str) -> tuple[re.Pattern[str], bool]:
     boundary before a letter or a digit is the text's start or a space; so a pattern whose
     every alternative is `\\b` and then surely a letter or a digit is searched as a space
     and that alternative, in the text after a space, and the engine jumps from space to
-    space. Not a pattern that looks behind or at the text's start: it would see the space.
+    space. Not a pattern that looks at the text's start, or behind (but for words not there,
+    before an alternative: see `_behind`): it would see the space.
     """
-    alternatives = _alternatives(pattern)
+    alternatives = [_behind(a) for a in _alternatives(pattern)]
     if (
-        "(?<" in pattern
-        or "^" in pattern
-        or not all(a.startswith("\\b") and _starts_word(a[2:]) for a in alternatives)
+        "^" in pattern
+        or any("(?<" in rest for _, rest in alternatives)
+        or not all(rest.startswith("\\b") and _starts_word(rest[2:]) for _, rest in alternatives)
     ):
-        return re.compile(pattern), False
-    return re.compile("|".join(" " + a[2:] for a in alternatives)), True
+        return re.compile(_as_tries(pattern)), False
+    spaced = "|".join(f" {behind}{rest[2:]}" for behind, rest in alternatives)
+    return re.compile(_as_tries(spaced)), True
+
+
+_WORDS_BEHIND_RE: Final = re.compile(r"(?:\(\?<![a-z0-9][a-z0-9 ]*\))*")
+
+
+def _behind(alternative: str) -> tuple[str, str]:
+    """An alternative's leading look-behinds for words not there ("(?<!compte )"), and the
+    rest. After the space the alternative is searched from, they see what they saw before
+    the word: each starts with a letter or a digit, so the text's added space is none of them.
+    """
+    found = _WORDS_BEHIND_RE.match(alternative)
+    end = found.end() if found is not None else 0
+    return alternative[:end], alternative[end:]
+
+
+# Alternatives from which a group is searched as a tree of their first letters.
+_TRIE_FROM: Final = 4
+_PLAIN_RE: Final = re.compile(r"[a-z0-9 ]*")
+_REPEATS: Final = ("?", "*", "+", "{")
+
+
+def _as_tries(pattern: str) -> str:
+    """`pattern`, its groups of alternatives that start with plain words ("(bnp|bnp
+    paribas|boursorama|suicid\\w*|…)") written as trees of those words' letters
+    ("(b(?:np(?:| paribas)|oursorama)|suicid\\w*|…)"): at each place of the text, the
+    engine tries the letters an alternative can start with, not every alternative.
+
+    The alternatives are tried in the same order as written (see `_trie`), so every search
+    finds what it found before, the same way. Not inside a look-behind, nor with flags.
+    """
+    if "(?" in pattern.replace("(?:", "").replace("(?=", "").replace("(?!", "").replace(
+        "(?<", ""
+    ).replace("(?P<", ""):
+        return pattern
+    pieces, done, n, in_class = [], 0, 0, False
+    while n < len(pattern):
+        char = pattern[n]
+        if char == "\\":
+            n += 1
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(" and pattern.startswith(("(?<=", "(?<!"), n):
+            n += _closing(pattern[n:])
+        elif char == "(" and (pattern[n + 1] != "?" or pattern.startswith("(?:", n)):
+            end = n + _closing(pattern[n:])
+            start = n + 3 if pattern.startswith("(?:", n) else n + 1
+            body = pattern[start:end]
+            tree = None if "[" in body else _trie([_plain_start(a) for a in _alternatives(body)])
+            if tree is not None:
+                pieces.append(f"{pattern[done:start]}{tree})")
+                done = n = end + 1
+                continue
+        n += 1
+    return "".join(pieces) + pattern[done:]
+
+
+def _plain_start(alternative: str) -> tuple[str, str]:
+    """An alternative's plain words (none repeated), and the rest, its groups as trees."""
+    end = _PLAIN_RE.match(alternative).end()  # type: ignore[union-attr]
+    if end and alternative.startswith(_REPEATS, end):
+        end -= 1
+    return alternative[:end], _as_tries(alternative[end:])
+
+
+def _trie(alternatives: list[tuple[str, str]]) -> str | None:
+    """A pattern for any of `alternatives` (plain words and the rest of each) as a tree of
+    the words' letters, that tries them in their order; None when it cannot, or when there
+    are too few to gain by it.
+
+    Alternatives whose words start with different letters never both fit at one place:
+    only the order of those that share a letter counts, and it is kept. One whose words end
+    where others go on may fit wherever they do: none may come between two of them. The
+    groups of the rests keep their numbers: the rests that have some keep their order.
+    """
+    if sum(1 for words, _ in alternatives if words) < _TRIE_FROM:
+        return None
+    tree = _branches(list(enumerate(alternatives)))
+    if tree is None:
+        return None
+    pattern, order = tree
+    numbered = [n for n in order if _groups(alternatives[n][1])]
+    return pattern if numbered == sorted(numbered) else None
+
+
+def _groups(pattern: str) -> int:
+    """How many groups `pattern` numbers (many, when it is no pattern alone)."""
+    try:
+        return re.compile(pattern).groups
+    except re.error:
+        return 1 << 16
+
+
+def _branches(alternatives: list[tuple[int, tuple[str, str]]]) -> tuple[str, list[int]] | None:
+    """`_trie`'s tree of numbered alternatives, and the order it writes them in."""
+    branches: dict[str | int, list[tuple[int, tuple[str, str]]]] = {}
+    for n, (words, rest) in alternatives:
+        branches.setdefault(words[:1] or -1 - n, []).append((n, (words[1:], rest)))
+    ends = [n for n, (words, _) in alternatives if not words]
+    for key in branches:
+        if isinstance(key, str) and ends:
+            places = [n for n, (words, _) in alternatives if words[:1] == key]
+            if any(places[0] < end < places[-1] for end in ends):
+                return None
+    patterns, order = [], []
+    for key, following in branches.items():
+        if isinstance(key, int) or len(following) == 1:
+            n, (words, rest) = following[0]
+            patterns.append(re.escape(f"{key if isinstance(key, str) else ''}{words}") + rest)
+            order.append(n)
+            continue
+        tree = _branches(following)
+        if tree is None:
+            return None
+        patterns.append(re.escape(key) + tree[0])
+        order += tree[1]
+    if len(patterns) == 1:
+        return patterns[0], order
+    return f"(?:{'|'.join(patterns)})", order
 
 
 class FlatPattern:
@@ -676,7 +798,7 @@ class SignalReader:
         self._bot_question = signal("bot_question")
         topic = signals["topic"]
         self._with_product = _Signal(topic["with_product"])
-        self._product = re.compile(topic["product"])
+        self._product = _Signal([topic["product"]])
         self._no, self._wait, self._yes = signal("no"), signal("wait"), signal("yes")
         self._new_question = signal("new_question")
         self._done = [(step, signal(f"done_{step}")) for step in STEPS]
@@ -726,7 +848,7 @@ class SignalReader:
         """One of the signals read when asked for (see Signals)."""
         if name == "topic":
             return self._topic(words, heads) or (
-                self._product.search(words) is not None and self._with_product(words, heads)
+                self._product(words, heads) and self._with_product(words, heads)
             )
         if name == "elsewhere":
             return self._elsewhere(words, heads) or self._company(words, heads)
