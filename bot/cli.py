@@ -211,11 +211,17 @@ def _store_error(exc: StoreError, settings: Settings) -> str:
     return str(exc)
 
 
+def _typed(text: str) -> str:
+    """Text from the command line or stdin, bytes that were not UTF-8 (a terminal in
+    Latin-1) as U+FFFD: Python hands them over as lone surrogates, which no output takes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _classify(args: argparse.Namespace) -> int:
     reader = Reader(load_catalogue())
     lines: Iterable[str] = args.messages or sys.stdin
     for line in lines:
-        text = line.rstrip("\n")
+        text = _typed(line.rstrip("\n"))
         if not text.strip():
             continue
         reading = reader.read(text)
@@ -258,7 +264,7 @@ def _chat(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO | N
         line = stdin.readline()
         if not line:
             return 0
-        text = line.strip()
+        text = _typed(line.strip())
         if not text:
             continue
         if text in ("/quit", "/exit"):

@@ -11,7 +11,9 @@ would make of it, and most messages never reach it.
 Two detectors keep the memory small: English, the language most customers fall back on,
 is told from French by lingua's high-accuracy models of those two languages; the other
 languages by its low-accuracy models of all seven, which are small and reliable once a
-message has a few words. English is named only for a message with a word English alone
+message has a few words. When those are unsure of a short message, CLD2 (pycld2, Google's
+compact detector, a few megabytes) gives a second reading: the two makes err on different
+messages. English is named only for a message with a word English alone
 uses ("the", "forgot", "can't"): "esqueci a senha" is less French than English to the first
 detector, and Portuguese to the second. Both load once per process (on the first message
 that needs them, or at start with `warm()`).
@@ -97,6 +99,9 @@ MIN_LEANING: Final = 0.5
 # message French ("Bonjour, my email is already used"); around fewer it does ("bon
 # d'accord, merci", which lingua calls Italian).
 COURTESY_AROUND: Final = 3
+# CLD2's score (per kilobyte of text) below which its reading is too weak to name a
+# language: "D'acc, il attendra. Merci, service !" is reliably Italian to it, but weakly.
+MIN_CLD2_SCORE: Final = 250
 # Longer messages are judged on their start: a language shows in a few sentences.
 MAX_CHARS: Final = 600
 # Greetings and thanks customers write in French whatever their language.
@@ -159,7 +164,7 @@ class LanguageDetector:
         from lingua import Language
 
         english, every = self._detector()
-        sample = text[:MAX_CHARS]
+        sample = _sample(text)
         values = every.compute_language_confidence_values(sample)
         code = None
         if values:
@@ -167,6 +172,13 @@ class LanguageDetector:
             lead = top.value - (values[1].value if len(values) > 1 else 0.0)
             if top.value >= MIN_CONFIDENCE and lead >= MIN_LEAD:
                 code = top.language.iso_code_639_1.name.lower()
+        if code is None and len(tokens) >= MIN_WORDS_SHORT:
+            # Too short or mixed a message for these models to be sure ("no me llega ningún
+            # correo de parallels" is English to them): CLD2, a detector of another make,
+            # has the last word when it is sure of a language other than English.
+            second = _cld2(sample)
+            if second not in (None, "en"):
+                return second
         # Plainly Italian or Spanish is not English, though nearer English than French
         # ("Buongiorno, non riesco ad accedere al mio account"); a short message is
         # English first ("I forgot my password" is Italian to the low-accuracy models).
@@ -221,7 +233,7 @@ class LanguageDetector:
         from lingua import IsoCode639_1, Language
 
         english, every = self._detector()
-        sample = text[:MAX_CHARS]
+        sample = _sample(text)
         if language == "en":
             return english.compute_language_confidence(sample, Language.ENGLISH) >= MIN_LEANING
         wanted = Language.from_iso_code_639_1(getattr(IsoCode639_1, language.upper()))
@@ -243,3 +255,27 @@ class LanguageDetector:
             # "kzjdhf sqdlkj": keys struck at random are no language's words.
             return None
         return tokens
+
+
+def _sample(text: str) -> str:
+    """The start of `text` the detectors read, in characters they take: both want UTF-8,
+    which lone surrogates (undecodable bytes typed at a terminal) are not, and CLD2 refuses
+    control characters."""
+    return "".join(c if c.isprintable() or c.isspace() else " " for c in text[:MAX_CHARS])
+
+
+def _cld2(sample: str) -> str | None:
+    """The language of `NOTE_LANGUAGES` CLD2 (Google's compact detector, pycld2) reads in
+    `sample`, when it calls its reading reliable and its score is high enough; None
+    otherwise (French, another language, or unsure)."""
+    import pycld2  # type: ignore[import-untyped]  # no types shipped
+
+    details: tuple[tuple[str, str, int, float], ...]
+    try:
+        reliable, _, details = pycld2.detect(sample, bestEffort=True)
+    except pycld2.error:
+        return None
+    _, code, _, score = details[0]
+    if not reliable or score < MIN_CLD2_SCORE or code not in NOTE_LANGUAGES:
+        return None
+    return code

@@ -42,6 +42,26 @@ def test_classify_reads_stdin_and_reports_days() -> None:
     assert lines[1]["intent"] == "none"
 
 
+def test_classify_and_chat_take_bytes_that_are_not_utf8() -> None:
+    # A terminal in Latin-1: "ningún" typed as the byte 0xFA.
+    result = run("classify", "no me llega ning\udcfan correo de parallels")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["text"] == "no me llega ning\ufffdn correo de parallels"
+    assert record["intent"] == "no_email_received"
+    chat = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input="no me llega ning\xfan correo de parallels\n".encode("latin-1"),
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert chat.returncode == 0, chat.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in chat.stderr.decode("utf-8", "replace")
+    assert "Quel e-mail n'avez-vous pas reçu" in chat.stdout.decode("utf-8")
+
+
 def test_check_passes_on_the_shipped_catalogue() -> None:
     result = run("check")
     assert result.returncode == 0, result.stderr

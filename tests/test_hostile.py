@@ -861,6 +861,10 @@ def test_a_message_without_words_never_gets_an_article_answer(text: str) -> None
 @given(hostile_text)
 @example("\u202eetirw\u202c [mot de passe masqué]")
 @example("[carte masquée]" * 1000)
+# Undecodable bytes typed at a terminal arrive as lone surrogates, here in a message the
+# language detectors read.
+@example("no me llega ningún correo \udcfa de parallels")
+@example("Salve, non ricevo la mail\x00\x85\x1f di conferma")
 def test_any_text_is_read_without_surprise(text: str) -> None:
     reading = ENGINE.reader.read(text)
     assert reading.intent in INTENT_IDS | {NONE}

@@ -271,6 +271,13 @@ def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
         ("pw reset mail never arrives. checked spam x3", "en"),
         # The article's French pasted into English does not make it French.
         ("the email one, it says Cette adresse mail est déjà utilisée", "en"),
+        # Short and mixed, the small models unsure: the second detector names it.
+        ("no recibo ningún correo para cambiar la contraseña", "es"),
+        ("Salve, non ricevo la mail di conferma", "it"),
+        ("Konto gesperrt, was tun?", "de"),
+        ("não consigo entrar na conta", "pt"),
+        # ...but a French message it calls something else weakly stays French.
+        ("ok, je patienterai. Merci, à plus !", None),
         # Asked whether the bot speaks it: the language asked about, however short.
         ("Sprechen Sie Deutsch?", "de"),
         ("vcs falam portugues?", "pt"),
