@@ -78,6 +78,8 @@ STEPS: Final[dict[str, tuple[str, ...]]] = {
     "email_deleted": ("waited",),
     "business_account": ("business_licence",),
 }
+#: The problems the password reset settles: the link's answers and its e-mail's.
+RESET_PROBLEMS: Final = RESET_LINK_ANSWERS | {"reset_email_missing"}
 #: Problems about an e-mail that does not arrive: one does not follow the other.
 MISSING_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})
 # The customer says, after an answer, that they did what it says already.
@@ -599,6 +601,14 @@ class Policy:
             # "Ah, c'est sûrement mon fils qui l'a créé. Je fais mot de passe oublié alors":
             # the customer goes to use the link the answer gave; the bot waits.
             return self._wait(state, score)
+        if (
+            signals.took("reset_email")
+            and set(last) & RESET_PROBLEMS
+            and not _after_steps(new, set(state.done))
+        ):
+            # "Le mail arrive bien mais le lien ouvre une page d'erreur": the reset the answer
+            # leads to was done, its e-mail came, and it failed all the same.
+            return self._not_solved(state, score)
         if "email_in_use" in last and not new and _NEVER_MADE_RE.search(text):
             # "Mais j'ai jamais créé de compte chez vous": the account the answer says the
             # address has is not theirs, as far as they know; the link would not settle it.
@@ -1357,6 +1367,11 @@ def _after_steps(problems: tuple[str, ...], done: set[str]) -> tuple[str, ...]:
     """
     kept: list[str] = []
     for problem in problems:
+        if "reset_email" in done and problem in RESET_PROBLEMS:
+            # "Reçu le mail, changé le mot de passe… « non valide »", "le lien du mail a
+            # expiré": the reset e-mail came and the reset failed; no step of the article is
+            # left for it.
+            continue
         if problem in RESET_LINK_ANSWERS and "reset_link" in done:
             reset = "reset_email_missing"
             if reset in problems and problems.index(problem) > problems.index(reset):

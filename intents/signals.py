@@ -35,6 +35,7 @@ STEPS: Final = (
     "spam",
     "contacts",
     "reset_link",
+    "reset_email",
     "other_device",
     "waited",
     "complex_password",

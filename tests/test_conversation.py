@@ -503,6 +503,37 @@ def test_what_the_article_has_already_failed_to_solve_goes_to_a_person(
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour, j'ai demandé un nouveau mot de passe, j'ai bien reçu le mail, mais le lien "
+        "m'affiche une erreur",
+        "le lien dans le mail de réinitialisation est expiré alors que je clique tout de suite",
+        "mdp oublié fait, mail arrivé, mais mon nouveau mdp est refusé",
+    ],
+)
+def test_a_reset_whose_email_came_and_failed_goes_to_a_person_not_to_the_spam_advice(
+    engine: Engine, text: str
+) -> None:
+    outcome = Customer(engine).says(text)
+    assert handed_over(outcome) == "not_solved"
+    assert "spams" not in texts(outcome)
+
+
+def test_a_reset_email_that_came_after_the_link_and_worked_closes(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.says("j'ai perdu le mot de passe de mon compte")
+    outcome = customer.says("c'est bon, mail reçu, j'ai mis un nouveau mot de passe")
+    assert outcome.decision.action == "resolved"
+
+
+def test_a_reset_email_never_received_still_gets_its_answer(engine: Engine) -> None:
+    outcome = Customer(engine).says(
+        "j'ai fait mot de passe oublié mais je n'ai jamais reçu le mail, le lien ne sert à rien"
+    )
+    assert outcome.decision.answered == ("reset_email_missing",)
+
+
+@pytest.mark.parametrize(
     ("lost", "made"),
     [
         (

@@ -872,7 +872,8 @@ def test_any_text_is_read_without_surprise(text: str) -> None:
     assert set(reading.problems) <= INTENT_IDS
     assert reading.signals.feedback in (None, "yes", "no", "wait")
     assert reading.signals.done <= {
-        "spam", "contacts", "reset_link", "other_device", "waited", "complex_password",
+        "spam", "contacts", "reset_link", "reset_email", "other_device", "waited",
+        "complex_password",
         "searched_noreply",
     }  # fmt: skip
 
