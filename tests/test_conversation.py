@@ -519,6 +519,16 @@ def test_a_reset_whose_email_came_and_failed_goes_to_a_person_not_to_the_spam_ad
     assert "spams" not in texts(outcome)
 
 
+def test_a_reset_email_that_came_then_a_common_password_gets_only_that_answer(
+    engine: Engine,
+) -> None:
+    outcome = Customer(engine).says(
+        "J'ai bien reçu le mail de réinitialisation, mais le nouveau mot de passe est refusé : "
+        "« Il n'est pas recommandé d'utiliser ce mot de passe, car il est largement utilisé »"
+    )
+    assert outcome.decision.answered == ("weak_password",)
+
+
 def test_a_reset_email_that_came_after_the_link_and_worked_closes(engine: Engine) -> None:
     customer = Customer(engine)
     customer.says("j'ai perdu le mot de passe de mon compte")
