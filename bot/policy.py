@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.models import Decision, Feedback, IncomingMessage, LinkButton, QuickReply, Say
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
-from intents.reader import DEVICE_NAMED_RE, RESET_LINK_ANSWERS, Reading
+from intents.reader import DEVICE_NAMED_RE, RESET_LINK_ANSWERS, RESET_PROBLEMS, Reading
 from intents.signals import ENDS_WELL_RE, any_word, flat
 
 YES = "feedback:yes"
@@ -78,8 +78,6 @@ STEPS: Final[dict[str, tuple[str, ...]]] = {
     "email_deleted": ("waited",),
     "business_account": ("business_licence",),
 }
-#: The problems the password reset settles: the link's answers and its e-mail's.
-RESET_PROBLEMS: Final = RESET_LINK_ANSWERS | {"reset_email_missing"}
 #: Problems about an e-mail that does not arrive: one does not follow the other.
 MISSING_MAIL: Final = frozenset({"reset_email_missing", "device_email_missing"})
 # The customer says, after an answer, that they did what it says already.

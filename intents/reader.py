@@ -569,6 +569,13 @@ class Reader:
             if pasted:
                 problems = pasted[:1]
                 signals = signals.without_topic()
+        if problems and set(problems) <= RESET_PROBLEMS and signals.took("reset_email"):
+            # "Le lien de réinitialisation est arrivé, mais mon nouveau mdp il dit qu'il est
+            # largement utilisé": the reset's e-mail came; the error said after it is the
+            # problem.
+            after = tuple(p for _, p in _sayings(words) if p not in RESET_PROBLEMS)
+            if after:
+                problems = after[:1]
         several = None
         long = len(words.split()) >= SEVERAL_FROM
         # In another language, its own "and" joins two problems ("Ich habe mein Passwort
@@ -855,6 +862,8 @@ TURN_REST_WORDS: Final = 4
 # Answers that give the "Mot de passe oublié" link, and how close the missing reset e-mail
 # must be for a customer who says they used that link to be answered about it instead.
 RESET_LINK_ANSWERS: Final = frozenset({"forgot_password", "email_in_use"})
+#: The problems the password reset settles: the link's answers and its e-mail's.
+RESET_PROBLEMS: Final = RESET_LINK_ANSWERS | {"reset_email_missing"}
 RESET_NEAR: Final = 60.0
 # A message in doubt between the forgotten password and the mailbox lost, that says the
 # password is forgotten and names no mailbox, is about the password.
