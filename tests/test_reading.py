@@ -56,6 +56,18 @@ SIGNALS = SignalReader()
         ("me han cobrado dos veces, un cobro que no reconozco", "payment"),
         ("Ich weiß nicht mehr weiter mit meinem Leben", "distress"),
         ("non. tout part en vrille, je sais plus quoi faire de ma vie", "distress"),
+        # Said without the words of the first rules.
+        ("honestly I don't see the point of living anymore", "distress"),
+        ("j'ai des idées noires depuis que j'ai perdu mon boulot", "distress"),
+        ("there are two devices in my account that aren't mine", "hacked"),
+        ("alguien está usando mi cuenta, veo cosas que no hice", "hacked"),
+        ("un SMS me dit que mon compte Parallels sera bloqué si je ne clique pas sur le lien",
+         "phishing"),
+        ("the email came from billing@parallels-verify.com, should I trust it", "phishing"),
+        ("there are two charges on my card this month, only one is mine", "payment"),
+        ("Me han cobrado 49 € y no he comprado nada", "payment"),
+        ("Mein Anwalt wird sich bei Ihnen melden", "legal"),
+        ("je veux savoir ce que vous détenez sur moi", "legal"),
     ],
 )
 def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None:
@@ -95,6 +107,10 @@ def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None
         # An account deleted under the GDPR long ago, to be made again.
         "Mon compte a été supprimé au titre du RGPD il y a un an, et maintenant : Cette "
         "adresse e-mail a été supprimée",
+        # The brand misspelt by the customer is no look-alike sender.
+        "no puedo entrar en mi cuenta de paralels",
+        "je vous écris sur Messenger : le support Parallels peut-il m'aider, mot de passe oublié",
+        "login worked, I'm in, thanks",
     ],
 )
 def test_an_account_problem_is_no_safety_matter(text: str) -> None:
