@@ -319,6 +319,14 @@ class Reader:
             # about.
             match = self.matcher.preferring(match, "invalid_credentials")
         elif (
+            match.intent == "cannot_create_account"
+            and match.decision == "clarify"
+            and _OWN_ACCOUNT_SHUT_RE.search(words)
+        ):
+            # "Notre compte ne veut plus s'ouvrir": an account that opened before, the
+            # customer's own; signing in, not making one.
+            match = self.matcher.preferring(match, "invalid_credentials")
+        elif (
             match.intent == "business_account"
             and _BUSINESS_HELD_RE.search(words)
             and _CANNOT_SIGN_IN_RE.search(words)
@@ -1034,12 +1042,21 @@ _LOCKED_RE: Final = re.compile(
     r"(^|\b(mon|le|ce) )compte( parallels| my parallels)? (est |a ete |s est |reste |etait )?"
     r"(bloque|verrouille)e?s?\b"
 )
+# One's own account that will not open ("je n'arrive plus à ouvrir mon compte": not
+# "ouvrir un compte", which is making one).
+_OWN_ACCOUNT_SHUT = (
+    r"\b(peux|jpeux|arrive|parviens|reussis|reussi) (pas|plus|pu|pa|jamais) (a |d )?(ouvrir"
+    r"|acceder a|entrer dans|entrer ds|rentrer dans|rentrer ds) (mon|notre) (compte|espace)\b"
+    r"|\b(impossible d|pas moyen d) (ouvrir|acceder a|entrer dans) (mon|notre) compte\b"
+    r"|\b(mon|notre) compte (\w+ ){0,2}(ne veut|veut) (plus|pas) (s ouvrir|souvrir)\b"
+)
+_OWN_ACCOUNT_SHUT_RE: Final = FlatPattern(_OWN_ACCOUNT_SHUT)
 # Signing in said impossible, whatever story comes with it ("j'ai changé de téléphone et
-# maintenant je peux plus me connecter").
+# maintenant je peux plus me connecter"), or one's own account that will not open.
 _CANNOT_SIGN_IN_RE: Final = FlatPattern(
     r"\b(peux|arrive|parviens|reussis|reussi) (pas|plus|pu|pa|jamais) (a )?(me|m)"
     r" (connecter|co|identifier|log\w*)\b|\b(impossible de|pas moyen de) (me|m)"
-    r" (connecter|co|identifier)\b"
+    rf" (connecter|co|identifier)\b|{_OWN_ACCOUNT_SHUT}"
 )
 # A business account the customer has already ("notre compte entreprise").
 _BUSINESS_HELD_RE: Final = FlatPattern(

@@ -55,6 +55,10 @@ def handed_over(outcome: Outcome) -> str | None:
     return decision.escalation_reason if decision.action == "escalate" else None
 
 
+def payloads(outcome: Outcome) -> list[str]:
+    return [qr.payload for reply in outcome.replies for qr in reply.quick_replies]
+
+
 def titles(outcome: Outcome) -> list[str]:
     return [qr.title for reply in outcome.replies for qr in reply.quick_replies]
 
@@ -534,6 +538,23 @@ def test_a_reset_email_that_came_after_the_link_and_worked_closes(engine: Engine
     customer.says("j'ai perdu le mot de passe de mon compte")
     outcome = customer.says("c'est bon, mail reçu, j'ai mis un nouveau mot de passe")
     assert outcome.decision.action == "resolved"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["je ne parviens plus à ouvrir mon compte Parallels", "notre compte ne veut plus s'ouvrir"],
+)
+def test_ones_own_account_that_will_not_open_gets_the_sign_in_question(
+    engine: Engine, text: str
+) -> None:
+    outcome = Customer(engine).says(text)
+    assert outcome.decision.action == "clarify"
+    assert "forgot_password" in [c.removeprefix("intent:") for c in payloads(outcome)]
+
+
+def test_an_account_to_open_is_one_to_make(engine: Engine) -> None:
+    outcome = Customer(engine).says("je n'arrive pas à ouvrir un compte chez vous")
+    assert "intent:email_in_use" in payloads(outcome)
 
 
 def test_a_reset_email_never_received_still_gets_its_answer(engine: Engine) -> None:
