@@ -337,8 +337,10 @@ class Reader:
             match = self.matcher.preferring(match, "invalid_credentials")
         if (
             match.decision == "none"
-            and match.candidates
-            and match.candidates[0].intent in MISSING_MAIL_FAMILY
+            # The nearest intent, once "nothing" is left aside: "le mail de vérification
+            # met des heures à arriver" is nearer nothing than no e-mail, by its words.
+            and next((c.intent for c in match.candidates if c.intent != NONE), None)
+            in MISSING_MAIL_FAMILY
             and signals.safety is None
             and not signals.human
             and not signals.topic
@@ -1428,6 +1430,10 @@ _MAIL_MISSING_RE: Final = FlatPattern(
     r"(n arrive|arrive pas|arrive jamais|arrive toujours pas|ne vient|vient pas)\b"
     r"|\b(recois|recoit|recu|recevons|recevez)\b (ni|pas|jamais|toujours pas|plus|aucun)\b "
     r"(\w+ ){0,2}(mail|mails|e mail|email|courriel|lien)\b"
+    # Slow to come: "le mail de vérification met des heures à arriver".
+    r"|\b(mail|mails|e mail|email|courriel|lien)\b (\w+ ){0,4}(met|mettent|prend|prennent)"
+    r" (des heures|des plombes|\w+ plombes|une eternite|des jours|des siecles|un temps fou|trop"
+    r" longtemps|tres longtemps|super longtemps|longtemps) (a |pour )?(arriver|venir)\b"
 )
 # "…, pas le mot de passe", "c'est pas la VM", "ce n'est pas le mdp de ma VM que j'ai perdu":
 # a thing named only to be denied, at the start of a sentence or after "c'est"/"non" (never

@@ -557,6 +557,12 @@ def test_an_account_to_open_is_one_to_make(engine: Engine) -> None:
     assert "intent:email_in_use" in payloads(outcome)
 
 
+def test_an_email_slow_to_come_gets_the_question_of_which_email(engine: Engine) -> None:
+    outcome = Customer(engine).says("le mail de confirmation met une éternité à arriver")
+    assert outcome.decision.action == "clarify"
+    assert payloads(outcome)[:2] == ["intent:reset_email_missing", "intent:device_email_missing"]
+
+
 def test_a_reset_email_never_received_still_gets_its_answer(engine: Engine) -> None:
     outcome = Customer(engine).says(
         "j'ai fait mot de passe oublié mais je n'ai jamais reçu le mail, le lien ne sert à rien"
