@@ -65,3 +65,28 @@ def test_anger_without_a_swear_word_is_acknowledged_and_politeness_is_not(engine
         "compte Parallels. Merci d'avance pour votre aide !",
     )
     assert acknowledgement not in calm
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Génial. Vraiment génial, votre formulaire refuse mon mot de passe : largement utilisé",
+        "Pour la cinquième fois : le mail de réinitialisation n'arrive pas",
+        "¡Es una broma! No me llega el correo para cambiar la contraseña",
+        "Super votre système, impossible de retrouver avec quelle adresse je me suis inscrit",
+    ],
+)
+def test_scorn_and_weariness_are_acknowledged(reader: Reader, text: str) -> None:
+    assert reader.read(text).angry
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Super, merci, le lien a marché",
+        "I'm terrible at remembering passwords, could you help me reset mine?",
+        "Formidable service l'an dernier, mais là j'ai oublié mon mot de passe",
+    ],
+)
+def test_praise_and_self_mockery_are_calm(reader: Reader, text: str) -> None:
+    assert not reader.signals.read(text).angry

@@ -558,7 +558,7 @@ def test_an_account_to_open_is_one_to_make(engine: Engine) -> None:
 
 
 def test_an_email_slow_to_come_gets_the_question_of_which_email(engine: Engine) -> None:
-    outcome = Customer(engine).says("le mail de confirmation met une éternité à arriver")
+    outcome = Customer(engine).says("votre courriel de vérification prend un temps fou à arriver")
     assert outcome.decision.action == "clarify"
     assert payloads(outcome)[:2] == ["intent:reset_email_missing", "intent:device_email_missing"]
 
