@@ -719,6 +719,15 @@ def test_a_problem_plain_in_another_language_is_answered_or_asked_with_the_note(
     assert (unclear.decision.action, unclear.decision.language) == ("language", "it")
 
 
+def test_not_knowing_what_to_do_in_another_language_is_no_forgotten_address(
+    engine: Engine,
+) -> None:
+    lost = Customer(engine).says("Buenas, algo pasa con mi cuenta Parallels, no sé qué hacer")
+    assert (lost.decision.action, lost.decision.language) == ("language", "es")
+    address = Customer(engine).says("No sé qué correo usé para registrarme en Parallels")
+    assert address.decision.answered == ("forgot_email",)
+
+
 def test_a_vague_message_in_english_gets_the_note_not_a_guessed_question(engine: Engine) -> None:
     outcome = Customer(engine).says("hi can u help me with my account")
     assert outcome.decision.action == "language"
