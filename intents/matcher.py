@@ -113,6 +113,22 @@ class Match:
 _score: Final = operator.attrgetter("score")
 
 
+def _tenth(score: float) -> float:
+    """`round(score, 1)`, without the decimal conversion that `round` makes: the nearest
+    whole number of tenths, divided by ten, is the same float (both are the real number's
+    nearest one). A score within a hair of halfway, or huge, is left to `round`."""
+    scaled = score * 10
+    if not -1e12 < scaled < 1e12:
+        return round(score, 1)
+    whole = math.floor(scaled)
+    part = scaled - whole
+    if -1e-6 < part - 0.5 < 1e-6:
+        return round(score, 1)
+    tenths = whole + 1 if part > 0.5 else whole
+    # round() keeps the sign of a score that rounds to zero.
+    return tenths / 10 if tenths else math.copysign(0.0, score)
+
+
 class Matcher:
     """Ranks the catalogue's intents for a message. Pure and deterministic; build once."""
 
@@ -436,7 +452,7 @@ class Matcher:
         message's distinct known words (columns).
         """
         names = self._intents
-        ranked = [Candidate(names[i], round(s, 1)) for i, s in best.items()]
+        ranked = [Candidate(names[i], _tenth(s)) for i, s in best.items()]
         ranked.sort(key=_score, reverse=True)
         # Two problems nearly level: the one whose phrasings use the message's words more
         # often comes first, unless it trails by more than that evidence is worth (the margin
