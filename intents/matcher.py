@@ -365,9 +365,11 @@ class Matcher:
         weight = self._weight.get
         weights = [sum(map(weight, tokens, unknown))]
         n_rows = len(self._row_weight)
+        # Index lists are made arrays of indices first, and rows gathered by `take`: NumPy's
+        # indexing converts a list of ints at several times the cost.
         if not clauses:
-            rows = self._evidence[known]
-            sums = rows.sum(axis=0, keepdims=True)
+            rows = self._evidence.take(np.array(known, dtype=np.intp), axis=0)
+            sums = np.add.reduce(rows, axis=0, keepdims=True)
             used = rows[:, n_rows:-1]
         else:
             # One gather for all the clauses' words; the message's words are each word's
@@ -382,13 +384,13 @@ class Matcher:
             # Each word's first place: the last place it is given, read from the end.
             places = range(len(flat) - 1, -1, -1)
             firsts = sorted(dict(zip(reversed(flat), places, strict=True)).values())
-            gathered = self._evidence[flat]
+            gathered = self._evidence.take(np.array(flat, dtype=np.intp), axis=0)
             member = np.zeros((len(clauses) + 1, len(flat)), dtype=np.float32)
-            member[group, range(len(flat))] = 1.0
-            member[0, firsts] = 1.0
+            member[np.array(group, dtype=np.intp), np.arange(len(flat))] = 1.0
+            member[0, np.array(firsts, dtype=np.intp)] = 1.0
             sums = member @ gathered
             # The message's words are the first occurrences, in the same order.
-            used = self._uses[known]
+            used = self._uses.take(np.array(known, dtype=np.intp), axis=0)
         shared = sums[:, :n_rows]  # groups x phrasings
         explained = sums[:, n_rows:-1]  # groups x intents
         markers = sums[:, -1]
