@@ -39,9 +39,9 @@ MatchDecision = Literal["answer", "clarify", "none"]
 # worth showing the agent, whatever the intent matched.
 BUSINESS_WORDS: Final = frozenset({"professionnel", "employeur"})
 _MAX_CLAUSES: Final = 16
-# A phrasing's rank key holds its score's bits above its place, counted from the end.
-_PLACE_BITS: Final = 32
-_PLACE: Final = (1 << _PLACE_BITS) - 1
+# A score's bits: those of a float32 that is not negative.
+_SCORE_BITS: Final = 31
+_NEVER: Final = 1 << 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +113,22 @@ class Match:
 _score: Final = operator.attrgetter("score")
 
 
+def _tenth(score: float) -> float:
+    """`round(score, 1)`, without the decimal conversion that `round` makes: the nearest
+    whole number of tenths, divided by ten, is the same float (both are the real number's
+    nearest one). A score within a hair of halfway, or huge, is left to `round`."""
+    scaled = score * 10
+    if not -1e12 < scaled < 1e12:
+        return round(score, 1)
+    whole = math.floor(scaled)
+    part = scaled - whole
+    if -1e-6 < part - 0.5 < 1e-6:
+        return round(score, 1)
+    tenths = whole + 1 if part > 0.5 else whole
+    # round() keeps the sign of a score that rounds to zero.
+    return tenths / 10 if tenths else math.copysign(0.0, score)
+
+
 class Matcher:
     """Ranks the catalogue's intents for a message. Pure and deterministic; build once."""
 
@@ -148,19 +164,37 @@ class Matcher:
                     rows.append((tokens, index))
         self._choices = [" ".join(sorted(tokens)) for tokens, _ in rows]
         self._owner = np.array([owner for _, owner in rows], dtype=np.intp)
+        self._owner_list = self._owner.tolist()
         self._index = {intent: n for n, intent in enumerate(self._intents)}
         # Each intent's phrasings follow one another, so the best of every intent comes
         # from one reduction over where each starts (an intent left with none gets its
-        # neighbour's start, masked). A phrasing's rank key is its score's bits (which order
-        # as the scores do, none being negative) above its place counted from the end: the
-        # largest key is the best phrasing, the first of those that tie.
+        # neighbour's start, masked).
         sizes = np.bincount(self._owner, minlength=len(self._intents))
         starts = np.searchsorted(self._owner, np.arange(len(self._intents)))
         self._starts = np.minimum(starts, len(rows) - 1)
         self._empty = sizes == 0
-        self._filled = ~self._empty
         self._last = len(rows) - 1
-        self._places = np.arange(len(rows) - 1, -1, -1, dtype=np.int64)
+        # A phrasing's rank key is its intent above its score's bits (which order as the
+        # scores do, none being negative) above its place counted from the end. Sorted, the
+        # keys keep each intent's phrasings together, its largest key last: its best
+        # phrasing, the first of those that tie, then the next best. Where each intent's
+        # n-th best lands is known beforehand, and so is the least key it must reach to
+        # score above 0 (one no key reaches when the intent has fewer phrasings).
+        place_bits = max(1, self._last.bit_length())
+        self._place_mask = (1 << place_bits) - 1
+        self._score_shift = place_bits
+        intent_shift = place_bits + _SCORE_BITS
+        places = np.arange(len(rows) - 1, -1, -1, dtype=np.int64)
+        self._key_base = (self._owner.astype(np.int64) << intent_shift) | places
+        ends = starts + sizes
+        top = tuning.fuzzy_top
+        self._top_at = np.empty((len(self._intents), top), dtype=np.intp)
+        self._top_from = np.empty((len(self._intents), top), dtype=np.int64)
+        for i in range(len(self._intents)):
+            for n in range(top):
+                self._top_at[i, n] = max(0, int(ends[i]) - 1 - n)
+                reached = (i << intent_shift) | (1 << place_bits)
+                self._top_from[i, n] = reached if n < sizes[i] else _NEVER
 
         # Word weights: the fewer intents use a word, the more it tells.
         users: dict[str, set[int]] = defaultdict(set)
@@ -254,9 +288,10 @@ class Matcher:
         overlap = overlaps[0]
 
         # The best phrasings of each intent (ties to the first), then rapidfuzz on those only.
-        keep, picked = self._best_phrasings(overlap)
+        rows = self._best_phrasings(overlap)
+        picked = rows.tolist()
         query = " ".join(sorted(tokens))
-        choices = [self._choices[r] for r in picked.tolist()]
+        choices = [self._choices[r] for r in picked]
         fuzzy = process.cdist([query], choices, scorer=fuzz.token_set_ratio, workers=1)[0]
         if len(tokens) >= self.tuning.cover_from:
             # A phrasing inside a long message scores 100 by token_set_ratio however little
@@ -266,11 +301,14 @@ class Matcher:
             whole = process.cdist([query], choices, scorer=fuzz.ratio, workers=1)[0]
             fuzzy = (1 - cover) * fuzzy + cover * whole
         fw = self.tuning.fuzzy_weight
-        blended = np.full(keep.shape, -1.0, dtype=np.float32)
-        blended[keep] = (1 - fw) * overlap[picked] + fw * fuzzy
-        best_values = blended.max(axis=1).tolist()
-        kept = keep[:, 0].tolist()
-        best = {i: v for i, v in enumerate(best_values) if kept[i]}
+        blended = ((1 - fw) * overlap[rows] + fw * fuzzy).tolist()
+        # Each intent's best blend, intents in order (the phrasings come intent by intent).
+        owner = self._owner_list
+        best: dict[int, float] = {}
+        for r, value in zip(picked, blended, strict=True):
+            i = owner[r]
+            if i not in best or value > best[i]:
+                best[i] = value
         if len(overlaps) > 1:
             for i, lift in self._clause_lifts(overlaps[1:]).items():
                 if i in best:
@@ -327,9 +365,11 @@ class Matcher:
         weight = self._weight.get
         weights = [sum(map(weight, tokens, unknown))]
         n_rows = len(self._row_weight)
+        # Index lists are made arrays of indices first, and rows gathered by `take`: NumPy's
+        # indexing converts a list of ints at several times the cost.
         if not clauses:
-            rows = self._evidence[known]
-            sums = rows.sum(axis=0, keepdims=True)
+            rows = self._evidence.take(np.array(known, dtype=np.intp), axis=0)
+            sums = np.add.reduce(rows, axis=0, keepdims=True)
             used = rows[:, n_rows:-1]
         else:
             # One gather for all the clauses' words; the message's words are each word's
@@ -344,13 +384,13 @@ class Matcher:
             # Each word's first place: the last place it is given, read from the end.
             places = range(len(flat) - 1, -1, -1)
             firsts = sorted(dict(zip(reversed(flat), places, strict=True)).values())
-            gathered = self._evidence[flat]
+            gathered = self._evidence.take(np.array(flat, dtype=np.intp), axis=0)
             member = np.zeros((len(clauses) + 1, len(flat)), dtype=np.float32)
-            member[group, range(len(flat))] = 1.0
-            member[0, firsts] = 1.0
+            member[np.array(group, dtype=np.intp), np.arange(len(flat))] = 1.0
+            member[0, np.array(firsts, dtype=np.intp)] = 1.0
             sums = member @ gathered
             # The message's words are the first occurrences, in the same order.
-            used = self._uses[known]
+            used = self._uses.take(np.array(known, dtype=np.intp), axis=0)
         shared = sums[:, :n_rows]  # groups x phrasings
         explained = sums[:, n_rows:-1]  # groups x intents
         markers = sums[:, -1]
@@ -368,23 +408,14 @@ class Matcher:
         overlap /= recall
         return overlap, used, float(markers[0])
 
-    def _best_phrasings(self, overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Which of each intent's best `fuzzy_top` phrasings score above 0 (intents x
-        fuzzy_top), and those phrasings, intent by intent."""
+    def _best_phrasings(self, overlap: np.ndarray) -> np.ndarray:
+        """Each intent's best `fuzzy_top` phrasings that score above 0, intent by intent."""
         keys = overlap.view(np.int32).astype(np.int64)
-        keys <<= _PLACE_BITS
-        keys |= self._places
-        tops = np.empty((len(self._intents), self.tuning.fuzzy_top), dtype=np.int64)
-        for n in range(self.tuning.fuzzy_top):
-            top = np.maximum.reduceat(keys, self._starts)
-            tops[:, n] = top
-            if n + 1 < self.tuning.fuzzy_top:
-                taken = (top >= 0) & self._filled
-                keys[self._last - (top[taken] & _PLACE)] = -1
-        keep = tops >= 1 << _PLACE_BITS
-        if self._empty_list:
-            keep[self._empty_list] = False
-        return keep, self._last - (tops[keep] & _PLACE)
+        keys <<= self._score_shift
+        keys |= self._key_base
+        keys.sort()
+        tops = keys[self._top_at]
+        return self._last - (tops[tops >= self._top_from] & self._place_mask)
 
     def _clause_lifts(self, overlap: np.ndarray) -> dict[int, float]:
         """The problems that a clause of a long message names clearly, each with its clause
@@ -423,7 +454,7 @@ class Matcher:
         message's distinct known words (columns).
         """
         names = self._intents
-        ranked = [Candidate(names[i], round(s, 1)) for i, s in best.items()]
+        ranked = [Candidate(names[i], _tenth(s)) for i, s in best.items()]
         ranked.sort(key=_score, reverse=True)
         # Two problems nearly level: the one whose phrasings use the message's words more
         # often comes first, unless it trails by more than that evidence is worth (the margin

@@ -26,6 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Final
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 URL_MASK: Final = "urlx"
@@ -66,6 +67,8 @@ _DAY_WORDS: Final = {
     "cent": 100,
 }  # fmt: skip
 _MIN_FUZZY_LEN: Final = 4
+# How far under the typo cutoff a word's letters may reach and the word still be compared.
+_TYPO_MARGIN: Final = 0.01
 MAX_TEXT_CHARS: Final = 20_000
 MAX_CORRECTIONS: Final = 48
 # No catalogue word is this long: a longer word is neither corrected nor cached.
@@ -242,6 +245,21 @@ class Normalizer:
             n: [w for w in self._vocabulary if abs(len(w) - n) <= slack * (len(w) + n) + 1]
             for n in range(_MIN_FUZZY_LEN, MAX_CACHED_WORD + 1)
         }
+        # Two words' ratio is at most what the letters they have in common allow (their
+        # longest common subsequence has no more of each letter than either word): for each
+        # length, the count of each letter in each of those words, letter by letter, and
+        # their lengths. A word's letters then rule out most of them at once, before
+        # rapidfuzz compares it with the few left.
+        letters = sorted({c for w in self._vocabulary for c in w})
+        self._letters = {c: n for n, c in enumerate(letters)}
+        self._letter_counts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for n, near in self._near_length.items():
+            counts = np.zeros((len(self._letters), len(near)), dtype=np.int16)
+            for column, w in enumerate(near):
+                for c in w:
+                    counts[self._letters[c], column] += 1
+            lengths = np.array([len(w) for w in near], dtype=np.int64)
+            self._letter_counts[n] = (counts, lengths)
         self._canonical = lru_cache(maxsize=65536)(self._canonical_uncached)
         # The tokens of every known word (never corrected), looked up without the cache.
         self._known_tokens = {word: self._canonical_uncached(word, False) for word in self._known}
@@ -395,6 +413,22 @@ class Normalizer:
         head = match.group(0).split(".", 1)[0].lower()
         return f" {head} " if head in self._lexicon.mailboxes else f" {URL_MASK} "
 
+    def _reachable(self, word: str, near: list[str]) -> list[str]:
+        """The words of `near` (the vocabulary's words of lengths near `word`'s) whose
+        letters in common with `word` could give a ratio up to the typo cutoff, in order:
+        rapidfuzz finds the same best word among them (the ratio is twice the longest
+        common subsequence over both lengths, in percent; the margin covers its rounding)."""
+        counts, lengths = self._letter_counts[len(word)]
+        own: dict[int, int] = {}
+        for c in word:
+            row = self._letters.get(c)
+            if row is not None:
+                own[row] = own.get(row, 0) + 1
+        wanted = np.array(list(own.values()), dtype=np.int16)[:, None]
+        bound = 200 * np.minimum(counts[list(own)], wanted).sum(axis=0)
+        reach = np.flatnonzero(bound >= (self._typo_cutoff - _TYPO_MARGIN) * (lengths + len(word)))
+        return [near[i] for i in reach.tolist()]
+
     def _canonical_uncached(self, word: str, correct: bool) -> tuple[str, ...]:
         """The word's tokens: synonyms mapped, stop words dropped, stemmed; typos corrected
         against the vocabulary when `correct` is set."""
@@ -403,6 +437,8 @@ class Normalizer:
             word = word[1:]
         if correct and word not in self._known and len(word) >= _MIN_FUZZY_LEN and self._vocabulary:
             near = self._near_length.get(len(word), self._vocabulary)
+            if len(word) in self._letter_counts:
+                near = self._reachable(word, near)
             best = process.extractOne(word, near, scorer=fuzz.ratio, score_cutoff=self._typo_cutoff)
             if best is not None:
                 word = best[0]

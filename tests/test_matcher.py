@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import struct
+
 import pytest
 
-from intents.matcher import Matcher
+from intents.matcher import Matcher, _tenth
 
 NEAR_MISSES = [
     ("j'ai oublié mon mot de passe", "forgot_password"),
@@ -118,3 +121,13 @@ def test_a_clear_clause_makes_a_long_message_an_answer(matcher: Matcher) -> None
     )
     match = matcher.match(text)
     assert (match.intent, match.decision) == ("forgot_email", "answer")
+
+
+def test_scores_are_rounded_to_tenths_exactly_as_round_does() -> None:
+    rng = random.Random(7)
+    scores = [0.0, -0.0, 0.05, -0.05, 0.15, 2.675, -2.675, 99.95, 100.0, -0.04, 1e-300, 1e13]
+    scores += [rng.uniform(-150.0, 150.0) for _ in range(20_000)]
+    scores += [rng.randint(-15_000, 15_000) / 100 for _ in range(20_000)]
+    scores += [rng.randint(-3_000, 3_000) / 20 + rng.choice((0.0, 1e-14, -1e-14)) for _ in range(20_000)]
+    for score in scores:
+        assert struct.pack("d", _tenth(score)) == struct.pack("d", round(score, 1)), score

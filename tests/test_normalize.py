@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import string
 from itertools import pairwise
 
 import pytest
+from rapidfuzz import fuzz, process
 
 from intents.matcher import Matcher
 
@@ -131,3 +134,27 @@ def test_a_french_word_is_never_corrected_into_another_language(
     normalize = matcher.normalizer.normalize
     assert normalize(french).tokens != normalize(foreign).tokens
     assert normalize(foreign).tokens
+
+
+def test_a_typo_is_corrected_to_the_word_the_whole_vocabulary_gives(matcher: Matcher) -> None:
+    normalizer = matcher.normalizer
+    rng = random.Random(3)
+    long_words = [w for w in normalizer._vocabulary if len(w) >= 5]
+    typos = []
+    for _ in range(3_000):
+        letters = list(rng.choice(long_words))
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(letters))
+            if rng.random() < 0.5:
+                letters[at] = rng.choice(string.ascii_lowercase)
+            else:
+                letters.insert(at, rng.choice(string.ascii_lowercase + string.digits))
+        typos.append("".join(letters))
+    typos += ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 32))) for _ in range(500)]
+    for typo in typos:
+        near = normalizer._near_length[len(typo)]
+        whole = process.extractOne(typo, near, scorer=fuzz.ratio, score_cutoff=82.0)
+        found = process.extractOne(
+            typo, normalizer._reachable(typo, near), scorer=fuzz.ratio, score_cutoff=82.0
+        )
+        assert (whole and whole[:2]) == (found and found[:2]), typo
