@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -110,17 +110,20 @@ class Model:
         """Each intent's probability (in `intents` order) for the message."""
         single, pair, word, word_pair = self._tables
         tokens, token_pairs, words, word_pairs = _parts(normalized, text)
-        found: set[int | None] = {
+        seen: set[int | None] = {
             *map(single.get, tokens),
             *map(pair.get, token_pairs),
             *map(word.get, words),
             *map(word_pair.get, word_pairs),
         }
-        found.discard(None)
+        seen.discard(None)
+        found = cast("set[int]", seen)
         if found:
-            # The set's order, as an array of indices (NumPy converts a list at a higher cost);
-            # the ufuncs' own reductions: what the array methods call, without their wrapper.
-            rows = np.fromiter(found, dtype=np.intp, count=len(found))
+            # In the features' order: a set's order can hang on where None fell in it, and
+            # None's hash on its address, so the rows' sum would differ in its last bits from
+            # one process to another. As an array of indices (NumPy converts a list at a
+            # higher cost); the ufuncs' own reductions, without the array methods' wrapper.
+            rows = np.fromiter(sorted(found), dtype=np.intp, count=len(found))
             odds: np.ndarray = np.add.reduce(self.weights.take(rows, axis=0), axis=0)
             odds += self.bias
         else:
