@@ -261,7 +261,10 @@ def _sample(text: str) -> str:
     """The start of `text` the detectors read, in characters they take: both want UTF-8,
     which lone surrogates (undecodable bytes typed at a terminal) are not, and CLD2 refuses
     control characters."""
-    return "".join(c if c.isprintable() or c.isspace() else " " for c in text[:MAX_CHARS])
+    sample = text[:MAX_CHARS]
+    if sample.isprintable():
+        return sample
+    return "".join(c if c.isprintable() or c.isspace() else " " for c in sample)
 
 
 def _cld2(sample: str) -> str | None:
