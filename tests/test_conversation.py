@@ -1026,6 +1026,9 @@ def test_the_days_already_waited_after_the_deleted_address_answer_go_to_a_person
     sooner = Customer(engine)
     sooner.says(error)
     assert sooner.says("ça fait une semaine que j'attends").decision.action != "escalate"
+    # Said in the first message, a month counted without "j'attends".
+    at_once = Customer(engine).says(f"{error}, pourtant je l'ai supprimée il y a un mois")
+    assert handed_over(at_once) == "not_solved"
 
 
 
