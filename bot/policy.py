@@ -1108,14 +1108,23 @@ class Policy:
         """Another language, the problem unclear: the note, and a person one tap away."""
         if state.offered_human:
             return self._escalate(state, "not_understood", NONE, reading.match.score)
+        if state.misses:
+            # A second message in a row the bot cannot read, in another language: a person
+            # is offered, as after two misses in French, opened by the note again in the
+            # customer's language only, since the offer itself is in French.
+            turn = self._miss(state, reading.match.score)
+            note = Say(
+                template="language_note", context={"lang": reading.language, "offer": True}
+            )
+            offer = turn.decision.model_copy(update={"says": (note, *turn.decision.says)})
+            return Turn(offer, turn.state)
         says = Say(
             template="language_note",
             context={"lang": reading.language},
             quick_replies=(QuickReply(title=self._catalogue[HUMAN].label, payload=HUMAN),),
         )
         turn = self._say(state, "language", NONE, reading.match.score, says)
-        update = {"misses": state.misses + 1, "offered_human": state.misses + 1 >= 2}
-        return Turn(turn.decision, turn.state.model_copy(update=update))
+        return Turn(turn.decision, turn.state.model_copy(update={"misses": 1}))
 
     # -- building blocks -----------------------------------------------------------------
 

@@ -770,6 +770,19 @@ def test_the_language_note_is_said_once_and_again_when_the_language_changes(
     assert "Solo puedo responder en francés" in texts(other)
 
 
+def test_a_second_unclear_message_in_another_language_offers_a_person(engine: Engine) -> None:
+    customer = Customer(engine)
+    first = customer.says("Buongiorno, vi scrivo per quella cosa di ieri")
+    assert first.decision.action == "language"
+    second = customer.says("quella della mail, ve l'avevo detto al telefono")
+    assert (second.decision.action, second.decision.language) == ("offer_human", "it")
+    # The note again in Italian, then the offer in French, without saying it twice in French.
+    said = texts(second)
+    assert said.index("Posso rispondere solo in francese") < said.index("Souhaitez-vous")
+    assert "ne réponds qu'en français" not in said
+    assert handed_over(customer.taps("Un conseiller", second)) == "asked_for_human"
+
+
 def test_the_language_note_is_not_said_again_after_a_reply_too_short_to_tell(
     engine: Engine,
 ) -> None:
