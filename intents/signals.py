@@ -55,6 +55,8 @@ _SETTLED_RE: Final = re.compile(
 _FOUND_RE: Final = re.compile(
     r"\b(etait|etais|etaient|est) (bien |juste |effectivement )?(dedans|dans les|ds les|parmi)\b"
 )
+# Found, said alone before a "mais": "trouvée, merci ! mais le mot de passe …".
+_FOUND_IT_RE: Final = re.compile(r"(c est bon )?(je l ai |je l |l ai |j ai )?(re)?trouvee?s?$")
 # Words that open a reply without saying how it went: "ok", "bon", "ah".
 _ACK_LEAD_RE: Final = re.compile(
     r"^((ok|okay|oui|ouais|bon|ben|bah|ah|alors|d accord|dac|euh|merci|super|top)( |$))*"
@@ -82,7 +84,9 @@ ENDS_WELL_RE: Final = re.compile(
 # A new matter announced as such, after what the customer says of the answer.
 _OTHER_THING_RE: Final = re.compile(
     r" (autre chose|autre question|une autre question|petite question|au fait|sinon"
-    r"|par ailleurs|d ailleurs|question differente|j ai une autre"
+    r"|par ailleurs|d ailleurs|question differente|j ai une autre|(ah )?et aussi"
+    # "… et je fais comment si le mail n'arrive pas ?": a question of its own.
+    r"|et (je fais|on fait|je dois faire) comment|et comment (je fais|on fait|faire)"
     # Someone else's problem: "merci ça marche. mon pote lui il arrive pas à se connecter".
     r"|(et |par contre |mais )?(mon|ma|notre) (pote|copain|copine|femme|mari|collegue|fille|fils"
     r"|frere|soeur|pere|mere|associe|associee|epouse|conjoint|conjointe|ami|amie|voisin|voisine"
@@ -903,7 +907,7 @@ class SignalReader:
             # The yes must be more than thanks: "ça a marché merci ! par contre …" is one.
             said = _THANKS_RE.sub(" ", _ACK_LEAD_RE.sub("", head)).strip()
             if _SETTLED_RE.match(head) or _SETTLED_FOR_RE.match(head) or (
-                said and self._yes(said, Words(said, self._gates))
+                said and (self._yes(said, Words(said, self._gates)) or _FOUND_IT_RE.match(said))
             ):
                 return "yes"
         other = _OTHER_THING_RE.search(words)

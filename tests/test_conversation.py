@@ -671,8 +671,30 @@ _WEAK = "mon mot de passe est refusé, il dit qu'il est largement utilisé"
             "answer",
             ("email_in_use",),
         ),
+        # A question of its own after the yes: "et je fais comment si …", "et aussi".
+        (
+            "j'ai oublié l'adresse mail de mon compte parallels",
+            "oui merci c'était bien celle-là ! et je fais comment si le mail de reinit arrive pas ?",
+            "answer",
+            ("reset_email_missing",),
+        ),
+        (
+            "j'ai oublié l'adresse mail de mon compte parallels",
+            "Oui super. Ah et aussi : sur mon autre adresse ça dit « Cette adresse mail est déjà "
+            "utilisée », et le mail de mot de passe oublié n'arrive pas",
+            "answer",
+            ("reset_email_missing",),
+        ),
+        # Found, then "mais" and a problem of its own: the address was found all the same.
+        (
+            "j'ai oublié l'adresse mail de mon compte parallels",
+            "trouvée, merci ! mais le mot de passe je l'ai oublié aussi, et pour le réinitialiser "
+            "il faut confirmer mon navigateur et ce mail-là n'arrive pas",
+            "answer",
+            ("forgot_password", "device_email_missing"),
+        ),
     ],
-    ids=["own-missing-mail", "friends-sign-in", "italian", "german"],
+    ids=["own-missing-mail", "friends-sign-in", "italian", "german", "how-if", "and-also", "found"],
 )
 def test_a_yes_then_a_new_problem_takes_the_yes_and_reads_the_new_problem(
     engine: Engine, first: str, reply: str, action: str, answered: tuple[str, ...]
