@@ -788,8 +788,9 @@ class Reader:
                 match.decision == "answer"
                 and match.intent in PROBLEMS
                 # "… et j'ai déjà créé un nouveau compte avec ma nouvelle adresse": a step
-                # taken, said alone, is no problem of its own.
-                and not self._step_taken(words)
+                # taken, said alone, is no problem of its own; "je reçois pas le mail de
+                # réinitialisation (spams déjà vérifiés)" says its e-mail missing too.
+                and not (self._step_taken(words) and not _says_missing(words))
                 # "il me faudrait" alone is no problem, however the matcher scores it.
                 and len(set(match.normalized.tokens)) >= CLAUSE_TOKENS
                 and (
@@ -841,10 +842,13 @@ class Reader:
             # tried since ("… aucun mail de réinitialisation, et quand je veux refaire un
             # compte : adresse déjà utilisée"), not the story that led to the link.
             at = found.index("reset_email_missing")
+            # "… adresse déjà utilisée, et le mail du mot de passe oublié n'arrive pas non
+            # plus": the reset e-mail said to be missing as well is a second problem.
+            also = _ALSO_RE.search(said.get("reset_email_missing", "")) is not None
             found = [
                 p
                 for n, p in enumerate(found)
-                if p != "forgot_password" and (p != "email_in_use" or n > at)
+                if p != "forgot_password" and (p != "email_in_use" or n > at or also)
             ]
         if {"device_email_missing", "reset_email_missing"} <= set(found) and (
             _RESET_NAMED_RE.search(flat(text)) is None
@@ -942,6 +946,7 @@ _SEVERAL_RE: Final = FlatPattern(
     r"\b(et|ni|aussi|en plus|de plus|par ailleurs|d autre part|puis|ensuite|d abord|egalement"
     r"|autre|deux|2|plusieurs|sinon|avant ca|avant cela|and|also|two|another)\b"
 )
+_ALSO_RE: Final = re.compile(r"\b(non plus|aussi|egalement|de plus|en plus)\b")
 _BUT_RE: Final = FlatPattern(r"\b(mais|par contre|sauf que)\b")
 # The words of the deleted address's error, which a clause about an address "utilisée"
 # may hold: then the two problems are one error message.
@@ -1338,6 +1343,11 @@ def _beside(
     if scores.get(other, 0.0) < BESIDE_NEAR:
         return ()
     return (problems[0], other)
+
+
+def _says_missing(words: str) -> bool:
+    """Whether the words say an e-mail does not come."""
+    return bool(_NOT_COME_RE.search(words) or _MAIL_MISSING_RE.search(words))
 
 
 def _any(words: str, parts: tuple[str, ...]) -> bool:

@@ -882,12 +882,27 @@ def test_an_angry_customer_with_a_clear_problem_is_acknowledged_then_answered(
             " pro qu'elle a été supprimée et ne peut pas être réutilisée pendant 20 jours",
             ("email_in_use", "email_deleted"),
         ),
+        # A step said beside a problem does not make it a step alone.
+        (
+            "Deux soucis :\n1) je reçois pas le mail pour réinitialiser mon mdp (spams déjà vérifiés)\n"
+            "2) pour le compte de ma société je ne trouve pas l'option professionnelle",
+            ("reset_email_missing", "business_account"),
+        ),
+        # The reset e-mail missing "as well": a second problem, not the in-use answer's link
+        # already followed.
+        (
+            "à l'inscription on me dit adresse déjà utilisée, et le mail du mot de passe oublié"
+            " n'arrive pas non plus",
+            ("email_in_use", "reset_email_missing"),
+        ),
     ],
     ids=[
         "password-and-address",
         "business-and-weak-password",
         "device-and-password",
         "address-used-and-address-deleted",
+        "step-beside-a-problem",
+        "address-used-and-reset-mail-too",
     ],
 )
 def test_two_problems_in_one_message_are_both_answered_in_order(
