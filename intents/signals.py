@@ -87,6 +87,8 @@ _OTHER_THING_RE: Final = re.compile(
     r"|par ailleurs|d ailleurs|question differente|j ai une autre|(ah )?et aussi"
     # "… et je fais comment si le mail n'arrive pas ?": a question of its own.
     r"|et (je fais|on fait|je dois faire) comment|et comment (je fais|on fait|faire)"
+    # "oui merci, et pour le mail qui arrive pas pour autoriser mon pc ?".
+    r"|et pour (le|la|l|les|mon|ma|mes|celui|celle|un|une)"
     # Someone else's problem: "merci ça marche. mon pote lui il arrive pas à se connecter".
     r"|(et |par contre |mais )?(mon|ma|notre) (pote|copain|copine|femme|mari|collegue|fille|fils"
     r"|frere|soeur|pere|mere|associe|associee|epouse|conjoint|conjointe|ami|amie|voisin|voisine"

@@ -74,6 +74,8 @@ def test_anger_without_a_swear_word_is_acknowledged_and_politeness_is_not(engine
         "Pour la cinquième fois : le mail de réinitialisation n'arrive pas",
         "¡Es una broma! No me llega el correo para cambiar la contraseña",
         "Super votre système, impossible de retrouver avec quelle adresse je me suis inscrit",
+        "j'ai oublié mon mot de passe et j'ai pas que ça à faire",
+        "Ah ben bravo, mon mot de passe est « largement utilisé »… Merci du compliment",
     ],
 )
 def test_scorn_and_weariness_are_acknowledged(reader: Reader, text: str) -> None:

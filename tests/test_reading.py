@@ -68,6 +68,9 @@ SIGNALS = SignalReader()
         ("Me han cobrado 49 € y no he comprado nada", "payment"),
         ("Mein Anwalt wird sich bei Ihnen melden", "legal"),
         ("je veux savoir ce que vous détenez sur moi", "legal"),
+        # What the company does "sans mon accord" is the law's, not a hacked account.
+        ("je saisis la CNIL, vous gardez mes données sans mon accord", "legal"),
+        ("quelqu'un a changé mon mot de passe Parallels sans mon accord", "hacked"),
     ],
 )
 def test_safety_matters_are_told_by_their_reason(text: str, reason: str) -> None:
@@ -210,6 +213,7 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("ho già provato password diverse, lunghe e con simboli", {"complex_password"}),
         ("il me dit largement utilisé alors qu'il fait 12 caractères", set()),
         ("ça fait trois mois que j'ai supprimé ce compte", {"waited"}),
+        ("j'ai vidé mes spams, toujours rien", {"spam"}),
     ],
 )
 def test_steps_the_customer_already_took_are_told_from_steps_to_come(
