@@ -55,6 +55,12 @@ _SETTLED_RE: Final = re.compile(
 _FOUND_RE: Final = re.compile(
     r"\b(etait|etais|etaient|est) (bien |juste |effectivement )?(dedans|dans les|ds les|parmi)\b"
 )
+# A step taken, said alone: "c'est fait", "déjà fait", "j'ai essayé".
+_DID_IT_RE: Final = re.compile(
+    r"^(c est |c |j ai |jai |g |deja |bon |ben |oui |ok )*(fait|essaye|teste|clique)"
+    r"( (ca|le lien|deja|tout))?$"
+)
+_NOTHING_RE: Final = re.compile(r"\b(pas|rien|aucun|aucune|jamais|nada|que dalle)\b")
 # Found, said alone before a "mais": "trouvée, merci ! mais le mot de passe …".
 _FOUND_IT_RE: Final = re.compile(r"(c est bon )?(je l ai |je l |l ai |j ai )?(re)?trouvee?s?$")
 # Words that open a reply without saying how it went: "ok", "bon", "ah".
@@ -908,7 +914,12 @@ class SignalReader:
             # before it settles nothing ("merci mais ça marche pas").
             # The yes must be more than thanks: "ça a marché merci ! par contre …" is one.
             said = _THANKS_RE.sub(" ", _ACK_LEAD_RE.sub("", head)).strip()
-            if _SETTLED_RE.match(head) or _SETTLED_FOR_RE.match(head) or (
+            if _DID_IT_RE.match(said):
+                # "c'est fait mais pas de mail": the step taken, not that it worked; what
+                # follows says whether it did.
+                if _NOTHING_RE.search(words, len(head) + len(but)):
+                    return "no"
+            elif _SETTLED_RE.match(head) or _SETTLED_FOR_RE.match(head) or (
                 said and (self._yes(said, Words(said, self._gates)) or _FOUND_IT_RE.match(said))
             ):
                 return "yes"

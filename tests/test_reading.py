@@ -146,6 +146,8 @@ def test_an_account_problem_is_no_safety_matter(text: str) -> None:
         ("ok", "wait"),
         ("et pour un compte pro ?", None),
         ("j'ai déjà fait mot de passe oublié, mail reçu nulle part", "no"),
+        # The step taken, then what came of it.
+        ("c'est fait mais pas de mail", "no"),
         ("Das hilft mir nicht, wir haben noch gar keine Lizenz", "no"),
         ("that doesn't help, I still can't sign in", "no"),
     ],
