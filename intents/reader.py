@@ -595,6 +595,10 @@ class Reader:
             _SEVERAL_RE.search(words) is not None
             or "+" in text
             or " / " in text
+            # "mon adresse a été supprimée, il faut attendre 30 jours. en attendant comment je
+            # crée un compte pro ?": sentences one after the other, when the whole message
+            # reads as two problems already.
+            or (_NEXT_SENTENCE_RE.search(text) is not None and _two_problems(match))
             or (own_and is not None and own_and[0].search(words) is not None)
         )
         # A message in doubt as a whole may join its two problems with "mais" too.
@@ -947,6 +951,7 @@ _SEVERAL_RE: Final = FlatPattern(
     r"|autre|deux|2|plusieurs|sinon|avant ca|avant cela|and|also|two|another)\b"
 )
 _ALSO_RE: Final = re.compile(r"\b(non plus|aussi|egalement|de plus|en plus)\b")
+_NEXT_SENTENCE_RE: Final = re.compile(r"\w[.!?;]+\s+\w|\n\s*\S")
 _BUT_RE: Final = FlatPattern(r"\b(mais|par contre|sauf que)\b")
 # The words of the deleted address's error, which a clause about an address "utilisée"
 # may hold: then the two problems are one error message.

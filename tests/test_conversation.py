@@ -895,6 +895,12 @@ def test_an_angry_customer_with_a_clear_problem_is_acknowledged_then_answered(
             " n'arrive pas non plus",
             ("email_in_use", "reset_email_missing"),
         ),
+        # Two sentences, no "et" between them.
+        (
+            "Mon adresse a été supprimée, faut attendre 30 jours. En attendant, comment je crée"
+            " un compte pro pour ma boîte ?",
+            ("email_deleted", "business_account"),
+        ),
     ],
     ids=[
         "password-and-address",
@@ -903,6 +909,7 @@ def test_an_angry_customer_with_a_clear_problem_is_acknowledged_then_answered(
         "address-used-and-address-deleted",
         "step-beside-a-problem",
         "address-used-and-reset-mail-too",
+        "two-sentences",
     ],
 )
 def test_two_problems_in_one_message_are_both_answered_in_order(
