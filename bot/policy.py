@@ -475,6 +475,12 @@ class Policy:
         before = state
         state = state.model_copy(update={"facts": facts, "done": done})
 
+        if message.text.strip() and not message.payload:
+            # "I can't log in", "o primeiro" after a message in another language: too short
+            # to tell alone, in that language all the same.
+            language = reading.language_after(state.language)
+            if language != reading.language:
+                reading = replace(reading, language=language)
         several = _several_choices(message, state)
         payload = None if several else chosen_payload(message, state, reading)
         if several:
@@ -492,9 +498,6 @@ class Policy:
                 turn = self._say(state, "attachment", NONE, 0.0, Say(template="attachment"))
         else:
             typed = True
-            language = reading.language_after(state.language)
-            if language != reading.language:
-                reading = replace(reading, language=language)
             turn = self._on_text(state, reading)
         if typed and message.text.strip():
             turn = Turn(turn.decision, turn.state.model_copy(update={"language": reading.language}))

@@ -86,6 +86,9 @@ _MARKERS: Final = {
 MIN_OTHER_LIKELY: Final = 0.5
 # Below this many words, a language other than English is not named on its own.
 MIN_WORDS_SHORT: Final = 4
+# A message shorter than that is named by the low-accuracy models from this confidence,
+# when CLD2 reads the same language.
+MIN_SHORT_SURE: Final = 0.95
 # English against French: its confidence from which the message is English.
 MIN_ENGLISH: Final = 0.8
 # Among all seven: the top language's confidence, and its lead over the next one, below
@@ -209,7 +212,11 @@ class LanguageDetector:
             return None
         if code not in (None, "fr") and len(tokens) < MIN_WORDS_SHORT:
             # "pfff t'es inutile" (Spanish?), "c bon nickel" (German?): three words say too
-            # little; the conversation's language may still say it (`leans_to`).
+            # little; the conversation's language may still say it (`leans_to`). Unless both
+            # detectors, of two makes, are sure of the same language: "olvidé mi contraseña",
+            # "Anmeldung geht nicht".
+            if code != "en" and values[0].value >= MIN_SHORT_SURE and _cld2(sample) == code:
+                return code
             return None
         return None if code == "fr" else code
 

@@ -792,6 +792,14 @@ def test_the_language_note_is_said_once_and_again_when_the_language_changes(
     assert "Solo puedo responder en francés" in texts(other)
 
 
+def test_a_choice_named_in_another_language_keeps_that_language(engine: Engine) -> None:
+    customer = Customer(engine)
+    asked = customer.says("Não consigo entrar na minha conta do Parallels, o que faço?")
+    assert (asked.decision.action, asked.decision.language) == ("clarify", "pt")
+    chosen = customer.says("o primeiro")
+    assert (chosen.decision.answered, chosen.decision.language) == (("forgot_password",), "pt")
+
+
 def test_a_second_unclear_message_in_another_language_offers_a_person(engine: Engine) -> None:
     customer = Customer(engine)
     first = customer.says("Buongiorno, vi scrivo per quella cosa di ieri")

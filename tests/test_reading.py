@@ -281,8 +281,12 @@ def test_a_choice_is_named_by_its_rank(text: str, rank: int) -> None:
         ("Login bei Parallels geht nicht", "de"),
         ("kjhgfd", None),
         ("nope", None),
-        # Three words say too little of a language other than English.
+        # Three words say too little of a language other than English...
         ("c bon nickel", None),
+        ("trop nul", None),
+        # ...unless two detectors of different makes are both sure of the same one.
+        ("olvidé mi contraseña", "es"),
+        ("Anmeldung geht nicht", "de"),
         # French thanks around a few words is French; "des" is German too.
         ("bon d'accord, merci", None),
         ("Ich bekomme keine E-Mail zum Zurücksetzen des Passworts", "de"),
