@@ -140,7 +140,12 @@ _NOT_THAT_ONE_RE: Final = re.compile(r"\b(pas|non) (celui|celle|le|la|l|ca)\b.* 
 # The customer corrects what they meant.
 _CORRECTION_RE: Final = re.compile(
     r"\b(en fait|plutot|je voulais dire|je parlais|je parle|c est (le|celui|l autre)|pas celui"
-    r"|l autre)\b"
+    r"|l autre"
+    # In the languages of the note: "no, perdón, en realidad es el otro correo", "enganei-me",
+    # "è l'altra mail", "actually", "eigentlich", "het gaat eigenlijk om".
+    r"|en realidad|me equivoque|el otro|la otra|na verdade|enganei|o outro|a outra"
+    r"|in realta|l altra|l altro|sbagliato|sbagliata|actually|i meant|the other|eigentlich"
+    r"|die andere|den anderen|ich meinte|eigenlijk|de andere|het andere|ik bedoel)\b"
 )
 # A second e-mail missing besides the first: "non, et maintenant on me demande aussi
 # d'autoriser mon navigateur et ce mail-là n'arrive pas non plus".

@@ -792,6 +792,36 @@ def test_the_language_note_is_said_once_and_again_when_the_language_changes(
     assert "Solo puedo responder en francés" in texts(other)
 
 
+@pytest.mark.parametrize(
+    ("first", "correction", "answered"),
+    [
+        (
+            "non mi arriva la mail per autorizzare il nuovo Mac",
+            "no scusa, è l'altra mail che non arriva, quella per reimpostare la password",
+            ("reset_email_missing",),
+        ),
+        (
+            "I'm not getting the password reset email",
+            "no, actually it's the other one, the email to approve my new browser",
+            ("device_email_missing",),
+        ),
+        (
+            "non ricevo il mail per reimpostare la password",
+            "no, in realtà il problema è la mail per confermare il browser",
+            ("device_email_missing",),
+        ),
+    ],
+    ids=["italian", "english", "italian-in-fact"],
+)
+def test_the_other_missing_e_mail_meant_is_answered_in_the_other_languages(
+    engine: Engine, first: str, correction: str, answered: tuple[str, ...]
+) -> None:
+    customer = Customer(engine)
+    customer.says(first)
+    outcome = customer.says(correction)
+    assert (outcome.decision.feedback, outcome.decision.answered) == ("no", answered)
+
+
 def test_a_choice_named_in_another_language_keeps_that_language(engine: Engine) -> None:
     customer = Customer(engine)
     asked = customer.says("Não consigo entrar na minha conta do Parallels, o que faço?")
