@@ -872,7 +872,11 @@ class Reader:
 _TURN_RE: Final = re.compile(
     r"(?:[.;:!?,]|\s[-–—])\s*((?:et )?(?:du coup|maintenant|mtn|par contre|sinon|en revanche"
     r"|autre (?:chose|question|souci|problème)|sauf que|mais|et pour|et aussi|par ailleurs"
-    r"|cependant|pourtant|en plus|et))\b",
+    r"|cependant|pourtant|en plus|et"
+    # In the languages of the note: "yes that worked thanks, but how do I …", "sì perfetto.
+    # ma la nuova password …", "achei o email, obrigado! mas …".
+    r"|but|however|also|one more thing|and how|per[oò]|otra cosa|ma|mas|s[oó] mais uma coisa"
+    r"|mais uma coisa|aber|und noch|noch was|maar|nog iets|nog een vraag))\b",
     re.IGNORECASE,
 )
 TURN_REST_WORDS: Final = 4

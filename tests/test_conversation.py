@@ -693,8 +693,31 @@ _WEAK = "mon mot de passe est refusé, il dit qu'il est largement utilisé"
             "answer",
             ("forgot_password", "device_email_missing"),
         ),
+        # In the other languages, their "but" turns to the new question too.
+        (
+            "I can't remember which email I used for Parallels",
+            "yes, found it in my old gmail. but now I can't remember the password either",
+            "answer",
+            ("forgot_password",),
+        ),
+        (
+            "não lembro qual email usei na conta Parallels",
+            "achei, obrigado! mas é um email antigo da faculdade que não tenho mais acesso",
+            "answer",
+            ("lost_email_access",),
+        ),
     ],
-    ids=["own-missing-mail", "friends-sign-in", "italian", "german", "how-if", "and-also", "found"],
+    ids=[
+        "own-missing-mail",
+        "friends-sign-in",
+        "italian",
+        "german",
+        "how-if",
+        "and-also",
+        "found",
+        "english-but",
+        "portuguese-mas",
+    ],
 )
 def test_a_yes_then_a_new_problem_takes_the_yes_and_reads_the_new_problem(
     engine: Engine, first: str, reply: str, action: str, answered: tuple[str, ...]
