@@ -121,6 +121,9 @@ def test_bot_stays_silent_while_a_person_has_the_conversation(engine: Engine) ->
         "¿Me puede pasar con una persona?",
         "Can you put me through to a human please?",
         "Chönnt ich mit emne Mitarbeiter rede?",
+        "Chan ich bitte mit emene Mönsch rede?",
+        "Gostaria de falar com um assistente",
+        "Kan ik alsjeblieft iemand spreken?",
     ],
 )
 def test_asking_for_a_person_escalates_at_once(engine: Engine, text: str) -> None:
