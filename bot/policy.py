@@ -1067,6 +1067,9 @@ class Policy:
                 return self._answer(state, (intent,), score)
             if reading.symptom is not None and score >= LANGUAGE_SYMPTOM:
                 return self._clarify_symptom(state, reading.symptom, score)
+            if intent == "greeting" and match.decision == "answer":
+                # "Buongiorno a tutti": a greeting, answered as one; the note goes with it.
+                return self._greet(state, score)
             return self._language(state, reading)
         if reading.language is not None and match.decision == "clarify" and score < LANGUAGE_SURE:
             # "hi can u help me with my account": a question about a problem guessed from

@@ -848,6 +848,12 @@ def test_the_other_missing_e_mail_meant_is_answered_in_the_other_languages(
     assert (outcome.decision.feedback, outcome.decision.answered) == ("no", answered)
 
 
+def test_a_greeting_alone_in_another_language_is_greeted_with_the_note(engine: Engine) -> None:
+    outcome = Customer(engine).says("Goedemorgen allemaal!")
+    assert (outcome.decision.action, outcome.decision.language) == ("greet", "nl")
+    assert "Ik kan alleen in het Frans antwoorden" in texts(outcome)
+
+
 def test_a_choice_named_in_another_language_keeps_that_language(engine: Engine) -> None:
     customer = Customer(engine)
     asked = customer.says("Não consigo entrar na minha conta do Parallels, o que faço?")
