@@ -38,6 +38,11 @@ HUMAN: Final = "human"
 # A message of fewer words than this, named English, may be another language of the
 # conversation (see `Reading.language_after`).
 SHORT_WORDS: Final = 5
+# ...and fewer than this, named a neighbour of the conversation's language.
+NEIGHBOUR_WORDS: Final = 10
+_NEIGHBOURS: Final = frozenset(
+    frozenset(pair) for pair in (("de", "nl"), ("es", "pt"), ("es", "it"), ("pt", "it"))
+)
 # A message whose best article problem or symptom scores this is about the article, even
 # when it also names another topic.
 ARTICLE_NEAR: Final = 75.0
@@ -91,8 +96,12 @@ class Reading:
             return self.language
         # A short message is English first to the detector ("Danke, ich schaue nach"): in
         # a conversation in another language, that language is asked about too.
-        short = self.language == "en" and len(self.match.text.split()) < SHORT_WORDS
-        if self.language is not None and not short:
+        words = len(self.match.text.split())
+        short = self.language == "en" and words < SHORT_WORDS
+        # Short too, for the detectors, is a message of a neighbour of the conversation's
+        # language: "helder, bedankt" German, "É o de recuperar a palavra-passe" Italian.
+        near = words < NEIGHBOUR_WORDS and frozenset({self.language, previous}) in _NEIGHBOURS
+        if self.language is not None and not short and not near:
             return self.language
         return previous if self._leaning(previous) else self.language
 
@@ -668,7 +677,7 @@ class Reader:
         if self.anger is not None:
             anger = functools.partial(learned_anger, self.anger, match.normalized, match.text)
         leaning = None
-        if words and (language is None or language == "en"):
+        if words:
             leaning = functools.partial(self.languages.leans_to, text, words)
         return Reading(
             match,

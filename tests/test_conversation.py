@@ -848,6 +848,16 @@ def test_the_other_missing_e_mail_meant_is_answered_in_the_other_languages(
     assert (outcome.decision.feedback, outcome.decision.answered) == ("no", answered)
 
 
+def test_a_short_reply_named_a_neighbouring_language_keeps_the_conversations(
+    engine: Engine,
+) -> None:
+    customer = Customer(engine)
+    customer.says("Ik ben mijn wachtwoord van Parallels vergeten, hoe kan ik het resetten?")
+    # German to the detectors, Dutch to anyone who read the conversation.
+    outcome = customer.says("helder, bedankt")
+    assert (outcome.decision.action, outcome.decision.language) == ("resolved", "nl")
+
+
 def test_a_greeting_alone_in_another_language_is_greeted_with_the_note(engine: Engine) -> None:
     outcome = Customer(engine).says("Goedemorgen allemaal!")
     assert (outcome.decision.action, outcome.decision.language) == ("greet", "nl")
