@@ -134,6 +134,13 @@ class Reading:
         usually one; two for "j'ai oublié mon mot de passe et en plus mon adresse"."""
         if "problems" not in self._cache:
             several = self._several() if self._several is not None else ()
+            if {"forgot_email", "lost_email_access"} <= set(several) and not (
+                _FORGOT_ANY_RE.search(flat(self.match.text))
+            ):
+                # "c'est l'adresse avec laquelle je me suis inscrit, et j'y ai plus accès":
+                # the address of the account is known, only out of reach.
+                self._cache["problems"] = tuple(p for p in several if p != "forgot_email")
+                return self._cache["problems"]
             self._cache["problems"] = several if len(several) > 1 else self.problem
         return self._cache["problems"]
 
@@ -964,6 +971,13 @@ _SEVERAL_RE: Final = FlatPattern(
     r"|autre|deux|2|plusieurs|sinon|avant ca|avant cela|and|also|two|another)\b"
 )
 _ALSO_RE: Final = re.compile(r"\b(non plus|aussi|egalement|de plus|en plus)\b")
+# Forgetting said, in French or the languages of the note.
+_FORGOT_ANY_RE: Final = re.compile(
+    r"\b(oubli\w*|sais plus|sais pas|sai pas|sais pu|souviens|rappelle|retrouve|jsp|idee"
+    r"|forgot|forget|remember|recall|sure|olvid\w*|recuerdo|acuerdo|sé|se cual|esquec\w*"
+    r"|lembro|dimentica\w*|ricordo|vergessen|weiss nicht|weiss nod|weiss nöd|vergeten"
+    r"|weet niet)\b"
+)
 _NEXT_SENTENCE_RE: Final = re.compile(r"\w[.!?;]+\s+\w|\n\s*\S")
 _BUT_RE: Final = FlatPattern(r"\b(mais|par contre|sauf que)\b")
 # The words of the deleted address's error, which a clause about an address "utilisée"

@@ -998,6 +998,23 @@ def test_two_problems_in_one_message_are_both_answered_in_order(
     assert Customer(engine).says(text).decision.answered == answered
 
 
+def test_an_address_known_but_out_of_reach_is_not_also_an_address_forgotten(
+    engine: Engine,
+) -> None:
+    outcome = Customer(engine).says(
+        "je peux plus me connecter, l'adresse avec laquelle j'ai créé le compte c'était celle"
+        " de mon ancien boulot et j'y ai plus accès"
+    )
+    assert outcome.decision.answered == ("lost_email_access",)
+    assert "noreply@parallels.com" not in texts(outcome)
+    # Forgotten as well, both are answered.
+    both = Customer(engine).says(
+        "je sais plus quelle adresse j'ai utilisée, et celle que je crois être la bonne, j'y ai"
+        " plus accès"
+    )
+    assert set(both.decision.answered) == {"forgot_email", "lost_email_access"}
+
+
 def test_a_pasted_password_is_followed_by_one_reminder_per_conversation(engine: Engine) -> None:
     customer = Customer(engine)
     first = customer.says("mon mot de passe [mot de passe masqué] est refusé à l'inscription")
