@@ -216,6 +216,13 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("il me dit largement utilisé alors qu'il fait 12 caractères", set()),
         ("ça fait trois mois que j'ai supprimé ce compte", {"waited"}),
         ("j'ai vidé mes spams, toujours rien", {"spam"}),
+        # In the languages of the note, the steps said in their own words.
+        ("I checked spam and whitelisted noreply@parallels.com", {"spam", "contacts"}),
+        ("Hab schon ein 16-stelliges mit Sonderzeichen genommen", {"complex_password"}),
+        ("maar ik heb al drie weken gewacht", {"waited"}),
+        ("I search already in all my mailbox for noreply, nothing", {"searched_noreply"}),
+        # Twelve characters can still be a common password: no step.
+        ("il est refusé alors qu'il fait 12 caractères", set()),
     ],
 )
 def test_steps_the_customer_already_took_are_told_from_steps_to_come(
