@@ -881,6 +881,10 @@ class Policy:
                 # "jlai fé mai jcomprend pa kel adress g mi": the answer was followed, and
                 # did not help; what came next is the new problem.
                 return _with_feedback(self._next(state, new, score), "no")
+            if new == ("reset_email_missing",) and set(last) & RESET_LINK_ANSWERS:
+                # "Wachtwoord vergeten gedaan, maar die mail komt niet": the link the answer
+                # gave did not help; its e-mail is what is missing.
+                return _with_feedback(self._answer(state, new, score), "no")
             return self._answer(state, new, score)
         if reading.problems:  # the same problem again: the answer did not help
             return self._not_solved(state, score)

@@ -276,6 +276,26 @@ def test_yes_with_a_new_question_takes_the_yes_and_answers_the_question(engine: 
     assert "123518" in texts(outcome)
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Mot de passe oublié j'ai déjà fait depuis avant-hier, le mail ne vient pas",
+        "Wachtwoord vergeten heb ik gedaan, maar die mail komt niet",
+        "Já tentei recuperar a palavra-passe, mas o email de recuperação não chega",
+    ],
+)
+def test_the_link_used_and_its_e_mail_missing_is_a_no_and_the_reset_e_mails_answer(
+    engine: Engine, reply: str
+) -> None:
+    customer = Customer(engine)
+    customer.says("j'ai oublié mon mot de passe")
+    outcome = customer.says(reply)
+    assert (outcome.decision.feedback, outcome.decision.answered) == (
+        "no",
+        ("reset_email_missing",),
+    )
+
+
 def test_a_spam_folder_already_checked_is_not_advised_again(engine: Engine) -> None:
     outcome = Customer(engine).says("je reçois pas le mail de réinitialisation, j'ai regardé les spams")
     assert outcome.decision.answered == ("reset_email_missing",)
