@@ -221,6 +221,12 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("Hab schon ein 16-stelliges mit Sonderzeichen genommen", {"complex_password"}),
         ("maar ik heb al drie weken gewacht", {"waited"}),
         ("I search already in all my mailbox for noreply, nothing", {"searched_noreply"}),
+        ("Spam bzw. Werbung hab ich schon gecheckt", {"spam"}),
+        ("in de spam heb ik ook al gekeken", {"spam"}),
+        ("noreply@parallels.com staat al in mijn contacten", {"contacts"}),
+        ("righto, made a new account with my gmail, what now?", {"new_account"}),
+        ("ho appena creato il nuovo account con la mia gmail", {"new_account"}),
+        ("OK, I'll set up a new account with my gmail tonight", set()),
         # Twelve characters can still be a common password: no step.
         ("il est refusé alors qu'il fait 12 caractères", set()),
     ],
