@@ -122,8 +122,10 @@ class Model:
             # In the features' order: a set's order can hang on where None fell in it, and
             # None's hash on its address, so the rows' sum would differ in its last bits from
             # one process to another. As an array of indices (NumPy converts a list at a
-            # higher cost); the ufuncs' own reductions, without the array methods' wrapper.
-            rows = np.fromiter(sorted(found), dtype=np.intp, count=len(found))
+            # higher cost), sorted by NumPy; the ufuncs' own reductions, without the array
+            # methods' wrapper.
+            rows = np.fromiter(found, dtype=np.intp, count=len(found))
+            rows.sort()
             odds: np.ndarray = np.add.reduce(self.weights.take(rows, axis=0), axis=0)
             odds += self.bias
         else:
