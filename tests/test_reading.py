@@ -572,7 +572,8 @@ def _example(items: Any, rng: random.Random) -> str:
             out.append(rng.choice(_members(value)))
         elif kind in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             least, most, repeated = value
-            out += [_example(repeated, rng) for _ in range(rng.randint(least, min(most, least + 3)))]
+            times = rng.randint(least, min(most, least + 3))
+            out += [_example(repeated, rng) for _ in range(times)]
         elif kind == "SUBPATTERN":
             out.append(_example(value[-1], rng))
         elif kind == "BRANCH":
