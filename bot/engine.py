@@ -64,7 +64,9 @@ class Engine:
     def default(cls, hours: str | None = None) -> Engine:
         """The engine over the packaged catalogue and templates."""
         catalogue = load_catalogue()
-        return cls(catalogue, Matcher(catalogue), Renderer(), hours=hours)
+        # The reader's own matcher, which reads every message for safety with its model.
+        reader = Reader(catalogue)
+        return cls(catalogue, reader.matcher, Renderer(), hours=hours, reader=reader)
 
     def with_hours(self, hours: str | None) -> Engine:
         """The same engine (sharing its matcher), telling customers these business hours."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import operator
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise, repeat
 from typing import Final, Literal, NamedTuple
@@ -29,7 +30,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from intents.catalogue import CONVERSATION, NONE, PROBLEMS, SYMPTOMS, Catalogue
-from intents.model import Model
+from intents.model import Model, Readings
 from intents.normalize import Lexicon, Normalized, Normalizer
 
 MatchDecision = Literal["answer", "clarify", "none"]
@@ -93,6 +94,9 @@ class Match:
     decision: MatchDecision
     days: int | None = None
     entities: dict[str, str] = field(default_factory=dict)
+    # The learned readings' probabilities for the message, when the matcher read them (its
+    # own model's and those it was asked for, see `Matcher`), by model.
+    learned: dict[Model, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def intent(self) -> str:
@@ -138,10 +142,16 @@ class Matcher:
         lexicon: Lexicon | None = None,
         tuning: Tuning | None = None,
         model: Model | Literal["default"] | None = "default",
+        also: Sequence[Model] = (),
     ) -> None:
+        """`also`: learned readings wanted of every message besides the matcher's own (the
+        reader's safety one), read with it: each message's features are looked up once, and
+        each match keeps their probabilities (`Match.learned`)."""
         self.tuning = tuning = tuning or Tuning()
         if model == "default":
             model = Model.load()
+        readings = [*([] if model is None else [model]), *also]
+        self._readings = Readings(readings) if readings else None
         lexicon = lexicon or Lexicon.load()
         plain = Normalizer(lexicon)
         vocabulary = {
@@ -313,12 +323,13 @@ class Matcher:
             for i, lift in self._clause_lifts(overlaps[1:]).items():
                 if i in best:
                     best[i] = min(100.0, max(best[i] + self.tuning.clause_bonus, lift))
+        read = self._readings.probabilities(normalized, text) if self._readings else {}
         if self.model is not None:
             # The model moves a score by its probability's distance from `model_even`:
             # up to 17.5 points for an intent it is sure of, down to 7.5 for one it rules out;
             # where it hesitates between two, their margin stays the matcher's.
             mw, even = 100 * self.tuning.model_weight, self.tuning.model_even
-            learned = self.model.probabilities(normalized, text).tolist()
+            learned = read[self.model].tolist()
             best = {
                 i: best.get(i, 0.0) + mw * (p - even)
                 for i, p in enumerate(learned)
@@ -333,7 +344,7 @@ class Matcher:
                 c if 0.0 <= c.score <= 100.0 else Candidate(c.intent, min(100.0, max(0.0, c.score)))
                 for c in candidates
             )
-        return Match(text, normalized, candidates, decision, normalized.days, facts)
+        return Match(text, normalized, candidates, decision, normalized.days, facts, read)
 
     def without(self, match: Match, intents: frozenset[str]) -> Match:
         """The same reading with `intents` out of the running: the next best decides."""

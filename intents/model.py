@@ -108,22 +108,19 @@ class Model:
 
     def probabilities(self, normalized: Normalized, text: str) -> np.ndarray:
         """Each intent's probability (in `intents` order) for the message."""
-        single, pair, word, word_pair = self._tables
-        tokens, token_pairs, words, word_pairs = _parts(normalized, text)
-        seen: set[int | None] = {
-            *map(single.get, tokens),
-            *map(pair.get, token_pairs),
-            *map(word.get, words),
-            *map(word_pair.get, word_pairs),
-        }
-        seen.discard(None)
-        found = cast("set[int]", seen)
-        if found:
-            # In the features' order: a set's order can hang on where None fell in it, and
-            # None's hash on its address, so the rows' sum would differ in its last bits from
-            # one process to another. As an array of indices (NumPy converts a list at a
-            # higher cost); the ufuncs' own reductions, without the array methods' wrapper.
-            rows = np.fromiter(sorted(found), dtype=np.intp, count=len(found))
+        return self.of_rows(_found(self._tables, normalized, text))
+
+    def of_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Each intent's probability for a message whose features are these rows of the
+        weights, each once.
+
+        They are summed in the features' order, so that every process gives the same
+        probabilities to the bit (a set's order can hang on where None fell in it, and
+        None's hash on its address); sorted by NumPy, with the ufuncs' own reductions,
+        without the array methods' wrapper.
+        """
+        if len(rows):
+            rows = np.sort(rows)
             odds: np.ndarray = np.add.reduce(self.weights.take(rows, axis=0), axis=0)
             odds += self.bias
         else:
@@ -147,6 +144,58 @@ class Model:
         )
         path.write_bytes(buffer.getvalue())
         return hashlib.sha256(buffer.getvalue()).hexdigest()[:16]
+
+
+class Readings:
+    """Several learned readings of the same messages (the matcher's, the safety one), whose
+    features are looked up in one table: a message's features are found once for all."""
+
+    def __init__(self, models: Sequence[Model]) -> None:
+        self.models = tuple(models)
+        # One number for each feature any of them knows, by kind; for each model, the row of
+        # its weights of each number, or -1.
+        self._tables: tuple[dict[object, int], ...] = tuple({} for _ in _KINDS)
+        for model in self.models:
+            for table, own in zip(self._tables, model._tables, strict=True):
+                for key in own:
+                    table.setdefault(key, -1)
+        count = 0
+        for table in self._tables:
+            for key in table:
+                table[key] = count
+                count += 1
+        self._rows: list[np.ndarray] = []
+        for model in self.models:
+            rows = np.full(count, -1, dtype=np.intp)
+            for table, own in zip(self._tables, model._tables, strict=True):
+                for key, row in own.items():
+                    rows[table[key]] = row
+            self._rows.append(rows)
+
+    def probabilities(self, normalized: Normalized, text: str) -> dict[Model, np.ndarray]:
+        """Each model's probabilities for the message, as its `probabilities` gives them."""
+        found = _found(self._tables, normalized, text)
+        read = {}
+        for model, rows in zip(self.models, self._rows, strict=True):
+            own = rows.take(found)
+            read[model] = model.of_rows(own[own >= 0])
+        return read
+
+
+def _found(tables: Sequence[Mapping[object, int]], normalized: Normalized, text: str) -> np.ndarray:
+    """The numbers in `tables` (one per kind of feature) of the message's features, each
+    once, as an array of indices (NumPy converts a list at a higher cost)."""
+    single, pair, word, word_pair = tables
+    tokens, token_pairs, words, word_pairs = _parts(normalized, text)
+    seen: set[int | None] = {
+        *map(single.get, tokens),
+        *map(pair.get, token_pairs),
+        *map(word.get, words),
+        *map(word_pair.get, word_pairs),
+    }
+    seen.discard(None)
+    found = cast("set[int]", seen)
+    return np.fromiter(found, dtype=np.intp, count=len(found))
 
 
 def train(

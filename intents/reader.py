@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
+import numpy as np
+
 from intents.anger import ANGER_PATH
 from intents.anger import angry as learned_anger
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
@@ -24,7 +26,7 @@ from intents.matcher import Candidate, Match, Matcher
 from intents.model import Model
 from intents.replies import REPLIES_PATH, SURE, verdict
 from intents.safety import SAFETY_PATH
-from intents.safety import reason as learned_safety
+from intents.safety import reason_in as learned_safety
 from intents.signals import (
     FlatPattern,
     SignalReader,
@@ -190,10 +192,11 @@ class Reader:
         anger: Model | Literal["default"] | None = "default",
         safety: Model | Literal["default"] | None = "default",
     ) -> None:
-        self.matcher = matcher or Matcher(catalogue)
         self.replies = Model.load(REPLIES_PATH) if replies == "default" else replies
         self.anger = Model.load(ANGER_PATH) if anger == "default" else anger
         self.safety = Model.load(SAFETY_PATH) if safety == "default" else safety
+        # Every message is read for safety: with the matcher's own learned reading.
+        self.matcher = matcher or Matcher(catalogue, also=[self.safety] if self.safety else [])
         self.signals = signals or SignalReader()
         self.languages = languages or LanguageDetector(self.signals.french_words)
         normalize = self.matcher.normalizer.normalize
@@ -228,7 +231,7 @@ class Reader:
         match = self.matcher.match(text)
         if signals.safety is None and self.safety is not None:
             # A safety matter in words the signals do not know, named by the learned reading.
-            danger = learned_safety(self.safety, match.normalized, match.text)
+            danger = learned_safety(_learned(match, self.safety))
             if danger is not None:
                 signals = signals.with_safety(danger)
         if match.intent in _MOVES and match.candidates:
@@ -426,7 +429,7 @@ class Reader:
             # customers in that language, decides when it is sure. A symptom it is sure of
             # is asked about ("Ich komme nicht in mein Konto", "Your signup page won't let
             # me register"), in English too when the matcher found nothing.
-            learned = self.matcher.model.probabilities(match.normalized, match.text)
+            learned = _learned(match, self.matcher.model)
             best = int(learned.argmax())
             intent = self.matcher.model.intents[best]
             sure = float(learned[best]) >= FOREIGN_SURE
@@ -476,7 +479,7 @@ class Reader:
                 # I do not know the password": a story the matcher finds far from the
                 # article, the product its setting; the learned reading, which has read
                 # such stories and the other topics too, is all but certain of the problem.
-                learned = self.matcher.model.probabilities(match.normalized, match.text)
+                learned = _learned(match, self.matcher.model)
                 if float(learned[self.matcher.model.intents.index(match.intent)]) >= STORY_SURE:
                     problems = (match.intent,)
                     signals = signals.without_topic()
@@ -830,7 +833,7 @@ class Reader:
                 # "Já não tenho acesso ao e-mail … e, além disso, preciso de criar uma conta
                 # para a empresa": in a language the catalogue is not phrased in, a clause
                 # is the learned reading's when it is sure, as a whole message is.
-                learned = self.matcher.model.probabilities(match.normalized, match.text)
+                learned = _learned(match, self.matcher.model)
                 best = int(learned.argmax())
                 intent = self.matcher.model.intents[best]
                 if intent in PROBLEMS and learned[best] >= FOREIGN_SURE and intent not in found:
@@ -1380,6 +1383,13 @@ def _beside(
 def _says_missing(words: str) -> bool:
     """Whether the words say an e-mail does not come."""
     return bool(_NOT_COME_RE.search(words) or _MAIL_MISSING_RE.search(words))
+
+
+def _learned(match: Match, model: Model) -> np.ndarray:
+    """`model`'s probabilities for the matched message: those the matcher read with its own,
+    when it did."""
+    read = match.learned.get(model)
+    return read if read is not None else model.probabilities(match.normalized, match.text)
 
 
 def _any(words: str, parts: tuple[str, ...]) -> bool:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, cast
 
+import numpy as np
+
 from intents.catalogue import NONE
 from intents.model import (
     TRAINING_SETS,
@@ -56,7 +58,12 @@ def reason(
     model: Model, normalized: Normalized, text: str, sure: float = SURE
 ) -> SafetyReason | None:
     """The safety reason the model gives the message at least `sure` probability, if any."""
-    odds = model.probabilities(normalized, text)[: len(SAFETY)]
+    return reason_in(model.probabilities(normalized, text), sure)
+
+
+def reason_in(probabilities: np.ndarray, sure: float = SURE) -> SafetyReason | None:
+    """The safety reason given at least `sure` by the model's probabilities for a message."""
+    odds = probabilities[: len(SAFETY)]
     best = int(odds.argmax())
     return SAFETY[best] if float(odds[best]) >= sure else None
 

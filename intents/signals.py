@@ -266,7 +266,7 @@ class _Signal:
     of its `unless` patterns matches.
 
     A pattern is tried only when the message has one of the words some required part of it
-    starts with (see `gate`): most messages have none of them, and a lookup in a set costs
+    needs (see `gate`): most messages have none of them, and a lookup in a set costs
     far less than a scan of the text. With a reader's `Gates`, only when it has one of the
     words of every such part (see `gates`): a long message has the words of many gates, but
     seldom all those of one pattern.
@@ -436,7 +436,7 @@ def _selectivity(g: Gate) -> tuple[int, int, int]:
 
 def gate(pattern: str) -> Gate | None:
     """The rarest set of words one of which any text the pattern matches has: a required
-    word of the pattern, or the first words of a required group's alternatives. None when
+    word of the pattern, or a word each of a required group's alternatives needs. None when
     no such set can be told (the pattern is then always tried)."""
     top = _alternatives(pattern)
     if len(top) > 1:
@@ -658,6 +658,7 @@ def _elements(pattern: str) -> list[tuple[str, bool, bool]]:
     while n < len(pattern):
         char = pattern[n]
         at = starts
+        cut = False
         if char == "(":
             end = _closing(pattern[n:]) + n
             piece, n = pattern[n : end + 1], end + 1
@@ -665,14 +666,19 @@ def _elements(pattern: str) -> list[tuple[str, bool, bool]]:
                 continue
         elif char == "\\":
             piece, n = pattern[n : n + 2], n + 2
+        elif char == "[":
+            end = pattern.index("]", n + 2)
+            piece, n = pattern[n : end + 1], end + 1
         elif char.isalnum() or char == " ":
             m = re.match(r"[a-z0-9 ]+", pattern[n:])
             if m is None:
                 piece, n = char, n + 1
             else:
                 piece, n = m.group(0), n + m.end()
-                if pattern[n : n + 1] in _QUANTIFIERS:  # its last letter is not sure
-                    piece = piece[:-1]
+                if pattern[n : n + 1] in _QUANTIFIERS and len(piece) > 1:
+                    # Only its last letter is repeated or optional: the rest is needed,
+                    # that letter is read as a piece of its own.
+                    piece, n, cut = piece[:-1], n - 1, True
         else:
             piece, n = char, n + 1
         optional = pattern[n : n + 1] in ("?", "*") or pattern[n : n + 3] == "{0,"
@@ -687,7 +693,11 @@ def _elements(pattern: str) -> list[tuple[str, bool, bool]]:
             spaced = _ends_with_space(piece) and not (repeated and piece[:1] != "(")
             starts = spaced and (at or not optional)
         if not optional:
-            ends = pattern[n : n + 1] == " " or pattern[n : n + 2] == "\\b"
+            # After a repeated piece may come the piece again, not what follows it; after
+            # a run cut short, its last letter.
+            ends = not (repeated or cut) and (
+                pattern[n : n + 1] == " " or pattern[n : n + 2] == "\\b"
+            )
             pieces.append((piece, ends, at))
     return pieces
 
@@ -702,55 +712,39 @@ def _ends_with_space(piece: str) -> bool:
 
 def _element_gate(piece: str, ends: bool, starts: bool) -> Gate | None:
     """The gate of one required piece; `ends`: a space or a boundary follows it; `starts`:
-    a word starts where it does."""
+    a word starts where it does.
+
+    A group's is the union of its alternatives' gates, each the rarest word that
+    alternative cannot do without, read in the group's place ("je craque|au bout du
+    rouleau" -> craque, rouleau); none when an alternative has none.
+    """
     if piece.startswith("("):
         body = piece[1:-1].removeprefix("?:")
-        whole: set[str] = set()
-        heads: set[str] = set()
-        for alternative in _alternatives(body):
-            if not starts and not alternative.startswith(("\\b", "^")):
-                return None
-            first = _first_word(alternative, ends)
-            if first is None:
-                return None
-            word, complete = first
-            if complete:
-                whole.add(word)
-            elif len(word) >= _HEAD:
-                heads.add(word[:_HEAD])
-            else:
-                return None
-        return Gate(frozenset(whole), frozenset(heads))
-    if re.fullmatch(r"[a-z0-9 ]+", piece):
-        if not starts and not piece.startswith(" "):
-            # Its first word may end a longer one: only the words after a space count.
-            piece = piece.partition(" ")[2]
-        words = piece.split()
-        # Inside a run of letters, only the words between two spaces are surely whole.
-        candidates = [w for w in (words[1:-1] if len(words) > 2 else []) if len(w) >= 2]
-        if candidates:
-            return Gate(frozenset({max(candidates, key=len)}), frozenset())
-        longest = max(words, key=len) if words else ""
-        if len(longest) >= _HEAD:
-            return Gate(frozenset(), frozenset({longest[:_HEAD]}))
+        if body.startswith("?"):
+            return None  # a named group or a look-around
+        before, after = "\\b" if starts else "", "\\b" if ends else ""
+        each = [gate(f"{before}{alternative}{after}") for alternative in _alternatives(body)]
+        if any(g is None for g in each):
+            return None
+        return Gate(
+            frozenset().union(*(g.whole for g in each if g is not None)),
+            frozenset().union(*(g.heads for g in each if g is not None)),
+        )
+    if not re.fullmatch(r"[a-z0-9 ]+", piece):
         return None
-    return None
-
-
-def _first_word(alternative: str, ends: bool) -> tuple[str, bool] | None:
-    """An alternative's first word, and whether it is whole (a space or a boundary follows
-    it, or it ends the alternative of a group that `ends`) rather than the beginning of a
-    longer word."""
-    rest = alternative
-    while rest.startswith(("\\b", "^")):
-        rest = rest[2:] if rest.startswith("\\b") else rest[1:]
-    m = re.match(r"[a-z0-9]+", rest)
-    if m is None:
-        return None
-    word, after = m.group(0), rest[m.end() :]
-    if after[:1] in _QUANTIFIERS:
-        return (word[:-1], False) if len(word) > 1 else None
-    return word, (after == "" and ends) or after.startswith((" ", "\\b"))
+    # A word of the run starts one of the text's after a space, or at the run's start when
+    # a word starts there; it is whole when a space or the run's end, where a word ends,
+    # follows it.
+    options = []
+    for word in re.finditer(r"[a-z0-9]+", piece):
+        first, last = word.span()
+        if not (piece[first - 1] == " " if first else starts):
+            continue
+        if piece[last] == " " if last < len(piece) else ends:
+            options.append(Gate(frozenset({word.group(0)}), frozenset()))
+        elif last - first >= _HEAD:
+            options.append(Gate(frozenset(), frozenset({word.group(0)[:_HEAD]})))
+    return max(options, key=_selectivity) if options else None
 
 
 def _closing(pattern: str) -> int:

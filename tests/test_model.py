@@ -167,3 +167,19 @@ def test_its_probabilities_are_sound_for_any_text(catalogue: Catalogue) -> None:
         p = matcher.model.probabilities(matcher.normalizer.normalize(text), text)
         assert p.shape == (len(catalogue.intents),)
         assert np.all(p >= 0) and abs(float(p.sum()) - 1) < 1e-5
+
+
+def test_readings_read_together_give_each_its_own_probabilities(catalogue: Catalogue) -> None:
+    """The matcher's reading and the safety one, their features looked up once for both,
+    give what each gives alone, to the bit."""
+    learned = Model.load(safety.SAFETY_PATH)
+    matcher = Matcher(catalogue, also=[learned])
+    assert matcher.model is not None
+    texts = [t for _, t in load("devset")[:300]]
+    texts += ["", "🙂", "quelqu'un a changé mon mot de passe sans moi", "mot de passe " * 500]
+    for text in texts:
+        match = matcher.match(text)
+        for model in (matcher.model, learned):
+            alone = model.probabilities(match.normalized, text)
+            if match.learned:
+                assert match.learned[model].tobytes() == alone.tobytes(), text
