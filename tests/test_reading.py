@@ -218,6 +218,8 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("il me dit largement utilisé alors qu'il fait 12 caractères", set()),
         ("ça fait trois mois que j'ai supprimé ce compte", {"waited"}),
         ("j'ai vidé mes spams, toujours rien", {"spam"}),
+        # Not yet looked at.
+        ("le mail n'arrive pas, j'ai pas encore regardé les spams par contre", set()),
         # In the languages of the note, the steps said in their own words.
         ("I checked spam and whitelisted noreply@parallels.com", {"spam", "contacts"}),
         ("Hab schon ein 16-stelliges mit Sonderzeichen genommen", {"complex_password"}),
