@@ -55,6 +55,10 @@ _SETTLED_RE: Final = re.compile(
 _FOUND_RE: Final = re.compile(
     r"\b(etait|etais|etaient|est) (bien |juste |effectivement )?(dedans|dans les|ds les|parmi)\b"
 )
+# The article's sender named "no-reply": an address, not the English "no".
+_NO_REPLY_ADDRESS_RE: Final = re.compile(
+    r"\bno reply(?= parallels| ajoute| en contact| dans| aux| a mes| added| in my| est| is)"
+)
 # A step taken, said alone: "c'est fait", "déjà fait", "j'ai essayé".
 _DID_IT_RE: Final = re.compile(
     r"^(c est |c |j ai |jai |g |deja |bon |ben |oui |ok )*(fait|essaye|teste|clique)"
@@ -898,6 +902,10 @@ class SignalReader:
         words = flat(text) if words is None else words
         if not words:
             return self.emoji_feedback(text)
+        if "no reply" in words:
+            # "no-reply ajouté en contact, reçu en 10 sec": the sender's address, not a no.
+            words = _NO_REPLY_ADDRESS_RE.sub("noreply", words)
+            heads = None
         heads = Words(words, self._gates) if heads is None else heads
         turn = _BUT_SPLIT_RE.search(words)
         head, but = (words[: turn.start()], turn.group(0)) if turn is not None else (words, "")

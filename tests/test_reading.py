@@ -150,6 +150,8 @@ def test_an_account_problem_is_no_safety_matter(text: str) -> None:
         ("j'ai déjà fait mot de passe oublié, mail reçu nulle part", "no"),
         # The step taken, then what came of it.
         ("c'est fait mais pas de mail", "no"),
+        # The sender's address "no-reply" is no "no".
+        ("no-reply ajouté en contact, j'ai relancé, reçu en 10 sec. merci", "yes"),
         ("Das hilft mir nicht, wir haben noch gar keine Lizenz", "no"),
         ("that doesn't help, I still can't sign in", "no"),
     ],
