@@ -55,6 +55,11 @@ _SETTLED_RE: Final = re.compile(
 _FOUND_RE: Final = re.compile(
     r"\b(etait|etais|etaient|est) (bien |juste |effectivement )?(dedans|dans les|ds les|parmi)\b"
 )
+# A step of the answer not yet taken: "je l'ai pas ajouté", "pas encore regardé".
+_NOT_YET_RE: Final = re.compile(
+    r"\b(pas|pas encore|jamais) (encore )?(ajoute|rajoute|regarde|verifie|essaye|mis|checke"
+    r"|fouille|cherche|clique|teste)\b"
+)
 # The article's sender named "no-reply": an address, not the English "no".
 _NO_REPLY_ADDRESS_RE: Final = re.compile(
     r"\bno reply(?= parallels| ajoute| en contact| dans| aux| a mes| added| in my| est| is)"
@@ -939,6 +944,10 @@ class SignalReader:
             # "j'ai regardé dans les indésirables, rien. Ensuite j'ai ajouté l'adresse …, et
             # là miracle il est arrivé !": what failed first, then what worked, said last.
             return "yes"
+        if _NOT_YET_RE.search(words) and self._wait(words, heads):
+            # "ah non je l'ai pas ajouté aux contacts, je fais ça et je redemande": a step
+            # not yet taken, about to be; its "non" is to the step, not to the answer.
+            return "wait"
         if self._no(words, heads):
             before, supposed, _ = f" {words}".partition(" si ")
             if supposed and self._wait(words, heads) and not self._no(

@@ -150,6 +150,8 @@ def test_an_account_problem_is_no_safety_matter(text: str) -> None:
         ("j'ai déjà fait mot de passe oublié, mail reçu nulle part", "no"),
         # The step taken, then what came of it.
         ("c'est fait mais pas de mail", "no"),
+        # A step not yet taken, about to be: its "non" answers the step.
+        ("ah non je l'ai pas ajouté aux contacts, je fais ça et je redemande", "wait"),
         # The sender's address "no-reply" is no "no".
         ("no-reply ajouté en contact, j'ai relancé, reçu en 10 sec. merci", "yes"),
         ("Das hilft mir nicht, wir haben noch gar keine Lizenz", "no"),
@@ -220,6 +222,7 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("il me dit largement utilisé alors qu'il fait 12 caractères", set()),
         ("ça fait trois mois que j'ai supprimé ce compte", {"waited"}),
         ("j'ai vidé mes spams, toujours rien", {"spam"}),
+        ("ah non je l'ai pas ajouté aux contacts, je fais ça et je redemande", set()),
         # Not yet looked at.
         ("le mail n'arrive pas, j'ai pas encore regardé les spams par contre", set()),
         # In the languages of the note, the steps said in their own words.
