@@ -234,6 +234,7 @@ def test_replies_to_the_feedback_question_are_understood(text: str, feedback: st
         ("in de spam heb ik ook al gekeken", {"spam"}),
         ("noreply@parallels.com staat al in mijn contacten", {"contacts"}),
         ("righto, made a new account with my gmail, what now?", {"new_account"}),
+        ("ok c fait g créé un nouvo compte", {"new_account"}),
         ("ho appena creato il nuovo account con la mia gmail", {"new_account"}),
         ("OK, I'll set up a new account with my gmail tonight", set()),
         # Twelve characters can still be a common password: no step.
@@ -465,6 +466,8 @@ def test_a_masked_secret_is_noticed_and_not_read_as_the_customers_words(reader: 
             "le site me sort que mon mdp est trop utilisé, franchement j'ai tapé un truc perso",
             "weak_password",
         ),
+        # Voice dictation: "mot de passe" heard as "mode passe".
+        ("j'ai oublié mon mode passe pour mon compte parallèle", "forgot_password"),
     ],
 )
 def test_classify_reports_the_messages_intent(reader: Reader, text: str, intent: str) -> None:
