@@ -64,6 +64,9 @@ LANGUAGE_SURE: Final = 60.0
 LANGUAGE_NEAR: Final = 55.0
 LANGUAGE_LEAD: Final = 15.0
 LANGUAGE_SYMPTOM: Final = 80.0
+# A greeting of at most this many words, in a language the catalogue is not phrased in, is
+# greeted; a longer one says more ("ciao, c'è un problemino").
+FOREIGN_GREETING_WORDS: Final = 3
 
 #: The steps of each answer a customer may already have taken (intents/signals.toml):
 #: the answer leaves them out, and once all are done the next step is a person.
@@ -1071,7 +1074,11 @@ class Policy:
                 return self._answer(state, (intent,), score)
             if reading.symptom is not None and score >= LANGUAGE_SYMPTOM:
                 return self._clarify_symptom(state, reading.symptom, score)
-            if intent == "greeting" and match.decision == "answer":
+            if (
+                intent == "greeting"
+                and match.decision == "answer"
+                and len(match.text.split()) <= FOREIGN_GREETING_WORDS
+            ):
                 # "Buongiorno a tutti": a greeting, answered as one; the note goes with it.
                 return self._greet(state, score)
             return self._language(state, reading)

@@ -126,6 +126,8 @@ def test_bot_stays_silent_while_a_person_has_the_conversation(engine: Engine) ->
         "Kan ik alsjeblieft iemand spreken?",
         "Sorry, I can't read French. Could someone help me in English please?",
         "Chan ich mit öpperem rede wo Dütsch chan?",
+        "ich will einfach mit nem Menschen reden, sofort",
+        "yeah just get me someone",
     ],
 )
 def test_asking_for_a_person_escalates_at_once(engine: Engine, text: str) -> None:

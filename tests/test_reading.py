@@ -70,6 +70,8 @@ SIGNALS = SignalReader()
         ("Me han cobrado 49 € y no he comprado nada", "payment"),
         ("Mein Anwalt wird sich bei Ihnen melden", "legal"),
         ("je veux savoir ce que vous détenez sur moi", "legal"),
+        ("acho que alguém mexeu na minha conta, a senha foi trocada", "hacked"),
+        ("recebi uma msg no whatsapp dizendo ser da Parallels e pedindo o código", "phishing"),
         # What the company does "sans mon accord" is the law's, not a hacked account.
         ("je saisis la CNIL, vous gardez mes données sans mon accord", "legal"),
         ("quelqu'un a changé mon mot de passe Parallels sans mon accord", "hacked"),
