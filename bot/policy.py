@@ -41,7 +41,13 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.models import Decision, Feedback, IncomingMessage, LinkButton, QuickReply, Say
 from intents.catalogue import NONE, PROBLEMS, SYMPTOMS, Catalogue
-from intents.reader import DEVICE_NAMED_RE, RESET_LINK_ANSWERS, RESET_PROBLEMS, Reading
+from intents.reader import (
+    ALSO_MISSING_RE,
+    DEVICE_NAMED_RE,
+    RESET_LINK_ANSWERS,
+    RESET_PROBLEMS,
+    Reading,
+)
 from intents.signals import ENDS_WELL_RE, any_word, flat
 
 YES = "feedback:yes"
@@ -150,9 +156,6 @@ _CORRECTION_RE: Final = re.compile(
     r"|in realta|l altra|l altro|sbagliato|sbagliata|actually|i meant|the other|eigentlich"
     r"|die andere|den anderen|ich meinte|eigenlijk|de andere|het andere|ik bedoel)\b"
 )
-# A second e-mail missing besides the first: "non, et maintenant on me demande aussi
-# d'autoriser mon navigateur et ce mail-là n'arrive pas non plus".
-_ALSO_MISSING_RE: Final = re.compile(r"\b(aussi|non plus|egalement|en plus|et maintenant)\b")
 # The same, said anywhere in a longer message: "vous vous foutez de moi ? j'ai déjà tout
 # vérifié", "vous croyez que j'ai pas essayé ?".
 _DONE_VERBS: Final = (
@@ -695,7 +698,7 @@ class Policy:
                 # "Non, le lien mot de passe oublié m'affiche une page d'erreur 500": the
                 # answer's link fails on the site, which no answer of the article mends.
                 return self._not_solved(state, score)
-            also = _ALSO_MISSING_RE.search(text) is not None and reading.problem == new
+            also = ALSO_MISSING_RE.search(text) is not None and reading.problem == new
             if new and (
                 switched or also or not (set(new) <= MISSING_MAIL and set(last) <= MISSING_MAIL)
             ):

@@ -867,7 +867,7 @@ class Reader:
             at = found.index("reset_email_missing")
             # "… adresse déjà utilisée, et le mail du mot de passe oublié n'arrive pas non
             # plus": the reset e-mail said to be missing as well is a second problem.
-            also = _ALSO_RE.search(said.get("reset_email_missing", "")) is not None
+            also = ALSO_MISSING_RE.search(said.get("reset_email_missing", "")) is not None
             found = [
                 p
                 for n, p in enumerate(found)
@@ -973,7 +973,11 @@ _SEVERAL_RE: Final = FlatPattern(
     r"\b(et|ni|aussi|en plus|de plus|par ailleurs|d autre part|puis|ensuite|d abord|egalement"
     r"|autre|deux|2|plusieurs|sinon|avant ca|avant cela|and|also|two|another)\b"
 )
-_ALSO_RE: Final = re.compile(r"\b(non plus|aussi|egalement|de plus|en plus)\b")
+# A second e-mail missing besides the first, "as well": "… et le mail du mot de passe oublié
+# n'arrive pas non plus", "non, et maintenant on me demande aussi d'autoriser mon navigateur".
+ALSO_MISSING_RE: Final = re.compile(
+    r"\b(non plus|aussi|egalement|de plus|en plus|et maintenant)\b"
+)
 # Forgetting said, in French or the languages of the note.
 _FORGOT_ANY_RE: Final = re.compile(
     r"\b(oubli\w*|sais plus|sais pas|sai pas|sais pu|souviens|rappelle|retrouve|jsp|idee"
